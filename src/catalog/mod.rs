@@ -1,0 +1,110 @@
+//! The catalog: plans, features, meters, prices and credit packs declared in `billing.toml`,
+//! validated at start into core types. Any mistake stops the server with one message naming the
+//! file, the field and the fix. Money is integers (minor units) or decimal strings; a float in a
+//! price is refused rather than rounded.
+
+mod schema;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::core::Currency;
+use crate::core::credit::CreditPack;
+use crate::core::plan::{Feature, Plan};
+
+pub use validate::CatalogError;
+
+/// How a meter aggregates events in Stripe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Sum,
+    Count,
+    Max,
+    Last,
+    Unique,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meter {
+    pub id: String,
+    pub event_name: String,
+    pub aggregation: Aggregation,
+    pub dimensions: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Credits {
+    /// Credits one unit of any tool costs unless `tool_costs` says otherwise.
+    pub default_cost: u64,
+    pub tool_costs: BTreeMap<String, u64>,
+    pub packs: BTreeMap<String, CreditPack>,
+}
+
+impl Credits {
+    pub fn cost_of(&self, tool: Option<&str>) -> u64 {
+        tool.and_then(|t| self.tool_costs.get(t))
+            .copied()
+            .unwrap_or(self.default_cost)
+    }
+}
+
+/// The validated catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Catalog {
+    pub currency: Currency,
+    pub default_plan: Option<String>,
+    pub meters: BTreeMap<String, Meter>,
+    pub features: BTreeMap<String, Feature>,
+    pub plans: BTreeMap<String, Plan>,
+    pub credits: Credits,
+}
+
+impl Catalog {
+    /// An empty catalog (no plans): every entitlement answers `feature_not_in_plan`.
+    pub fn empty() -> Catalog {
+        Catalog {
+            currency: Currency::USD,
+            default_plan: None,
+            meters: BTreeMap::new(),
+            features: BTreeMap::new(),
+            plans: BTreeMap::new(),
+            credits: Credits {
+                default_cost: 1,
+                ..Credits::default()
+            },
+        }
+    }
+
+    /// Read and validate a catalog file.
+    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError::unreadable(path, &e))?;
+        Catalog::parse(&text, &path.display().to_string())
+    }
+
+    /// Validate catalog text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Catalog, CatalogError> {
+        let raw: schema::CatalogFile =
+            toml::from_str(text).map_err(|e| CatalogError::from_toml(file, &e))?;
+        validate::build(raw, file)
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.plans.get(id)
+    }
+
+    /// A feature by id; a meter id also works as a metered feature of the same name.
+    pub fn feature(&self, id: &str) -> Option<Feature> {
+        self.features.get(id).cloned().or_else(|| {
+            self.meters.contains_key(id).then(|| Feature {
+                id: id.to_string(),
+                meter: Some(id.to_string()),
+                description: None,
+            })
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! The file format of `billing.toml`, exactly as written by people: every table refuses unknown
+//! fields, amounts are integers in minor units, sub-minor rates are decimal strings.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub currency: Option<String>,
+    pub default_plan: Option<String>,
+    #[serde(default)]
+    pub meters: BTreeMap<String, MeterSpec>,
+    #[serde(default)]
+    pub features: BTreeMap<String, FeatureSpec>,
+    #[serde(default)]
+    pub plans: BTreeMap<String, PlanSpec>,
+    pub credits: Option<CreditsSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSpec {
+    pub event_name: String,
+    pub aggregation: Option<String>,
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    pub meter: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub currency: Option<String>,
+    pub monthly: Option<i64>,
+    pub yearly: Option<i64>,
+    pub trial_days: Option<u32>,
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub meters: BTreeMap<String, PlanMeterSpec>,
+    pub at_limit: Option<String>,
+    pub upgrade_to: Option<String>,
+    #[serde(default)]
+    pub pay_with_credits: bool,
+    pub on_payment_overdue: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanMeterSpec {
+    pub included: Option<u64>,
+    pub limits: Option<LimitsSpec>,
+    pub price: Option<PriceSpec>,
+    #[serde(default)]
+    pub tool_prices: BTreeMap<String, PriceSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    pub hour: Option<u64>,
+    pub day: Option<u64>,
+    pub month: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSpec {
+    pub unit_amount: Option<i64>,
+    pub unit_amount_decimal: Option<String>,
+    pub tiers_mode: Option<String>,
+    pub tiers: Option<Vec<TierSpec>>,
+    pub package: Option<PackageSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    pub up_to: Option<u64>,
+    pub unit_amount: Option<i64>,
+    pub unit_amount_decimal: Option<String>,
+    pub flat_amount: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageSpec {
+    pub size: u64,
+    pub amount: i64,
+    pub round: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditsSpec {
+    pub default_cost: Option<u64>,
+    #[serde(default)]
+    pub tool_costs: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub packs: BTreeMap<String, PackSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackSpec {
+    pub name: Option<String>,
+    pub credits: u64,
+    #[serde(default)]
+    pub bonus: u64,
+    pub price: i64,
+}

@@ -1,0 +1,122 @@
+//! Configuration: command line first, then environment (`DATABASE_URL`, `BILLING_CATALOG`, …),
+//! then defaults. Loads the catalog (refusing to start on any mistake in it) and builds the
+//! tool filter.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::mcp::{ToolFilter, Toolset};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://billing.db";
+pub const DEFAULT_CATALOG: &str = "billing.toml";
+
+/// Where the ledger and the catalog are.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Ledger database: sqlite://FILE (default sqlite://billing.db) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Catalog file (plans, meters, prices, credit packs). Default billing.toml; when that file
+    /// does not exist the server starts with an empty catalog.
+    #[arg(long, env = "BILLING_CATALOG")]
+    pub catalog: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The validated catalog; a missing default file gives an empty catalog.
+    pub fn load_catalog(&self) -> Result<Catalog, CatalogError> {
+        match &self.catalog {
+            Some(path) => Catalog::load(path),
+            None => {
+                let path = PathBuf::from(DEFAULT_CATALOG);
+                if path.exists() {
+                    Catalog::load(&path)
+                } else {
+                    tracing::warn!(
+                        "no billing.toml here and no --catalog given: starting with an empty catalog (no plans)"
+                    );
+                    Ok(Catalog::empty())
+                }
+            }
+        }
+    }
+}
+
+/// Which tools to expose.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ToolArgs {
+    /// Only these toolsets (comma-separated): usage, credits, customers, catalog, stripe, insights, admin.
+    #[arg(long, value_delimiter = ',')]
+    pub toolsets: Vec<String>,
+    /// Also these tools, whatever their toolset (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tools: Vec<String>,
+    /// Never these tools (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_tools: Vec<String>,
+    /// Only tools that change nothing (read_only_hint = true).
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+impl ToolArgs {
+    pub fn filter(&self, known_tools: &[String]) -> Result<ToolFilter, String> {
+        let mut toolsets = BTreeSet::new();
+        for t in &self.toolsets {
+            let set = Toolset::parse(t.trim()).ok_or_else(|| {
+                format!(
+                    "unknown toolset `{t}`; use any of: {}",
+                    Toolset::ALL.map(Toolset::as_str).join(", ")
+                )
+            })?;
+            toolsets.insert(set);
+        }
+        let names = |list: &[String], flag: &str| -> Result<BTreeSet<String>, String> {
+            list.iter()
+                .map(|n| n.trim().to_string())
+                .map(|n| {
+                    if known_tools.contains(&n) {
+                        Ok(n)
+                    } else {
+                        Err(format!("{flag}: unknown tool `{n}`"))
+                    }
+                })
+                .collect()
+        };
+        Ok(ToolFilter {
+            toolsets,
+            tools: names(&self.tools, "--tools")?,
+            exclude: names(&self.exclude_tools, "--exclude-tools")?,
+            read_only: self.read_only,
+        })
+    }
+}
+
+/// HTTP options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HttpArgs {
+    /// Extra `Host` names accepted besides localhost, 127.0.0.1 and ::1 (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Extra browser origins accepted besides http://localhost:* and http://127.0.0.1:* (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Allow binding a non-loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+/// Refuse a non-loopback bind unless the operator asked for it.
+pub fn check_bind(addr: SocketAddr, allow_remote: bool) -> Result<(), String> {
+    if addr.ip().is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to listen on {addr}: it is reachable from other machines. Bind 127.0.0.1, or pass --allow-remote behind a proxy that authenticates callers"
+        ))
+    }
+}

@@ -1,0 +1,12 @@
+//! The MCP face of the server: a registry of tools (one file each under `tools/`, each with its
+//! description in the repository's `tools/<name>.md`), prompts from `prompts/*.md`, and the rmcp
+//! `ServerHandler` that serves them over any transport.
+
+pub mod params;
+pub mod prompts;
+pub mod registry;
+pub mod server;
+pub mod tools;
+
+pub use registry::{Hints, Registry, ToolFilter, Toolset};
+pub use server::BillingServer;

@@ -1,0 +1,243 @@
+//! The tool registry. A tool is a type implementing [`BillingTool`]; registering it builds the
+//! MCP `Tool` (name, title, description from `tools/<name>.md`, input and output schemas,
+//! written-out annotations) and a handler that parses arguments strictly and turns every
+//! [`BillingError`] into an `is_error` result with a stable code. Toolsets and read-only mode
+//! filter the registry by each tool's declared toolset and `read_only_hint`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use rmcp::handler::server::common::{schema_for_input, schema_for_output};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::service::{App, BillingError};
+
+/// Groups of tools selectable with `--toolsets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Toolset {
+    Usage,
+    Credits,
+    Customers,
+    Catalog,
+    Stripe,
+    Insights,
+    Admin,
+}
+
+impl Toolset {
+    pub const ALL: [Toolset; 7] = [
+        Toolset::Usage,
+        Toolset::Credits,
+        Toolset::Customers,
+        Toolset::Catalog,
+        Toolset::Stripe,
+        Toolset::Insights,
+        Toolset::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Toolset::Usage => "usage",
+            Toolset::Credits => "credits",
+            Toolset::Customers => "customers",
+            Toolset::Catalog => "catalog",
+            Toolset::Stripe => "stripe",
+            Toolset::Insights => "insights",
+            Toolset::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Toolset> {
+        Toolset::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Behaviour hints every tool writes out in full (MCP tool annotations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+/// One tool: its identity, schemas and handler.
+pub trait BillingTool: Send + Sync + 'static {
+    const NAME: &'static str;
+    const TITLE: &'static str;
+    /// The description the model reads: `include_str!` of `tools/<NAME>.md`.
+    const DESCRIPTION: &'static str;
+    const TOOLSET: Toolset;
+    const HINTS: Hints;
+    type Params: DeserializeOwned + JsonSchema + Send + 'static;
+    type Output: Serialize + JsonSchema + Send + 'static;
+
+    fn run(
+        app: &App,
+        params: Self::Params,
+    ) -> impl Future<Output = Result<Self::Output, BillingError>> + Send;
+}
+
+type Handler =
+    Arc<dyn Fn(Arc<App>, JsonObject) -> BoxFuture<'static, CallToolResult> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Entry {
+    pub tool: Tool,
+    pub toolset: Toolset,
+    pub hints: Hints,
+    handler: Handler,
+}
+
+impl Entry {
+    pub fn call(&self, app: Arc<App>, args: JsonObject) -> BoxFuture<'static, CallToolResult> {
+        (self.handler)(app, args)
+    }
+}
+
+/// Which tools a server exposes.
+#[derive(Debug, Clone, Default)]
+pub struct ToolFilter {
+    /// Only these toolsets (all when empty).
+    pub toolsets: BTreeSet<Toolset>,
+    /// Also these tools, whatever their toolset.
+    pub tools: BTreeSet<String>,
+    pub exclude: BTreeSet<String>,
+    /// Only tools whose read_only_hint is true.
+    pub read_only: bool,
+}
+
+impl ToolFilter {
+    pub fn admits(&self, e: &Entry) -> bool {
+        let name = e.tool.name.as_ref();
+        let selected = if self.toolsets.is_empty() && self.tools.is_empty() {
+            true
+        } else {
+            self.toolsets.contains(&e.toolset) || self.tools.contains(name)
+        };
+        selected && !self.exclude.contains(name) && (!self.read_only || e.hints.read_only)
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Registry {
+    entries: Vec<Entry>,
+}
+
+impl Registry {
+    /// Register a tool (one line per tool in `tools/mod.rs`).
+    pub fn add<T: BillingTool>(&mut self) {
+        let input = schema_for_input::<T::Params>().unwrap_or_else(|e| {
+            tracing::error!(tool = T::NAME, error = %e, "invalid input schema");
+            Arc::new(JsonObject::new())
+        });
+        let annotations = ToolAnnotations::with_title(T::TITLE)
+            .read_only(T::HINTS.read_only)
+            .destructive(T::HINTS.destructive)
+            .idempotent(T::HINTS.idempotent)
+            .open_world(T::HINTS.open_world);
+        let tool = Tool::new_with_raw(
+            T::NAME,
+            Some(T::DESCRIPTION.trim().to_string().into()),
+            input,
+        )
+        .with_title(T::TITLE)
+        .with_raw_output_schema(schema_for_output::<T::Output>())
+        .with_annotations(annotations);
+        let handler: Handler = Arc::new(|app: Arc<App>, args: JsonObject| {
+            Box::pin(
+                async move { invoke::<T>(&app, args).await }
+                    .instrument(tracing::info_span!("tool", name = T::NAME)),
+            )
+        });
+        self.entries.push(Entry {
+            tool,
+            toolset: T::TOOLSET,
+            hints: T::HINTS,
+            handler,
+        });
+    }
+
+    pub fn filtered(&self, filter: &ToolFilter) -> Registry {
+        Registry {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| filter.admits(e))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.tool.name == name)
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn tools(&self) -> Vec<Tool> {
+        self.entries.iter().map(|e| e.tool.clone()).collect()
+    }
+}
+
+async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
+    let params: T::Params = match serde_path_to_error::deserialize(Value::Object(args)) {
+        Ok(p) => p,
+        Err(e) => return error_result(&invalid_arguments(&e)),
+    };
+    match T::run(app, params).await {
+        Ok(out) => match serde_json::to_value(&out) {
+            Ok(v) => CallToolResult::structured(v),
+            Err(e) => error_result(&BillingError::new(
+                "internal_error",
+                format!("the result could not be encoded: {e}"),
+            )),
+        },
+        Err(e) => {
+            tracing::info!(tool = T::NAME, code = e.code, "tool returned an error");
+            error_result(&e)
+        }
+    }
+}
+
+fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> BillingError {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    // serde echoes the offending value; a huge one must not come back in full.
+    let inner: String = if inner.chars().count() > 300 {
+        format!("{}…", inner.chars().take(300).collect::<String>())
+    } else {
+        inner
+    };
+    let at = if path == "." {
+        String::new()
+    } else {
+        format!("`{path}`: ")
+    };
+    BillingError::invalid(format!(
+        "{at}{inner}; fix the arguments to match the tool's inputSchema"
+    ))
+}
+
+/// A tool error as MCP content: `is_error`, the code and sentence as text, and the same as
+/// structured content for programs.
+pub fn error_result(e: &BillingError) -> CallToolResult {
+    let mut body = serde_json::Map::new();
+    body.insert("code".into(), Value::String(e.code.into()));
+    body.insert("message".into(), Value::String(e.message.clone()));
+    body.extend(e.details.clone());
+    let mut result = CallToolResult::error(vec![ContentBlock::text(format!(
+        "{} ({})",
+        e.message, e.code
+    ))]);
+    result.structured_content = Some(Value::Object(body));
+    result
+}

@@ -1,0 +1,64 @@
+//! `check_entitlement`: may this customer use this feature now; with `consume`, atomically
+//! record the usage and burn the credits when allowed.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, default_quantity};
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::entitlements::{self, CheckInput, EntitlementView};
+use crate::service::{App, BillingError};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub customer: CustomerId,
+    /// A catalog feature (or meter), e.g. `tool_calls` or `premium_tools`.
+    pub feature: Name,
+    /// Units asked for (integer ≥ 0, default 1).
+    #[serde(default = "default_quantity")]
+    pub quantity: u64,
+    /// Record the usage (and burn credits) when allowed, atomically with the check.
+    #[serde(default)]
+    pub consume: bool,
+    /// The tool being called, for per-tool prices and credit costs (also stored as dimension `tool`).
+    pub tool: Option<Name>,
+    /// Extra dimensions for the recorded usage.
+    #[serde(default)]
+    pub dimensions: StringMap,
+    /// With consume: a retry with the same key consumes nothing again.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "check_entitlement";
+    const TITLE: &'static str = "Check (and consume) an entitlement";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/check_entitlement.md");
+    const TOOLSET: Toolset = Toolset::Usage;
+    const HINTS: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = EntitlementView;
+
+    async fn run(app: &App, p: Params) -> Result<EntitlementView, BillingError> {
+        entitlements::check(
+            app,
+            CheckInput {
+                customer: p.customer.0,
+                feature: p.feature.0,
+                quantity: p.quantity,
+                consume: p.consume,
+                tool: p.tool.map(|t| t.0),
+                dimensions: p.dimensions,
+                idempotency_key: p.idempotency_key.map(|k| k.0),
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,57 @@
+//! `create_customer`: add a customer to the ledger (idempotent by customer id).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::params::{CustomerId, Name, StringMap, Text};
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::customers::{self, CreateCustomer, CreatedCustomer};
+use crate::service::{App, BillingError};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Your own id for the customer (tenant, organization or user), e.g. `acme`.
+    pub customer: CustomerId,
+    pub name: Option<Text>,
+    pub email: Option<Text>,
+    /// A catalog plan (default: the catalog's default plan).
+    pub plan: Option<Name>,
+    /// `month` (default) or `year`.
+    pub interval: Option<String>,
+    /// Up to 16 string pairs kept with the customer.
+    #[serde(default)]
+    pub metadata: StringMap,
+}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "create_customer";
+    const TITLE: &'static str = "Create a customer";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/create_customer.md");
+    const TOOLSET: Toolset = Toolset::Customers;
+    const HINTS: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = CreatedCustomer;
+
+    async fn run(app: &App, p: Params) -> Result<CreatedCustomer, BillingError> {
+        customers::create(
+            app,
+            CreateCustomer {
+                customer: p.customer.0,
+                name: p.name.map(|t| t.0),
+                email: p.email.map(|t| t.0),
+                plan: p.plan.map(|t| t.0),
+                interval: p.interval,
+                metadata: p.metadata,
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,33 @@
+//! `list_plans`: the catalog's plans, credit packs and credit costs.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::pricing::{self, PlanList};
+use crate::service::{App, BillingError};
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "list_plans";
+    const TITLE: &'static str = "List plans";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/list_plans.md");
+    const TOOLSET: Toolset = Toolset::Catalog;
+    const HINTS: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = PlanList;
+
+    async fn run(app: &App, _p: Params) -> Result<PlanList, BillingError> {
+        Ok(pricing::list_plans(app))
+    }
+}

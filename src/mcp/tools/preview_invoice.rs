@@ -1,0 +1,37 @@
+//! `preview_invoice`: the upcoming invoice computed from the ledger.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::params::CustomerId;
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::pricing::{self, InvoicePreviewView};
+use crate::service::{App, BillingError};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub customer: CustomerId,
+}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "preview_invoice";
+    const TITLE: &'static str = "Preview the upcoming invoice";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/preview_invoice.md");
+    const TOOLSET: Toolset = Toolset::Stripe;
+    const HINTS: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = InvoicePreviewView;
+
+    async fn run(app: &App, p: Params) -> Result<InvoicePreviewView, BillingError> {
+        let record = app.customer(&p.customer.0).await?;
+        pricing::preview(app, &record).await
+    }
+}

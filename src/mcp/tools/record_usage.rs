@@ -1,0 +1,59 @@
+//! `record_usage`: append one usage event to the ledger.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap};
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::usage::{self, UsageInput, UsageRecorded};
+use crate::service::{App, BillingError};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The customer who used it.
+    pub customer: CustomerId,
+    /// The catalog meter (see list_plans), e.g. `tool_calls`.
+    pub meter: Name,
+    /// Units used (integer ≥ 0).
+    pub quantity: u64,
+    /// When it happened (RFC 3339); defaults to now.
+    pub timestamp: Option<String>,
+    /// Dimensions such as `tool` or `server_id` (string values).
+    #[serde(default)]
+    pub dimensions: StringMap,
+    /// Makes retries safe: the same key is counted once.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "record_usage";
+    const TITLE: &'static str = "Record usage";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/record_usage.md");
+    const TOOLSET: Toolset = Toolset::Usage;
+    const HINTS: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = UsageRecorded;
+
+    async fn run(app: &App, p: Params) -> Result<UsageRecorded, BillingError> {
+        usage::record(
+            app,
+            UsageInput {
+                customer: p.customer.0,
+                meter: p.meter.0,
+                quantity: p.quantity,
+                timestamp: p.timestamp,
+                dimensions: p.dimensions,
+                idempotency_key: p.idempotency_key.map(|k| k.0),
+            },
+        )
+        .await
+    }
+}

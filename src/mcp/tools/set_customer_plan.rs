@@ -1,0 +1,55 @@
+//! `set_customer_plan`: put a customer on a catalog plan.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::params::{CustomerId, Name};
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::customers::{self, SetPlan};
+use crate::service::{App, BillingError, CustomerView};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub customer: CustomerId,
+    /// A plan from list_plans.
+    pub plan: Name,
+    /// `month` or `year` (default: unchanged).
+    pub interval: Option<String>,
+    /// Subscription status (default `active`): active, trialing, past_due, unpaid, canceled, incomplete, incomplete_expired, paused.
+    pub status: Option<String>,
+    /// Start a new billing period now (resets the monthly window); default false.
+    #[serde(default)]
+    pub reset_period: bool,
+}
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "set_customer_plan";
+    const TITLE: &'static str = "Set a customer's plan";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/set_customer_plan.md");
+    const TOOLSET: Toolset = Toolset::Customers;
+    const HINTS: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = Params;
+    type Output = CustomerView;
+
+    async fn run(app: &App, p: Params) -> Result<CustomerView, BillingError> {
+        customers::set_plan(
+            app,
+            SetPlan {
+                customer: p.customer.0,
+                plan: p.plan.0,
+                interval: p.interval,
+                status: p.status,
+                reset_period: p.reset_period,
+            },
+        )
+        .await
+    }
+}

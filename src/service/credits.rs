@@ -1,0 +1,187 @@
+//! Credits: grants (idempotent by key) and the balance with the grants behind it and the latest
+//! ledger entries. Debits happen in `check_entitlement` with `consume`.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{App, BillingError};
+use crate::core::credit;
+use crate::core::period::{parse_rfc3339, rfc3339};
+use crate::ids::new_id;
+use crate::store::{Granted, NewGrant};
+
+/// Largest grant at once.
+pub const MAX_GRANT: u64 = 1_000_000_000_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct GrantInput {
+    pub customer: String,
+    pub credits: u64,
+    pub priority: Option<u32>,
+    pub expires_at: Option<String>,
+    pub description: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct GrantResult {
+    pub grant_id: String,
+    /// `granted`, or `duplicate` when the idempotency_key was used before (nothing granted again).
+    pub status: String,
+    pub customer: String,
+    pub credits: i64,
+    pub expires_at: Option<String>,
+    /// Live balance after the grant.
+    pub balance: u64,
+}
+
+pub async fn grant(app: &App, input: GrantInput) -> Result<GrantResult, BillingError> {
+    if input.credits == 0 || input.credits > MAX_GRANT {
+        return Err(BillingError::invalid(format!(
+            "credits must be between 1 and {MAX_GRANT}"
+        )));
+    }
+    let priority = input.priority.unwrap_or(50);
+    if priority > 100 {
+        return Err(BillingError::invalid(
+            "priority takes 0 (burned first) to 100 (burned last)",
+        ));
+    }
+    let now = app.now();
+    let expires_at = match &input.expires_at {
+        Some(t) => {
+            let at = parse_rfc3339(t).ok_or_else(|| {
+                BillingError::invalid(format!("expires_at `{t}` is not RFC 3339"))
+            })?;
+            if at <= now {
+                return Err(BillingError::invalid(
+                    "expires_at is in the past; credits would never be usable",
+                ));
+            }
+            Some(at)
+        }
+        None => None,
+    };
+    let granted = app
+        .store
+        .grant_credits(NewGrant {
+            id: new_id("cgr"),
+            customer: input.customer.clone(),
+            credits: i64::try_from(input.credits)
+                .map_err(|_| BillingError::invalid("credits is too large"))?,
+            priority: i64::from(priority),
+            expires_at,
+            source: "grant".into(),
+            description: input.description,
+            idempotency_key: input.idempotency_key,
+            now,
+        })
+        .await?;
+    let (record, status) = match granted {
+        Granted::Granted(r) => (r, "granted"),
+        Granted::Duplicate(r) => (r, "duplicate"),
+        Granted::UnknownCustomer => return Err(BillingError::unknown_customer(&input.customer)),
+    };
+    Ok(GrantResult {
+        grant_id: record.id,
+        status: status.into(),
+        customer: input.customer.clone(),
+        credits: record.credits,
+        expires_at: record.expires_at.map(rfc3339),
+        balance: balance_of(app, &input.customer).await?,
+    })
+}
+
+/// The live balance (unexpired grants' remaining credits).
+pub async fn balance_of(app: &App, customer: &str) -> Result<u64, BillingError> {
+    let grants: Vec<_> = app
+        .store
+        .credit_grants(customer)
+        .await?
+        .iter()
+        .map(|g| g.to_core())
+        .collect();
+    Ok(credit::balance(&grants, app.now()))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct GrantView {
+    pub grant_id: String,
+    pub credits: i64,
+    pub remaining: i64,
+    pub priority: i64,
+    pub expires_at: Option<String>,
+    /// False once expired or used up.
+    pub live: bool,
+    pub source: String,
+    pub description: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EntryView {
+    pub entry_id: String,
+    /// grant, purchase or debit.
+    pub kind: String,
+    /// Signed: + for grants, − for debits.
+    pub credits: i64,
+    pub grant_id: String,
+    pub event_id: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CreditBalance {
+    pub customer: String,
+    pub balance: u64,
+    /// Grants in burn order: priority, then earliest expiry, then oldest.
+    pub grants: Vec<GrantView>,
+    /// The 20 latest ledger entries, newest first.
+    pub recent_entries: Vec<EntryView>,
+}
+
+pub async fn balance(app: &App, customer: &str) -> Result<CreditBalance, BillingError> {
+    app.customer(customer).await?;
+    let now = app.now();
+    let mut grants = app.store.credit_grants(customer).await?;
+    grants.sort_by_key(|g| {
+        (
+            g.priority,
+            g.expires_at.is_none(),
+            g.expires_at,
+            g.created_at,
+        )
+    });
+    let core: Vec<_> = grants.iter().map(|g| g.to_core()).collect();
+    let entries = app.store.credit_entries(customer, 20).await?;
+    Ok(CreditBalance {
+        customer: customer.into(),
+        balance: credit::balance(&core, now),
+        grants: grants
+            .iter()
+            .zip(&core)
+            .map(|(g, c)| GrantView {
+                grant_id: g.id.clone(),
+                credits: g.credits,
+                remaining: g.remaining,
+                priority: g.priority,
+                expires_at: g.expires_at.map(rfc3339),
+                live: c.is_live(now),
+                source: g.source.clone(),
+                description: g.description.clone(),
+                created_at: rfc3339(g.created_at),
+            })
+            .collect(),
+        recent_entries: entries
+            .into_iter()
+            .map(|e| EntryView {
+                entry_id: e.id,
+                kind: e.kind,
+                credits: e.credits,
+                grant_id: e.grant_id,
+                event_id: e.event_id,
+                at: rfc3339(e.created_at),
+            })
+            .collect(),
+    })
+}

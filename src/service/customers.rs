@@ -1,0 +1,275 @@
+//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
+use crate::core::entitlement::Status;
+use crate::core::period::{Interval, period_span, rfc3339};
+use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Billing periods start on a whole hour, so every limit window is a union of the ledger's
+/// hourly totals (exact, whatever the number of events).
+pub fn anchor_at(now: i64) -> i64 {
+    now.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+pub fn interval_of(record: &CustomerRecord) -> Interval {
+    if record.billing_interval == "year" {
+        Interval::Year
+    } else {
+        Interval::Month
+    }
+}
+
+pub fn parse_interval(value: Option<&str>) -> Result<Interval, BillingError> {
+    match value.unwrap_or("month") {
+        "month" | "monthly" => Ok(Interval::Month),
+        "year" | "yearly" | "annual" => Ok(Interval::Year),
+        other => Err(BillingError::invalid(format!(
+            "interval `{other}` is not known; use month or year"
+        ))),
+    }
+}
+
+impl App {
+    /// The plan in force for a customer: its own, else the catalog's default.
+    pub fn plan_of(&self, record: &CustomerRecord) -> Option<&crate::core::plan::Plan> {
+        record
+            .plan
+            .as_deref()
+            .or(self.catalog.default_plan.as_deref())
+            .and_then(|p| self.catalog.plan(p))
+    }
+
+    pub fn view(&self, record: &CustomerRecord) -> CustomerView {
+        let now = self.now();
+        CustomerView {
+            customer: record.id.clone(),
+            name: record.name.clone(),
+            email: record.email.clone(),
+            plan: record
+                .plan
+                .clone()
+                .or_else(|| self.catalog.default_plan.clone()),
+            interval: record.billing_interval.clone(),
+            status: record.status.clone(),
+            delinquent: record.delinquent != 0,
+            current_period: period_span(record.period_anchor, interval_of(record), now)
+                .map(PeriodView::from),
+            trial_ends_at: record.trial_ends_at.map(rfc3339),
+            stripe_customer_id: record.stripe_customer_id.clone(),
+            metadata: serde_json::from_str(&record.metadata).unwrap_or_default(),
+            created_at: rfc3339(record.created_at),
+        }
+    }
+
+    pub async fn customer(&self, id: &str) -> Result<CustomerRecord, BillingError> {
+        self.store
+            .get_customer(id)
+            .await?
+            .ok_or_else(|| BillingError::unknown_customer(id))
+    }
+
+    fn check_plan(&self, plan: &str) -> Result<(), BillingError> {
+        if self.catalog.plan(plan).is_some() {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.catalog.plans.keys().map(String::as_str).collect();
+        Err(BillingError::new(
+            "unknown_plan",
+            format!(
+                "plan `{plan}` is not in the catalog; use one of: {}",
+                known.join(", ")
+            ),
+        )
+        .with("known_plans", known))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateCustomer {
+    pub customer: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub interval: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CreatedCustomer {
+    /// `created`, or `existing` when the id was already in the ledger (nothing changed).
+    pub status: String,
+    #[serde(flatten)]
+    pub customer: CustomerView,
+}
+
+pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer, BillingError> {
+    if let Some(plan) = &input.plan {
+        app.check_plan(plan)?;
+    }
+    let interval = parse_interval(input.interval.as_deref())?;
+    let now = app.now();
+    let trial_days = input
+        .plan
+        .as_deref()
+        .and_then(|p| app.catalog.plan(p))
+        .map_or(0, |p| p.trial_days);
+    let metadata =
+        serde_json::to_string(&input.metadata).map_err(|e| BillingError::invalid(e.to_string()))?;
+    let created = app
+        .store
+        .create_customer(NewCustomer {
+            id: input.customer,
+            name: input.name,
+            email: input.email,
+            plan: input.plan,
+            billing_interval: interval.as_str().into(),
+            status: if trial_days > 0 { "trialing" } else { "active" }.into(),
+            period_anchor: anchor_at(now),
+            trial_ends_at: (trial_days > 0).then(|| now + i64::from(trial_days) * DAY_MS),
+            metadata,
+            now,
+        })
+        .await?;
+    Ok(match created {
+        Created::Created(r) => CreatedCustomer {
+            status: "created".into(),
+            customer: app.view(&r),
+        },
+        Created::Existing(r) => CreatedCustomer {
+            status: "existing".into(),
+            customer: app.view(&r),
+        },
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CustomerList {
+    pub customers: Vec<CustomerView>,
+    #[serde(flatten)]
+    pub page: PageInfo,
+}
+
+pub async fn list(
+    app: &App,
+    limit: u32,
+    starting_after: Option<&str>,
+) -> Result<CustomerList, BillingError> {
+    let limit = i64::from(limit.clamp(1, 100));
+    let mut rows = app
+        .store
+        .list_customers(Page {
+            limit: limit + 1,
+            starting_after,
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(CustomerList {
+        page: PageInfo {
+            has_more,
+            next_cursor: if has_more {
+                rows.last().map(|r| r.id.clone())
+            } else {
+                None
+            },
+        },
+        customers: rows.iter().map(|r| app.view(r)).collect(),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct SetPlan {
+    pub customer: String,
+    pub plan: String,
+    pub interval: Option<String>,
+    pub status: Option<String>,
+    pub reset_period: bool,
+}
+
+pub async fn set_plan(app: &App, input: SetPlan) -> Result<CustomerView, BillingError> {
+    app.check_plan(&input.plan)?;
+    let current = app.customer(&input.customer).await?;
+    let interval = match input.interval.as_deref() {
+        Some(i) => parse_interval(Some(i))?,
+        None => interval_of(&current),
+    };
+    let status = input.status.unwrap_or_else(|| "active".into());
+    if Status::parse(&status).is_none() {
+        return Err(BillingError::invalid(format!(
+            "status `{status}` is not known; use one of: {}",
+            Status::NAMES.join(", ")
+        )));
+    }
+    let now = app.now();
+    let record = app
+        .store
+        .change_plan(PlanChange {
+            customer: input.customer.clone(),
+            plan: Some(input.plan),
+            billing_interval: interval.as_str().into(),
+            trial_ends_at: if status == "trialing" {
+                current.trial_ends_at
+            } else {
+                None
+            },
+            status,
+            period_anchor: if input.reset_period {
+                anchor_at(now)
+            } else {
+                current.period_anchor
+            },
+            now,
+        })
+        .await?
+        .ok_or_else(|| BillingError::unknown_customer(&input.customer))?;
+    Ok(app.view(&record))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BillingStatus {
+    pub customer: String,
+    pub plan: Option<String>,
+    pub status: String,
+    pub has_active_subscription: bool,
+    pub is_delinquent: bool,
+    pub trial_ends_at: Option<String>,
+    pub current_period: Option<PeriodView>,
+    /// The upcoming invoice total computed from the ledger (see preview_invoice for lines).
+    pub next_invoice_amount: Option<Money>,
+    pub credit_balance: u64,
+    pub stripe_customer_id: Option<String>,
+}
+
+pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, BillingError> {
+    let record = app.customer(customer).await?;
+    let view = app.view(&record);
+    let status = Status::parse(&record.status);
+    let preview = match app.plan_of(&record) {
+        Some(_) => Some(super::pricing::preview(app, &record).await?),
+        None => None,
+    };
+    let balance = super::credits::balance_of(app, customer).await?;
+    Ok(BillingStatus {
+        customer: record.id.clone(),
+        plan: view.plan,
+        has_active_subscription: matches!(
+            status,
+            Some(Status::Active | Status::Trialing | Status::PastDue)
+        ),
+        is_delinquent: record.delinquent != 0 || status == Some(Status::PastDue),
+        status: record.status.clone(),
+        trial_ends_at: view.trial_ends_at,
+        current_period: view.current_period,
+        next_invoice_amount: preview.map(|p| p.total),
+        credit_balance: balance,
+        stripe_customer_id: record.stripe_customer_id,
+    })
+}

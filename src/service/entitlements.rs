@@ -1,0 +1,392 @@
+//! Entitlements: the core's decision on the ledger's state. With `consume`, the decision and the
+//! usage record / credit debit happen in one locked step in the store, so concurrent consumers
+//! never exceed a limit and never overdraw credits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::usage::{UsageInput, new_event};
+use super::{App, BillingError, Money};
+use crate::catalog::Catalog;
+use crate::core::entitlement::{
+    self, CustomerState, Decision, Reason, Request, Status, UsageSoFar,
+};
+use crate::core::period::{Window, rfc3339};
+use crate::core::plan::{Feature, PlanMeter};
+use crate::store::{ConsumeRequest, Consumed, Snapshot, Verdict};
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckInput {
+    pub customer: String,
+    pub feature: String,
+    pub quantity: u64,
+    pub consume: bool,
+    pub tool: Option<String>,
+    pub dimensions: BTreeMap<String, String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CostView {
+    /// Money this request adds to the bill, when the plan prices it.
+    pub amount: Option<Money>,
+    /// Credits this request burns, when the plan is paid with credits.
+    pub credits: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UpgradeView {
+    pub plan: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EntitlementView {
+    pub allowed: bool,
+    /// ok, unknown_customer, feature_not_in_plan, quota_exceeded, insufficient_credits,
+    /// rate_limited, subscription_inactive or payment_overdue.
+    pub reason: String,
+    pub customer: String,
+    pub feature: String,
+    pub meter: Option<String>,
+    /// Window the limit figures refer to: hour, day or month (from the billing period start).
+    pub window: Option<String>,
+    pub limit: Option<u64>,
+    /// Units used in that window (after this request when it was consumed).
+    pub used: Option<u64>,
+    pub remaining: Option<u64>,
+    pub resets_at: Option<String>,
+    pub cost: CostView,
+    pub upgrade: Option<UpgradeView>,
+    /// True when this call recorded the usage (and burned the credits).
+    pub consumed: bool,
+    /// True when the idempotency_key was used before: nothing was consumed again.
+    pub duplicate: bool,
+    pub event_id: Option<String>,
+    /// One sentence for a person.
+    pub message: String,
+}
+
+/// The part of a snapshot one decision needs, given the plan's per-tool prices.
+fn usage_so_far(snapshot: &Snapshot, terms: Option<&PlanMeter>, tool: Option<&str>) -> UsageSoFar {
+    let own_price = |t: &str| terms.is_some_and(|m| m.tool_prices.contains_key(t));
+    UsageSoFar {
+        in_window: snapshot.in_window.clone(),
+        period_generic: snapshot
+            .period_by_tool
+            .iter()
+            .filter(|(t, _)| !own_price(t))
+            .map(|(_, q)| *q)
+            .sum(),
+        period_tool: tool
+            .filter(|t| own_price(t))
+            .and_then(|t| snapshot.period_by_tool.get(t))
+            .copied()
+            .unwrap_or(0),
+    }
+}
+
+/// Decide on a snapshot: pure, so it runs inside the store's lock.
+fn decide(
+    catalog: &Catalog,
+    feature: &Feature,
+    tool: Option<&str>,
+    quantity: u64,
+    now: i64,
+    snapshot: &Snapshot,
+) -> Verdict {
+    let record = &snapshot.customer;
+    let plan = record
+        .plan
+        .as_deref()
+        .or(catalog.default_plan.as_deref())
+        .and_then(|p| catalog.plan(p));
+    let state = CustomerState {
+        plan,
+        status: Status::parse(&record.status).unwrap_or(Status::Active),
+        delinquent: record.delinquent != 0,
+        anchor: record.period_anchor,
+        interval: super::customers::interval_of(record),
+    };
+    let terms = plan
+        .zip(feature.meter.as_deref())
+        .and_then(|(p, m)| p.meters.get(m));
+    let usage = usage_so_far(snapshot, terms, tool);
+    let balance = crate::core::credit::balance(&snapshot.grants, now);
+    let request = Request {
+        feature,
+        tool,
+        quantity,
+        now,
+        credits_per_unit: catalog.credits.cost_of(tool),
+    };
+    let decision = entitlement::decide(&state, &request, &usage, balance).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "entitlement arithmetic overflowed; denying");
+        Decision::denied(Reason::QuotaExceeded)
+    });
+    let credits = if decision.allowed {
+        decision.cost.credits.unwrap_or(0)
+    } else {
+        0
+    };
+    Verdict { decision, credits }
+}
+
+pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, BillingError> {
+    let feature = app.catalog.feature(&input.feature).ok_or_else(|| {
+        let known: Vec<&str> = app.catalog.features.keys().map(String::as_str).collect();
+        BillingError::new(
+            "unknown_feature",
+            format!(
+                "feature `{}` is not in the catalog; use one of: {}",
+                input.feature,
+                known.join(", ")
+            ),
+        )
+        .with("known_features", known)
+    })?;
+    if input.quantity > super::usage::MAX_QUANTITY {
+        return Err(BillingError::invalid(format!(
+            "quantity is above the maximum of {}",
+            super::usage::MAX_QUANTITY
+        )));
+    }
+    let now = app.now();
+    let mut dimensions = input.dimensions.clone();
+    if let Some(tool) = &input.tool {
+        dimensions.insert("tool".into(), tool.clone());
+    }
+    let tool = input
+        .tool
+        .clone()
+        .or_else(|| dimensions.get("tool").cloned());
+    let catalog = Arc::clone(&app.catalog);
+    let (f, t, q) = (feature.clone(), tool.clone(), input.quantity);
+    let decide_fn = move |s: &Snapshot| decide(&catalog, &f, t.as_deref(), q, now, s);
+
+    let (verdict, event_id, duplicate) = if input.consume {
+        let event = new_event(
+            UsageInput {
+                customer: input.customer.clone(),
+                // A boolean feature is counted under its own name, so its consumptions are idempotent too.
+                meter: feature
+                    .meter
+                    .clone()
+                    .unwrap_or_else(|| format!("feature:{}", feature.id)),
+                quantity: input.quantity,
+                timestamp: None,
+                dimensions,
+                idempotency_key: input.idempotency_key.clone(),
+            },
+            now,
+        )?;
+        let request = ConsumeRequest {
+            customer: input.customer.clone(),
+            event: Some(event),
+            meter: feature.meter.clone(),
+            now,
+            decide: Box::new(decide_fn),
+        };
+        match app.store.consume(request).await? {
+            Consumed::UnknownCustomer => return Err(unknown(&input.customer)),
+            Consumed::Duplicate { event_id } => {
+                let snapshot = app
+                    .store
+                    .snapshot(&input.customer, feature.meter.as_deref(), now)
+                    .await?;
+                let verdict =
+                    snapshot.map(|s| decide(&app.catalog, &feature, tool.as_deref(), 0, now, &s));
+                let mut decision =
+                    verdict.map_or_else(|| Decision::denied(Reason::Ok), |v| v.decision);
+                decision.allowed = true;
+                decision.reason = Reason::Ok;
+                (
+                    Verdict {
+                        decision,
+                        credits: 0,
+                    },
+                    Some(event_id),
+                    true,
+                )
+            }
+            Consumed::Decided { verdict, event_id } => (verdict, event_id, false),
+        }
+    } else {
+        let snapshot = app
+            .store
+            .snapshot(&input.customer, feature.meter.as_deref(), now)
+            .await?;
+        let Some(snapshot) = snapshot else {
+            return Err(unknown(&input.customer));
+        };
+        (decide_fn(&snapshot), None, false)
+    };
+    Ok(view(app, &input, verdict.decision, event_id, duplicate))
+}
+
+fn unknown(customer: &str) -> BillingError {
+    BillingError::unknown_customer(customer)
+        .with("allowed", false)
+        .with("reason", "unknown_customer")
+}
+
+fn view(
+    app: &App,
+    input: &CheckInput,
+    d: Decision,
+    event_id: Option<String>,
+    duplicate: bool,
+) -> EntitlementView {
+    let consumed = input.consume && d.allowed && !duplicate;
+    let (used, remaining) = if consumed {
+        (
+            d.used.map(|u| u.saturating_add(input.quantity)),
+            d.remaining.map(|r| r.saturating_sub(input.quantity)),
+        )
+    } else {
+        (d.used, d.remaining)
+    };
+    let currency = d
+        .cost
+        .currency
+        .as_deref()
+        .and_then(|c| crate::core::Currency::parse(c).ok())
+        .unwrap_or(app.catalog.currency);
+    let message = message(&d, input, remaining, duplicate);
+    EntitlementView {
+        allowed: d.allowed,
+        reason: d.reason.as_str().into(),
+        customer: input.customer.clone(),
+        feature: input.feature.clone(),
+        meter: d.meter,
+        window: d.window.map(|w| w.as_str().into()),
+        limit: d.limit,
+        used,
+        remaining,
+        resets_at: d.resets_at.map(rfc3339),
+        cost: CostView {
+            amount: d.cost.amount.map(|a| Money::new(a, currency)),
+            credits: d.cost.credits,
+        },
+        upgrade: d.upgrade.map(|u| UpgradeView {
+            plan: u.plan,
+            url: u.url,
+        }),
+        consumed,
+        duplicate,
+        event_id,
+        message,
+    }
+}
+
+fn message(d: &Decision, input: &CheckInput, remaining: Option<u64>, duplicate: bool) -> String {
+    let upgrade = d
+        .upgrade
+        .as_ref()
+        .map(|u| format!(" Upgrade to plan `{}` for more.", u.plan))
+        .unwrap_or_default();
+    match d.reason {
+        Reason::Ok if duplicate => {
+            "Already consumed with this idempotency_key; nothing was consumed again.".into()
+        }
+        Reason::Ok => match remaining {
+            Some(r) => format!(
+                "Allowed; {r} remaining in this {}.",
+                d.window.map_or("period", Window::as_str)
+            ),
+            None => "Allowed.".into(),
+        },
+        Reason::QuotaExceeded => format!(
+            "The {} limit of {} is used up; it resets at {}.{upgrade}",
+            d.window.map_or("plan", Window::as_str),
+            d.limit.unwrap_or(0),
+            d.resets_at
+                .map_or_else(|| "the next period".into(), rfc3339)
+        ),
+        Reason::InsufficientCredits => format!(
+            "This needs {} credits and the balance is lower; buy a credit pack or grant credits.{upgrade}",
+            d.cost.credits.unwrap_or(0)
+        ),
+        Reason::FeatureNotInPlan => format!(
+            "Feature `{}` is not in the customer's plan.{upgrade}",
+            input.feature
+        ),
+        Reason::SubscriptionInactive => {
+            "The customer's subscription is not active; reactivate it or set a plan.".into()
+        }
+        Reason::PaymentOverdue => {
+            "The customer's payment is overdue; settle the open invoice to continue.".into()
+        }
+        Reason::UnknownCustomer => "No such customer.".into(),
+        Reason::RateLimited => "Too many requests; retry later.".into(),
+    }
+}
+
+/// Figures for one meter without a decision: period usage and the plan's tightest allowance.
+#[derive(Debug, Clone, Default)]
+pub struct Allowance {
+    pub period_used: u64,
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub resets_at: Option<i64>,
+}
+
+pub async fn allowance(
+    app: &App,
+    customer: &str,
+    meter: &str,
+    now: i64,
+) -> Result<Allowance, BillingError> {
+    let Some(snapshot) = app.store.snapshot(customer, Some(meter), now).await? else {
+        return Err(BillingError::unknown_customer(customer));
+    };
+    let period_used = snapshot.period_by_tool.values().sum();
+    let record = &snapshot.customer;
+    let Some(terms) = app.plan_of(record).and_then(|p| p.meters.get(meter)) else {
+        return Ok(Allowance {
+            period_used,
+            ..Allowance::default()
+        });
+    };
+    let (spans, period) = entitlement::windows_for(
+        record.period_anchor,
+        super::customers::interval_of(record),
+        now,
+    )?;
+    let tightest = terms
+        .limits
+        .iter()
+        .map(|(w, limit)| {
+            let used = snapshot.in_window.get(w).copied().unwrap_or(0);
+            (
+                *limit,
+                limit.saturating_sub(used),
+                spans.get(w).map_or(period.end, |s| s.end),
+            )
+        })
+        .min_by_key(|(_, remaining, _)| *remaining)
+        .or_else(|| {
+            (terms.included > 0).then(|| {
+                (
+                    terms.included,
+                    terms.included.saturating_sub(period_used),
+                    period.end,
+                )
+            })
+        });
+    Ok(match tightest {
+        Some((limit, remaining, resets_at)) => Allowance {
+            period_used,
+            limit: Some(limit),
+            remaining: Some(remaining),
+            resets_at: Some(resets_at),
+        },
+        None => Allowance {
+            period_used,
+            ..Allowance::default()
+        },
+    })
+}

@@ -1,0 +1,46 @@
+//! Use cases: each function validates its input, reads the clock once, asks the pure core and
+//! talks to the store. Nothing here knows about MCP; tools call these functions.
+
+pub mod credits;
+pub mod customers;
+pub mod entitlements;
+mod error;
+pub mod pricing;
+pub mod usage;
+mod views;
+
+use std::sync::Arc;
+
+pub use error::BillingError;
+pub use views::*;
+
+use crate::catalog::Catalog;
+use crate::store::Store;
+
+/// The clock, injected so tests can fix "now" (epoch milliseconds).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp_millis())
+}
+
+/// Everything a use case needs.
+pub struct App {
+    pub store: Store,
+    pub catalog: Arc<Catalog>,
+    pub clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store, catalog: Catalog) -> App {
+        App {
+            store,
+            catalog: Arc::new(catalog),
+            clock: system_clock(),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}

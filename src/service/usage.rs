@@ -1,0 +1,335 @@
+//! Usage: append events (one or a batch of up to 1,000, one durable commit), and read totals and
+//! events back. Recording never waits on anything but the ledger's commit.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{App, BillingError, PageInfo, PeriodView};
+use crate::core::period::{Span, parse_rfc3339, period_span, rfc3339};
+use crate::ids::new_id;
+use crate::store::{EventQuery, NewEvent, Recorded};
+
+/// Largest quantity one event may carry (keeps every sum far from overflow).
+pub const MAX_QUANTITY: u64 = 1_000_000_000_000;
+/// Most events one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+const MAX_DIMENSIONS: usize = 16;
+const FUTURE_SLACK_MS: i64 = 5 * 60_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct UsageInput {
+    pub customer: String,
+    pub meter: String,
+    pub quantity: u64,
+    pub timestamp: Option<String>,
+    pub dimensions: BTreeMap<String, String>,
+    pub idempotency_key: Option<String>,
+}
+
+impl App {
+    pub fn check_meter(&self, meter: &str) -> Result<(), BillingError> {
+        if self.catalog.meters.contains_key(meter) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.catalog.meters.keys().map(String::as_str).collect();
+        Err(BillingError::new(
+            "unknown_meter",
+            format!(
+                "meter `{meter}` is not in the catalog; use one of: {}",
+                known.join(", ")
+            ),
+        )
+        .with("known_meters", known))
+    }
+
+    /// Validate one usage input and turn it into an event to append.
+    pub fn event_from(&self, input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
+        self.check_meter(&input.meter)?;
+        new_event(input, now)
+    }
+}
+
+/// An event from validated parts (the meter is checked by the caller).
+pub fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
+    if input.quantity > MAX_QUANTITY {
+        return Err(BillingError::invalid(format!(
+            "quantity {} is above the maximum of {MAX_QUANTITY} per event; split it",
+            input.quantity
+        )));
+    }
+    let occurred_at = match &input.timestamp {
+        Some(t) => parse_rfc3339(t).ok_or_else(|| {
+            BillingError::invalid(format!(
+                "timestamp `{t}` is not RFC 3339; use e.g. 2026-11-21T10:00:00Z"
+            ))
+        })?,
+        None => now,
+    };
+    if occurred_at > now + FUTURE_SLACK_MS {
+        return Err(BillingError::invalid(format!(
+            "timestamp {} is in the future; usage is recorded when it happened",
+            rfc3339(occurred_at)
+        )));
+    }
+    if input.dimensions.len() > MAX_DIMENSIONS {
+        return Err(BillingError::invalid(format!(
+            "at most {MAX_DIMENSIONS} dimensions per event"
+        )));
+    }
+    if let Some((k, _)) = input
+        .dimensions
+        .iter()
+        .find(|(k, v)| k.len() > 64 || v.len() > 256 || k.is_empty())
+    {
+        return Err(BillingError::invalid(format!(
+            "dimension `{}` is too long: keys take 1–64 characters, values up to 256",
+            k.chars().take(64).collect::<String>()
+        )));
+    }
+    let dimensions = serde_json::to_string(&input.dimensions)
+        .map_err(|e| BillingError::invalid(e.to_string()))?;
+    Ok(NewEvent {
+        id: new_id("evt"),
+        tool: input.dimensions.get("tool").cloned().unwrap_or_default(),
+        customer: input.customer,
+        meter: input.meter,
+        quantity: i64::try_from(input.quantity)
+            .map_err(|_| BillingError::invalid("quantity is too large"))?,
+        occurred_at,
+        dimensions,
+        idempotency_key: input.idempotency_key,
+        recorded_at: now,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UsageRecorded {
+    pub event_id: String,
+    /// `recorded`, or `duplicate` when the idempotency_key was seen before (event_id is then the first event's).
+    pub status: String,
+    pub customer: String,
+    pub meter: String,
+    /// Units of this meter in the current billing period, this event included.
+    pub used: u64,
+    /// The plan's tightest limit on this meter (or its included units), when it has one.
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub resets_at: Option<String>,
+}
+
+pub async fn record(app: &App, input: UsageInput) -> Result<UsageRecorded, BillingError> {
+    let now = app.now();
+    let event = app.event_from(input, now)?;
+    let (customer, meter) = (event.customer.clone(), event.meter.clone());
+    let result = app.store.record_usage(vec![event]).await?.pop();
+    let (event_id, status) = match result {
+        Some(Recorded::Recorded { id }) => (id, "recorded"),
+        Some(Recorded::Duplicate { id }) => (id, "duplicate"),
+        _ => return Err(BillingError::unknown_customer(&customer)),
+    };
+    let allowance = super::entitlements::allowance(app, &customer, &meter, now).await?;
+    Ok(UsageRecorded {
+        event_id,
+        status: status.into(),
+        customer,
+        meter,
+        used: allowance.period_used,
+        limit: allowance.limit,
+        remaining: allowance.remaining,
+        resets_at: allowance.resets_at.map(rfc3339),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BatchItem {
+    /// Position of the event in the request (0-based).
+    pub index: usize,
+    /// `recorded`, `duplicate` or `unknown_customer` (that event was not stored).
+    pub status: String,
+    pub event_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BatchRecorded {
+    pub recorded: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub events: Vec<BatchItem>,
+}
+
+pub async fn record_batch(
+    app: &App,
+    inputs: Vec<UsageInput>,
+) -> Result<BatchRecorded, BillingError> {
+    if inputs.is_empty() || inputs.len() > MAX_BATCH {
+        return Err(BillingError::invalid(format!(
+            "a batch takes 1 to {MAX_BATCH} events (got {}); split larger ones",
+            inputs.len()
+        )));
+    }
+    let now = app.now();
+    let mut events = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.into_iter().enumerate() {
+        let event = app.event_from(input, now).map_err(|mut e| {
+            e.message = format!(
+                "event {i}: {}; nothing in this batch was recorded",
+                e.message
+            );
+            e.with("index", i)
+        })?;
+        events.push(event);
+    }
+    let results = app.store.record_usage(events).await?;
+    let mut out = BatchRecorded {
+        recorded: 0,
+        duplicates: 0,
+        rejected: 0,
+        events: Vec::with_capacity(results.len()),
+    };
+    for (index, r) in results.into_iter().enumerate() {
+        let (status, event_id) = match r {
+            Recorded::Recorded { id } => {
+                out.recorded += 1;
+                ("recorded", Some(id))
+            }
+            Recorded::Duplicate { id } => {
+                out.duplicates += 1;
+                ("duplicate", Some(id))
+            }
+            Recorded::UnknownCustomer => {
+                out.rejected += 1;
+                ("unknown_customer", None)
+            }
+        };
+        out.events.push(BatchItem {
+            index,
+            status: status.into(),
+            event_id,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UsageTotalView {
+    pub meter: String,
+    /// The event's `tool` dimension, when it had one.
+    pub tool: Option<String>,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UsageEventView {
+    pub event_id: String,
+    pub meter: String,
+    pub quantity: i64,
+    pub timestamp: String,
+    pub dimensions: BTreeMap<String, String>,
+    pub idempotency_key: Option<String>,
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UsageReport {
+    pub customer: String,
+    /// The range reported: the current billing period unless `from`/`to` were given.
+    pub range: PeriodView,
+    /// Totals per meter and tool over the range (whole hours).
+    pub totals: Vec<UsageTotalView>,
+    /// Events in the range, newest first.
+    pub events: Vec<UsageEventView>,
+    #[serde(flatten)]
+    pub page: PageInfo,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UsageQuery {
+    pub customer: String,
+    pub meter: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: u32,
+    pub starting_after: Option<String>,
+}
+
+pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingError> {
+    if let Some(m) = &q.meter {
+        app.check_meter(m)?;
+    }
+    let record = app.customer(&q.customer).await?;
+    let now = app.now();
+    let period = period_span(
+        record.period_anchor,
+        super::customers::interval_of(&record),
+        now,
+    )
+    .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))?;
+    let parse = |t: &Option<String>, default: i64| match t {
+        Some(t) => parse_rfc3339(t).ok_or_else(|| {
+            BillingError::invalid(format!(
+                "`{t}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z"
+            ))
+        }),
+        None => Ok(default),
+    };
+    let range = Span {
+        start: parse(&q.from, period.start)?,
+        end: parse(&q.to, period.end)?,
+    };
+    if range.end <= range.start {
+        return Err(BillingError::invalid("`to` must be after `from`"));
+    }
+    let totals = app
+        .store
+        .usage_totals(&q.customer, range.start, range.end)
+        .await?
+        .into_iter()
+        .filter(|t| q.meter.as_ref().is_none_or(|m| *m == t.meter))
+        .map(|t| UsageTotalView {
+            meter: t.meter,
+            tool: (!t.tool.is_empty()).then_some(t.tool),
+            quantity: t.quantity,
+        })
+        .collect();
+    let limit = i64::from(q.limit.clamp(1, 100));
+    let mut rows = app
+        .store
+        .list_events(EventQuery {
+            customer: q.customer.clone(),
+            meter: q.meter.clone(),
+            from: range.start,
+            to: range.end,
+            limit: limit + 1,
+            starting_after: q.starting_after.clone(),
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(UsageReport {
+        customer: q.customer,
+        range: range.into(),
+        totals,
+        page: PageInfo {
+            has_more,
+            next_cursor: if has_more {
+                rows.last().map(|r| r.id.clone())
+            } else {
+                None
+            },
+        },
+        events: rows
+            .into_iter()
+            .map(|r| UsageEventView {
+                event_id: r.id,
+                meter: r.meter,
+                quantity: r.quantity,
+                timestamp: rfc3339(r.occurred_at),
+                dimensions: serde_json::from_str(&r.dimensions).unwrap_or_default(),
+                idempotency_key: r.idempotency_key,
+                recorded_at: rfc3339(r.recorded_at),
+            })
+            .collect(),
+    })
+}

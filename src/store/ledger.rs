@@ -1,0 +1,476 @@
+// The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
+// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `MIGRATOR` and `pools`.
+// Every statement here is valid on both databases ($N placeholders, ON CONFLICT, RETURNING,
+// CAST(SUM(..) AS BIGINT)).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::QueryBuilder;
+use tokio::sync::mpsc;
+
+use super::writer::{self, Op, Pending, settle};
+use super::{
+    ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
+    Granted, Ledger, NewCustomer, NewEvent, NewGrant, Page, PlanChange, Recorded, Snapshot,
+    StoreError, UsageEventRecord, UsageTotal,
+};
+use crate::core::credit;
+use crate::core::entitlement::windows_for;
+use crate::core::period::{Interval, Window};
+
+const HOUR_MS: i64 = 3_600_000;
+/// Rows per multi-row INSERT: 9 binds each stays far below both databases' bind limits.
+const INSERT_CHUNK: usize = 1000;
+
+pub struct Backend {
+    read: sqlx::Pool<Db>,
+    writer: mpsc::Sender<Op>,
+}
+
+impl Backend {
+    pub async fn open(url: &str) -> Result<Backend, StoreError> {
+        let (read, write) = pools(url).await?;
+        let (tx, rx) = mpsc::channel(4 * writer::MAX_BATCH);
+        tokio::spawn(run_writer(write, rx));
+        Ok(Backend { read, writer: tx })
+    }
+}
+
+async fn run_writer(pool: sqlx::Pool<Db>, mut rx: mpsc::Receiver<Op>) {
+    while let Some(ops) = writer::next_batch(&mut rx).await {
+        run_batch(&pool, ops).await;
+    }
+}
+
+/// One transaction for a batch: lock the customers in id order, run each operation under a
+/// savepoint, commit, then answer.
+async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>) {
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => return fail_all(ops, &e.to_string()),
+    };
+    if let Err(e) = sqlx::query(BEGIN).execute(&mut *conn).await {
+        return fail_all(ops, &e.to_string());
+    }
+    let customers: BTreeSet<String> = ops.iter().flat_map(|op| op.customers()).map(str::to_string).collect();
+    let mut known = BTreeSet::new();
+    for id in customers {
+        match sqlx::query_scalar::<Db, String>(LOCK_CUSTOMER).bind(&id).fetch_optional(&mut *conn).await {
+            Ok(Some(_)) => {
+                known.insert(id);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return fail_all(ops, &e.to_string());
+            }
+        }
+    }
+    let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut *conn).await {
+            op.fail(&e.to_string());
+            continue;
+        }
+        let done = match op {
+            Op::CreateCustomer(c, reply) => settle(reply, create_customer(&mut conn, &c, &mut known).await),
+            Op::ChangePlan(c, reply) => settle(reply, change_plan(&mut conn, &c).await),
+            Op::Usage(events, reply) => settle(reply, insert_events(&mut conn, &events, &known).await),
+            Op::Consume(r, reply) => settle(reply, consume(&mut conn, r, &known).await),
+            Op::Grant(g, reply) => settle(reply, grant(&mut conn, &g, &known).await),
+        };
+        let end = if done.is_some() { "RELEASE SAVEPOINT op" } else { "ROLLBACK TO SAVEPOINT op" };
+        if let Some(p) = done {
+            pending.push(p);
+        }
+        if let Err(e) = sqlx::query(end).execute(&mut *conn).await {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
+        }
+    }
+    let committed = sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ()).map_err(|e| e.to_string());
+    if committed.is_err() {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    for p in pending {
+        p(committed.as_ref().map(|_| ()).map_err(String::as_str));
+    }
+}
+
+fn fail_all(ops: Vec<Op>, message: &str) {
+    tracing::error!(error = message, "ledger transaction failed");
+    ops.into_iter().for_each(|op| op.fail(message));
+}
+
+async fn fetch_customer(conn: &mut Conn, id: &str) -> Result<Option<CustomerRecord>, StoreError> {
+    Ok(sqlx::query_as::<Db, CustomerRecord>(
+        "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
+         stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn create_customer(conn: &mut Conn, c: &NewCustomer, known: &mut BTreeSet<String>) -> Result<Created, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO customers (id, name, email, plan, billing_interval, status, period_anchor, trial_ends_at, \
+         metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(&c.email)
+    .bind(&c.plan)
+    .bind(&c.billing_interval)
+    .bind(&c.status)
+    .bind(c.period_anchor)
+    .bind(c.trial_ends_at)
+    .bind(&c.metadata)
+    .bind(c.now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let record = fetch_customer(conn, &c.id).await?.ok_or_else(|| StoreError::Corrupt(format!("customer {} vanished", c.id)))?;
+    known.insert(c.id.clone());
+    Ok(if inserted { Created::Created(record) } else { Created::Existing(record) })
+}
+
+async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerRecord>, StoreError> {
+    sqlx::query(
+        "UPDATE customers SET plan = $2, billing_interval = $3, status = $4, period_anchor = $5, trial_ends_at = $6, \
+         updated_at = $7 WHERE id = $1",
+    )
+    .bind(&c.customer)
+    .bind(&c.plan)
+    .bind(&c.billing_interval)
+    .bind(&c.status)
+    .bind(c.period_anchor)
+    .bind(c.trial_ends_at)
+    .bind(c.now)
+    .execute(&mut *conn)
+    .await?;
+    fetch_customer(conn, &c.customer).await
+}
+
+/// Append events in multi-row inserts; duplicates (same customer and idempotency key, also
+/// within the batch) answer with the first event's id; hourly totals count only new events.
+async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<String>) -> Result<Vec<Recorded>, StoreError> {
+    let mut inserted: BTreeSet<String> = BTreeSet::new();
+    let storable: Vec<&NewEvent> = events.iter().filter(|e| known.contains(&e.customer)).collect();
+    for chunk in storable.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at) ",
+        );
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(&e.id)
+                .push_bind(&e.customer)
+                .push_bind(&e.meter)
+                .push_bind(e.quantity)
+                .push_bind(e.occurred_at)
+                .push_bind(&e.tool)
+                .push_bind(&e.dimensions)
+                .push_bind(&e.idempotency_key)
+                .push_bind(e.recorded_at);
+        });
+        qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+        let ids: Vec<String> = qb.build_query_scalar::<String>().fetch_all(&mut *conn).await?;
+        inserted.extend(ids);
+    }
+    let mut hourly: BTreeMap<(&str, &str, i64, &str), i64> = BTreeMap::new();
+    let mut results = Vec::with_capacity(events.len());
+    for e in events {
+        if !known.contains(&e.customer) {
+            results.push(Recorded::UnknownCustomer);
+        } else if inserted.contains(&e.id) {
+            let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
+            *hourly.entry((&e.customer, &e.meter, hour, &e.tool)).or_insert(0) += e.quantity;
+            results.push(Recorded::Recorded { id: e.id.clone() });
+        } else {
+            let first: Option<String> = sqlx::query_scalar::<Db, String>(
+                "SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&e.customer)
+            .bind(&e.idempotency_key)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let id = first.ok_or_else(|| StoreError::Corrupt(format!("event {} was neither stored nor a duplicate", e.id)))?;
+            results.push(Recorded::Duplicate { id });
+        }
+    }
+    let rows: Vec<_> = hourly.into_iter().collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, quantity) ");
+        qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), qty)| {
+            b.push_bind(*customer).push_bind(*meter).push_bind(*hour).push_bind(*tool).push_bind(*qty);
+        });
+        qb.push(" ON CONFLICT (customer_id, meter, hour, tool) DO UPDATE SET quantity = usage_hourly.quantity + excluded.quantity");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(results)
+}
+
+#[derive(sqlx::FromRow)]
+struct WindowSums {
+    tool: String,
+    hour_q: i64,
+    day_q: i64,
+    month_q: i64,
+    period_q: i64,
+}
+
+/// The state decisions are made on: the customer, the meter's usage per window and per tool in
+/// the period, and the live credit grants.
+async fn load_snapshot(conn: &mut Conn, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Snapshot>, StoreError> {
+    let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
+    let mut in_window = BTreeMap::new();
+    let mut period_by_tool = BTreeMap::new();
+    if let Some(meter) = meter {
+        let interval = if record.billing_interval == "year" { Interval::Year } else { Interval::Month };
+        let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
+        let (h, d, m) = (span(Window::Hour), span(Window::Day), span(Window::Month));
+        let lo = [h.start, d.start, m.start, period.start].into_iter().min().unwrap_or(period.start);
+        let hi = [h.end, d.end, m.end, period.end].into_iter().max().unwrap_or(period.end);
+        let rows = sqlx::query_as::<Db, WindowSums>(
+            "SELECT tool, \
+             CAST(SUM(CASE WHEN hour >= $3 AND hour < $4 THEN quantity ELSE 0 END) AS BIGINT) AS hour_q, \
+             CAST(SUM(CASE WHEN hour >= $5 AND hour < $6 THEN quantity ELSE 0 END) AS BIGINT) AS day_q, \
+             CAST(SUM(CASE WHEN hour >= $7 AND hour < $8 THEN quantity ELSE 0 END) AS BIGINT) AS month_q, \
+             CAST(SUM(CASE WHEN hour >= $9 AND hour < $10 THEN quantity ELSE 0 END) AS BIGINT) AS period_q \
+             FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $11 AND hour < $12 GROUP BY tool",
+        )
+        .bind(customer)
+        .bind(meter)
+        .bind(h.start).bind(h.end).bind(d.start).bind(d.end).bind(m.start).bind(m.end).bind(period.start).bind(period.end)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&mut *conn)
+        .await?;
+        let as_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
+        for r in rows {
+            for (w, q) in [(Window::Hour, r.hour_q), (Window::Day, r.day_q), (Window::Month, r.month_q)] {
+                *in_window.entry(w).or_insert(0_u64) += as_u64(q);
+            }
+            period_by_tool.insert(r.tool, as_u64(r.period_q));
+        }
+    }
+    let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
+    Ok(Some(Snapshot { customer: record, in_window, period_by_tool, grants }))
+}
+
+const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
+     idempotency_key, created_at FROM credit_grants WHERE customer_id = $1 ORDER BY created_at, id";
+
+async fn live_grants(conn: &mut Conn, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
+    Ok(sqlx::query_as::<Db, GrantRecord>(
+        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
+         FROM credit_grants WHERE customer_id = $1 AND remaining > 0",
+    )
+    .bind(customer)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>("SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2")
+        .bind(customer)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Check and record under the customer's lock: no two consumes see the same state.
+async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<String>) -> Result<Consumed, StoreError> {
+    if !known.contains(&request.customer) {
+        return Ok(Consumed::UnknownCustomer);
+    }
+    if let Some(key) = request.event.as_ref().and_then(|e| e.idempotency_key.as_deref()) {
+        if let Some(event_id) = event_by_key(conn, &request.customer, key).await? {
+            return Ok(Consumed::Duplicate { event_id });
+        }
+    }
+    let Some(snapshot) = load_snapshot(conn, &request.customer, request.meter.as_deref(), request.now).await? else {
+        return Ok(Consumed::UnknownCustomer);
+    };
+    let mut verdict = (request.decide)(&snapshot);
+    if !verdict.decision.allowed {
+        return Ok(Consumed::Decided { verdict, event_id: None });
+    }
+    let parts = match credit::burn(&snapshot.grants, verdict.credits, request.now) {
+        Ok(parts) => parts,
+        Err(_) => {
+            verdict.decision.allowed = false;
+            verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
+            return Ok(Consumed::Decided { verdict, event_id: None });
+        }
+    };
+    let event_id = match &request.event {
+        Some(event) => match insert_events(conn, std::slice::from_ref(event), known).await?.pop() {
+            Some(Recorded::Recorded { id }) => Some(id),
+            Some(Recorded::Duplicate { id }) => return Ok(Consumed::Duplicate { event_id: id }),
+            _ => return Ok(Consumed::UnknownCustomer),
+        },
+        None => None,
+    };
+    for (grant_id, take) in parts {
+        let take = i64::try_from(take).map_err(|_| StoreError::Corrupt("credit amount overflows".into()))?;
+        let updated = sqlx::query("UPDATE credit_grants SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2")
+            .bind(&grant_id)
+            .bind(take)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if updated != 1 {
+            return Err(StoreError::Corrupt(format!("grant {grant_id} changed under its customer's lock")));
+        }
+        sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, 'debit', $4, $5, $6)")
+            .bind(crate::ids::new_id("cde"))
+            .bind(&request.customer)
+            .bind(&grant_id)
+            .bind(-take)
+            .bind(&event_id)
+            .bind(request.now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Consumed::Decided { verdict, event_id })
+}
+
+async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Result<Granted, StoreError> {
+    if !known.contains(&g.customer) {
+        return Ok(Granted::UnknownCustomer);
+    }
+    if let Some(key) = &g.idempotency_key {
+        let existing = sqlx::query_as::<Db, GrantRecord>(
+            "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
+             FROM credit_grants WHERE customer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&g.customer)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(existing) = existing {
+            return Ok(Granted::Duplicate(existing));
+        }
+    }
+    let record = sqlx::query_as::<Db, GrantRecord>(
+        "INSERT INTO credit_grants (id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at",
+    )
+    .bind(&g.id)
+    .bind(&g.customer)
+    .bind(g.credits)
+    .bind(g.priority)
+    .bind(g.expires_at)
+    .bind(&g.source)
+    .bind(&g.description)
+    .bind(&g.idempotency_key)
+    .bind(g.now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)")
+        .bind(crate::ids::new_id("cde"))
+        .bind(&g.customer)
+        .bind(&g.id)
+        .bind(&g.source)
+        .bind(g.credits)
+        .bind(g.now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Granted::Granted(record))
+}
+
+#[async_trait::async_trait]
+impl Ledger for Backend {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn create_customer(&self, customer: NewCustomer) -> Result<Created, StoreError> {
+        writer::submit(&self.writer, |r| Op::CreateCustomer(customer, r)).await
+    }
+
+    async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_customer(&mut conn, id).await
+    }
+
+    async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, CustomerRecord>(
+            "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
+             stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(page.starting_after.unwrap_or(""))
+        .bind(page.limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError> {
+        writer::submit(&self.writer, |r| Op::ChangePlan(change, r)).await
+    }
+
+    async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError> {
+        writer::submit(&self.writer, |r| Op::Usage(events, r)).await
+    }
+
+    async fn consume(&self, request: ConsumeRequest) -> Result<Consumed, StoreError> {
+        writer::submit(&self.writer, |r| Op::Consume(request, r)).await
+    }
+
+    async fn snapshot(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Snapshot>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        load_snapshot(&mut conn, customer, meter, now).await
+    }
+
+    async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<Vec<UsageTotal>, StoreError> {
+        Ok(sqlx::query_as::<Db, UsageTotal>(
+            "SELECT meter, tool, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_hourly \
+             WHERE customer_id = $1 AND hour >= $2 AND hour < $3 GROUP BY meter, tool ORDER BY meter, tool",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn list_events(&self, q: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError> {
+        // Newest first; the cursor is an event id, resolved to its (time, id) position.
+        Ok(sqlx::query_as::<Db, UsageEventRecord>(
+            "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at \
+             FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
+             AND ($5 = '' OR (occurred_at, id) < (SELECT occurred_at, id FROM usage_events WHERE id = $5)) \
+             ORDER BY occurred_at DESC, id DESC LIMIT $6",
+        )
+        .bind(&q.customer)
+        .bind(q.meter.as_deref().unwrap_or(""))
+        .bind(q.from)
+        .bind(q.to)
+        .bind(q.starting_after.as_deref().unwrap_or(""))
+        .bind(q.limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn grant_credits(&self, g: NewGrant) -> Result<Granted, StoreError> {
+        writer::submit(&self.writer, |r| Op::Grant(g, r)).await
+    }
+
+    async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, GrantRecord>(GRANT_COLUMNS_BY_CUSTOMER).bind(customer).fetch_all(&self.read).await?)
+    }
+
+    async fn credit_entries(&self, customer: &str, limit: i64) -> Result<Vec<CreditEntryRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, CreditEntryRecord>(
+            "SELECT id, customer_id, grant_id, kind, credits, event_id, created_at FROM credit_entries \
+             WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(customer)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

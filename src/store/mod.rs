@@ -1,0 +1,86 @@
+//! The ledger: customers, append-only usage events (with hourly totals), credit grants and the
+//! append-only credit ledger, behind one [`Ledger`] trait with a SQLite and a PostgreSQL backend
+//! (the URL scheme picks one). Both backends share their SQL (`ledger.rs`, included into each)
+//! and their writer: writes go through one task per process that groups concurrent operations
+//! into one transaction (one commit for many callers, each answered after the commit), and every
+//! consume locks its customer first, so limits and credits hold across processes too.
+
+pub mod postgres;
+pub mod sqlite;
+mod types;
+mod writer;
+
+use std::sync::Arc;
+
+pub use types::*;
+
+/// A storage failure the caller cannot fix by changing its input.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the ledger writer has stopped")]
+    WriterGone,
+    #[error("unsupported database URL `{0}`: use sqlite://FILE or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("the ledger transaction failed: {0}")]
+    Batch(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// Everything the services need from storage. Each method is one atomic use case.
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    fn backend(&self) -> &'static str;
+    async fn create_customer(&self, customer: NewCustomer) -> Result<Created, StoreError>;
+    async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError>;
+    async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError>;
+    async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Append events; each answers recorded, duplicate (with the first event's id) or unknown customer.
+    async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError>;
+    /// Check and record atomically: `decide` sees the customer's state under its lock.
+    async fn consume(&self, request: ConsumeRequest) -> Result<Consumed, StoreError>;
+    /// The same state `consume` shows `decide`, read without locking or writing.
+    async fn snapshot(
+        &self,
+        customer: &str,
+        meter: Option<&str>,
+        now: i64,
+    ) -> Result<Option<Snapshot>, StoreError>;
+    /// Units per meter and tool between `from` (inclusive) and `to` (exclusive), whole hours.
+    async fn usage_totals(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<UsageTotal>, StoreError>;
+    async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
+    async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
+    async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
+    async fn credit_entries(
+        &self,
+        customer: &str,
+        limit: i64,
+    ) -> Result<Vec<CreditEntryRecord>, StoreError>;
+}
+
+pub type Store = Arc<dyn Ledger>;
+
+/// Open (and migrate) the ledger named by `url`.
+pub async fn open(url: &str) -> Result<Store, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::Backend::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::Backend::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// Apply migrations only (the `migrate` command).
+pub async fn migrate(url: &str) -> Result<&'static str, StoreError> {
+    Ok(open(url).await?.backend())
+}

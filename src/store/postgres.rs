@@ -1,0 +1,32 @@
+//! PostgreSQL backend (production): the writer locks each customer it touches, in id order, with
+//! `FOR NO KEY UPDATE`, so several server processes on one database never double-spend credits
+//! or exceed a limit, and never deadlock one another.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+type Db = sqlx::Postgres;
+type Conn = sqlx::PgConnection;
+
+const BACKEND: &str = "postgres";
+const BEGIN: &str = "BEGIN";
+const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE";
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations/postgres");
+
+async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
+    let write = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?;
+    MIGRATOR.run(&write).await?;
+    let read = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?;
+    Ok((read, write))
+}
+
+include!("ledger.rs");

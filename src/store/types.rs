@@ -1,0 +1,212 @@
+//! Records the ledger stores and the requests it accepts.
+
+use std::collections::BTreeMap;
+
+use crate::core::credit::Grant;
+use crate::core::entitlement::Decision;
+use crate::core::period::Window;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerRecord {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub delinquent: i64,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    pub stripe_customer_id: Option<String>,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    pub metadata: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Created(CustomerRecord),
+    Existing(CustomerRecord),
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    pub customer: String,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    pub limit: i64,
+    pub starting_after: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: String,
+    pub customer: String,
+    pub meter: String,
+    pub quantity: i64,
+    pub occurred_at: i64,
+    /// The `tool` dimension ('' when absent), kept apart for per-tool prices and totals.
+    pub tool: String,
+    pub dimensions: String,
+    pub idempotency_key: Option<String>,
+    pub recorded_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Recorded { id: String },
+    Duplicate { id: String },
+    UnknownCustomer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageEventRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub meter: String,
+    pub quantity: i64,
+    pub occurred_at: i64,
+    pub tool: String,
+    pub dimensions: String,
+    pub idempotency_key: Option<String>,
+    pub recorded_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub customer: String,
+    pub meter: Option<String>,
+    pub from: i64,
+    pub to: i64,
+    pub limit: i64,
+    pub starting_after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageTotal {
+    pub meter: String,
+    pub tool: String,
+    pub quantity: i64,
+}
+
+/// The state a decision is made on.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub customer: CustomerRecord,
+    /// Units of the meter in the window of each kind containing now (all tools).
+    pub in_window: BTreeMap<Window, u64>,
+    /// Units of the meter in the current billing period per tool ('' = no tool).
+    pub period_by_tool: BTreeMap<String, u64>,
+    pub grants: Vec<Grant>,
+}
+
+/// What `consume` should do after deciding.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Credits to burn (0 for none).
+    pub credits: u64,
+}
+
+pub type Decide = Box<dyn FnOnce(&Snapshot) -> Verdict + Send>;
+
+pub struct ConsumeRequest {
+    pub customer: String,
+    /// The event to append when allowed; its meter is the one the snapshot covers.
+    pub event: Option<NewEvent>,
+    pub meter: Option<String>,
+    pub now: i64,
+    pub decide: Decide,
+}
+
+#[derive(Debug, Clone)]
+pub enum Consumed {
+    UnknownCustomer,
+    /// The idempotency key was used before: nothing was consumed again.
+    Duplicate {
+        event_id: String,
+    },
+    Decided {
+        verdict: Verdict,
+        event_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GrantRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub credits: i64,
+    pub remaining: i64,
+    pub priority: i64,
+    pub expires_at: Option<i64>,
+    pub source: String,
+    pub description: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+}
+
+impl GrantRecord {
+    pub fn to_core(&self) -> Grant {
+        Grant {
+            id: self.id.clone(),
+            remaining: u64::try_from(self.remaining).unwrap_or(0),
+            priority: u32::try_from(self.priority).unwrap_or(u32::MAX),
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub id: String,
+    pub customer: String,
+    pub credits: i64,
+    pub priority: i64,
+    pub expires_at: Option<i64>,
+    pub source: String,
+    pub description: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Granted {
+    Granted(GrantRecord),
+    Duplicate(GrantRecord),
+    UnknownCustomer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CreditEntryRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub grant_id: String,
+    pub kind: String,
+    pub credits: i64,
+    pub event_id: Option<String>,
+    pub created_at: i64,
+}

@@ -1,0 +1,98 @@
+//! The write path shared by both backends: operations queue to one writer task per process, which
+//! runs as many as are waiting in one transaction (a savepoint each, so one failing operation does
+//! not undo the others) and answers every caller only after the commit.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    ConsumeRequest, Consumed, Created, CustomerRecord, Granted, NewCustomer, NewEvent, NewGrant,
+    PlanChange, Recorded, StoreError,
+};
+
+/// Most operations one transaction takes; more wait for the next one.
+pub const MAX_BATCH: usize = 512;
+
+pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+pub enum Op {
+    CreateCustomer(NewCustomer, Reply<Created>),
+    ChangePlan(PlanChange, Reply<Option<CustomerRecord>>),
+    Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
+    Consume(ConsumeRequest, Reply<Consumed>),
+    Grant(NewGrant, Reply<Granted>),
+}
+
+impl Op {
+    /// Customers whose rows the operation must lock before it runs.
+    pub fn customers(&self) -> Vec<&str> {
+        match self {
+            Op::CreateCustomer(c, _) => vec![c.id.as_str()],
+            Op::ChangePlan(c, _) => vec![c.customer.as_str()],
+            Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
+            Op::Consume(r, _) => vec![r.customer.as_str()],
+            Op::Grant(g, _) => vec![g.customer.as_str()],
+        }
+    }
+
+    pub fn fail(self, message: &str) {
+        fn answer<T>(reply: Reply<T>, message: &str) {
+            // A caller that went away no longer needs its answer.
+            let _ = reply.send(Err(StoreError::Batch(message.to_string())));
+        }
+        match self {
+            Op::CreateCustomer(_, r) => answer(r, message),
+            Op::ChangePlan(_, r) => answer(r, message),
+            Op::Usage(_, r) => answer(r, message),
+            Op::Consume(_, r) => answer(r, message),
+            Op::Grant(_, r) => answer(r, message),
+        }
+    }
+}
+
+/// An operation that ran: it answers its caller once the commit's outcome is known.
+pub type Pending = Box<dyn FnOnce(Result<(), &str>) + Send>;
+
+/// Turn an operation's result into a pending answer (Ok) or answer the failure now (Err → None).
+pub fn settle<T: Send + 'static>(
+    reply: Reply<T>,
+    result: Result<T, StoreError>,
+) -> Option<Pending> {
+    match result {
+        Ok(value) => Some(Box::new(move |committed: Result<(), &str>| {
+            let _ = reply.send(
+                committed
+                    .map(|()| value)
+                    .map_err(|m| StoreError::Batch(m.to_string())),
+            );
+        })),
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            None
+        }
+    }
+}
+
+/// Queue one operation and wait for its answer.
+pub async fn submit<T>(
+    tx: &mpsc::Sender<Op>,
+    make: impl FnOnce(Reply<T>) -> Op,
+) -> Result<T, StoreError> {
+    let (reply, answer) = oneshot::channel();
+    tx.send(make(reply))
+        .await
+        .map_err(|_| StoreError::WriterGone)?;
+    answer.await.map_err(|_| StoreError::WriterGone)?
+}
+
+/// Take the first waiting operation and up to [`MAX_BATCH`] − 1 more that are already queued.
+pub async fn next_batch(rx: &mut mpsc::Receiver<Op>) -> Option<Vec<Op>> {
+    let first = rx.recv().await?;
+    let mut ops = vec![first];
+    while ops.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => ops.push(op),
+            Err(_) => break,
+        }
+    }
+    Some(ops)
+}

@@ -1,0 +1,76 @@
+//! Streamable HTTP: `/mcp` (both protocol eras: sessions for 2025-06-18/2025-11-25 clients that
+//! initialize, stateless for 2026-07-28), `/healthz`. `Host` and `Origin` are validated against
+//! allow-lists (DNS-rebinding protection); requests with a foreign Origin get 403.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::config::HttpArgs;
+
+/// Build the router.
+pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Router {
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(args.allowed_hosts.iter().cloned());
+    let mut origins: Vec<String> = vec![
+        "http://localhost:*".into(),
+        "http://127.0.0.1:*".into(),
+        "http://[::1]:*".into(),
+    ];
+    origins.extend(args.allowed_origins.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .with_json_response(true)
+        .with_cancellation_token(cancel);
+    let factory = shared.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory.server()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    Router::new()
+        .nest_service("/mcp", mcp)
+        .route("/healthz", get(healthz))
+        .with_state(shared)
+}
+
+async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {
+    match shared.app.store.get_customer("").await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok", "ledger": shared.app.store.backend() })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({ "status": "unavailable", "ledger": shared.app.store.backend() }),
+                ),
+            )
+        }
+    }
+}
+
+/// Serve on a bound listener until `cancel` fires.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Shared,
+    args: &HttpArgs,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(shared, args, cancel.child_token());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}
