@@ -170,30 +170,30 @@ pub(super) fn build(raw: CatalogFile, file: &str) -> Result<Catalog, CatalogErro
         plans.insert(id.clone(), plan);
     }
     for (id, plan) in &plans {
-        if let Some(up) = &plan.upgrade_to {
-            if !plans.contains_key(up) {
-                return Err(cx.err(
-                    format!("plans.{id}.upgrade_to"),
-                    format!("unknown plan `{up}`"),
-                    format!(
-                        "name a plan declared under [plans], one of: {}",
-                        keys(&plans)
-                    ),
-                ));
-            }
-        }
-    }
-    if let Some(default) = &raw.default_plan {
-        if !plans.contains_key(default) {
+        if let Some(up) = &plan.upgrade_to
+            && !plans.contains_key(up)
+        {
             return Err(cx.err(
-                "default_plan",
-                format!("unknown plan `{default}`"),
+                format!("plans.{id}.upgrade_to"),
+                format!("unknown plan `{up}`"),
                 format!(
                     "name a plan declared under [plans], one of: {}",
                     keys(&plans)
                 ),
             ));
         }
+    }
+    if let Some(default) = &raw.default_plan
+        && !plans.contains_key(default)
+    {
+        return Err(cx.err(
+            "default_plan",
+            format!("unknown plan `{default}`"),
+            format!(
+                "name a plan declared under [plans], one of: {}",
+                keys(&plans)
+            ),
+        ));
     }
     let credits = build_credits(&cx, raw.credits)?;
     Ok(Catalog {

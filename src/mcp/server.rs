@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -15,6 +15,15 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use super::prompts::Prompts;
 use super::registry::Registry;
 use crate::service::App;
+
+/// Lists may change with the plan or the caller, so 2026-07-28 clients must not reuse them
+/// across callers or for long.
+fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    (modern.then_some(0), modern.then_some(CacheScope::Private))
+}
 
 pub const INSTRUCTIONS: &str = include_str!("../../tools/_instructions.md");
 
@@ -53,11 +62,15 @@ impl ServerHandler for BillingServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut result = ListToolsResult::default();
-        result.tools = self.registry.tools();
-        Ok(result)
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        Ok(ListToolsResult {
+            tools: self.registry.tools(),
+            ttl_ms,
+            cache_scope,
+            ..Default::default()
+        })
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -87,11 +100,15 @@ impl ServerHandler for BillingServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let mut result = ListPromptsResult::default();
-        result.prompts = self.prompts.list();
-        Ok(result)
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        Ok(ListPromptsResult {
+            prompts: self.prompts.list(),
+            ttl_ms,
+            cache_scope,
+            ..Default::default()
+        })
     }
 
     async fn get_prompt(

@@ -104,8 +104,8 @@ pub struct CreateCustomer {
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CreatedCustomer {
-    /// `created`, or `existing` when the id was already in the ledger (nothing changed).
-    pub status: String,
+    /// False when the id was already in the ledger (nothing was changed).
+    pub created: bool,
     #[serde(flatten)]
     pub customer: CustomerView,
 }
@@ -140,11 +140,11 @@ pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer,
         .await?;
     Ok(match created {
         Created::Created(r) => CreatedCustomer {
-            status: "created".into(),
+            created: true,
             customer: app.view(&r),
         },
         Created::Existing(r) => CreatedCustomer {
-            status: "existing".into(),
+            created: false,
             customer: app.view(&r),
         },
     })

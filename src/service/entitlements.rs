@@ -212,7 +212,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
                     true,
                 )
             }
-            Consumed::Decided { verdict, event_id } => (verdict, event_id, false),
+            Consumed::Decided { verdict, event_id } => (*verdict, event_id, false),
         }
     } else {
         let snapshot = app

@@ -285,24 +285,24 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
     if !known.contains(&request.customer) {
         return Ok(Consumed::UnknownCustomer);
     }
-    if let Some(key) = request.event.as_ref().and_then(|e| e.idempotency_key.as_deref()) {
-        if let Some(event_id) = event_by_key(conn, &request.customer, key).await? {
-            return Ok(Consumed::Duplicate { event_id });
-        }
+    if let Some(key) = request.event.as_ref().and_then(|e| e.idempotency_key.as_deref())
+        && let Some(event_id) = event_by_key(conn, &request.customer, key).await?
+    {
+        return Ok(Consumed::Duplicate { event_id });
     }
     let Some(snapshot) = load_snapshot(conn, &request.customer, request.meter.as_deref(), request.now).await? else {
         return Ok(Consumed::UnknownCustomer);
     };
     let mut verdict = (request.decide)(&snapshot);
     if !verdict.decision.allowed {
-        return Ok(Consumed::Decided { verdict, event_id: None });
+        return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
     }
     let parts = match credit::burn(&snapshot.grants, verdict.credits, request.now) {
         Ok(parts) => parts,
         Err(_) => {
             verdict.decision.allowed = false;
             verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
-            return Ok(Consumed::Decided { verdict, event_id: None });
+            return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
         }
     };
     let event_id = match &request.event {
@@ -334,7 +334,7 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
             .execute(&mut *conn)
             .await?;
     }
-    Ok(Consumed::Decided { verdict, event_id })
+    Ok(Consumed::Decided { verdict: Box::new(verdict), event_id })
 }
 
 async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Result<Granted, StoreError> {

@@ -149,7 +149,7 @@ pub enum Consumed {
         event_id: String,
     },
     Decided {
-        verdict: Verdict,
+        verdict: Box<Verdict>,
         event_id: Option<String>,
     },
 }

@@ -1,1 +1,12 @@
+//! The integration suite (one binary): the store contract on both backends, every tool through a
+//! real MCP client, the catalog's validation, the tool inventory, and both transports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+mod catalog;
+mod concurrency;
+mod inventory;
+mod store_contract;
+mod tools;
+mod transports;

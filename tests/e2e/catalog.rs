@@ -1,0 +1,94 @@
+//! The catalog refuses every mistake with one message naming the file, the field and the fix.
+
+use billing_mcp::catalog::Catalog;
+
+use crate::support::example_catalog;
+
+fn error_of(toml: &str) -> String {
+    match Catalog::parse(toml, "billing.toml") {
+        Ok(_) => panic!("should have been refused:\n{toml}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const METER: &str = "[meters.calls]\nevent_name = \"calls\"\n";
+
+#[test]
+fn the_example_catalog_expresses_the_seeds() {
+    let c = example_catalog();
+    for plan in [
+        "free",
+        "starter",
+        "professional",
+        "per_call",
+        "metered",
+        "credits",
+        "forensics",
+    ] {
+        assert!(c.plans.contains_key(plan), "missing plan {plan}");
+    }
+    assert_eq!(c.credits.packs["small_pack"].total_credits(), 110);
+    assert_eq!(c.credits.packs["large_pack"].total_credits(), 1200);
+    assert_eq!(c.meters["tool_calls"].event_name, "tool_call_executed");
+}
+
+#[test]
+fn an_unknown_field_is_named_with_the_accepted_ones() {
+    let e = error_of(&format!("{METER}[plans.p]\nmonthy = 100\n"));
+    assert!(e.starts_with("billing.toml: `monthy`"), "{e}");
+    assert!(e.contains("monthly") && e.contains("Fix:"), "{e}");
+}
+
+#[test]
+fn tiers_out_of_order_are_refused() {
+    let e = error_of(&format!(
+        "{METER}[plans.p.meters.calls]\nprice = {{ tiers_mode = \"graduated\", tiers = [{{ up_to = 100, unit_amount = 5 }}, {{ up_to = 50, unit_amount = 4 }}, {{ unit_amount = 3 }}] }}\n"
+    ));
+    assert!(
+        e.contains("plans.p.meters.calls.price.tiers") && e.contains("increasing"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_negative_price_is_refused() {
+    let e = error_of(&format!("{METER}[plans.p]\nmonthly = -100\n"));
+    assert!(
+        e.contains("plans.p.monthly") && e.contains("negative"),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{METER}[plans.p.meters.calls]\nprice = {{ unit_amount_decimal = \"-0.5\" }}\n"
+    ));
+    assert!(e.contains("negative"), "{e}");
+}
+
+#[test]
+fn a_reference_to_an_unknown_meter_is_refused() {
+    let e = error_of(&format!("{METER}[features.f]\nmeter = \"cals\"\n"));
+    assert!(
+        e.contains("features.f.meter") && e.contains("unknown meter `cals`") && e.contains("calls"),
+        "{e}"
+    );
+    let e = error_of(&format!("{METER}[plans.p.meters.tokens]\nincluded = 5\n"));
+    assert!(e.contains("plans.p.meters.tokens"), "{e}");
+}
+
+#[test]
+fn a_float_price_is_refused_rather_than_rounded() {
+    let e = error_of(&format!(
+        "{METER}[plans.p.meters.calls]\nprice = {{ unit_amount = 0.5 }}\n"
+    ));
+    assert!(e.contains("unit_amount_decimal"), "{e}");
+}
+
+#[test]
+fn unknown_plans_and_behaviours_are_refused() {
+    assert!(error_of("default_plan = \"gold\"\n").contains("default_plan"));
+    assert!(error_of("[plans.p]\nupgrade_to = \"q\"\n").contains("plans.p.upgrade_to"));
+    assert!(
+        error_of("[plans.p]\nat_limit = \"explode\"\n")
+            .contains("block, upgrade_prompt or charge_overage")
+    );
+    assert!(error_of("currency = \"doubloons\"\n").contains("ISO 4217"));
+}

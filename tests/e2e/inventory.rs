@@ -1,0 +1,169 @@
+//! Every tool has its description file, full annotations and well-formed schemas; every
+//! description file has a tool; prompts load and render; filters follow the annotations.
+
+use std::collections::BTreeSet;
+
+use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::mcp::{ToolFilter, Toolset, tools};
+use serde_json::{Map, Value, json};
+
+const TOOLS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tools");
+
+/// Every `required` list in a schema (nested ones too) lists each name once and only names
+/// properties that exist.
+fn check_schema(tool: &str, which: &str, schema: &Value) {
+    if let Value::Object(map) = schema {
+        if let Some(Value::Array(required)) = map.get("required") {
+            let names: Vec<&str> = required.iter().filter_map(Value::as_str).collect();
+            let unique: BTreeSet<&str> = names.iter().copied().collect();
+            assert_eq!(
+                unique.len(),
+                names.len(),
+                "{tool} {which}: duplicate names in required {names:?}"
+            );
+            let props = map
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for n in names {
+                assert!(
+                    props.contains_key(n),
+                    "{tool} {which}: required `{n}` is not a property"
+                );
+            }
+        }
+        map.values().for_each(|v| check_schema(tool, which, v));
+    } else if let Value::Array(items) = schema {
+        items.iter().for_each(|v| check_schema(tool, which, v));
+    }
+}
+
+#[test]
+fn every_tool_has_its_markdown_annotations_and_schemas() {
+    let registry = tools::all();
+    assert!(registry.entries().len() >= 14);
+    for e in registry.entries() {
+        let name = e.tool.name.to_string();
+        let md = std::fs::read_to_string(format!("{TOOLS_DIR}/{name}.md"))
+            .unwrap_or_else(|_| panic!("tools/{name}.md is missing"));
+        assert_eq!(
+            e.tool.description.as_deref(),
+            Some(md.trim()),
+            "{name}: the description must be tools/{name}.md"
+        );
+        assert!(
+            md.split_whitespace().count() >= 20,
+            "{name}: the description is too thin to guide a model"
+        );
+        let a = e
+            .tool
+            .annotations
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no annotations"));
+        assert!(a.title.is_some(), "{name}: no title");
+        for (hint, value) in [
+            ("read_only", a.read_only_hint),
+            ("destructive", a.destructive_hint),
+            ("idempotent", a.idempotent_hint),
+            ("open_world", a.open_world_hint),
+        ] {
+            assert!(value.is_some(), "{name}: {hint}_hint must be written out");
+        }
+        let input = Value::Object(Map::clone(&e.tool.input_schema));
+        assert_eq!(
+            input["type"], "object",
+            "{name}: input schema must be an object"
+        );
+        assert_eq!(
+            input["additionalProperties"], false,
+            "{name}: unknown arguments must be refused"
+        );
+        check_schema(&name, "input", &input);
+        let output = e
+            .tool
+            .output_schema
+            .as_ref()
+            .map(|o| Value::Object(Map::clone(o)))
+            .unwrap_or_else(|| panic!("{name}: no output schema"));
+        check_schema(&name, "output", &output);
+        assert!(
+            name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{name}: snake_case verb_noun"
+        );
+    }
+}
+
+#[test]
+fn every_tool_markdown_has_a_tool() {
+    let registry = tools::all();
+    for file in std::fs::read_dir(TOOLS_DIR).unwrap() {
+        let name = file
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".md")
+            .to_string();
+        if name.starts_with('_') {
+            continue;
+        }
+        assert!(
+            registry.get(&name).is_some(),
+            "tools/{name}.md has no registered tool"
+        );
+    }
+}
+
+#[test]
+fn read_only_mode_and_toolsets_follow_the_annotations() {
+    let all = tools::all();
+    let read_only = all.filtered(&ToolFilter {
+        read_only: true,
+        ..ToolFilter::default()
+    });
+    assert!(!read_only.entries().is_empty());
+    assert!(read_only.entries().iter().all(|e| e.hints.read_only));
+    assert!(read_only.get("record_usage").is_none() && read_only.get("get_usage").is_some());
+    let usage_only = all.filtered(&ToolFilter {
+        toolsets: BTreeSet::from([Toolset::Usage]),
+        tools: BTreeSet::from(["list_plans".to_string()]),
+        exclude: BTreeSet::from(["quote_price".to_string()]),
+        read_only: false,
+    });
+    let names: BTreeSet<String> = usage_only
+        .entries()
+        .iter()
+        .map(|e| e.tool.name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(
+            [
+                "record_usage",
+                "record_usage_batch",
+                "check_entitlement",
+                "get_usage",
+                "list_plans"
+            ]
+            .map(String::from)
+        )
+    );
+}
+
+#[test]
+fn prompts_render_their_arguments_and_require_the_required_ones() {
+    let prompts = Prompts::load().unwrap();
+    assert!(prompts.list().len() >= 2);
+    let args = json!({"customer": "acme"});
+    let rendered = prompts
+        .render("explain_bill", args.as_object().unwrap())
+        .unwrap();
+    let text = serde_json::to_string(&rendered.messages).unwrap();
+    assert!(text.contains("`acme`") && !text.contains("{{customer}}"));
+    assert!(
+        prompts
+            .render("explain_bill", &Map::new())
+            .unwrap_err()
+            .contains("customer")
+    );
+}

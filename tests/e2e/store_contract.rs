@@ -1,0 +1,208 @@
+//! The ledger contract, on SQLite always and on PostgreSQL when configured.
+
+use billing_mcp::store::{self, Created, NewCustomer, NewEvent, NewGrant, Page, Recorded};
+
+use crate::support::{Backend, NOW, backends, test_db};
+
+fn customer(id: &str) -> NewCustomer {
+    NewCustomer {
+        id: id.into(),
+        name: None,
+        email: None,
+        plan: Some("free".into()),
+        billing_interval: "month".into(),
+        status: "active".into(),
+        period_anchor: NOW - NOW % 3_600_000,
+        trial_ends_at: None,
+        metadata: "{}".into(),
+        now: NOW,
+    }
+}
+
+fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
+    NewEvent {
+        id: billing_mcp::ids::new_id("evt"),
+        customer: customer.into(),
+        meter: "tool_calls".into(),
+        quantity,
+        occurred_at: NOW,
+        tool: String::new(),
+        dimensions: "{}".into(),
+        idempotency_key: key.map(String::from),
+        recorded_at: NOW,
+    }
+}
+
+async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        test(backend).await;
+    }
+}
+
+#[tokio::test]
+async fn creating_a_customer_twice_keeps_the_first() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        assert!(matches!(
+            store.create_customer(customer("acme")).await.unwrap(),
+            Created::Created(_)
+        ));
+        let mut again = customer("acme");
+        again.name = Some("Other".into());
+        match store.create_customer(again).await.unwrap() {
+            Created::Existing(r) => assert_eq!(
+                r.name, None,
+                "{backend:?}: an existing customer must not change"
+            ),
+            other => panic!("{backend:?}: expected Existing, got {other:?}"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        store.create_customer(customer("acme")).await.unwrap();
+        let first = store
+            .record_usage(vec![event("acme", 2, Some("k1"))])
+            .await
+            .unwrap();
+        let Recorded::Recorded { id: first_id } = &first[0] else {
+            panic!("{backend:?}: {first:?}")
+        };
+        let again = store
+            .record_usage(vec![
+                event("acme", 2, Some("k1")),
+                event("acme", 3, Some("k2")),
+                event("acme", 3, Some("k2")),
+                event("ghost", 1, None),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            again[0],
+            Recorded::Duplicate {
+                id: first_id.clone()
+            },
+            "{backend:?}"
+        );
+        let Recorded::Recorded { id: k2 } = &again[1] else {
+            panic!("{backend:?}: {again:?}")
+        };
+        assert_eq!(
+            again[2],
+            Recorded::Duplicate { id: k2.clone() },
+            "{backend:?}"
+        );
+        assert_eq!(again[3], Recorded::UnknownCustomer, "{backend:?}");
+        let totals = store
+            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            totals.iter().map(|t| t.quantity).sum::<i64>(),
+            5,
+            "{backend:?}: 2 + 3, duplicates not counted"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn acknowledged_usage_and_credits_survive_a_restart() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        {
+            let store = store::open(&db.url).await.unwrap();
+            store.create_customer(customer("acme")).await.unwrap();
+            store
+                .record_usage(
+                    (0..250)
+                        .map(|i| event("acme", 1, Some(&format!("r{i}"))))
+                        .collect(),
+                )
+                .await
+                .unwrap();
+            store
+                .grant_credits(NewGrant {
+                    id: billing_mcp::ids::new_id("cgr"),
+                    customer: "acme".into(),
+                    credits: 40,
+                    priority: 50,
+                    expires_at: None,
+                    source: "grant".into(),
+                    description: None,
+                    idempotency_key: Some("g1".into()),
+                    now: NOW,
+                })
+                .await
+                .unwrap();
+        }
+        let reopened = store::open(&db.url).await.unwrap();
+        let totals = reopened
+            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            totals.iter().map(|t| t.quantity).sum::<i64>(),
+            250,
+            "{backend:?}"
+        );
+        let grants = reopened.credit_grants("acme").await.unwrap();
+        assert_eq!(
+            grants.iter().map(|g| g.remaining).sum::<i64>(),
+            40,
+            "{backend:?}"
+        );
+        assert_eq!(
+            reopened.credit_entries("acme", 10).await.unwrap().len(),
+            1,
+            "{backend:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn customers_list_in_pages_by_id() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        for id in ["c", "a", "e", "b", "d"] {
+            store.create_customer(customer(id)).await.unwrap();
+        }
+        let first = store
+            .list_customers(Page {
+                limit: 2,
+                starting_after: None,
+            })
+            .await
+            .unwrap();
+        let next = store
+            .list_customers(Page {
+                limit: 10,
+                starting_after: Some("b"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            first.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"],
+            "{backend:?}"
+        );
+        assert_eq!(
+            next.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["c", "d", "e"],
+            "{backend:?}"
+        );
+    })
+    .await;
+}

@@ -1,0 +1,220 @@
+//! Test harness: a fresh ledger per test (SQLite file, or a new PostgreSQL database when
+//! `BILLING_TEST_POSTGRES_URL` is set), the example catalog, and an in-process MCP client.
+
+use std::sync::Arc;
+
+use billing_mcp::catalog::Catalog;
+use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::mcp::{self, ToolFilter};
+use billing_mcp::service::{App, Clock};
+use billing_mcp::store;
+use billing_mcp::transport::Shared;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+pub const EXAMPLE_CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/billing.toml");
+pub const BINARY: &str = env!("CARGO_BIN_EXE_billing-mcp");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Backends to run a contract on: SQLite always, PostgreSQL when configured.
+pub fn backends() -> Vec<Backend> {
+    let mut b = vec![Backend::Sqlite];
+    if std::env::var("BILLING_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        b.push(Backend::Postgres);
+    }
+    b
+}
+
+/// A database of its own for one test; the SQLite file lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn test_db(backend: Backend) -> TestDb {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+            TestDb {
+                url,
+                _dir: Some(dir),
+            }
+        }
+        Backend::Postgres => {
+            let base = std::env::var("BILLING_TEST_POSTGRES_URL").unwrap();
+            let name = format!(
+                "bmt_{}_{}",
+                chrono::Utc::now().timestamp(),
+                uuid::Uuid::now_v7().simple()
+            );
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+                .await
+                .unwrap();
+            drop_stale_databases(&mut admin).await;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let url = match base.rsplit_once('/') {
+                Some((server, _)) => format!("{server}/{name}"),
+                None => panic!("BILLING_TEST_POSTGRES_URL must end with /DATABASE"),
+            };
+            TestDb { url, _dir: None }
+        }
+    }
+}
+
+/// Databases of earlier runs (older than two hours) are dropped so runs do not accumulate.
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'bmt_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    let cutoff = chrono::Utc::now().timestamp() - 7200;
+    for name in names {
+        let created: i64 = name
+            .split('_')
+            .nth(1)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(i64::MAX);
+        if created < cutoff {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
+pub fn example_catalog() -> Catalog {
+    Catalog::load(std::path::Path::new(EXAMPLE_CATALOG)).unwrap()
+}
+
+/// A fixed clock: 2026-11-21T10:30:00Z unless moved.
+pub fn fixed_clock(ms: Arc<std::sync::atomic::AtomicI64>) -> Clock {
+    Arc::new(move || ms.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+pub const NOW: i64 = 1_795_257_000_000; // 2026-11-21T10:30:00Z
+
+/// An App over a fresh ledger, the example catalog and a controllable clock.
+pub struct Harness {
+    /// Keeps the test database alive as long as the harness.
+    pub _db: TestDb,
+    pub app: Arc<App>,
+    pub now: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Harness {
+    pub async fn new(backend: Backend) -> Harness {
+        let db = test_db(backend).await;
+        Harness::on(db).await
+    }
+
+    /// A harness whose catalog is `toml` instead of the example.
+    pub async fn with_catalog(backend: Backend, toml: &str) -> Harness {
+        let db = test_db(backend).await;
+        Harness::build(db, Catalog::parse(toml, "test.toml").unwrap()).await
+    }
+
+    pub async fn on(db: TestDb) -> Harness {
+        Harness::build(db, example_catalog()).await
+    }
+
+    async fn build(db: TestDb, catalog: Catalog) -> Harness {
+        let store = store::open(&db.url).await.unwrap();
+        let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
+        let app = Arc::new(App {
+            store,
+            catalog: Arc::new(catalog),
+            clock: fixed_clock(now.clone()),
+        });
+        Harness { _db: db, app, now }
+    }
+
+    pub fn set_now(&self, ms: i64) {
+        self.now.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn shared(&self) -> Shared {
+        Shared {
+            app: self.app.clone(),
+            registry: Arc::new(mcp::tools::all().filtered(&ToolFilter::default())),
+            prompts: Arc::new(Prompts::load().unwrap()),
+        }
+    }
+
+    /// An MCP client connected in-process (duplex pipe) to a server on this harness.
+    pub async fn client(&self) -> Client {
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let server = self.shared().server();
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        Client {
+            inner: Arc::new(().serve(client_io).await.unwrap()),
+        }
+    }
+}
+
+/// A connected MCP client with helpers that read results as JSON.
+#[derive(Clone)]
+pub struct Client {
+    pub inner: Arc<RunningService<RoleClient, ()>>,
+}
+
+/// A tool's answer: `Ok(structured)` or `Err(structured error)`.
+pub type Answer = Result<Value, Value>;
+
+impl Client {
+    pub async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
+        let Value::Object(args) = args else {
+            panic!("arguments must be an object")
+        };
+        self.inner
+            .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+            .await
+            .unwrap()
+    }
+
+    pub async fn call(&self, tool: &str, args: Value) -> Answer {
+        let r = self.raw(tool, args).await;
+        let body = r.structured_content.clone().unwrap_or(Value::Null);
+        if r.is_error == Some(true) {
+            Err(body)
+        } else {
+            Ok(body)
+        }
+    }
+
+    /// Call and expect success.
+    pub async fn ok(&self, tool: &str, args: Value) -> Value {
+        match self.call(tool, args.clone()).await {
+            Ok(v) => v,
+            Err(e) => panic!("{tool}({args}) failed: {e}"),
+        }
+    }
+
+    /// Call and expect a tool error; returns its code and message.
+    pub async fn err(&self, tool: &str, args: Value) -> (String, String) {
+        match self.call(tool, args.clone()).await {
+            Ok(v) => panic!("{tool}({args}) should have failed but returned {v}"),
+            Err(e) => (
+                e["code"].as_str().unwrap_or_default().to_string(),
+                e["message"].as_str().unwrap_or_default().to_string(),
+            ),
+        }
+    }
+}

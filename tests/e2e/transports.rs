@@ -1,0 +1,225 @@
+//! Both transports through real clients: the binary on stdio (and killed with SIGKILL: nothing
+//! acknowledged is lost), and streamable HTTP in both protocol eras with Origin checks.
+
+use billing_mcp::config::HttpArgs;
+use billing_mcp::transport::http;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{BINARY, Backend, EXAMPLE_CATALOG, Harness, test_db};
+
+fn args(v: Value) -> serde_json::Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_binary_serves_stdio_and_a_kill_loses_nothing_acknowledged() {
+    let db = test_db(Backend::Sqlite).await;
+    let mut cmd = tokio::process::Command::new(BINARY);
+    cmd.args([
+        "serve",
+        "--stdio",
+        "--catalog",
+        EXAMPLE_CATALOG,
+        "--database-url",
+        &db.url,
+    ]);
+    let transport = TokioChildProcess::new(cmd).unwrap();
+    let pid = transport.id().unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 14);
+    let call =
+        |name: &str, a: Value| CallToolRequestParams::new(name.to_string()).with_arguments(args(a));
+    client
+        .call_tool(call("create_customer", json!({"customer": "acme"})))
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let r = client.call_tool(call("record_usage", json!({"customer": "acme", "meter": "tool_calls", "quantity": 1, "idempotency_key": format!("k{i}")}))).await.unwrap();
+        assert_eq!(r.is_error, Some(false));
+    }
+    client
+        .call_tool(call(
+            "grant_credits",
+            json!({"customer": "acme", "credits": 7}),
+        ))
+        .await
+        .unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    drop(client);
+    let h = Harness::on(db).await;
+    let c = h.client().await;
+    let usage = c.ok("get_usage", json!({"customer": "acme", "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})).await;
+    assert_eq!(usage["totals"][0]["quantity"], 40);
+    assert_eq!(
+        c.ok("get_credit_balance", json!({"customer": "acme"}))
+            .await["balance"],
+        7
+    );
+}
+
+async fn http_server(h: &Harness) -> (String, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    let (shared, token) = (h.shared(), cancel.clone());
+    tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
+    (format!("http://{addr}"), cancel)
+}
+
+#[tokio::test]
+async fn http_serves_clients_that_initialize() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let (base, cancel) = http_server(&h).await;
+    let client = ()
+        .serve(StreamableHttpClientTransport::from_uri(format!(
+            "{base}/mcp"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .peer_info()
+            .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone())),
+        Some("billing-mcp".into())
+    );
+    let call =
+        |name: &str, a: Value| CallToolRequestParams::new(name.to_string()).with_arguments(args(a));
+    client
+        .call_tool(call(
+            "create_customer",
+            json!({"customer": "acme", "plan": "free"}),
+        ))
+        .await
+        .unwrap();
+    let r = client
+        .call_tool(call(
+            "check_entitlement",
+            json!({"customer": "acme", "feature": "tool_calls", "consume": true}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.structured_content.unwrap()["allowed"], true);
+    let health: Value = reqwest::get(format!("{base}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    cancel.cancel();
+}
+
+/// A 2026-07-28 request: no initialize, protocol metadata on the request itself.
+fn modern_call(tool: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    }})
+}
+
+async fn post(base: &str, tool: &str, body: &Value, origin: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string());
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    req.send().await.unwrap()
+}
+
+/// The JSON-RPC response, whether sent as JSON or as one SSE event.
+async fn json_rpc(resp: reqwest::Response) -> Value {
+    let text = resp.text().await.unwrap();
+    let data = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|d| d.starts_with('{'));
+    serde_json::from_str(data.unwrap_or(&text)).unwrap()
+}
+
+#[tokio::test]
+async fn http_serves_stateless_2026_requests_and_refuses_foreign_origins() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let (base, cancel) = http_server(&h).await;
+    let resp = post(
+        &base,
+        "create_customer",
+        &modern_call("create_customer", json!({"customer": "acme"})),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        json_rpc(resp).await["result"]["structuredContent"]["created"],
+        true
+    );
+    let resp = post(
+        &base,
+        "list_plans",
+        &modern_call("list_plans", json!({})),
+        Some("http://localhost:3000"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "a local browser origin is allowed");
+    let evil = post(
+        &base,
+        "create_customer",
+        &modern_call("create_customer", json!({"customer": "evil"})),
+        Some("http://evil.example"),
+    )
+    .await;
+    assert_eq!(evil.status(), 403);
+    let c = h.client().await;
+    let (code, _) = c.err("get_customer", json!({"customer": "evil"})).await;
+    assert_eq!(
+        code, "unknown_customer",
+        "no tool ran for the forged origin"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_broken_catalog_stops_the_binary_with_the_field_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("billing.toml");
+    std::fs::write(
+        &path,
+        "[meters.calls]\nevent_name = \"calls\"\n[features.f]\nmeter = \"cals\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BINARY)
+        .args([
+            "serve",
+            "--stdio",
+            "--catalog",
+            path.to_str().unwrap(),
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("l.db").display()),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("billing.toml")
+            && stderr.contains("features.f.meter")
+            && stderr.contains("Fix:"),
+        "{stderr}"
+    );
+}
