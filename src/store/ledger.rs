@@ -1,7 +1,7 @@
 // The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
-// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `MIGRATOR` and `pools`.
-// Every statement here is valid on both databases ($N placeholders, ON CONFLICT, RETURNING,
-// CAST(SUM(..) AS BIGINT)).
+// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER` and `pools`. Every statement
+// here, and the migrations, are valid on both databases ($N placeholders, ON CONFLICT, RETURNING,
+// CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it its own folder.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +17,9 @@ use super::{
 use crate::core::credit;
 use crate::core::entitlement::windows_for;
 use crate::core::period::{Interval, Window};
+
+/// The schema, embedded; applied when a backend opens.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations");
 
 const HOUR_MS: i64 = 3_600_000;
 /// Rows per multi-row INSERT: 9 binds each stays far below both databases' bind limits.

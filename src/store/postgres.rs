@@ -12,7 +12,6 @@ type Conn = sqlx::PgConnection;
 const BACKEND: &str = "postgres";
 const BEGIN: &str = "BEGIN";
 const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE";
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations/postgres");
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let write = PgPoolOptions::new()

@@ -13,7 +13,6 @@ const BACKEND: &str = "sqlite";
 const BEGIN: &str = "BEGIN IMMEDIATE";
 /// `BEGIN IMMEDIATE` already holds the database's write lock; this only checks existence.
 const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1";
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations/sqlite");
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use crate::config::HttpArgs;
 
+/// Largest request body: big enough that an oversized argument (say a 10 MB string) reaches
+/// argument validation and comes back as an `invalid_params` tool error, not a dropped connection.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// Build the router.
 pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Router {
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
@@ -31,6 +35,7 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_json_response(true)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_cancellation_token(cancel);
     let factory = shared.clone();
     let mcp = StreamableHttpService::new(

@@ -7,22 +7,9 @@ use serde_json::json;
 
 use crate::support::{Harness, backends};
 
-const MONTHLY_100: &str = r#"
-default_plan = "team"
-[meters.tool_calls]
-event_name = "tool_call_executed"
-[features.tool_calls]
-meter = "tool_calls"
-[plans.team]
-features = ["tool_calls"]
-[plans.team.meters.tool_calls]
-limits = { month = 100 }
-[plans.credits]
-features = ["tool_calls"]
-pay_with_credits = true
-[credits]
-tool_costs = { "render" = 5 }
-"#;
+/// A plan with 100 calls a month, a credit plan and a tool that costs 5 credits (shared with the
+/// Python acceptance check).
+const MONTHLY_100: &str = include_str!("../fixtures/limits.toml");
 
 #[tokio::test]
 async fn five_hundred_calls_with_repeated_keys_count_each_key_once() {

@@ -167,3 +167,63 @@ fn prompts_render_their_arguments_and_require_the_required_ones() {
             .contains("customer")
     );
 }
+
+#[test]
+fn the_readme_tool_table_matches_the_registry() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows: Vec<(String, String, String)> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.trim_matches('`').to_string();
+            tools::all().get(&name)?;
+            Some((name, cells.get(2)?.to_string(), cells.get(3)?.to_string()))
+        })
+        .collect();
+    let registry = tools::all();
+    assert_eq!(
+        rows.len(),
+        registry.entries().len(),
+        "one README row per tool"
+    );
+    for (name, toolset, read_only) in rows {
+        let e = registry.get(&name).unwrap();
+        assert_eq!(toolset, e.toolset.as_str(), "{name}: README toolset");
+        assert_eq!(
+            read_only == "yes",
+            e.hints.read_only,
+            "{name}: README read-only column"
+        );
+    }
+}
+
+#[test]
+fn mcp_json_example_starts_the_server_on_stdio_for_every_client() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mcp.json.example")).unwrap();
+    let config: Value = serde_json::from_str(&text).unwrap();
+    for client in [
+        "claude_desktop",
+        "claude_code",
+        "vscode",
+        "cursor",
+        "blackbox",
+    ] {
+        let servers = config[client]
+            .get("mcpServers")
+            .or_else(|| config[client].get("servers"))
+            .unwrap_or_else(|| panic!("{client}: no servers"));
+        let billing = &servers["billing"];
+        assert_eq!(billing["command"], "billing-mcp", "{client}");
+        let args: Vec<&str> = billing["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(&args[..2], ["serve", "--stdio"], "{client}");
+        assert!(args.contains(&"--catalog"), "{client}");
+    }
+}

@@ -1,0 +1,266 @@
+//! Throughput benchmark (`cargo bench --bench throughput`), figures printed as a table.
+//!
+//! 1. `check_entitlement` over streamable HTTP, 50 concurrent clients (one MCP session each),
+//!    beside a no-op tool in the same run: the protocol floor.
+//! 2. `record_usage_batch` of 1,000 events: events per second into SQLite and PostgreSQL
+//!    (PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set).
+//! 3. Concurrent single `record_usage` calls: grouped commits versus one commit per event.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Timing statistics are measurements, not money: floats are fine here and nowhere else.
+#![allow(clippy::float_arithmetic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use billing_mcp::catalog::Catalog;
+use billing_mcp::config::HttpArgs;
+use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::mcp::registry::{BillingTool, Hints, Toolset};
+use billing_mcp::mcp::{self, ToolFilter};
+use billing_mcp::service::{App, BillingError};
+use billing_mcp::store;
+use billing_mcp::transport::{Shared, http};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+const CLIENTS: usize = 50;
+const CALLS_PER_CLIENT: usize = 400;
+const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/billing.toml");
+
+/// The protocol floor: a tool that does nothing.
+struct Noop;
+#[derive(Deserialize, JsonSchema, Default)]
+struct NoArgs {}
+#[derive(Serialize, JsonSchema)]
+struct Nothing {
+    ok: bool,
+}
+impl BillingTool for Noop {
+    const NAME: &'static str = "noop";
+    const TITLE: &'static str = "No-op";
+    const DESCRIPTION: &'static str = "Does nothing (benchmark floor).";
+    const TOOLSET: Toolset = Toolset::Usage;
+    const HINTS: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    type Params = NoArgs;
+    type Output = Nothing;
+    async fn run(_: &App, _: NoArgs) -> Result<Nothing, BillingError> {
+        Ok(Nothing { ok: true })
+    }
+}
+
+async fn app(url: &str) -> Arc<App> {
+    let store = store::open(url).await.unwrap();
+    Arc::new(App::new(
+        store,
+        Catalog::load(std::path::Path::new(CATALOG)).unwrap(),
+    ))
+}
+
+struct Stats {
+    calls: usize,
+    secs: f64,
+    p50_us: u128,
+    p99_us: u128,
+}
+
+fn stats(mut lat: Vec<Duration>, elapsed: Duration) -> Stats {
+    lat.sort();
+    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_micros();
+    Stats {
+        calls: lat.len(),
+        secs: elapsed.as_secs_f64(),
+        p50_us: pick(0.50),
+        p99_us: pick(0.99),
+    }
+}
+
+async fn http_load(base: &str, tool: &'static str, args: serde_json::Value) -> Stats {
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(Arc::new(
+            ().serve(StreamableHttpClientTransport::from_uri(format!(
+                "{base}/mcp"
+            )))
+            .await
+            .unwrap(),
+        ));
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let (c, args) = (c.clone(), args.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(CALLS_PER_CLIENT);
+            for n in 0..CALLS_PER_CLIENT {
+                let mut a = args.as_object().cloned().unwrap();
+                if a.contains_key("idempotency_key") {
+                    a.insert("idempotency_key".into(), json!(format!("{tool}-{i}-{n}")));
+                }
+                let t = Instant::now();
+                let r = c
+                    .call_tool(CallToolRequestParams::new(tool).with_arguments(a))
+                    .await
+                    .unwrap();
+                assert_ne!(r.is_error, Some(true), "{tool} failed: {r:?}");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    stats(all, start.elapsed())
+}
+
+async fn bench_http(url: &str) {
+    let app = app(url).await;
+    let mut registry = mcp::tools::all().filtered(&ToolFilter::default());
+    registry.add::<Noop>();
+    let shared = Shared {
+        app: app.clone(),
+        registry: Arc::new(registry),
+        prompts: Arc::new(Prompts::load().unwrap()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
+    create_customer(&app, "bench", "professional").await;
+    println!(
+        "\n## check_entitlement over HTTP ({CLIENTS} clients × {CALLS_PER_CLIENT} calls, ledger {})",
+        app.store.backend()
+    );
+    println!("| tool | calls/s | p50 | p99 | vs floor |");
+    println!("|---|---|---|---|---|");
+    let floor = http_load(&base, "noop", json!({})).await;
+    let rows = [
+        ("noop (floor)", floor),
+        ("check_entitlement", http_load(&base, "check_entitlement", json!({"customer": "bench", "feature": "tool_calls"})).await),
+        (
+            "check_entitlement consume=true",
+            http_load(&base, "check_entitlement", json!({"customer": "bench", "feature": "tool_calls", "consume": true, "idempotency_key": ""})).await,
+        ),
+    ];
+    let floor_rate = rows[0].1.calls as f64 / rows[0].1.secs;
+    for (name, s) in &rows {
+        let rate = s.calls as f64 / s.secs;
+        println!(
+            "| {name} | {rate:.0} | {:.2} ms | {:.2} ms | {:.0}% |",
+            s.p50_us as f64 / 1000.0,
+            s.p99_us as f64 / 1000.0,
+            100.0 * rate / floor_rate
+        );
+    }
+    cancel.cancel();
+}
+
+async fn create_customer(app: &App, customer: &str, plan: &str) {
+    let input = billing_mcp::service::customers::CreateCustomer {
+        customer: customer.into(),
+        name: None,
+        email: None,
+        plan: Some(plan.into()),
+        interval: None,
+        metadata: Default::default(),
+    };
+    billing_mcp::service::customers::create(app, input)
+        .await
+        .unwrap();
+}
+
+fn events(customer: &str, n: usize, tag: &str) -> Vec<billing_mcp::service::usage::UsageInput> {
+    (0..n)
+        .map(|i| billing_mcp::service::usage::UsageInput {
+            customer: customer.into(),
+            meter: "tool_calls".into(),
+            quantity: 1,
+            idempotency_key: Some(format!("{tag}-{i}")),
+            dimensions: [("tool".to_string(), format!("t{}", i % 7))].into(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+async fn bench_writes(label: &str, url: &str) {
+    let app = app(url).await;
+    create_customer(&app, "w", "metered").await;
+    let batches = 50;
+    let start = Instant::now();
+    for b in 0..batches {
+        let r =
+            billing_mcp::service::usage::record_batch(&app, events("w", 1000, &format!("b{b}")))
+                .await
+                .unwrap();
+        assert_eq!(r.recorded, 1000);
+    }
+    let batch_rate = (batches * 1000) as f64 / start.elapsed().as_secs_f64();
+    let singles = 4000;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in events("w", singles, "s").chunks(singles / 64) {
+        let (app, chunk) = (app.clone(), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for e in chunk {
+                billing_mcp::service::usage::record(&app, e).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let concurrent_rate = singles as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for e in events("w", 500, "seq") {
+        billing_mcp::service::usage::record(&app, e).await.unwrap();
+    }
+    let sequential_rate = 500.0 / start.elapsed().as_secs_f64();
+    println!("| {label} | {batch_rate:.0} | {concurrent_rate:.0} | {sequential_rate:.0} |");
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    println!(
+        "# billing-mcp throughput ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    bench_http(&sqlite("http.db")).await;
+    println!("\n## usage writes (events/s)");
+    println!(
+        "| ledger | record_usage_batch (1,000 per call) | record_usage, 64 concurrent callers | record_usage, one caller |"
+    );
+    println!("|---|---|---|---|");
+    bench_writes("SQLite (WAL, synchronous=FULL)", &sqlite("writes.db")).await;
+    if let Ok(base) = std::env::var("BILLING_TEST_POSTGRES_URL") {
+        let name = format!("bmt_bench_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+        bench_writes("PostgreSQL (synchronous_commit=on)", &url).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .ok();
+    }
+}
