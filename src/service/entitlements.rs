@@ -32,8 +32,10 @@ pub struct CheckInput {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CostView {
     /// Money this request adds to the bill, when the plan prices it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
     /// Credits this request burns, when the plan is paid with credits.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<u64>,
 }
 
@@ -51,20 +53,28 @@ pub struct EntitlementView {
     pub reason: String,
     pub customer: String,
     pub feature: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meter: Option<String>,
     /// Window the limit figures refer to: hour, day or month (from the billing period start).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Units used in that window (after this request when it was consumed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub used: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<String>,
     pub cost: CostView,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeView>,
     /// True when this call recorded the usage (and burned the credits).
     pub consumed: bool,
     /// True when the idempotency_key was used before: nothing was consumed again.
     pub duplicate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// One sentence for a person.
     pub message: String,

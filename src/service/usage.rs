@@ -114,8 +114,11 @@ pub struct UsageRecorded {
     /// Units of this meter in the current billing period, this event included.
     pub used: u64,
     /// The plan's tightest limit on this meter (or its included units), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<String>,
 }
 

@@ -4,10 +4,12 @@
 // CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it its own folder.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use sqlx::QueryBuilder;
 use tokio::sync::mpsc;
 
+use super::cache::{Added, SnapshotCache, Spans};
 use super::writer::{self, Op, Pending, settle};
 use super::{
     ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
@@ -28,26 +30,45 @@ const INSERT_CHUNK: usize = 1000;
 pub struct Backend {
     read: sqlx::Pool<Db>,
     writer: mpsc::Sender<Op>,
+    cache: Arc<SnapshotCache>,
 }
 
 impl Backend {
     pub async fn open(url: &str) -> Result<Backend, StoreError> {
         let (read, write) = pools(url).await?;
         let (tx, rx) = mpsc::channel(4 * writer::MAX_BATCH);
-        tokio::spawn(run_writer(write, rx));
-        Ok(Backend { read, writer: tx })
+        let cache = Arc::new(SnapshotCache::default());
+        tokio::spawn(run_writer(write, rx, Arc::clone(&cache)));
+        Ok(Backend { read, writer: tx, cache })
     }
 }
 
-async fn run_writer(pool: sqlx::Pool<Db>, mut rx: mpsc::Receiver<Op>) {
+async fn run_writer(pool: sqlx::Pool<Db>, mut rx: mpsc::Receiver<Op>, cache: Arc<SnapshotCache>) {
     while let Some(ops) = writer::next_batch(&mut rx).await {
-        run_batch(&pool, ops).await;
+        run_batch(&pool, ops, &cache).await;
+    }
+}
+
+/// What a batch changed, applied to the cache once the batch has committed.
+#[derive(Default)]
+struct Effects {
+    added: Vec<Added>,
+    invalidated: Vec<String>,
+}
+
+fn added(event: &NewEvent) -> Added {
+    Added {
+        customer: event.customer.clone(),
+        meter: event.meter.clone(),
+        tool: event.tool.clone(),
+        occurred_at: event.occurred_at,
+        quantity: u64::try_from(event.quantity).unwrap_or(0),
     }
 }
 
 /// One transaction for a batch: lock the customers in id order, run each operation under a
 /// savepoint, commit, then answer.
-async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>) {
+async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => return fail_all(ops, &e.to_string()),
@@ -70,17 +91,45 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>) {
         }
     }
     let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
+    let mut fx = Effects::default();
     for op in ops {
         if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut *conn).await {
             op.fail(&e.to_string());
             continue;
         }
         let done = match op {
-            Op::CreateCustomer(c, reply) => settle(reply, create_customer(&mut conn, &c, &mut known).await),
-            Op::ChangePlan(c, reply) => settle(reply, change_plan(&mut conn, &c).await),
-            Op::Usage(events, reply) => settle(reply, insert_events(&mut conn, &events, &known).await),
-            Op::Consume(r, reply) => settle(reply, consume(&mut conn, r, &known).await),
-            Op::Grant(g, reply) => settle(reply, grant(&mut conn, &g, &known).await),
+            Op::CreateCustomer(c, reply) => {
+                let r = create_customer(&mut conn, &c, &mut known).await;
+                fx.invalidated.extend(r.is_ok().then(|| c.id.clone()));
+                settle(reply, r)
+            }
+            Op::ChangePlan(c, reply) => {
+                let r = change_plan(&mut conn, &c).await;
+                fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
+                settle(reply, r)
+            }
+            Op::Usage(events, reply) => {
+                let r = insert_events(&mut conn, &events, &known).await;
+                if let Ok(results) = &r {
+                    let new = events.iter().zip(results).filter(|(_, r)| matches!(r, Recorded::Recorded { .. }));
+                    fx.added.extend(new.map(|(e, _)| added(e)));
+                }
+                settle(reply, r)
+            }
+            Op::Consume(request, reply) => {
+                let (event, customer) = (request.event.clone(), request.customer.clone());
+                let r = consume(&mut conn, request, &known).await;
+                if let Ok(Consumed::Decided { verdict, event_id: Some(_) }) = &r {
+                    fx.added.extend(event.as_ref().map(added));
+                    fx.invalidated.extend((verdict.credits > 0).then_some(customer));
+                }
+                settle(reply, r)
+            }
+            Op::Grant(g, reply) => {
+                let r = grant(&mut conn, &g, &known).await;
+                fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
+                settle(reply, r)
+            }
         };
         let end = if done.is_some() { "RELEASE SAVEPOINT op" } else { "ROLLBACK TO SAVEPOINT op" };
         if let Some(p) = done {
@@ -94,6 +143,10 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>) {
     let committed = sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ()).map_err(|e| e.to_string());
     if committed.is_err() {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    } else {
+        // Before anyone is answered, so a caller's next read sees its own write.
+        cache.add_usage(&fx.added);
+        cache.invalidate(fx.invalidated.iter().map(String::as_str));
     }
     for p in pending {
         p(committed.as_ref().map(|_| ()).map_err(String::as_str));
@@ -156,12 +209,31 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
     fetch_customer(conn, &c.customer).await
 }
 
-/// Append events in multi-row inserts; duplicates (same customer and idempotency key, also
-/// within the batch) answer with the first event's id; hourly totals count only new events.
+/// Append events. Duplicates (same customer and idempotency key, stored earlier or repeated in
+/// the batch) answer with the first event's id and are not stored; hourly totals count only new
+/// events. Inserts are multi-row statements without RETURNING (one answer per statement, not per
+/// row), and stored keys are looked up only when an insert skipped rows, so the common path is
+/// the inserts alone.
 async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<String>) -> Result<Vec<Recorded>, StoreError> {
-    let mut inserted: BTreeSet<String> = BTreeSet::new();
-    let storable: Vec<&NewEvent> = events.iter().filter(|e| known.contains(&e.customer)).collect();
-    for chunk in storable.chunks(INSERT_CHUNK) {
+    // Repeats within the batch point at their first occurrence and are not inserted.
+    let mut first_at: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut repeat_of: Vec<Option<usize>> = vec![None; events.len()];
+    let mut fresh: Vec<&NewEvent> = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if !known.contains(&e.customer) {
+            continue;
+        }
+        if let Some(key) = e.idempotency_key.as_deref() {
+            if let Some(first) = first_at.get(&(e.customer.as_str(), key)) {
+                repeat_of[i] = Some(*first);
+                continue;
+            }
+            first_at.insert((&e.customer, key), i);
+        }
+        fresh.push(e);
+    }
+    let mut stored = 0_u64;
+    for chunk in fresh.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at) ",
         );
@@ -176,30 +248,33 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
                 .push_bind(&e.idempotency_key)
                 .push_bind(e.recorded_at);
         });
-        qb.push(" ON CONFLICT DO NOTHING RETURNING id");
-        let ids: Vec<String> = qb.build_query_scalar::<String>().fetch_all(&mut *conn).await?;
-        inserted.extend(ids);
+        qb.push(" ON CONFLICT DO NOTHING");
+        stored += qb.build().execute(&mut *conn).await?.rows_affected();
     }
+    // Skipped rows had a key stored before (by an earlier call or another process): find its id.
+    let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
+    let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
     let mut hourly: BTreeMap<(&str, &str, i64, &str), i64> = BTreeMap::new();
-    let mut results = Vec::with_capacity(events.len());
-    for e in events {
-        if !known.contains(&e.customer) {
-            results.push(Recorded::UnknownCustomer);
-        } else if inserted.contains(&e.id) {
-            let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
-            *hourly.entry((&e.customer, &e.meter, hour, &e.tool)).or_insert(0) += e.quantity;
-            results.push(Recorded::Recorded { id: e.id.clone() });
+    for (i, e) in events.iter().enumerate() {
+        let result = if !known.contains(&e.customer) {
+            Recorded::UnknownCustomer
+        } else if let Some(first) = repeat_of[i] {
+            match &results[first] {
+                Recorded::Recorded { id } | Recorded::Duplicate { id } => Recorded::Duplicate { id: id.clone() },
+                Recorded::UnknownCustomer => Recorded::UnknownCustomer,
+            }
         } else {
-            let first: Option<String> = sqlx::query_scalar::<Db, String>(
-                "SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2",
-            )
-            .bind(&e.customer)
-            .bind(&e.idempotency_key)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let id = first.ok_or_else(|| StoreError::Corrupt(format!("event {} was neither stored nor a duplicate", e.id)))?;
-            results.push(Recorded::Duplicate { id });
-        }
+            let earlier = e.idempotency_key.as_ref().and_then(|k| stored_ids.get(&(e.customer.clone(), k.clone()))).filter(|id| **id != e.id);
+            match earlier {
+                Some(id) => Recorded::Duplicate { id: id.clone() },
+                None => {
+                    let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
+                    *hourly.entry((&e.customer, &e.meter, hour, &e.tool)).or_insert(0) += e.quantity;
+                    Recorded::Recorded { id: e.id.clone() }
+                }
+            }
+        };
+        results.push(result);
     }
     let rows: Vec<_> = hourly.into_iter().collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
@@ -214,6 +289,44 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
 }
 
 #[derive(sqlx::FromRow)]
+struct KeyRow {
+    idempotency_key: String,
+    id: String,
+}
+
+/// The events stored under the idempotency keys of `events`: (customer, key) → event id. One query
+/// per customer, shaped
+/// `customer_id = ? AND idempotency_key IN (…)` so both databases search the unique index (a
+/// row-value `IN (VALUES …)` makes SQLite scan the whole table). Checked on a grown ledger by
+/// `cargo bench --bench throughput`.
+async fn stored_keys(conn: &mut Conn, events: &[&NewEvent]) -> Result<BTreeMap<(String, String), String>, StoreError> {
+    let mut by_customer: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in events {
+        if let Some(key) = e.idempotency_key.as_deref() {
+            by_customer.entry(&e.customer).or_default().push(key);
+        }
+    }
+    let mut found = BTreeMap::new();
+    for (customer, keys) in by_customer {
+        for chunk in keys.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new("SELECT idempotency_key, id FROM usage_events WHERE customer_id = ");
+            qb.push_bind(customer).push(" AND idempotency_key IN (");
+            let mut list = qb.separated(", ");
+            for key in chunk {
+                list.push_bind(*key);
+            }
+            qb.push(")");
+            // Planned afresh each time with its values: a cached generic plan made while the table
+            // was small keeps scanning it whole once it has grown (PostgreSQL).
+            for row in qb.build_query_as::<KeyRow>().persistent(false).fetch_all(&mut *conn).await? {
+                found.insert((customer.to_string(), row.idempotency_key), row.id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[derive(sqlx::FromRow)]
 struct WindowSums {
     tool: String,
     hour_q: i64,
@@ -224,15 +337,17 @@ struct WindowSums {
 
 /// The state decisions are made on: the customer, the meter's usage per window and per tool in
 /// the period, and the live credit grants.
-async fn load_snapshot(conn: &mut Conn, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Snapshot>, StoreError> {
+async fn load_snapshot(conn: &mut Conn, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<(Snapshot, Option<Spans>)>, StoreError> {
     let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
     let mut in_window = BTreeMap::new();
     let mut period_by_tool = BTreeMap::new();
+    let mut counted = None;
     if let Some(meter) = meter {
         let interval = if record.billing_interval == "year" { Interval::Year } else { Interval::Month };
         let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
         let (h, d, m) = (span(Window::Hour), span(Window::Day), span(Window::Month));
+        counted = Some(Spans { hour: h, day: d, month: m, period });
         let lo = [h.start, d.start, m.start, period.start].into_iter().min().unwrap_or(period.start);
         let hi = [h.end, d.end, m.end, period.end].into_iter().max().unwrap_or(period.end);
         let rows = sqlx::query_as::<Db, WindowSums>(
@@ -259,7 +374,7 @@ async fn load_snapshot(conn: &mut Conn, customer: &str, meter: Option<&str>, now
         }
     }
     let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok(Some(Snapshot { customer: record, in_window, period_by_tool, grants }))
+    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_by_tool, grants }, counted)))
 }
 
 const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
@@ -293,7 +408,7 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
     {
         return Ok(Consumed::Duplicate { event_id });
     }
-    let Some(snapshot) = load_snapshot(conn, &request.customer, request.meter.as_deref(), request.now).await? else {
+    let Some((snapshot, _)) = load_snapshot(conn, &request.customer, request.meter.as_deref(), request.now).await? else {
         return Ok(Consumed::UnknownCustomer);
     };
     let mut verdict = (request.decide)(&snapshot);
@@ -423,9 +538,16 @@ impl Ledger for Backend {
         writer::submit(&self.writer, |r| Op::Consume(request, r)).await
     }
 
-    async fn snapshot(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Snapshot>, StoreError> {
+    async fn snapshot(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        let generation = match self.cache.get(customer, meter, now) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(generation) => generation,
+        };
         let mut conn = self.read.acquire().await?;
-        load_snapshot(&mut conn, customer, meter, now).await
+        let Some((snapshot, spans)) = load_snapshot(&mut conn, customer, meter, now).await? else { return Ok(None) };
+        let snapshot = Arc::new(snapshot);
+        self.cache.put(meter, Arc::clone(&snapshot), spans, generation, now);
+        Ok(Some(snapshot))
     }
 
     async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<Vec<UsageTotal>, StoreError> {

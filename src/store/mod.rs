@@ -5,6 +5,7 @@
 //! into one transaction (one commit for many callers, each answered after the commit), and every
 //! consume locks its customer first, so limits and credits hold across processes too.
 
+mod cache;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -12,6 +13,7 @@ mod writer;
 
 use std::sync::Arc;
 
+pub use cache::TTL_MS as CACHE_TTL_MS;
 pub use types::*;
 
 /// A storage failure the caller cannot fix by changing its input.
@@ -43,13 +45,14 @@ pub trait Ledger: Send + Sync {
     async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError>;
     /// Check and record atomically: `decide` sees the customer's state under its lock.
     async fn consume(&self, request: ConsumeRequest) -> Result<Consumed, StoreError>;
-    /// The same state `consume` shows `decide`, read without locking or writing.
+    /// The same state `consume` shows `decide`, read without locking or writing; served from the
+    /// in-process cache when fresh (`cache.rs` says why that stays exact).
     async fn snapshot(
         &self,
         customer: &str,
         meter: Option<&str>,
         now: i64,
-    ) -> Result<Option<Snapshot>, StoreError>;
+    ) -> Result<Option<Arc<Snapshot>>, StoreError>;
     /// Units per meter and tool between `from` (inclusive) and `to` (exclusive), whole hours.
     async fn usage_totals(
         &self,

@@ -114,6 +114,8 @@ pub struct UsageTotal {
 /// The state a decision is made on.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// When (app clock) the figures were read.
+    pub loaded_at: i64,
     pub customer: CustomerRecord,
     /// Units of the meter in the window of each kind containing now (all tools).
     pub in_window: BTreeMap<Window, u64>,

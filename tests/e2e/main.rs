@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cache;
 mod catalog;
 mod concurrency;
 mod inventory;

@@ -84,6 +84,7 @@ async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
                 event("acme", 3, Some("k2")),
                 event("acme", 3, Some("k2")),
                 event("ghost", 1, None),
+                event("acme", 2, Some("k1")),
             ])
             .await
             .unwrap();
@@ -103,6 +104,13 @@ async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
             "{backend:?}"
         );
         assert_eq!(again[3], Recorded::UnknownCustomer, "{backend:?}");
+        assert_eq!(
+            again[4],
+            Recorded::Duplicate {
+                id: first_id.clone()
+            },
+            "{backend:?}: stored earlier and repeated in the batch"
+        );
         let totals = store
             .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
             .await

@@ -142,6 +142,15 @@ impl Harness {
         Harness { _db: db, app, now }
     }
 
+    /// Another server process on the same ledger: its own store (and cache), its own clock.
+    pub async fn second_process(&self) -> Harness {
+        let db = TestDb {
+            url: self._db.url.clone(),
+            _dir: None,
+        };
+        Harness::build(db, (*self.app.catalog).clone()).await
+    }
+
     pub fn set_now(&self, ms: i64) {
         self.now.store(ms, std::sync::atomic::Ordering::SeqCst);
     }

@@ -1,0 +1,146 @@
+//! The in-process cache of decision snapshots, so `check_entitlement` without `consume` and the
+//! figures after `record_usage` read no database in the common case.
+//!
+//! Rules that keep it exact for this process:
+//! - every committed usage event of this process is added to the cached windows it falls in
+//!   (only events actually inserted, never duplicates); any other write (credits, plan, customer)
+//!   drops the customer's entries;
+//! - each customer has a generation, bumped by every write before callers are answered; a reader
+//!   caches what it loaded only if the generation did not move while it read, so a snapshot
+//!   older than a commit is never cached;
+//! - an entry expires at the next window boundary (the end of the current hour window) and at
+//!   the latest [`TTL_MS`] after it was loaded, which bounds how long a write made by another
+//!   server process on the same database can go unseen. `consume` never uses the cache: it
+//!   decides on the database under the customer's lock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::Snapshot;
+use crate::core::period::{Span, Window};
+
+/// Longest time a cached snapshot is trusted (writes of other processes).
+pub const TTL_MS: i64 = 1000;
+
+/// Where the snapshot's figures were counted: the windows and the billing period.
+#[derive(Debug, Clone, Copy)]
+pub struct Spans {
+    pub hour: Span,
+    pub day: Span,
+    pub month: Span,
+    pub period: Span,
+}
+
+struct Entry {
+    snapshot: Arc<Snapshot>,
+    spans: Option<Spans>,
+    valid_until: i64,
+}
+
+#[derive(Default)]
+struct CustomerEntries {
+    generation: u64,
+    by_meter: HashMap<Option<String>, Entry>,
+}
+
+/// A usage event a commit added, as the cache needs it.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub customer: String,
+    pub meter: String,
+    pub tool: String,
+    pub occurred_at: i64,
+    pub quantity: u64,
+}
+
+#[derive(Default)]
+pub struct SnapshotCache {
+    customers: Mutex<HashMap<String, CustomerEntries>>,
+}
+
+impl SnapshotCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CustomerEntries>> {
+        // The map holds no invariant a panicking holder could break half-way; keep using it.
+        self.customers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh cached snapshot, or the generation to pass to [`SnapshotCache::put`] after loading.
+    pub fn get(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Arc<Snapshot>, u64> {
+        let map = self.lock();
+        let Some(c) = map.get(customer) else {
+            return Err(0);
+        };
+        match c.by_meter.get(&meter.map(str::to_string)) {
+            Some(e) if now < e.valid_until && now >= e.snapshot.loaded_at => {
+                Ok(Arc::clone(&e.snapshot))
+            }
+            _ => Err(c.generation),
+        }
+    }
+
+    /// Cache a snapshot loaded while the customer's generation was `generation`.
+    pub fn put(
+        &self,
+        meter: Option<&str>,
+        snapshot: Arc<Snapshot>,
+        spans: Option<Spans>,
+        generation: u64,
+        now: i64,
+    ) {
+        let mut map = self.lock();
+        let c = map.entry(snapshot.customer.id.clone()).or_default();
+        if c.generation != generation {
+            return;
+        }
+        let boundary = spans.map_or(i64::MAX, |s| {
+            s.hour.end.min(s.day.end).min(s.month.end).min(s.period.end)
+        });
+        let valid_until = now.saturating_add(TTL_MS).min(boundary);
+        c.by_meter.insert(
+            meter.map(str::to_string),
+            Entry {
+                snapshot,
+                spans,
+                valid_until,
+            },
+        );
+    }
+
+    /// After a commit: add this process's new events to the cached figures.
+    pub fn add_usage(&self, events: &[Added]) {
+        let mut map = self.lock();
+        for e in events {
+            let c = map.entry(e.customer.clone()).or_default();
+            c.generation += 1;
+            let Some(entry) = c.by_meter.get_mut(&Some(e.meter.clone())) else {
+                continue;
+            };
+            let Some(spans) = entry.spans else { continue };
+            let snapshot = Arc::make_mut(&mut entry.snapshot);
+            for (window, span) in [
+                (Window::Hour, spans.hour),
+                (Window::Day, spans.day),
+                (Window::Month, spans.month),
+            ] {
+                if span.contains(e.occurred_at) {
+                    *snapshot.in_window.entry(window).or_insert(0) += e.quantity;
+                }
+            }
+            if spans.period.contains(e.occurred_at) {
+                *snapshot.period_by_tool.entry(e.tool.clone()).or_insert(0) += e.quantity;
+            }
+        }
+    }
+
+    /// After a commit: forget everything cached about these customers.
+    pub fn invalidate<'a>(&self, customers: impl IntoIterator<Item = &'a str>) {
+        let mut map = self.lock();
+        for customer in customers {
+            let c = map.entry(customer.to_string()).or_default();
+            c.generation += 1;
+            c.by_meter.clear();
+        }
+    }
+}
