@@ -48,12 +48,7 @@ impl BillingTool for Noop {
     const TITLE: &'static str = "No-op";
     const DESCRIPTION: &'static str = "Does nothing (benchmark floor).";
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = NoArgs;
     type Output = Nothing;
     async fn run(_: &App, _: NoArgs) -> Result<Nothing, BillingError> {
@@ -69,12 +64,7 @@ impl BillingTool for NoopSized {
     const TITLE: &'static str = "No-op with an entitlement-sized answer";
     const DESCRIPTION: &'static str = "Does nothing (benchmark floor for a bigger answer).";
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = NoArgs;
     type Output = EntitlementView;
     async fn run(_: &App, _: NoArgs) -> Result<EntitlementView, BillingError> {

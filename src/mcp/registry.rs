@@ -4,6 +4,7 @@
 //! [`BillingError`] into an `is_error` result with a stable code. Toolsets and read-only mode
 //! filter the registry by each tool's declared toolset and `read_only_hint`.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -65,6 +66,23 @@ pub struct Hints {
     pub destructive: bool,
     pub idempotent: bool,
     pub open_world: bool,
+}
+
+impl Hints {
+    /// Reads the ledger only.
+    pub const READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    /// Writes the ledger; a repeat (same idempotency key or natural key) changes nothing.
+    pub const WRITE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
 }
 
 /// One tool: its identity, schemas and handler.
@@ -142,14 +160,10 @@ impl Registry {
             .destructive(T::HINTS.destructive)
             .idempotent(T::HINTS.idempotent)
             .open_world(T::HINTS.open_world);
-        let tool = Tool::new_with_raw(
-            T::NAME,
-            Some(T::DESCRIPTION.trim().to_string().into()),
-            input,
-        )
-        .with_title(T::TITLE)
-        .with_raw_output_schema(schema_for_output::<T::Output>())
-        .with_annotations(annotations);
+        let tool = Tool::new_with_raw(T::NAME, Some(Cow::Borrowed(T::DESCRIPTION.trim())), input)
+            .with_title(T::TITLE)
+            .with_raw_output_schema(schema_for_output::<T::Output>())
+            .with_annotations(annotations);
         let handler: Handler = Arc::new(|app: Arc<App>, args: JsonObject| {
             Box::pin(
                 async move { invoke::<T>(&app, args).await }

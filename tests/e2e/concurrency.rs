@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use crate::support::{Harness, backends};
+use crate::support::{Backend, Client, Harness, backends};
 
 /// A plan with 100 calls a month, a credit plan and a tool that costs 5 credits (shared with the
 /// Python acceptance check).
@@ -116,23 +116,29 @@ async fn three_hundred_concurrent_consumes_allow_exactly_the_monthly_limit() {
     }
 }
 
+/// A customer `acme` on the credit plan with `credits` granted.
+async fn with_credits(backend: Backend, credits: u64) -> (Harness, Client) {
+    let h = Harness::with_catalog(backend, MONTHLY_100).await;
+    let client = h.client().await;
+    client
+        .ok(
+            "create_customer",
+            json!({"customer": "acme", "plan": "credits"}),
+        )
+        .await;
+    client
+        .ok(
+            "grant_credits",
+            json!({"customer": "acme", "credits": credits}),
+        )
+        .await;
+    (h, client)
+}
+
 #[tokio::test]
 async fn concurrent_credit_consumes_never_overdraw() {
     for backend in backends() {
-        let h = Harness::with_catalog(backend, MONTHLY_100).await;
-        let client = h.client().await;
-        client
-            .ok(
-                "create_customer",
-                json!({"customer": "acme", "plan": "credits"}),
-            )
-            .await;
-        client
-            .ok(
-                "grant_credits",
-                json!({"customer": "acme", "credits": 1000, "idempotency_key": "g"}),
-            )
-            .await;
+        let (_h, client) = with_credits(backend, 1000).await;
         // 64 workers share 300 attempts of a tool that costs 5 credits.
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut workers = Vec::new();
@@ -179,17 +185,7 @@ async fn concurrent_credit_consumes_never_overdraw() {
 #[tokio::test]
 async fn a_retried_consume_with_the_same_key_consumes_once() {
     for backend in backends() {
-        let h = Harness::with_catalog(backend, MONTHLY_100).await;
-        let client = h.client().await;
-        client
-            .ok(
-                "create_customer",
-                json!({"customer": "acme", "plan": "credits"}),
-            )
-            .await;
-        client
-            .ok("grant_credits", json!({"customer": "acme", "credits": 10}))
-            .await;
+        let (_h, client) = with_credits(backend, 10).await;
         let args = json!({"customer": "acme", "feature": "tool_calls", "tool": "render", "consume": true, "idempotency_key": "same"});
         let first = client.ok("check_entitlement", args.clone()).await;
         let retry = client.ok("check_entitlement", args).await;

@@ -37,12 +37,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Check (and consume) an entitlement";
     const DESCRIPTION: &'static str = include_str!("../../../tools/check_entitlement.md");
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::WRITE;
     type Params = Params;
     type Output = EntitlementView;
 

@@ -31,12 +31,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Create a customer";
     const DESCRIPTION: &'static str = include_str!("../../../tools/create_customer.md");
     const TOOLSET: Toolset = Toolset::Customers;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::WRITE;
     type Params = Params;
     type Output = CreatedCustomer;
 

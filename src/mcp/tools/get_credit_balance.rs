@@ -21,12 +21,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Get credit balance";
     const DESCRIPTION: &'static str = include_str!("../../../tools/get_credit_balance.md");
     const TOOLSET: Toolset = Toolset::Credits;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = CreditBalance;
 

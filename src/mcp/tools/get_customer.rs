@@ -20,12 +20,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Get a customer";
     const DESCRIPTION: &'static str = include_str!("../../../tools/get_customer.md");
     const TOOLSET: Toolset = Toolset::Customers;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = CustomerView;
 

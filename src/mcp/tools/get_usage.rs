@@ -32,12 +32,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Get usage";
     const DESCRIPTION: &'static str = include_str!("../../../tools/get_usage.md");
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = UsageReport;
 

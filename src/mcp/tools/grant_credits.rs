@@ -31,12 +31,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Grant credits";
     const DESCRIPTION: &'static str = include_str!("../../../tools/grant_credits.md");
     const TOOLSET: Toolset = Toolset::Credits;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::WRITE;
     type Params = Params;
     type Output = GrantResult;
 

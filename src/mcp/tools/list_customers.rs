@@ -25,12 +25,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "List customers";
     const DESCRIPTION: &'static str = include_str!("../../../tools/list_customers.md");
     const TOOLSET: Toolset = Toolset::Customers;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = CustomerList;
 

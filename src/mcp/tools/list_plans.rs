@@ -18,12 +18,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "List plans";
     const DESCRIPTION: &'static str = include_str!("../../../tools/list_plans.md");
     const TOOLSET: Toolset = Toolset::Catalog;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = PlanList;
 

@@ -21,12 +21,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Preview the upcoming invoice";
     const DESCRIPTION: &'static str = include_str!("../../../tools/preview_invoice.md");
     const TOOLSET: Toolset = Toolset::Stripe;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = InvoicePreviewView;
 

@@ -29,12 +29,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Quote a price";
     const DESCRIPTION: &'static str = include_str!("../../../tools/quote_price.md");
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::READ;
     type Params = Params;
     type Output = QuoteView;
 

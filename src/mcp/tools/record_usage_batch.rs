@@ -22,12 +22,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Record usage in a batch";
     const DESCRIPTION: &'static str = include_str!("../../../tools/record_usage_batch.md");
     const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::WRITE;
     type Params = Params;
     type Output = BatchRecorded;
 

@@ -30,12 +30,7 @@ impl BillingTool for Tool {
     const TITLE: &'static str = "Set a customer's plan";
     const DESCRIPTION: &'static str = include_str!("../../../tools/set_customer_plan.md");
     const TOOLSET: Toolset = Toolset::Customers;
-    const HINTS: Hints = Hints {
-        read_only: false,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+    const HINTS: Hints = Hints::WRITE;
     type Params = Params;
     type Output = CustomerView;
 
