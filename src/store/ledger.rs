@@ -3,7 +3,7 @@
 // here, and the migrations, are valid on both databases ($N placeholders, ON CONFLICT, RETURNING,
 // CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it its own folder.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use sqlx::QueryBuilder;
@@ -66,6 +66,24 @@ fn added(event: &NewEvent) -> Added {
     }
 }
 
+/// New events summed per customer, meter, tool and hour: what the cache needs, in a few entries.
+fn aggregate<'a>(events: impl Iterator<Item = &'a NewEvent>) -> Vec<Added> {
+    let mut sums: HashMap<(&str, &str, &str, i64), u64> = HashMap::new();
+    for e in events {
+        let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
+        *sums.entry((&e.customer, &e.meter, &e.tool, hour)).or_insert(0) += u64::try_from(e.quantity).unwrap_or(0);
+    }
+    sums.into_iter()
+        .map(|((customer, meter, tool, hour), quantity)| Added {
+            customer: customer.into(),
+            meter: meter.into(),
+            tool: tool.into(),
+            occurred_at: hour,
+            quantity,
+        })
+        .collect()
+}
+
 /// One transaction for a batch: lock the customers in id order, run each operation under a
 /// savepoint, commit, then answer.
 async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
@@ -112,7 +130,7 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 let r = insert_events(&mut conn, &events, &known).await;
                 if let Ok(results) = &r {
                     let new = events.iter().zip(results).filter(|(_, r)| matches!(r, Recorded::Recorded { .. }));
-                    fx.added.extend(new.map(|(e, _)| added(e)));
+                    fx.added.extend(aggregate(new.map(|(e, _)| e)));
                 }
                 settle(reply, r)
             }
@@ -216,7 +234,7 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
 /// the inserts alone.
 async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<String>) -> Result<Vec<Recorded>, StoreError> {
     // Repeats within the batch point at their first occurrence and are not inserted.
-    let mut first_at: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut first_at: HashMap<(&str, &str), usize> = HashMap::with_capacity(events.len());
     let mut repeat_of: Vec<Option<usize>> = vec![None; events.len()];
     let mut fresh: Vec<&NewEvent> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
@@ -254,7 +272,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
     let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
     let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
-    let mut hourly: BTreeMap<(&str, &str, i64, &str), i64> = BTreeMap::new();
+    let mut hourly: HashMap<(&str, &str, i64, &str), i64> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         let result = if !known.contains(&e.customer) {
             Recorded::UnknownCustomer
@@ -276,7 +294,9 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
         };
         results.push(result);
     }
-    let rows: Vec<_> = hourly.into_iter().collect();
+    // Sorted, so concurrent writers touch the rows in one order.
+    let mut rows: Vec<_> = hourly.into_iter().collect();
+    rows.sort_unstable();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, quantity) ");
         qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), qty)| {
