@@ -14,7 +14,7 @@
 //!   decides on the database under the customer's lock.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::Snapshot;
 use crate::core::period::{Span, Window};
@@ -40,7 +40,8 @@ struct Entry {
 #[derive(Default)]
 struct CustomerEntries {
     generation: u64,
-    by_meter: HashMap<Option<String>, Entry>,
+    /// Keyed by meter ("" for a snapshot without one), so lookups borrow and never allocate.
+    by_meter: HashMap<String, Entry>,
 }
 
 /// A usage event a commit added, as the cache needs it.
@@ -53,26 +54,33 @@ pub struct Added {
     pub quantity: u64,
 }
 
+/// Checks read concurrently; only writes and loads take the lock exclusively.
 #[derive(Default)]
 pub struct SnapshotCache {
-    customers: Mutex<HashMap<String, CustomerEntries>>,
+    customers: RwLock<HashMap<String, CustomerEntries>>,
 }
 
 impl SnapshotCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CustomerEntries>> {
-        // The map holds no invariant a panicking holder could break half-way; keep using it.
+    // The map holds no invariant a panicking holder could break half-way; keep using it.
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<String, CustomerEntries>> {
         self.customers
-            .lock()
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock(&self) -> RwLockWriteGuard<'_, HashMap<String, CustomerEntries>> {
+        self.customers
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A fresh cached snapshot, or the generation to pass to [`SnapshotCache::put`] after loading.
     pub fn get(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Arc<Snapshot>, u64> {
-        let map = self.lock();
+        let map = self.read();
         let Some(c) = map.get(customer) else {
             return Err(0);
         };
-        match c.by_meter.get(&meter.map(str::to_string)) {
+        match c.by_meter.get(meter.unwrap_or("")) {
             Some(e) if now < e.valid_until && now >= e.snapshot.loaded_at => {
                 Ok(Arc::clone(&e.snapshot))
             }
@@ -99,7 +107,7 @@ impl SnapshotCache {
         });
         let valid_until = now.saturating_add(TTL_MS).min(boundary);
         c.by_meter.insert(
-            meter.map(str::to_string),
+            meter.unwrap_or("").to_string(),
             Entry {
                 snapshot,
                 spans,
@@ -114,7 +122,7 @@ impl SnapshotCache {
         for e in events {
             let c = map.entry(e.customer.clone()).or_default();
             c.generation += 1;
-            let Some(entry) = c.by_meter.get_mut(&Some(e.meter.clone())) else {
+            let Some(entry) = c.by_meter.get_mut(&e.meter) else {
                 continue;
             };
             let Some(spans) = entry.spans else { continue };
