@@ -304,19 +304,23 @@ async fn bench_writes(label: &str, url: &str) {
     let app = app(url).await;
     create_customer(&app, "w", "metered").await;
     let batches = 50;
+    // The inputs are the load generator's work: built before the clock starts.
+    let inputs: Vec<_> = (0..batches)
+        .map(|b| events("w", 1000, &format!("b{b}")))
+        .collect();
     let start = Instant::now();
-    for b in 0..batches {
-        let r =
-            billing_mcp::service::usage::record_batch(&app, events("w", 1000, &format!("b{b}")))
-                .await
-                .unwrap();
+    for batch in inputs {
+        let r = billing_mcp::service::usage::record_batch(&app, batch)
+            .await
+            .unwrap();
         assert_eq!(r.recorded, 1000);
     }
     let batch_rate = (batches * 1000) as f64 / start.elapsed().as_secs_f64();
     let singles = 4000;
+    let single_inputs = events("w", singles, "s");
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for chunk in events("w", singles, "s").chunks(singles / 64) {
+    for chunk in single_inputs.chunks(singles / 64) {
         let (app, chunk) = (app.clone(), chunk.to_vec());
         tasks.push(tokio::spawn(async move {
             for e in chunk {
@@ -328,8 +332,9 @@ async fn bench_writes(label: &str, url: &str) {
         t.await.unwrap();
     }
     let concurrent_rate = singles as f64 / start.elapsed().as_secs_f64();
+    let sequential_inputs = events("w", 500, "seq");
     let start = Instant::now();
-    for e in events("w", 500, "seq") {
+    for e in sequential_inputs {
         billing_mcp::service::usage::record(&app, e).await.unwrap();
     }
     let sequential_rate = 500.0 / start.elapsed().as_secs_f64();
