@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::CoreError;
 use super::money::{Currency, MinorUnits};
 use super::period::{Interval, Span, Window, period_span, window_span};
-use super::plan::{AtLimit, Feature, OverduePolicy, Plan};
+use super::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter};
 
 /// Stable reason codes (an API: never renamed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,37 +250,13 @@ pub fn decide(
     let terms = plan.meters.get(meter).cloned().unwrap_or_default();
     let q = request.quantity;
 
-    // Limits: the exceeded window that frees up last decides; otherwise the tightest one reports.
-    let mut exceeded: Option<(Window, u64, u64, i64)> = None;
-    let mut tightest: Option<(Window, u64, u64, i64)> = None;
-    for (window, limit) in &terms.limits {
-        let used = usage.in_window.get(window).copied().unwrap_or(0);
-        let resets_at = spans.get(window).map_or(period.end, |s| s.end);
-        let entry = (*window, *limit, used, resets_at);
-        if used.saturating_add(q) > *limit {
-            if exceeded.is_none_or(|e| resets_at > e.3) {
-                exceeded = Some(entry);
-            }
-        } else if tightest.is_none_or(|t| limit - used < t.1 - t.2) {
-            tightest = Some(entry);
-        }
-    }
-    let over_limit = exceeded.is_some();
-    let report = exceeded.or(tightest).or_else(|| {
-        // No windows: report the included units of the billing period, when there are any.
-        (terms.included > 0).then_some((
-            Window::Month,
-            terms.included,
-            usage.period_generic,
-            period.end,
-        ))
-    });
-    if let Some((window, limit, used, resets_at)) = report {
-        decision.window = Some(window);
-        decision.limit = Some(limit);
-        decision.used = Some(used);
-        decision.remaining = Some(limit.saturating_sub(used));
-        decision.resets_at = Some(resets_at);
+    let (report, over_limit) = standing(&terms, usage, &spans, period, q);
+    if let Some(st) = report {
+        decision.window = Some(st.window);
+        decision.limit = Some(st.limit);
+        decision.used = Some(st.used);
+        decision.remaining = Some(st.limit.saturating_sub(st.used));
+        decision.resets_at = Some(st.resets_at);
     }
     if over_limit && plan.at_limit != AtLimit::ChargeOverage {
         decision.allowed = false;
@@ -311,6 +287,56 @@ pub fn decide(
         }
     }
     Ok(decision)
+}
+
+/// Where a customer stands against one meter's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub window: Window,
+    pub limit: u64,
+    pub used: u64,
+    pub resets_at: i64,
+}
+
+/// The figures to report for a meter and whether `quantity` more units would exceed a limit:
+/// the exceeded window that frees up last decides; otherwise the tightest window; without
+/// windows, the billing period's included units (counted on usage the meter's price covers).
+pub fn standing(
+    terms: &PlanMeter,
+    usage: &UsageSoFar,
+    spans: &BTreeMap<Window, Span>,
+    period: Span,
+    quantity: u64,
+) -> (Option<Standing>, bool) {
+    let mut exceeded: Option<Standing> = None;
+    let mut tightest: Option<Standing> = None;
+    for (window, limit) in &terms.limits {
+        let used = usage.in_window.get(window).copied().unwrap_or(0);
+        let resets_at = spans.get(window).map_or(period.end, |s| s.end);
+        let entry = Standing {
+            window: *window,
+            limit: *limit,
+            used,
+            resets_at,
+        };
+        if used.saturating_add(quantity) > *limit {
+            if exceeded.is_none_or(|e| resets_at > e.resets_at) {
+                exceeded = Some(entry);
+            }
+        } else if tightest.is_none_or(|t| limit - used < t.limit - t.used) {
+            tightest = Some(entry);
+        }
+    }
+    let over_limit = exceeded.is_some();
+    let report = exceeded.or(tightest).or_else(|| {
+        (terms.included > 0).then_some(Standing {
+            window: Window::Month,
+            limit: terms.included,
+            used: usage.period_generic,
+            resets_at: period.end,
+        })
+    });
+    (report, over_limit)
 }
 
 /// Money the next `q` units add, given the plan's terms for the meter.

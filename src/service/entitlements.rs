@@ -366,37 +366,12 @@ pub async fn allowance(
         super::customers::interval_of(record),
         now,
     )?;
-    let tightest = terms
-        .limits
-        .iter()
-        .map(|(w, limit)| {
-            let used = snapshot.in_window.get(w).copied().unwrap_or(0);
-            (
-                *limit,
-                limit.saturating_sub(used),
-                spans.get(w).map_or(period.end, |s| s.end),
-            )
-        })
-        .min_by_key(|(_, remaining, _)| *remaining)
-        .or_else(|| {
-            (terms.included > 0).then(|| {
-                (
-                    terms.included,
-                    terms.included.saturating_sub(period_used),
-                    period.end,
-                )
-            })
-        });
-    Ok(match tightest {
-        Some((limit, remaining, resets_at)) => Allowance {
-            period_used,
-            limit: Some(limit),
-            remaining: Some(remaining),
-            resets_at: Some(resets_at),
-        },
-        None => Allowance {
-            period_used,
-            ..Allowance::default()
-        },
+    let usage = usage_so_far(&snapshot, Some(terms), None);
+    let (standing, _) = entitlement::standing(terms, &usage, &spans, period, 0);
+    Ok(Allowance {
+        period_used,
+        limit: standing.map(|s| s.limit),
+        remaining: standing.map(|s| s.limit.saturating_sub(s.used)),
+        resets_at: standing.map(|s| s.resets_at),
     })
 }

@@ -135,10 +135,10 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 settle(reply, r)
             }
             Op::Consume(request, reply) => {
-                let (event, customer) = (request.event.clone(), request.customer.clone());
+                let (event, customer) = (request.event.as_ref().map(added), request.customer.clone());
                 let r = consume(&mut conn, request, &known).await;
                 if let Ok(Consumed::Decided { verdict, event_id: Some(_) }) = &r {
-                    fx.added.extend(event.as_ref().map(added));
+                    fx.added.extend(event);
                     fx.invalidated.extend((verdict.credits > 0).then_some(customer));
                 }
                 settle(reply, r)

@@ -453,3 +453,47 @@ async fn a_batch_with_one_malformed_event_stores_nothing() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn record_usage_and_check_entitlement_report_the_same_allowance() {
+    // 100 calls included; `render` has its own price, so its calls do not use the included ones.
+    let h = Harness::with_catalog(
+        Backend::Sqlite,
+        r#"
+[meters.calls]
+event_name = "calls"
+[features.calls]
+meter = "calls"
+[plans.p]
+features = ["calls"]
+at_limit = "charge_overage"
+[plans.p.meters.calls]
+included = 100
+price = { unit_amount = 2 }
+tool_prices = { "render" = { unit_amount = 50 } }
+"#,
+    )
+    .await;
+    let c = h.client().await;
+    c.ok("create_customer", json!({"customer": "acme", "plan": "p"}))
+        .await;
+    c.ok("record_usage", json!({"customer": "acme", "meter": "calls", "quantity": 30, "dimensions": {"tool": "render"}})).await;
+    let recorded = c
+        .ok(
+            "record_usage",
+            json!({"customer": "acme", "meter": "calls", "quantity": 10}),
+        )
+        .await;
+    let checked = c
+        .ok(
+            "check_entitlement",
+            json!({"customer": "acme", "feature": "calls"}),
+        )
+        .await;
+    assert_eq!(recorded["used"], 40, "all calls of the period");
+    assert_eq!(
+        recorded["remaining"], 90,
+        "render's calls are priced on their own"
+    );
+    assert_eq!(checked["remaining"], recorded["remaining"]);
+}
