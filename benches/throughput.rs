@@ -12,18 +12,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use billing_mcp::access::{Audience, Role};
 use billing_mcp::catalog::Catalog;
 use billing_mcp::config::HttpArgs;
 use billing_mcp::mcp::prompts::Prompts;
 use billing_mcp::mcp::registry::{BillingTool, Hints, Toolset};
-use billing_mcp::mcp::{self, ToolFilter};
+use billing_mcp::mcp::{self, Identity, ToolFilter};
 use billing_mcp::service::entitlements::{CostView, EntitlementView};
-use billing_mcp::service::{App, BillingError};
+use billing_mcp::service::{App, BillingError, keys};
 use billing_mcp::store;
 use billing_mcp::transport::{Shared, http};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -49,6 +51,7 @@ impl BillingTool for Noop {
     const DESCRIPTION: &'static str = "Does nothing (benchmark floor).";
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::Anyone;
     type Params = NoArgs;
     type Output = Nothing;
     async fn run(_: &App, _: NoArgs) -> Result<Nothing, BillingError> {
@@ -65,6 +68,7 @@ impl BillingTool for NoopSized {
     const DESCRIPTION: &'static str = "Does nothing (benchmark floor for a bigger answer).";
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::Anyone;
     type Params = NoArgs;
     type Output = EntitlementView;
     async fn run(_: &App, _: NoArgs) -> Result<EntitlementView, BillingError> {
@@ -130,16 +134,23 @@ enum Era {
     Stateless,
 }
 
-async fn http_load(base: &str, era: Era, tool: &'static str, args: serde_json::Value) -> Stats {
+/// Every caller sends the same `service` key (another MCP server metering its users).
+async fn http_load(
+    base: &str,
+    key: &str,
+    era: Era,
+    tool: &'static str,
+    args: serde_json::Value,
+) -> Stats {
     let mut sessions = Vec::new();
     if era == Era::Sessions {
         for _ in 0..CLIENTS {
+            let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
+                .auth_header(key);
             sessions.push(Arc::new(
-                ().serve(StreamableHttpClientTransport::from_uri(format!(
-                    "{base}/mcp"
-                )))
-                .await
-                .unwrap(),
+                ().serve(StreamableHttpClientTransport::from_config(config))
+                    .await
+                    .unwrap(),
             ));
         }
     }
@@ -147,11 +158,12 @@ async fn http_load(base: &str, era: Era, tool: &'static str, args: serde_json::V
     let start = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
-        let (session, http, args, url) = (
+        let (session, http, args, url, key) = (
             sessions.get(i).cloned(),
             http.clone(),
             args.clone(),
             format!("{base}/mcp"),
+            key.to_string(),
         );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(CALLS_PER_CLIENT);
@@ -176,6 +188,7 @@ async fn http_load(base: &str, era: Era, tool: &'static str, args: serde_json::V
                             .header("mcp-protocol-version", "2026-07-28")
                             .header("mcp-method", "tools/call")
                             .header("mcp-name", tool)
+                            .bearer_auth(&key)
                             .body(body.to_string())
                             .send()
                             .await
@@ -205,7 +218,13 @@ async fn bench_http(url: &str) {
         app: app.clone(),
         registry: Arc::new(registry),
         prompts: Arc::new(Prompts::load().unwrap()),
+        identity: Arc::new(Identity::Owner),
     };
+    let key = keys::create(&app, keys::NewKey::new(Role::Service, None))
+        .await
+        .unwrap()
+        .secret
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let cancel = CancellationToken::new();
@@ -216,12 +235,12 @@ async fn bench_http(url: &str) {
         (Era::Sessions, "sessions (2025-11-25, rmcp client)"),
         (Era::Stateless, "stateless (2026-07-28, plain HTTP client)"),
     ] {
-        http_table(&base, era, label).await;
+        http_table(&base, &key, era, label).await;
     }
     cancel.cancel();
 }
 
-async fn http_table(base: &str, era: Era, label: &str) {
+async fn http_table(base: &str, key: &str, era: Era, label: &str) {
     println!(
         "\n## check_entitlement over HTTP, {label}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} alternating rounds"
     );
@@ -249,7 +268,7 @@ async fn http_table(base: &str, era: Era, label: &str) {
     let mut runs: Vec<Vec<Stats>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         for (i, (_, tool, args)) in cases.iter().enumerate() {
-            runs[i].push(http_load(base, era, tool, args.clone()).await);
+            runs[i].push(http_load(base, key, era, tool, args.clone()).await);
         }
     }
     let rate = |s: &Stats| s.calls as f64 / s.secs;

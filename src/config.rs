@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::access::Role;
+use crate::access::limits::{Rate, RoleRates};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mcp::{ToolFilter, Toolset};
 
@@ -108,6 +110,46 @@ pub struct HttpArgs {
     /// Allow binding a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+/// Who may call, and how often.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AccessArgs {
+    /// Default rate limit of each role's keys, ROLE=PER_MINUTE[:BURST] or ROLE=off
+    /// (comma-separated). Defaults: customer=600:100, service=off, admin=off. A key created with
+    /// its own rate keeps it.
+    #[arg(
+        long = "rate-limit",
+        env = "BILLING_RATE_LIMITS",
+        value_delimiter = ',',
+        value_name = "ROLE=RATE"
+    )]
+    pub rate_limits: Vec<String>,
+}
+
+impl AccessArgs {
+    pub fn role_rates(&self) -> Result<RoleRates, String> {
+        let mut rates = RoleRates::default();
+        for item in &self.rate_limits {
+            let (role, rate) = item.trim().split_once('=').ok_or_else(|| {
+                format!(
+                    "--rate-limit `{item}`: expected ROLE=PER_MINUTE[:BURST], e.g. customer=600:100"
+                )
+            })?;
+            let rate = Rate::parse(rate.trim()).map_err(|e| format!("--rate-limit {e}"))?;
+            match Role::parse(role.trim()) {
+                Some(Role::Admin) => rates.admin = rate,
+                Some(Role::Service) => rates.service = rate,
+                Some(Role::Customer) => rates.customer = rate,
+                None => {
+                    return Err(format!(
+                        "--rate-limit `{item}`: unknown role `{role}`; use admin, service or customer"
+                    ));
+                }
+            }
+        }
+        Ok(rates)
+    }
 }
 
 /// Refuse a non-loopback bind unless the operator asked for it.

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`core`]: the pure billing rules (money, tiers, plans, windows, credits, entitlements,
 //!   reserved tiers, quotes). No I/O, no clock.
+//! - [`access`]: roles, API keys, rate limits and the audit log's redaction.
 //! - [`catalog`]: `billing.toml` → validated core types.
 //! - [`store`]: the ledger behind one trait, on SQLite or PostgreSQL.
 //! - [`service`]: the use cases, talking only to the core, the catalog and the store.
@@ -10,6 +11,7 @@
 //! - [`transport`]: stdio and streamable HTTP (axum: `/mcp`, `/healthz`).
 //! - [`config`]: command-line and environment configuration.
 
+pub mod access;
 pub mod catalog;
 pub mod config;
 pub mod core;

@@ -1,4 +1,5 @@
-//! The `billing-mcp` command: `serve --stdio | --http ADDR`, `migrate`, `check-catalog`.
+//! The `billing-mcp` command: `serve --stdio | --http ADDR`, `keys create | list | revoke`,
+//! `migrate`, `check-catalog`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,9 +8,13 @@ use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use billing_mcp::config::{DataArgs, HttpArgs, ToolArgs, check_bind};
+use billing_mcp::access::Role;
+use billing_mcp::access::limits::RoleRates;
+use billing_mcp::catalog::Catalog;
+use billing_mcp::config::{AccessArgs, DataArgs, HttpArgs, ToolArgs, check_bind};
+use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::prompts::Prompts;
-use billing_mcp::service::App;
+use billing_mcp::service::{App, keys, system_clock};
 use billing_mcp::transport::{Shared, http, stdio};
 use billing_mcp::{mcp, store};
 
@@ -40,6 +45,13 @@ enum Command {
         tools: ToolArgs,
         #[command(flatten)]
         http_args: HttpArgs,
+        #[command(flatten)]
+        access: AccessArgs,
+    },
+    /// Manage API keys (the first admin key comes from here).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Create or upgrade the ledger's tables, then exit.
     Migrate {
@@ -50,6 +62,44 @@ enum Command {
     CheckCatalog {
         #[command(flatten)]
         data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print its secret (once) on stdout.
+    Create {
+        /// admin, service or customer.
+        #[arg(long)]
+        role: String,
+        /// The customer a customer key belongs to.
+        #[arg(long)]
+        customer: Option<String>,
+        /// A label for lists and the audit log.
+        #[arg(long)]
+        name: Option<String>,
+        /// The key's own rate limit (calls per minute); default: its role's.
+        #[arg(long)]
+        rate_per_minute: Option<u32>,
+        /// Calls allowed at once (default: one minute's worth).
+        #[arg(long)]
+        burst: Option<u32>,
+        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Include revoked and expired keys.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        key_id: String,
+        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
+        database_url: String,
     },
 }
 
@@ -72,13 +122,7 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_logging();
     match Cli::parse().command {
         Command::Serve {
             stdio: on_stdio,
@@ -86,8 +130,10 @@ async fn run() -> anyhow::Result<()> {
             data,
             tools,
             http_args,
+            access,
         } => {
             let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
+            let rates = access.role_rates().map_err(|e| anyhow!(e))?;
             let all = mcp::tools::all();
             let names: Vec<String> = all
                 .entries()
@@ -98,10 +144,13 @@ async fn run() -> anyhow::Result<()> {
             let store = store::open(&data.database_url)
                 .await
                 .with_context(|| "cannot open the ledger (--database-url)")?;
+            let app = Arc::new(App::with(store, catalog, system_clock(), rates));
+            let identity = stdio_identity(&app).await?;
             let shared = Shared {
-                app: Arc::new(App::new(store, catalog)),
+                app,
                 registry: Arc::new(all.filtered(&filter)),
                 prompts: Arc::new(Prompts::load().map_err(|e| anyhow!(e))?),
+                identity: Arc::new(identity),
             };
             match addr {
                 Some(addr) if !on_stdio => {
@@ -110,6 +159,7 @@ async fn run() -> anyhow::Result<()> {
                         .await
                         .with_context(|| format!("cannot listen on {addr}"))?;
                     tracing::info!(address = %listener.local_addr()?, "serving MCP over HTTP at /mcp");
+                    warn_if_keyless(&shared.app).await;
                     let cancel = CancellationToken::new();
                     let on_signal = cancel.clone();
                     tokio::spawn(async move {
@@ -121,6 +171,7 @@ async fn run() -> anyhow::Result<()> {
                 _ => stdio::serve(shared).await?,
             }
         }
+        Command::Keys { command } => manage_keys(command).await?,
         Command::Migrate { data } => {
             let backend = store::migrate(&data.database_url).await?;
             eprintln!("ledger migrated ({backend})");
@@ -135,6 +186,151 @@ async fn run() -> anyhow::Result<()> {
                 catalog.features.len(),
                 catalog.credits.packs.len()
             );
+        }
+    }
+    Ok(())
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`). rmcp logs whole messages at debug
+/// and trace, and those hold secrets (a new API key is in `create_api_key`'s answer), so rmcp is
+/// capped at info whatever `RUST_LOG` says.
+fn init_logging() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let no_message_dumps = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("rmcp") && *meta.level() > tracing::Level::INFO)
+    });
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(env)
+        .with_filter(no_message_dumps);
+    tracing_subscriber::registry().with(stderr).init();
+}
+
+/// stdio acts as the process owner (admin) unless `BILLING_MCP_API_KEY` names a key to act as.
+async fn stdio_identity(app: &App) -> anyhow::Result<Identity> {
+    let Ok(secret) = std::env::var("BILLING_MCP_API_KEY") else {
+        return Ok(Identity::Owner);
+    };
+    let who = app
+        .keys
+        .verify(&app.store, secret.trim(), app.now())
+        .await
+        .map_err(|e| anyhow!("BILLING_MCP_API_KEY: {e}"))?;
+    tracing::info!(key = ?who.key_id, role = %who.role, "stdio acts as an API key");
+    Ok(Identity::Key(secrecy::SecretString::from(
+        secret.trim().to_string(),
+    )))
+}
+
+async fn warn_if_keyless(app: &App) {
+    let listed = keys::list(
+        app,
+        keys::KeyFilter {
+            role: None,
+            customer: None,
+            include_inactive: false,
+            limit: 1,
+            starting_after: None,
+        },
+    )
+    .await;
+    if listed.is_ok_and(|l| l.keys.is_empty()) {
+        tracing::warn!(
+            "no API keys yet, so every /mcp request will get 401: create one with `billing-mcp keys create --role admin`"
+        );
+    }
+}
+
+async fn key_app(database_url: &str) -> anyhow::Result<App> {
+    let store = store::open(database_url)
+        .await
+        .with_context(|| "cannot open the ledger (--database-url)")?;
+    Ok(App::with(
+        store,
+        Catalog::empty(),
+        system_clock(),
+        RoleRates::default(),
+    ))
+}
+
+async fn manage_keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create {
+            role,
+            customer,
+            name,
+            rate_per_minute,
+            burst,
+            database_url,
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow!("--role `{role}`: use admin, service or customer"))?;
+            let app = key_app(&database_url).await?;
+            let issued = keys::create(
+                &app,
+                keys::NewKey {
+                    role,
+                    customer,
+                    name,
+                    rate_per_minute,
+                    burst,
+                    idempotency_key: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("{}", e.message))?;
+            eprintln!(
+                "created {} key {}; the secret below is shown only once",
+                issued.key.role, issued.key.key_id
+            );
+            println!("{}", issued.secret.unwrap_or_default());
+        }
+        KeysCommand::List { all, database_url } => {
+            let app = key_app(&database_url).await?;
+            let mut after = None;
+            loop {
+                let page = keys::list(
+                    &app,
+                    keys::KeyFilter {
+                        role: None,
+                        customer: None,
+                        include_inactive: all,
+                        limit: 100,
+                        starting_after: after,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow!("{}", e.message))?;
+                for k in &page.keys {
+                    println!(
+                        "{}  {:<8}  {:<9}  {}  {}",
+                        k.key_id,
+                        k.role,
+                        serde_json::to_value(k.status)?.as_str().unwrap_or_default(),
+                        k.customer.as_deref().unwrap_or("-"),
+                        k.name
+                    );
+                }
+                if !page.page.has_more {
+                    break;
+                }
+                after = page.page.next_cursor;
+            }
+        }
+        KeysCommand::Revoke {
+            key_id,
+            database_url,
+        } => {
+            let app = key_app(&database_url).await?;
+            let key = keys::revoke(&app, &key_id)
+                .await
+                .map_err(|e| anyhow!("{}", e.message))?;
+            eprintln!("revoked {} ({})", key.key_id, key.name);
         }
     }
     Ok(())

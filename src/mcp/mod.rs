@@ -2,11 +2,13 @@
 //! description in the repository's `tools/<name>.md`), prompts from `prompts/*.md`, and the rmcp
 //! `ServerHandler` that serves them over any transport.
 
+pub mod guard;
 pub mod params;
 pub mod prompts;
 pub mod registry;
 pub mod server;
 pub mod tools;
 
+pub use guard::Identity;
 pub use registry::{Hints, Registry, ToolFilter, Toolset};
 pub use server::BillingServer;

@@ -70,6 +70,22 @@ impl TryFrom<String> for IdempotencyKey {
     }
 }
 
+/// An API key's id: `bmcp_` and 16 hex digits (the start of its secret, never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct KeyId(pub String);
+
+impl TryFrom<String> for KeyId {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        if crate::access::keys::is_key_id(&v) {
+            Ok(KeyId(v))
+        } else {
+            Err("key_id must be `bmcp_` and 16 hex digits, as list_api_keys shows it (not the secret)".into())
+        }
+    }
+}
+
 /// Free text such as a name or description: up to 500 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -129,3 +145,7 @@ string_schema!(IdempotencyKey, "IdempotencyKey", {
     "description": "A repeat with the same key returns the first result and changes nothing."
 });
 string_schema!(Text, "Text", { "type": "string", "maxLength": 500 });
+string_schema!(KeyId, "KeyId", {
+    "type": "string", "pattern": "^bmcp_[0-9a-f]{16}$",
+    "description": "An API key's id as list_api_keys shows it, e.g. `bmcp_3f9a1c0d5e7b2a64`."
+});

@@ -17,6 +17,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::access::Audience;
 use crate::service::{App, BillingError};
 
 /// Groups of tools selectable with `--toolsets`.
@@ -93,6 +94,8 @@ pub trait BillingTool: Send + Sync + 'static {
     const DESCRIPTION: &'static str;
     const TOOLSET: Toolset;
     const HINTS: Hints;
+    /// Which keys may call it (see [`Audience`]).
+    const AUDIENCE: Audience;
     type Params: DeserializeOwned + JsonSchema + Send + 'static;
     type Output: Serialize + JsonSchema + Send + 'static;
 
@@ -100,6 +103,11 @@ pub trait BillingTool: Send + Sync + 'static {
         app: &App,
         params: Self::Params,
     ) -> impl Future<Output = Result<Self::Output, BillingError>> + Send;
+
+    /// Whether a call with these arguments changes anything (and so goes to the audit log).
+    fn mutates(_args: &JsonObject) -> bool {
+        !Self::HINTS.read_only
+    }
 }
 
 type Handler =
@@ -110,6 +118,9 @@ pub struct Entry {
     pub tool: Tool,
     pub toolset: Toolset,
     pub hints: Hints,
+    pub audience: Audience,
+    /// Whether a call with these arguments changes anything.
+    pub mutates: fn(&JsonObject) -> bool,
     handler: Handler,
 }
 
@@ -174,6 +185,8 @@ impl Registry {
             tool,
             toolset: T::TOOLSET,
             hints: T::HINTS,
+            audience: T::AUDIENCE,
+            mutates: T::mutates,
             handler,
         });
     }

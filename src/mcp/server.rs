@@ -1,6 +1,7 @@
-//! The rmcp `ServerHandler`: lists and calls the registry's tools, lists and renders prompts, and
-//! sends `tools/_instructions.md` at initialize. The same handler serves stdio and HTTP; state
-//! lives in shared `Arc`s so the per-request factory of stateless HTTP is cheap.
+//! The rmcp `ServerHandler`: lists the tools the caller's key may use and calls them through
+//! [`guard`](super::guard), lists and renders prompts, and sends `tools/_instructions.md` at
+//! initialize. The same handler serves stdio and HTTP; state lives in shared `Arc`s so the
+//! per-request factory of stateless HTTP is cheap.
 
 use std::sync::Arc;
 
@@ -12,8 +13,9 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::guard::{self, Identity};
 use super::prompts::Prompts;
-use super::registry::Registry;
+use super::registry::{Registry, error_result};
 use crate::service::App;
 
 /// Lists may change with the plan or the caller, so 2026-07-28 clients must not reuse them
@@ -32,14 +34,21 @@ pub struct BillingServer {
     app: Arc<App>,
     registry: Arc<Registry>,
     prompts: Arc<Prompts>,
+    identity: Arc<Identity>,
 }
 
 impl BillingServer {
-    pub fn new(app: Arc<App>, registry: Arc<Registry>, prompts: Arc<Prompts>) -> BillingServer {
+    pub fn new(
+        app: Arc<App>,
+        registry: Arc<Registry>,
+        prompts: Arc<Prompts>,
+        identity: Arc<Identity>,
+    ) -> BillingServer {
         BillingServer {
             app,
             registry,
             prompts,
+            identity,
         }
     }
 }
@@ -64,9 +73,14 @@ impl ServerHandler for BillingServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let who = self
+            .identity
+            .principal(&self.app, &context)
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
         let (ttl_ms, cache_scope) = cache_hints(&context);
         Ok(ListToolsResult {
-            tools: self.registry.tools(),
+            tools: guard::visible(&self.registry, &who),
             ttl_ms,
             cache_scope,
             ..Default::default()
@@ -80,7 +94,7 @@ impl ServerHandler for BillingServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(entry) = self.registry.get(&request.name) else {
             return Err(ErrorData::invalid_params(
@@ -91,8 +105,12 @@ impl ServerHandler for BillingServer {
                 None,
             ));
         };
-        Ok(entry
-            .call(Arc::clone(&self.app), request.arguments.unwrap_or_default())
+        let who = match self.identity.principal(&self.app, &context).await {
+            Ok(who) => who,
+            Err(e) => return Ok(error_result(&e).into()),
+        };
+        let args = request.arguments.unwrap_or_default();
+        Ok(guard::call(Arc::clone(&self.app), &who, entry, args)
             .await
             .into())
     }

@@ -170,17 +170,9 @@ pub async fn list(
             starting_after,
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let page = PageInfo::cut(&mut rows, limit, |r| r.id.clone());
     Ok(CustomerList {
-        page: PageInfo {
-            has_more,
-            next_cursor: if has_more {
-                rows.last().map(|r| r.id.clone())
-            } else {
-                None
-            },
-        },
+        page,
         customers: rows.iter().map(|r| app.view(r)).collect(),
     })
 }

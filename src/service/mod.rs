@@ -1,10 +1,12 @@
 //! Use cases: each function validates its input, reads the clock once, asks the pure core and
 //! talks to the store. Nothing here knows about MCP; tools call these functions.
 
+pub mod audit;
 pub mod credits;
 pub mod customers;
 pub mod entitlements;
 mod error;
+pub mod keys;
 pub mod pricing;
 pub mod usage;
 mod views;
@@ -14,6 +16,8 @@ use std::sync::Arc;
 pub use error::BillingError;
 pub use views::*;
 
+use crate::access::keys::Keyring;
+use crate::access::limits::{RateLimits, RoleRates};
 use crate::catalog::Catalog;
 use crate::store::Store;
 
@@ -29,14 +33,23 @@ pub struct App {
     pub store: Store,
     pub catalog: Arc<Catalog>,
     pub clock: Clock,
+    /// Verified API keys (a short-lived cache over the ledger's key table).
+    pub keys: Keyring,
+    pub limits: RateLimits,
 }
 
 impl App {
     pub fn new(store: Store, catalog: Catalog) -> App {
+        App::with(store, catalog, system_clock(), RoleRates::default())
+    }
+
+    pub fn with(store: Store, catalog: Catalog, clock: Clock, rates: RoleRates) -> App {
         App {
             store,
             catalog: Arc::new(catalog),
-            clock: system_clock(),
+            limits: RateLimits::new(rates, Arc::clone(&clock)),
+            clock,
+            keys: Keyring::default(),
         }
     }
 

@@ -308,20 +308,12 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
             starting_after: q.starting_after.clone(),
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let page = PageInfo::cut(&mut rows, limit, |r| r.id.clone());
     Ok(UsageReport {
         customer: q.customer,
         range: range.into(),
         totals,
-        page: PageInfo {
-            has_more,
-            next_cursor: if has_more {
-                rows.last().map(|r| r.id.clone())
-            } else {
-                None
-            },
-        },
+        page,
         events: rows
             .into_iter()
             .map(|r| UsageEventView {

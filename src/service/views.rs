@@ -68,3 +68,20 @@ pub struct PageInfo {
     pub has_more: bool,
     pub next_cursor: Option<String>,
 }
+
+impl PageInfo {
+    /// Rows were read with `limit + 1`: keep `limit`, and say whether more follow and from where.
+    pub fn cut<T>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> PageInfo {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let has_more = rows.len() > limit;
+        rows.truncate(limit);
+        PageInfo {
+            has_more,
+            next_cursor: if has_more {
+                rows.last().map(cursor)
+            } else {
+                None
+            },
+        }
+    }
+}

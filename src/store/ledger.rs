@@ -148,6 +148,15 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
                 settle(reply, r)
             }
+            Op::Key(w, reply) => settle(reply, write_key(&mut conn, w, &known).await),
+            Op::Audit(e) => match insert_audit(&mut conn, &e).await {
+                Ok(()) => Some(Box::new(|_: Result<(), &str>| {}) as Pending),
+                Err(err) => {
+                    Op::Audit(e).fail(&err.to_string());
+                    None
+                }
+            },
+            Op::Barrier(reply) => settle(reply, Ok(())),
         };
         let end = if done.is_some() { "RELEASE SAVEPOINT op" } else { "ROLLBACK TO SAVEPOINT op" };
         if let Some(p) = done {

@@ -3,8 +3,10 @@
 //! (the URL scheme picks one). Both backends share their SQL (`ledger.rs`, included into each)
 //! and their writer: writes go through one task per process that groups concurrent operations
 //! into one transaction (one commit for many callers, each answered after the commit), and every
-//! consume locks its customer first, so limits and credits hold across processes too.
+//! consume locks its customer first, so limits and credits hold across processes too. API keys
+//! and the audit log (`access.rs`, [`AccessLedger`]) share the same writer.
 
+mod access_types;
 mod cache;
 pub mod postgres;
 pub mod sqlite;
@@ -13,6 +15,7 @@ mod writer;
 
 use std::sync::Arc;
 
+pub use access_types::*;
 pub use cache::TTL_MS as CACHE_TTL_MS;
 pub use types::*;
 
@@ -33,9 +36,22 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// API keys and the audit log.
+#[async_trait::async_trait]
+pub trait AccessLedger: Send + Sync {
+    async fn write_key(&self, write: KeyWrite) -> Result<KeyOutcome, StoreError>;
+    async fn get_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn list_keys(&self, query: KeyQuery) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Queue an entry; it commits with the writer's next transaction, so the caller never waits
+    /// for it (a crash in the few milliseconds before that commit loses it).
+    async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// Entries newest first, after every entry queued before the call has committed.
+    async fn list_audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
 /// Everything the services need from storage. Each method is one atomic use case.
 #[async_trait::async_trait]
-pub trait Ledger: Send + Sync {
+pub trait Ledger: AccessLedger {
     fn backend(&self) -> &'static str;
     async fn create_customer(&self, customer: NewCustomer) -> Result<Created, StoreError>;
     async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError>;

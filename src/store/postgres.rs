@@ -29,3 +29,4 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
 }
 
 include!("ledger.rs");
+include!("access.rs");

@@ -34,3 +34,4 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
 }
 
 include!("ledger.rs");
+include!("access.rs");

@@ -5,8 +5,8 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    ConsumeRequest, Consumed, Created, CustomerRecord, Granted, NewCustomer, NewEvent, NewGrant,
-    PlanChange, Recorded, StoreError,
+    AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
+    NewCustomer, NewEvent, NewGrant, PlanChange, Recorded, StoreError,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -20,6 +20,11 @@ pub enum Op {
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     Grant(NewGrant, Reply<Granted>),
+    Key(KeyWrite, Reply<KeyOutcome>),
+    /// Nobody waits for an audit entry: it commits with the next transaction.
+    Audit(AuditEntry),
+    /// Answered once everything queued before it has committed.
+    Barrier(Reply<()>),
 }
 
 impl Op {
@@ -31,6 +36,8 @@ impl Op {
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
+            Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
+            Op::Key(..) | Op::Audit(_) | Op::Barrier(_) => vec![],
         }
     }
 
@@ -45,6 +52,15 @@ impl Op {
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),
+            Op::Key(_, r) => answer(r, message),
+            Op::Audit(e) => {
+                tracing::error!(
+                    tool = e.tool,
+                    error = message,
+                    "an audit entry was not stored"
+                )
+            }
+            Op::Barrier(r) => answer(r, message),
         }
     }
 }

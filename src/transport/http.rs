@@ -1,6 +1,7 @@
 //! Streamable HTTP: `/mcp` (both protocol eras: sessions for 2025-06-18/2025-11-25 clients that
-//! initialize, stateless for 2026-07-28), `/healthz`. `Host` and `Origin` are validated against
-//! allow-lists (DNS-rebinding protection); requests with a foreign Origin get 403.
+//! initialize, stateless for 2026-07-28), `/healthz` (open). `/mcp` requires a bearer API key
+//! (401 otherwise, see [`auth`](super::auth)); `Host` and `Origin` are validated against
+//! allow-lists (DNS-rebinding protection), and requests with a foreign Origin get 403.
 
 use std::sync::Arc;
 
@@ -8,14 +9,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
+use super::{Shared, auth};
 use crate::config::HttpArgs;
+use crate::mcp::Identity;
 
 /// Largest request body: big enough that an oversized argument (say a 10 MB string) reaches
 /// argument validation and comes back as an `invalid_params` tool error, not a dropped connection.
@@ -37,16 +39,25 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         .with_json_response(true)
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_cancellation_token(cancel);
-    let factory = shared.clone();
+    let factory = Shared {
+        identity: Arc::new(Identity::Http),
+        ..shared.clone()
+    };
     let mcp = StreamableHttpService::new(
         move || Ok(factory.server()),
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    Router::new()
+    let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared.app),
+            auth::authenticate,
+        ));
+    Router::new()
         .route("/healthz", get(healthz))
         .with_state(shared)
+        .merge(mcp)
 }
 
 async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {

@@ -1,13 +1,14 @@
 //! Transports: stdio for an operator's agent, streamable HTTP for servers. Both serve the same
 //! [`BillingServer`]; [`Shared`] holds what every connection shares.
 
+mod auth;
 pub mod http;
 pub mod stdio;
 
 use std::sync::Arc;
 
 use crate::mcp::prompts::Prompts;
-use crate::mcp::{BillingServer, Registry};
+use crate::mcp::{BillingServer, Identity, Registry};
 use crate::service::App;
 
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct Shared {
     pub app: Arc<App>,
     pub registry: Arc<Registry>,
     pub prompts: Arc<Prompts>,
+    /// Who calls on stdio (HTTP identifies every request by its bearer key instead).
+    pub identity: Arc<Identity>,
 }
 
 impl Shared {
@@ -23,6 +26,7 @@ impl Shared {
             Arc::clone(&self.app),
             Arc::clone(&self.registry),
             Arc::clone(&self.prompts),
+            Arc::clone(&self.identity),
         )
     }
 }

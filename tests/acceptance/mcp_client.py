@@ -1,6 +1,6 @@
 """Outside check with the official MCP Python client (PyPI `mcp` 2.3.0).
 
-Runs the foundation's must-holds against the built binary over stdio and streamable HTTP, on
+Runs the foundation's must-holds (and customer-key isolation) against the built binary over stdio and streamable HTTP, on
 SQLite and (when BILLING_TEST_POSTGRES_URL is set) PostgreSQL:
 
     python3 tests/acceptance/mcp_client.py target/debug/billing-mcp
@@ -19,6 +19,8 @@ import time
 import uuid
 
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "limits.toml")
@@ -133,6 +135,9 @@ class HttpServer:
         return self
 
     async def __aenter__(self):
+        # Every /mcp request needs a key; the first admin key comes from the CLI.
+        key = subprocess.run([BINARY, "keys", "create", "--role", "admin", "--database-url", self.db_url],
+                             check=True, capture_output=True, text=True).stdout.strip()
         port = free_port()
         self.proc = subprocess.Popen([BINARY, "serve", "--http", f"127.0.0.1:{port}", "--catalog", self.catalog, "--database-url", self.db_url],
                                      stderr=subprocess.DEVNULL)
@@ -142,7 +147,9 @@ class HttpServer:
                 break
             except OSError:
                 time.sleep(0.1)
-        self.client = Client(f"http://127.0.0.1:{port}/mcp", mode=self.mode)
+        self.url = f"http://127.0.0.1:{port}/mcp"
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+        self.client = Client(streamable_http_client(self.url, http_client=http), mode=self.mode)
         return await self.client.__aenter__()
 
     async def __aexit__(self, *exc):
@@ -155,6 +162,30 @@ class HttpServer:
 
 def stdio(db_url, catalog):
     return lambda: Client(StdioServerParameters(command=BINARY, args=["serve", "--stdio", "--catalog", catalog, "--database-url", db_url]))
+
+
+async def access_scenario(label, db_url, catalog):
+    """A customer key through the official client: its own tools only, never another customer."""
+    print(f"== {label}", flush=True)
+    server = HttpServer(db_url, catalog, "auto")
+    async with server as admin:
+        for c in ("acme", "globex"):
+            await call(admin, "create_customer", {"customer": c, "plan": "team"})
+        _, made = await call(admin, "create_api_key", {"role": "customer", "customer": "acme"})
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {made['secret']}"})
+        async with Client(streamable_http_client(server.url, http_client=http), mode="auto") as acme:
+            names = sorted(t.name for t in (await acme.list_tools()).tools)
+            check(f"{label}: a customer key lists only its own tools",
+                  "get_usage" in names and "record_usage" not in names and "create_api_key" not in names, names)
+            err, body = await call(acme, "get_usage", {"customer": "globex"})
+            check(f"{label}: another customer's usage is forbidden", err and body.get("code") == "forbidden", body)
+            err, body = await call(acme, "get_usage", {})
+            check(f"{label}: without `customer` the key reads its own", not err and body.get("customer") == "acme", body)
+        async with create_mcp_http_client() as bare:
+            r = await bare.post(server.url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                headers={"accept": "application/json, text/event-stream"})
+            check(f"{label}: no key gets 401 with WWW-Authenticate",
+                  r.status_code == 401 and r.headers.get("www-authenticate", "").startswith("Bearer"), r.status_code)
 
 
 def postgres_db():
@@ -172,6 +203,7 @@ async def main():
     sqlite = lambda n: f"sqlite://{os.path.join(tmp, n)}"
     await scenario("stdio · sqlite", stdio(sqlite("a.db"), catalog), restart=stdio(sqlite("a.db"), catalog))
     await scenario("http · sqlite", HttpServer(sqlite("b.db"), catalog, "auto"), restart=HttpServer(sqlite("b.db"), catalog, "auto"))
+    await access_scenario("access · http · sqlite", sqlite("c.db"), catalog)
     pg = postgres_db()
     if pg:
         await scenario("http legacy · postgres", HttpServer(pg, catalog, "legacy"), restart=HttpServer(pg, catalog, "legacy"))

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use billing_mcp::access::Audience;
 use billing_mcp::mcp::prompts::Prompts;
 use billing_mcp::mcp::{ToolFilter, Toolset, tools};
 use serde_json::{Map, Value, json};
@@ -172,14 +173,13 @@ fn prompts_render_their_arguments_and_require_the_required_ones() {
 fn the_readme_tool_table_matches_the_registry() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let rows: Vec<(String, String, String)> = readme
+    let rows: Vec<Vec<String>> = readme
         .lines()
         .filter(|l| l.starts_with("| `"))
         .filter_map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            let name = cells.get(1)?.trim_matches('`').to_string();
-            tools::all().get(&name)?;
-            Some((name, cells.get(2)?.to_string(), cells.get(3)?.to_string()))
+            let cells: Vec<String> = l.split('|').map(|c| c.trim().to_string()).collect();
+            tools::all().get(cells.get(1)?.trim_matches('`'))?;
+            Some(cells)
         })
         .collect();
     let registry = tools::all();
@@ -188,14 +188,41 @@ fn the_readme_tool_table_matches_the_registry() {
         registry.entries().len(),
         "one README row per tool"
     );
-    for (name, toolset, read_only) in rows {
-        let e = registry.get(&name).unwrap();
-        assert_eq!(toolset, e.toolset.as_str(), "{name}: README toolset");
+    for cells in rows {
+        let name = cells[1].trim_matches('`');
+        let e = registry.get(name).unwrap();
+        assert_eq!(cells[2], e.toolset.as_str(), "{name}: README toolset");
         assert_eq!(
-            read_only == "yes",
+            cells[3] == "yes",
             e.hints.read_only,
             "{name}: README read-only column"
         );
+        let keys = match e.audience {
+            Audience::Admin => "admin",
+            Audience::Service => "admin, service",
+            Audience::OwnCustomer => "all (customer: own)",
+            Audience::Anyone => "all",
+        };
+        assert_eq!(cells[4], keys, "{name}: README keys column");
+    }
+}
+
+/// A `customer` key is held to its customer through the `customer` argument, so every tool it may
+/// call either takes one or reads nothing of any customer.
+#[test]
+fn tools_for_customer_keys_name_their_customer_or_none_at_all() {
+    for e in tools::all().entries() {
+        let takes_customer = e
+            .tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.get("customer"))
+            .is_some();
+        match e.audience {
+            Audience::OwnCustomer => assert!(takes_customer, "{}: needs `customer`", e.tool.name),
+            Audience::Anyone => assert!(!takes_customer, "{}: takes `customer`", e.tool.name),
+            Audience::Admin | Audience::Service => {}
+        }
     }
 }
 

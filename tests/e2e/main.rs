@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod cache;
 mod catalog;
 mod concurrency;

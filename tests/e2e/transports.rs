@@ -1,14 +1,13 @@
 //! Both transports through real clients: the binary on stdio (and killed with SIGKILL: nothing
 //! acknowledged is lost), and streamable HTTP in both protocol eras with Origin checks.
 
-use billing_mcp::config::HttpArgs;
-use billing_mcp::transport::http;
+use billing_mcp::access::Role;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
+use crate::support::http::{Server, json_rpc};
 use crate::support::{BINARY, Backend, EXAMPLE_CATALOG, Harness, test_db};
 
 fn args(v: Value) -> serde_json::Map<String, Value> {
@@ -31,7 +30,11 @@ async fn the_binary_serves_stdio_and_a_kill_loses_nothing_acknowledged() {
     let pid = transport.id().unwrap();
     let client = ().serve(transport).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 14);
+    assert_eq!(
+        tools.len(),
+        billing_mcp::mcp::tools::all().entries().len(),
+        "the operator on stdio sees every tool"
+    );
     let call =
         |name: &str, a: Value| CallToolRequestParams::new(name.to_string()).with_arguments(args(a));
     client
@@ -66,131 +69,96 @@ async fn the_binary_serves_stdio_and_a_kill_loses_nothing_acknowledged() {
     );
 }
 
-async fn http_server(h: &Harness) -> (String, CancellationToken) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let cancel = CancellationToken::new();
-    let (shared, token) = (h.shared(), cancel.clone());
-    tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
-    (format!("http://{addr}"), cancel)
-}
-
 #[tokio::test]
 async fn http_serves_clients_that_initialize() {
     let h = Harness::new(Backend::Sqlite).await;
-    let (base, cancel) = http_server(&h).await;
-    let client = ()
-        .serve(StreamableHttpClientTransport::from_uri(format!(
-            "{base}/mcp"
-        )))
-        .await
-        .unwrap();
+    let server = Server::start(&h).await;
+    let admin = h.key(Role::Admin, None).await;
+    let client = server.client(&admin).await;
     assert_eq!(
         client
+            .inner
             .peer_info()
             .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone())),
         Some("billing-mcp".into())
     );
-    let call =
-        |name: &str, a: Value| CallToolRequestParams::new(name.to_string()).with_arguments(args(a));
     client
-        .call_tool(call(
+        .ok(
             "create_customer",
             json!({"customer": "acme", "plan": "free"}),
-        ))
-        .await
-        .unwrap();
+        )
+        .await;
     let r = client
-        .call_tool(call(
+        .ok(
             "check_entitlement",
             json!({"customer": "acme", "feature": "tool_calls", "consume": true}),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(r.structured_content.unwrap()["allowed"], true);
-    let health: Value = reqwest::get(format!("{base}/healthz"))
+        )
+        .await;
+    assert_eq!(r["allowed"], true);
+    let health: Value = reqwest::get(format!("{}/healthz", server.base))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(health["status"], "ok");
-    cancel.cancel();
-}
-
-/// A 2026-07-28 request: no initialize, protocol metadata on the request itself.
-fn modern_call(tool: &str, arguments: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": tool, "arguments": arguments,
-        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    }})
-}
-
-async fn post(base: &str, tool: &str, body: &Value, origin: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string());
-    if let Some(o) = origin {
-        req = req.header("origin", o);
-    }
-    req.send().await.unwrap()
-}
-
-/// The JSON-RPC response, whether sent as JSON or as one SSE event.
-async fn json_rpc(resp: reqwest::Response) -> Value {
-    let text = resp.text().await.unwrap();
-    let data = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .find(|d| d.starts_with('{'));
-    serde_json::from_str(data.unwrap_or(&text)).unwrap()
+    assert_eq!(health["status"], "ok", "/healthz needs no key");
 }
 
 #[tokio::test]
 async fn http_serves_stateless_2026_requests_and_refuses_foreign_origins() {
     let h = Harness::new(Backend::Sqlite).await;
-    let (base, cancel) = http_server(&h).await;
-    let resp = post(
-        &base,
-        "create_customer",
-        &modern_call("create_customer", json!({"customer": "acme"})),
-        None,
-    )
-    .await;
+    let server = Server::start(&h).await;
+    let admin = h.key(Role::Admin, None).await;
+    let resp = server
+        .post(
+            "create_customer",
+            json!({"customer": "acme"}),
+            Some(&admin),
+            None,
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         json_rpc(resp).await["result"]["structuredContent"]["created"],
         true
     );
-    let resp = post(
-        &base,
-        "list_plans",
-        &modern_call("list_plans", json!({})),
-        Some("http://localhost:3000"),
-    )
-    .await;
+    let resp = server
+        .post(
+            "list_plans",
+            json!({}),
+            Some(&admin),
+            Some("http://localhost:3000"),
+        )
+        .await;
     assert_eq!(resp.status(), 200, "a local browser origin is allowed");
-    let evil = post(
-        &base,
-        "create_customer",
-        &modern_call("create_customer", json!({"customer": "evil"})),
-        Some("http://evil.example"),
-    )
-    .await;
-    assert_eq!(evil.status(), 403);
+    let evil = server
+        .post(
+            "create_customer",
+            json!({"customer": "evil"}),
+            Some(&admin),
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(
+        evil.status(),
+        403,
+        "a valid key does not excuse a foreign origin"
+    );
+    let keyless = server
+        .post(
+            "create_customer",
+            json!({"customer": "evil"}),
+            None,
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(keyless.status(), 401);
     let c = h.client().await;
     let (code, _) = c.err("get_customer", json!({"customer": "evil"})).await;
     assert_eq!(
         code, "unknown_customer",
         "no tool ran for the forged origin"
     );
-    cancel.cancel();
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! `check_entitlement`: may this customer use this feature now; with `consume`, atomically
 //! record the usage and burn the credits when allowed.
 
+use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, default_quantity};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::entitlements::{self, CheckInput, EntitlementView};
@@ -38,6 +40,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/check_entitlement.md");
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::OwnCustomer;
     type Params = Params;
     type Output = EntitlementView;
 
@@ -55,5 +58,10 @@ impl BillingTool for Tool {
             },
         )
         .await
+    }
+
+    /// Only a consuming check records anything.
+    fn mutates(args: &JsonObject) -> bool {
+        args.get("consume") == Some(&serde_json::Value::Bool(true))
     }
 }

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, Name, StringMap, Text};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, CreateCustomer, CreatedCustomer};
@@ -32,6 +33,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/create_customer.md");
     const TOOLSET: Toolset = Toolset::Customers;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::Service;
     type Params = Params;
     type Output = CreatedCustomer;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::{App, BillingError, CustomerView};
@@ -21,6 +22,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/get_customer.md");
     const TOOLSET: Toolset = Toolset::Customers;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::OwnCustomer;
     type Params = Params;
     type Output = CustomerView;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, Name, default_limit};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, UsageQuery, UsageReport};
@@ -33,6 +34,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/get_usage.md");
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::OwnCustomer;
     type Params = Params;
     type Output = UsageReport;
 

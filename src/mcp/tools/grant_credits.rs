@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, IdempotencyKey, Text};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::credits::{self, GrantInput, GrantResult};
@@ -32,6 +33,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/grant_credits.md");
     const TOOLSET: Toolset = Toolset::Credits;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::Service;
     type Params = Params;
     type Output = GrantResult;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, default_limit};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, CustomerList};
@@ -26,6 +27,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/list_customers.md");
     const TOOLSET: Toolset = Toolset::Customers;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::Service;
     type Params = Params;
     type Output = CustomerList;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::pricing::{self, PlanList};
 use crate::service::{App, BillingError};
@@ -19,6 +20,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/list_plans.md");
     const TOOLSET: Toolset = Toolset::Catalog;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::Anyone;
     type Params = Params;
     type Output = PlanList;
 

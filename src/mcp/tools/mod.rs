@@ -1,18 +1,23 @@
 //! Every tool, one file each; `all()` has one registration line per tool.
 
 pub mod check_entitlement;
+pub mod create_api_key;
 pub mod create_customer;
+pub mod get_audit_log;
 pub mod get_billing_status;
 pub mod get_credit_balance;
 pub mod get_customer;
 pub mod get_usage;
 pub mod grant_credits;
+pub mod list_api_keys;
 pub mod list_customers;
 pub mod list_plans;
 pub mod preview_invoice;
 pub mod quote_price;
 pub mod record_usage;
 pub mod record_usage_batch;
+pub mod revoke_api_key;
+pub mod rotate_api_key;
 pub mod set_customer_plan;
 
 use super::registry::Registry;
@@ -34,5 +39,10 @@ pub fn all() -> Registry {
     r.add::<get_billing_status::Tool>();
     r.add::<list_plans::Tool>();
     r.add::<preview_invoice::Tool>();
+    r.add::<get_audit_log::Tool>();
+    r.add::<create_api_key::Tool>();
+    r.add::<list_api_keys::Tool>();
+    r.add::<rotate_api_key::Tool>();
+    r.add::<revoke_api_key::Tool>();
     r
 }

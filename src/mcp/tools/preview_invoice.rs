@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::pricing::{self, InvoicePreviewView};
@@ -22,6 +23,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/preview_invoice.md");
     const TOOLSET: Toolset = Toolset::Stripe;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::OwnCustomer;
     type Params = Params;
     type Output = InvoicePreviewView;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, Name};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::pricing::{self, QuoteInput, QuoteView};
@@ -30,6 +31,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/quote_price.md");
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::READ;
+    const AUDIENCE: Audience = Audience::OwnCustomer;
     type Params = Params;
     type Output = QuoteView;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, UsageInput, UsageRecorded};
@@ -34,6 +35,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/record_usage.md");
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::Service;
     type Params = Params;
     type Output = UsageRecorded;
 

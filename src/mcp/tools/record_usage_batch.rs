@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::record_usage::Params as Event;
+use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, BatchRecorded, UsageInput};
 use crate::service::{App, BillingError};
@@ -23,6 +24,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/record_usage_batch.md");
     const TOOLSET: Toolset = Toolset::Usage;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::Service;
     type Params = Params;
     type Output = BatchRecorded;
 

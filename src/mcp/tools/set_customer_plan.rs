@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::access::Audience;
 use crate::mcp::params::{CustomerId, Name};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, SetPlan};
@@ -31,6 +32,7 @@ impl BillingTool for Tool {
     const DESCRIPTION: &'static str = include_str!("../../../tools/set_customer_plan.md");
     const TOOLSET: Toolset = Toolset::Customers;
     const HINTS: Hints = Hints::WRITE;
+    const AUDIENCE: Audience = Audience::Admin;
     type Params = Params;
     type Output = CustomerView;
 

@@ -1,12 +1,16 @@
 //! Test harness: a fresh ledger per test (SQLite file, or a new PostgreSQL database when
 //! `BILLING_TEST_POSTGRES_URL` is set), the example catalog, and an in-process MCP client.
 
+pub mod http;
+
 use std::sync::Arc;
 
+use billing_mcp::access::Role;
+use billing_mcp::access::limits::RoleRates;
 use billing_mcp::catalog::Catalog;
 use billing_mcp::mcp::prompts::Prompts;
-use billing_mcp::mcp::{self, ToolFilter};
-use billing_mcp::service::{App, Clock};
+use billing_mcp::mcp::{self, Identity, ToolFilter};
+use billing_mcp::service::{App, Clock, keys};
 use billing_mcp::store;
 use billing_mcp::transport::Shared;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -134,11 +138,12 @@ impl Harness {
     async fn build(db: TestDb, catalog: Catalog) -> Harness {
         let store = store::open(&db.url).await.unwrap();
         let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
-        let app = Arc::new(App {
+        let app = Arc::new(App::with(
             store,
-            catalog: Arc::new(catalog),
-            clock: fixed_clock(now.clone()),
-        });
+            catalog,
+            fixed_clock(now.clone()),
+            RoleRates::default(),
+        ));
         Harness { _db: db, app, now }
     }
 
@@ -160,13 +165,41 @@ impl Harness {
             app: self.app.clone(),
             registry: Arc::new(mcp::tools::all().filtered(&ToolFilter::default())),
             prompts: Arc::new(Prompts::load().unwrap()),
+            identity: Arc::new(Identity::Owner),
         }
     }
 
-    /// An MCP client connected in-process (duplex pipe) to a server on this harness.
+    /// A new API key's secret.
+    pub async fn key(&self, role: Role, customer: Option<&str>) -> String {
+        keys::create(
+            &self.app,
+            keys::NewKey::new(role, customer.map(String::from)),
+        )
+        .await
+        .unwrap()
+        .secret
+        .unwrap()
+    }
+
+    /// An MCP client connected in-process (duplex pipe) to a server on this harness, acting as
+    /// the process owner (as on stdio).
     pub async fn client(&self) -> Client {
+        self.client_with(Identity::Owner).await
+    }
+
+    /// A client acting as an API key (as stdio with `BILLING_MCP_API_KEY`).
+    pub async fn client_as(&self, secret: &str) -> Client {
+        self.client_with(Identity::Key(secret.to_string().into()))
+            .await
+    }
+
+    async fn client_with(&self, identity: Identity) -> Client {
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
-        let server = self.shared().server();
+        let server = Shared {
+            identity: Arc::new(identity),
+            ..self.shared()
+        }
+        .server();
         tokio::spawn(async move {
             if let Ok(running) = server.serve(server_io).await {
                 let _ = running.waiting().await;

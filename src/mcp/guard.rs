@@ -1,0 +1,122 @@
+//! Every tool call passes here: the caller is identified, rate limited, admitted for the tool's
+//! audience (a `customer` key held to its own customer), the tool runs, and a mutating call (or a
+//! forbidden one) is written to the audit log.
+
+use std::sync::Arc;
+
+use rmcp::RoleServer;
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::service::RequestContext;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::registry::{Entry, Registry, error_result};
+use crate::access::{Principal, redact};
+use crate::service::{App, BillingError, audit};
+
+/// How a connection's caller is known.
+pub enum Identity {
+    /// The process owner on stdio: an admin.
+    Owner,
+    /// stdio narrowed by `BILLING_MCP_API_KEY`: the key is checked again on every request, so a
+    /// revoked key stops working.
+    Key(SecretString),
+    /// HTTP: the bearer key the `/mcp` middleware verified for this very request.
+    Http,
+}
+
+impl Identity {
+    pub async fn principal(
+        &self,
+        app: &App,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Principal, BillingError> {
+        match self {
+            Identity::Owner => Ok(Principal::owner()),
+            Identity::Key(secret) => app
+                .keys
+                .verify(&app.store, secret.expose_secret(), app.now())
+                .await
+                .map_err(|e| BillingError::new("unauthorized", e.to_string())),
+            Identity::Http => context
+                .extensions
+                .get::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Principal>())
+                .cloned()
+                .ok_or_else(|| {
+                    BillingError::new("unauthorized", "this request carried no verified API key")
+                }),
+        }
+    }
+}
+
+/// The tools a caller may see.
+pub fn visible(registry: &Registry, who: &Principal) -> Vec<Tool> {
+    registry
+        .entries()
+        .iter()
+        .filter(|e| who.role.may_call(e.audience))
+        .map(|e| e.tool.clone())
+        .collect()
+}
+
+fn rate_limited(retry_after_ms: u64) -> BillingError {
+    BillingError::new(
+        "rate_limited",
+        format!("this key has used its rate of calls; retry after {retry_after_ms} ms"),
+    )
+    .with("retry_after_ms", retry_after_ms)
+}
+
+/// Run one call for `who`.
+pub async fn call(
+    app: Arc<App>,
+    who: &Principal,
+    entry: &Entry,
+    mut args: JsonObject,
+) -> CallToolResult {
+    let tool = entry.tool.name.as_ref();
+    let admitted = app
+        .limits
+        .take(who)
+        .map_err(rate_limited)
+        .and_then(|()| who.admit(tool, entry.audience, &mut args));
+    let (result, customer, arguments) = match admitted {
+        Ok(customer) => {
+            let arguments = (entry.mutates)(&args).then(|| redact(&args));
+            (
+                entry.call(Arc::clone(&app), args).await,
+                customer,
+                arguments,
+            )
+        }
+        Err(e) => {
+            // Refusals of writes, and every forbidden attempt, are kept; a flood of rate-limited
+            // reads is not (it would turn into a flood of writes).
+            let kept = (entry.mutates)(&args) || e.code == "forbidden";
+            let named = args
+                .get("customer")
+                .and_then(Value::as_str)
+                .map(String::from);
+            (error_result(&e), named, kept.then(|| redact(&args)))
+        }
+    };
+    if let Some(arguments) = arguments {
+        let code = outcome(&result);
+        audit::record(&app, who, tool, customer, arguments, code).await;
+    }
+    result
+}
+
+/// `ok`, or the error's code.
+fn outcome(result: &CallToolResult) -> &str {
+    if result.is_error != Some(true) {
+        return "ok";
+    }
+    result
+        .structured_content
+        .as_ref()
+        .and_then(|v| v.get("code"))
+        .and_then(Value::as_str)
+        .unwrap_or("error")
+}
