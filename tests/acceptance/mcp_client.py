@@ -140,7 +140,7 @@ class HttpServer:
                              check=True, capture_output=True, text=True).stdout.strip()
         port = free_port()
         self.proc = subprocess.Popen([BINARY, "serve", "--http", f"127.0.0.1:{port}", "--catalog", self.catalog, "--database-url", self.db_url],
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=sys.stderr)
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
