@@ -8,55 +8,14 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::core::plan::Rate;
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use super::{Principal, Role};
 use crate::service::Clock;
-
-/// Calls per minute, with up to `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
-pub struct Rate {
-    pub per_minute: u32,
-    pub burst: u32,
-}
-
-impl Rate {
-    pub const fn new(per_minute: u32, burst: u32) -> Rate {
-        Rate { per_minute, burst }
-    }
-
-    /// A key's stored rate; a burst defaults to one minute's calls.
-    pub fn from_stored(per_minute: Option<i64>, burst: Option<i64>) -> Option<Rate> {
-        let per_minute = u32::try_from(per_minute?).ok().filter(|n| *n > 0)?;
-        let burst = burst
-            .and_then(|b| u32::try_from(b).ok())
-            .filter(|b| *b > 0)
-            .unwrap_or(per_minute);
-        Some(Rate { per_minute, burst })
-    }
-
-    /// `PER_MINUTE[:BURST]` (e.g. `600:60`) or `off`.
-    pub fn parse(text: &str) -> Result<Option<Rate>, String> {
-        if text == "off" {
-            return Ok(None);
-        }
-        let number = |s: &str| {
-            s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                format!("`{text}`: expected PER_MINUTE[:BURST] with whole numbers ≥ 1 (e.g. 600:60), or off")
-            })
-        };
-        let (rate, burst) = match text.split_once(':') {
-            Some((r, b)) => (number(r)?, number(b)?),
-            None => (number(text)?, number(text)?),
-        };
-        Ok(Some(Rate::new(rate, burst)))
-    }
-}
 
 /// Default rates per role (`None`: unlimited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,15 +80,16 @@ impl RateLimits {
         &self.roles
     }
 
-    /// The rate that applies to a caller; the operator on stdio (no key) is never limited.
-    pub fn rate_for(&self, p: &Principal) -> Option<Rate> {
+    /// The rate that applies to a caller: the key's own, else its plan's (`plan`, for a customer
+    /// key), else its role's. The operator on stdio (no key) is never limited.
+    pub fn rate_for(&self, p: &Principal, plan: Option<Rate>) -> Option<Rate> {
         p.key_id.as_ref()?;
-        p.rate.or(self.roles.of(p.role))
+        p.rate.or(plan).or(self.roles.of(p.role))
     }
 
     /// Take one call from the caller's bucket, or say after how many milliseconds one is free.
-    pub fn take(&self, p: &Principal) -> Result<(), u64> {
-        let (Some(key), Some(rate)) = (&p.key_id, self.rate_for(p)) else {
+    pub fn take(&self, p: &Principal, plan: Option<Rate>) -> Result<(), u64> {
+        let (Some(key), Some(rate)) = (&p.key_id, self.rate_for(p, plan)) else {
             return Ok(());
         };
         let bucket = {
@@ -182,31 +142,38 @@ mod tests {
         );
         let k = key(Some(Rate::new(7, 3)));
         for _ in 0..3 {
-            assert_eq!(limits.take(&k), Ok(()));
+            assert_eq!(limits.take(&k, None), Ok(()));
         }
         // 7 per minute: one call every 8,571.43 ms, so the wait rounds up to 8,572.
-        let wait = limits.take(&k).unwrap_err();
+        let wait = limits.take(&k, None).unwrap_err();
         assert_eq!(wait, 8_572);
         now.fetch_add(i64::try_from(wait).unwrap() - 1, Ordering::SeqCst);
-        assert!(limits.take(&k).is_err(), "one millisecond early");
+        assert!(limits.take(&k, None).is_err(), "one millisecond early");
         now.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(limits.take(&k), Ok(()));
-        assert!(limits.take(&k).is_err());
+        assert_eq!(limits.take(&k, None), Ok(()));
+        assert!(limits.take(&k, None).is_err());
     }
 
     #[test]
     fn role_defaults_apply_and_the_owner_is_never_limited() {
         let limits = RateLimits::new(RoleRates::default(), Arc::new(|| 0));
-        assert_eq!(limits.rate_for(&key(None)), Some(Rate::new(600, 100)));
+        assert_eq!(limits.rate_for(&key(None), None), Some(Rate::new(600, 100)));
+        let plan = Some(Rate::new(30, 5));
+        assert_eq!(
+            limits.rate_for(&key(None), plan),
+            plan,
+            "the plan's rate wins over the role's"
+        );
         let service = Principal {
             role: Role::Service,
             ..key(None)
         };
-        assert_eq!(limits.rate_for(&service), None);
-        assert_eq!(limits.rate_for(&Principal::owner()), None);
+        assert_eq!(limits.rate_for(&service, None), None);
+        assert_eq!(limits.rate_for(&Principal::owner(), plan), None);
         assert_eq!(
-            limits.rate_for(&key(Some(Rate::new(5, 1)))),
-            Some(Rate::new(5, 1))
+            limits.rate_for(&key(Some(Rate::new(5, 1))), plan),
+            Some(Rate::new(5, 1)),
+            "the key's own rate wins over its plan's"
         );
     }
 

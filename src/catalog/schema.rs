@@ -54,6 +54,15 @@ pub struct PlanSpec {
     #[serde(default)]
     pub pay_with_credits: bool,
     pub on_payment_overdue: Option<String>,
+    pub rate_limit: Option<RateLimitSpec>,
+}
+
+/// `rate_limit = { per_minute = 600, burst = 100 }`: the rate of the plan's customers' keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub per_minute: u32,
+    pub burst: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

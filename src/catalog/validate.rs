@@ -12,7 +12,7 @@ use super::schema::{CatalogFile, CreditsSpec, PlanMeterSpec, PlanSpec, PriceSpec
 use super::{Aggregation, Catalog, Credits, Meter};
 use crate::core::credit::CreditPack;
 use crate::core::period::Window;
-use crate::core::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter};
+use crate::core::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter, Rate};
 use crate::core::tier::{PackageRounding, PriceModel, Tier, TiersMode};
 use crate::core::{Currency, MinorUnits};
 
@@ -318,6 +318,17 @@ fn build_plan(
             ));
         }
     };
+    let rate_limit = match &spec.rate_limit {
+        None => None,
+        Some(r) if r.per_minute == 0 || r.burst == Some(0) => {
+            return Err(cx.err(
+                format!("{field}.rate_limit"),
+                "a rate of 0 would refuse every call",
+                "give per_minute (and burst, if any) as whole numbers ≥ 1, or remove rate_limit",
+            ));
+        }
+        Some(r) => Some(Rate::new(r.per_minute, r.burst.unwrap_or(r.per_minute))),
+    };
     Ok(Plan {
         id: id.into(),
         name: spec.name.clone().unwrap_or_else(|| id.into()),
@@ -338,6 +349,7 @@ fn build_plan(
         upgrade_to: spec.upgrade_to.clone(),
         pay_with_credits: spec.pay_with_credits,
         on_payment_overdue,
+        rate_limit,
     })
 }
 

@@ -407,6 +407,7 @@ mod tests {
             upgrade_to: Some("professional".into()),
             pay_with_credits: false,
             on_payment_overdue: OverduePolicy::Block,
+            rate_limit: None,
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Plan {
     pub upgrade_to: Option<String>,
     pub pay_with_credits: bool,
     pub on_payment_overdue: OverduePolicy,
+    /// The rate limit of this plan's customers' keys (those without a rate of their own).
+    pub rate_limit: Option<Rate>,
 }
 
 impl Plan {
@@ -81,5 +83,46 @@ pub struct Feature {
 impl Serialize for Currency {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.code())
+    }
+}
+
+/// A rate limit: calls per minute, with up to `burst` at once (a key's own, a plan's for its
+/// customers' keys, or a role's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_minute: u32, burst: u32) -> Rate {
+        Rate { per_minute, burst }
+    }
+
+    /// A key's stored rate; a burst defaults to one minute's calls.
+    pub fn from_stored(per_minute: Option<i64>, burst: Option<i64>) -> Option<Rate> {
+        let per_minute = u32::try_from(per_minute?).ok().filter(|n| *n > 0)?;
+        let burst = burst
+            .and_then(|b| u32::try_from(b).ok())
+            .filter(|b| *b > 0)
+            .unwrap_or(per_minute);
+        Some(Rate { per_minute, burst })
+    }
+
+    /// `PER_MINUTE[:BURST]` (e.g. `600:60`) or `off`.
+    pub fn parse(text: &str) -> Result<Option<Rate>, String> {
+        if text == "off" {
+            return Ok(None);
+        }
+        let number = |s: &str| {
+            s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("`{text}`: expected PER_MINUTE[:BURST] with whole numbers ≥ 1 (e.g. 600:60), or off")
+            })
+        };
+        let (rate, burst) = match text.split_once(':') {
+            Some((r, b)) => (number(r)?, number(b)?),
+            None => (number(text)?, number(text)?),
+        };
+        Ok(Some(Rate::new(rate, burst)))
     }
 }

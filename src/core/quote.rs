@@ -258,6 +258,7 @@ mod tests {
             upgrade_to: None,
             pay_with_credits: false,
             on_payment_overdue: OverduePolicy::Block,
+            rate_limit: None,
         }
     }
 

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::registry::{Entry, Registry, error_result};
-use crate::access::{Principal, redact};
+use crate::access::{Principal, Rate, Role, redact};
 use crate::service::{App, BillingError, audit};
 
 /// How a connection's caller is known.
@@ -60,6 +60,19 @@ pub fn visible(registry: &Registry, who: &Principal) -> Vec<Tool> {
         .collect()
 }
 
+/// The rate of a customer key's plan, when the key has no rate of its own (read through the
+/// snapshot cache, so a plan change applies within the cache's second).
+async fn plan_rate(app: &App, who: &Principal) -> Option<Rate> {
+    if who.role != Role::Customer || who.rate.is_some() {
+        return None;
+    }
+    let customer = who.customer.as_deref()?;
+    let snapshot = app.store.snapshot(customer, None, app.now()).await.ok()??;
+    app.catalog
+        .plan(snapshot.customer.plan.as_deref()?)?
+        .rate_limit
+}
+
 fn rate_limited(retry_after_ms: u64) -> BillingError {
     BillingError::new(
         "rate_limited",
@@ -76,9 +89,10 @@ pub async fn call(
     mut args: JsonObject,
 ) -> CallToolResult {
     let tool = entry.tool.name.as_ref();
+    let plan = plan_rate(&app, who).await;
     let admitted = app
         .limits
-        .take(who)
+        .take(who, plan)
         .map_err(rate_limited)
         .and_then(|()| who.admit(tool, entry.audience, &mut args));
     let (result, customer, arguments) = match admitted {

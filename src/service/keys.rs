@@ -36,7 +36,9 @@ pub struct KeyView {
     /// The customer a `customer` key belongs to.
     pub customer: Option<String>,
     pub status: KeyStatus,
-    /// The limit its calls are held to: its own, else its role's default; none is unlimited.
+    /// The limit its calls are held to: its own, else its role's default (a customer key without
+    /// its own follows its customer's plan's `rate_limit`, when the plan has one); none is
+    /// unlimited.
     pub rate_limit: Option<Rate>,
     pub created_at: String,
     pub expires_at: Option<String>,

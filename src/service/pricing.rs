@@ -10,7 +10,7 @@ use super::customers::interval_of;
 use super::{App, BillingError, Money, PeriodView};
 use crate::core::Currency;
 use crate::core::period::period_span;
-use crate::core::plan::Plan;
+use crate::core::plan::{Plan, Rate};
 use crate::core::quote::{self, LineKind};
 use crate::core::tier::{PackageRounding, PriceModel, TiersMode};
 use crate::store::CustomerRecord;
@@ -110,6 +110,8 @@ pub struct PlanView {
     pub at_limit: String,
     pub upgrade_to: Option<String>,
     pub pay_with_credits: bool,
+    /// The rate limit of this plan's customers' API keys (keys with their own rate keep it).
+    pub rate_limit: Option<Rate>,
     pub is_default: bool,
 }
 
@@ -165,6 +167,7 @@ pub fn plan_view(app: &App, plan: &Plan) -> PlanView {
             .unwrap_or_default(),
         upgrade_to: plan.upgrade_to.clone(),
         pay_with_credits: plan.pay_with_credits,
+        rate_limit: plan.rate_limit,
         is_default: app.catalog.default_plan.as_deref() == Some(plan.id.as_str()),
     }
 }

@@ -300,6 +300,42 @@ async fn calls_beyond_a_keys_rate_are_refused_with_retry_after_and_allowed_after
 }
 
 #[tokio::test]
+async fn a_customer_keys_rate_follows_its_plan() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let owner = h.client().await;
+    owner
+        .ok("create_customer", json!({"customer": A, "plan": "free"}))
+        .await;
+    let key = h.key(Role::Customer, Some(A)).await;
+    let customer = h.client_as(&key).await;
+    // The example's free plan: rate_limit = { per_minute = 60, burst = 10 }.
+    for _ in 0..10 {
+        customer.ok("get_billing_status", json!({})).await;
+    }
+    let refused = customer
+        .call("get_billing_status", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["code"], "rate_limited");
+    assert_eq!(refused["retry_after_ms"], 1000);
+    owner
+        .ok(
+            "set_customer_plan",
+            json!({"customer": A, "plan": "professional"}),
+        )
+        .await;
+    customer.ok("get_billing_status", json!({})).await;
+    let plans = owner.ok("list_plans", json!({})).await;
+    let free = plans["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plan"] == "free")
+        .unwrap();
+    assert_eq!(free["rate_limit"], json!({"per_minute": 60, "burst": 10}));
+}
+
+#[tokio::test]
 async fn a_revoked_key_fails_on_its_next_call_and_a_rotated_secret_after_its_grace() {
     for backend in backends() {
         let h = Harness::new(backend).await;

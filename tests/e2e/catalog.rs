@@ -92,3 +92,30 @@ fn unknown_plans_and_behaviours_are_refused() {
     );
     assert!(error_of("currency = \"doubloons\"\n").contains("ISO 4217"));
 }
+
+#[test]
+fn a_plan_rate_limit_must_let_calls_through_and_be_whole() {
+    let e = error_of("[plans.p]\nrate_limit = { per_minute = 0 }\n");
+    assert!(
+        e.contains("plans.p.rate_limit") && e.contains("Fix:"),
+        "{e}"
+    );
+    assert!(
+        error_of("[plans.p]\nrate_limit = { per_minute = 60, burst = 0 }\n").contains("rate_limit")
+    );
+    let e = error_of("[plans.p]\nrate_limit = { per_minute = 1.5 }\n");
+    assert!(
+        e.contains("floating point `1.5`"),
+        "a float rate is refused: {e}"
+    );
+    let c = Catalog::parse(
+        "[plans.p]\nrate_limit = { per_minute = 60 }\n",
+        "billing.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.plans["p"].rate_limit,
+        Some(billing_mcp::access::Rate::new(60, 60)),
+        "burst defaults to one minute's calls"
+    );
+}
