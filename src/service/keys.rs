@@ -228,22 +228,13 @@ pub async fn rotate(
     let outcome = app
         .store
         .write_key(KeyWrite::Rotate {
-            new: NewApiKey {
-                id: minted.id.clone(),
-                secret_hash: minted.hash.clone(),
-                name: String::new(),
-                role: String::new(),
-                customer_id: None,
-                rate_per_minute: None,
-                burst: None,
-                created_at: now,
-                expires_at: None,
-                revoked_at: None,
-                rotated_from: Some(key_id.to_string()),
-                idempotency_key,
-            },
+            from: key_id.to_string(),
+            id: minted.id.clone(),
+            secret_hash: minted.hash.clone(),
+            at: now,
             // `grace` ≤ 30 days, so this cannot overflow.
             old_expires_at: now + i64::try_from(grace * 1000).unwrap_or(0),
+            idempotency_key,
         })
         .await?;
     app.keys.forget(key_id);

@@ -37,35 +37,42 @@ async fn insert_key(conn: &mut Conn, k: &NewApiKey) -> Result<Option<ApiKeyRecor
     Ok((inserted.rows_affected() == 1).then(|| k.clone()))
 }
 
-async fn earlier_request(conn: &mut Conn, k: &NewApiKey) -> Result<Option<ApiKeyRecord>, StoreError> {
-    match &k.idempotency_key {
+async fn earlier_request(conn: &mut Conn, idempotency_key: Option<&str>) -> Result<Option<ApiKeyRecord>, StoreError> {
+    match idempotency_key {
         Some(key) => key_where(conn, "idempotency_key", key).await,
         None => Ok(None),
     }
 }
 
+/// Insert a key, or answer with the key an earlier request with its idempotency key made.
+async fn insert_or_first(conn: &mut Conn, k: NewApiKey) -> Result<KeyOutcome, StoreError> {
+    if let Some(first) = earlier_request(conn, k.idempotency_key.as_deref()).await? {
+        return Ok(KeyOutcome::Duplicate(first));
+    }
+    Ok(match insert_key(conn, &k).await? {
+        Some(record) => KeyOutcome::Written(record),
+        None => KeyOutcome::Duplicate(earlier_request(conn, k.idempotency_key.as_deref()).await?.unwrap_or(k)),
+    })
+}
+
 async fn write_key(conn: &mut Conn, write: KeyWrite, known: &BTreeSet<String>) -> Result<KeyOutcome, StoreError> {
     match write {
         KeyWrite::Create(k) => {
-            if let Some(first) = earlier_request(conn, &k).await? {
-                return Ok(KeyOutcome::Duplicate(first));
-            }
+            // Customers are never deleted, so no earlier request can have named this one.
             if k.customer_id.as_ref().is_some_and(|c| !known.contains(c)) {
                 return Ok(KeyOutcome::UnknownCustomer);
             }
-            Ok(match insert_key(conn, &k).await? {
-                Some(record) => KeyOutcome::Written(record),
-                None => KeyOutcome::Duplicate(earlier_request(conn, &k).await?.unwrap_or(k)),
-            })
+            insert_or_first(conn, k).await
         }
-        KeyWrite::Rotate { new, old_expires_at } => {
-            if let Some(first) = earlier_request(conn, &new).await? {
+        KeyWrite::Rotate { from, id, secret_hash, at, old_expires_at, idempotency_key } => {
+            // A retried rotation answers with its first result, even once the old key has expired.
+            if let Some(first) = earlier_request(conn, idempotency_key.as_deref()).await? {
                 return Ok(KeyOutcome::Duplicate(first));
             }
-            let Some(old) = key_where(conn, "id", new.rotated_from.as_deref().unwrap_or_default()).await? else {
+            let Some(old) = key_where(conn, "id", &from).await? else {
                 return Ok(KeyOutcome::NotFound);
             };
-            if old.revoked_at.is_some() || old.expires_at.is_some_and(|t| t <= new.created_at) {
+            if old.revoked_at.is_some() || old.expires_at.is_some_and(|t| t <= at) {
                 return Ok(KeyOutcome::Inactive(old));
             }
             sqlx::query::<Db>("UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)")
@@ -73,21 +80,20 @@ async fn write_key(conn: &mut Conn, write: KeyWrite, known: &BTreeSet<String>) -
                 .bind(old_expires_at)
                 .execute(&mut *conn)
                 .await?;
-            // The new key inherits everything but its secret from the stored old one.
-            let k = NewApiKey {
-                name: old.name,
-                role: old.role,
-                customer_id: old.customer_id,
-                rate_per_minute: old.rate_per_minute,
-                burst: old.burst,
-                expires_at: None,
-                revoked_at: None,
-                ..new
-            };
-            Ok(match insert_key(conn, &k).await? {
-                Some(record) => KeyOutcome::Written(record),
-                None => KeyOutcome::Duplicate(earlier_request(conn, &k).await?.unwrap_or(k)),
-            })
+            insert_or_first(
+                conn,
+                NewApiKey {
+                    id,
+                    secret_hash,
+                    created_at: at,
+                    expires_at: None,
+                    revoked_at: None,
+                    rotated_from: Some(from),
+                    idempotency_key,
+                    ..old
+                },
+            )
+            .await
         }
         KeyWrite::Revoke { id, at } => {
             sqlx::query::<Db>("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")

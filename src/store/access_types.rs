@@ -25,11 +25,15 @@ pub type NewApiKey = ApiKeyRecord;
 #[derive(Debug, Clone)]
 pub enum KeyWrite {
     Create(NewApiKey),
-    /// Store `new` and let the key `new.rotated_from` expire at `old_expires_at` (or earlier, if
-    /// it already expires sooner).
+    /// Replace key `from` by a new secret (`id`, `secret_hash`) that inherits its role, customer,
+    /// name and rate; `from` then expires at `old_expires_at` (or earlier, if it already does).
     Rotate {
-        new: NewApiKey,
+        from: String,
+        id: String,
+        secret_hash: String,
+        at: i64,
         old_expires_at: i64,
+        idempotency_key: Option<String>,
     },
     Revoke {
         id: String,
