@@ -7,11 +7,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::access::Role;
 use crate::access::limits::{Rate, RoleRates};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mcp::{ToolFilter, Toolset};
+use crate::stripe::{Retry, StripeSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://billing.db";
 pub const DEFAULT_CATALOG: &str = "billing.toml";
@@ -149,6 +151,54 @@ impl AccessArgs {
             }
         }
         Ok(rates)
+    }
+}
+
+/// How to reach Stripe. Without a key the server runs ledger-only and the Stripe tools answer
+/// `stripe_not_configured`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StripeArgs {
+    /// Stripe secret or restricted key (sk_test_…, rk_test_…; live keys need --allow-live).
+    /// Prefer the environment variable: a flag shows in the process list.
+    #[arg(long = "stripe-secret-key", env = "STRIPE_SECRET_KEY", hide_env_values = true, value_parser = secret)]
+    pub secret_key: Option<SecretString>,
+    /// Stripe API base URL (default https://api.stripe.com; tests point it at a
+    /// Stripe-compatible server).
+    #[arg(long, env = "STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+    /// Connected account (acct_…) sent as `Stripe-Account` on every request.
+    #[arg(long, env = "STRIPE_ACCOUNT")]
+    pub stripe_account: Option<String>,
+    /// Accept a live key (sk_live_… / rk_live_…), which moves real money.
+    #[arg(long, env = "STRIPE_ALLOW_LIVE")]
+    pub allow_live: bool,
+    /// Attempts per Stripe request on 409, 429, 5xx and network failures (same idempotency
+    /// key each time; 500 ms backoff, doubled each retry).
+    #[arg(long, env = "STRIPE_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub stripe_max_attempts: u32,
+}
+
+fn secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s.trim().to_string()))
+}
+
+impl StripeArgs {
+    /// The settings, when a key is configured.
+    pub fn settings(&self) -> Option<StripeSettings> {
+        let key = self.secret_key.clone()?;
+        if key.expose_secret().is_empty() {
+            return None;
+        }
+        Some(StripeSettings {
+            secret_key: key,
+            api_base: self.stripe_api_base.clone(),
+            account: self.stripe_account.clone(),
+            allow_live: self.allow_live,
+            retry: Retry {
+                attempts: self.stripe_max_attempts,
+                ..Retry::default()
+            },
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`store`]: the ledger behind one trait, on SQLite or PostgreSQL.
 //! - [`service`]: the use cases, talking only to the core, the catalog and the store.
 //! - [`mcp`]: the rmcp server: tool registry, tools (one file each), prompts, errors.
+//! - [`stripe`]: the Stripe client (async-stripe): requests, retries, errors, projections.
 //! - [`transport`]: stdio and streamable HTTP (axum: `/mcp`, `/healthz`).
 //! - [`config`]: command-line and environment configuration.
 
@@ -19,4 +20,5 @@ pub mod ids;
 pub mod mcp;
 pub mod service;
 pub mod store;
+pub mod stripe;
 pub mod transport;

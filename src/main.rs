@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use billing_mcp::access::Role;
 use billing_mcp::access::limits::RoleRates;
 use billing_mcp::catalog::Catalog;
-use billing_mcp::config::{AccessArgs, DataArgs, HttpArgs, ToolArgs, check_bind};
+use billing_mcp::config::{AccessArgs, DataArgs, HttpArgs, StripeArgs, ToolArgs, check_bind};
 use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::prompts::Prompts;
 use billing_mcp::service::{App, keys, system_clock};
+use billing_mcp::stripe::Payments;
 use billing_mcp::transport::{Shared, http, stdio};
 use billing_mcp::{mcp, store};
 
@@ -29,6 +30,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve MCP on stdio or streamable HTTP.
@@ -47,6 +50,8 @@ enum Command {
         http_args: HttpArgs,
         #[command(flatten)]
         access: AccessArgs,
+        #[command(flatten)]
+        stripe: StripeArgs,
     },
     /// Manage API keys (the first admin key comes from here).
     Keys {
@@ -131,6 +136,7 @@ async fn run() -> anyhow::Result<()> {
             tools,
             http_args,
             access,
+            stripe,
         } => {
             let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
             let rates = access.role_rates().map_err(|e| anyhow!(e))?;
@@ -144,7 +150,27 @@ async fn run() -> anyhow::Result<()> {
             let store = store::open(&data.database_url)
                 .await
                 .with_context(|| "cannot open the ledger (--database-url)")?;
-            let app = Arc::new(App::with(store, catalog, system_clock(), rates));
+            let app = App::with(store, catalog, system_clock(), rates);
+            let app = Arc::new(match stripe.settings() {
+                Some(settings) => {
+                    let payments = Payments::connect(&settings).map_err(|e| anyhow!(e))?;
+                    tracing::info!(
+                        api = settings
+                            .api_base
+                            .as_deref()
+                            .unwrap_or("https://api.stripe.com"),
+                        account = settings.account.as_deref().unwrap_or("-"),
+                        "Stripe tools are on"
+                    );
+                    app.with_stripe(payments)
+                }
+                None => {
+                    tracing::info!(
+                        "no STRIPE_SECRET_KEY: ledger-only; Stripe tools answer stripe_not_configured"
+                    );
+                    app
+                }
+            });
             let identity = stdio_identity(&app).await?;
             let shared = Shared {
                 app,

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use rmcp::RoleServer;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
-use rmcp::service::RequestContext;
+use rmcp::service::{ElicitationError, Peer, RequestContext};
+use rmcp::{RoleServer, elicit_safe};
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::registry::{Entry, Registry, error_result};
@@ -81,12 +83,60 @@ fn rate_limited(retry_after_ms: u64) -> BillingError {
     .with("retry_after_ms", retry_after_ms)
 }
 
-/// Run one call for `who`.
+/// The answer a user gives to a destructive call's confirmation request.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Confirmation {
+    /// Go ahead with this call.
+    pub confirm: bool,
+}
+
+elicit_safe!(Confirmation);
+
+/// A destructive call without `confirm: true` asks the user through elicitation where the client
+/// supports it: yes sets `confirm`, no refuses the call; without elicitation the tool itself asks
+/// for `confirm: true`.
+async fn confirm(
+    peer: &Peer<RoleServer>,
+    entry: &Entry,
+    args: &mut JsonObject,
+) -> Result<(), BillingError> {
+    if args.get("confirm").and_then(Value::as_bool) == Some(true) {
+        return Ok(());
+    }
+    let shown = serde_json::to_string(&redact(args)).unwrap_or_default();
+    let message = format!(
+        "{}: {shown}. This cannot be undone. Go ahead?",
+        entry.tool.title.as_deref().unwrap_or(&entry.tool.name)
+    );
+    match peer.elicit::<Confirmation>(message).await {
+        Ok(Some(Confirmation { confirm: true })) => {
+            args.insert("confirm".into(), Value::Bool(true));
+            Ok(())
+        }
+        Ok(_)
+        | Err(
+            ElicitationError::UserDeclined
+            | ElicitationError::UserCancelled
+            | ElicitationError::NoContent,
+        ) => Err(BillingError::new(
+            "not_confirmed",
+            "the user did not confirm this call, so nothing was done",
+        )),
+        Err(e) => {
+            tracing::debug!(error = %e, "no elicitation; the tool asks for confirm: true");
+            Ok(())
+        }
+    }
+}
+
+/// Run one call for `who`; `peer` (when the connection has one) is asked to confirm
+/// destructive calls.
 pub async fn call(
     app: Arc<App>,
     who: &Principal,
     entry: &Entry,
     mut args: JsonObject,
+    peer: Option<&Peer<RoleServer>>,
 ) -> CallToolResult {
     let tool = entry.tool.name.as_ref();
     let plan = plan_rate(&app, who).await;
@@ -95,6 +145,12 @@ pub async fn call(
         .take(who, plan)
         .map_err(rate_limited)
         .and_then(|()| who.admit(tool, entry.audience, &mut args));
+    let admitted = match (admitted, peer) {
+        (Ok(customer), Some(peer)) if entry.hints.destructive => {
+            confirm(peer, entry, &mut args).await.map(|()| customer)
+        }
+        (other, _) => other,
+    };
     let (result, customer, arguments) = match admitted {
         Ok(customer) => {
             let arguments = (entry.mutates)(&args).then(|| redact(&args));

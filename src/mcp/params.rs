@@ -149,3 +149,93 @@ string_schema!(KeyId, "KeyId", {
     "type": "string", "pattern": "^bmcp_[0-9a-f]{16}$",
     "description": "An API key's id as list_api_keys shows it, e.g. `bmcp_3f9a1c0d5e7b2a64`."
 });
+
+/// A Stripe object id such as `prod_…`, `price_…`, `pi_…` or a coupon's own id: 1–255 letters,
+/// digits and `_ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct StripeId(pub String);
+
+impl TryFrom<String> for StripeId {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        check(v, "Stripe id", 255, |c| {
+            c.is_ascii_alphanumeric() || "_-".contains(c)
+        })
+        .map(StripeId)
+    }
+}
+
+/// An ISO 4217 currency code in lower case, e.g. `usd`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CurrencyCode(pub String);
+
+impl TryFrom<String> for CurrencyCode {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        let lower = v.to_ascii_lowercase();
+        if lower.len() == 3 && lower.chars().all(|c| c.is_ascii_lowercase()) {
+            Ok(CurrencyCode(lower))
+        } else {
+            Err(format!(
+                "currency `{v}` must be a three-letter ISO code such as usd or eur"
+            ))
+        }
+    }
+}
+
+/// An exact decimal written as a string (`"0.5"`, `"12.3456"`): never a JSON number, so no
+/// binary floating point ever touches it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DecimalString(pub rust_decimal::Decimal);
+
+impl TryFrom<String> for DecimalString {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        v.trim()
+            .parse::<rust_decimal::Decimal>()
+            .ok()
+            .filter(|d| {
+                d.is_sign_positive() && v.trim().chars().all(|c| c.is_ascii_digit() || c == '.')
+            })
+            .map(DecimalString)
+            .ok_or_else(|| {
+                format!("`{v}` is not a non-negative decimal such as \"0.5\" or \"12.3456\"")
+            })
+    }
+}
+
+/// An http(s) URL, up to 2,048 characters (redirects and return pages).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Url(pub String);
+
+impl TryFrom<String> for Url {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        let ok = (v.starts_with("https://") || v.starts_with("http://"))
+            && v.len() <= 2048
+            && !v.chars().any(char::is_whitespace);
+        if ok {
+            Ok(Url(v))
+        } else {
+            Err(format!("`{v}` is not an http(s) URL"))
+        }
+    }
+}
+
+string_schema!(StripeId, "StripeId", {
+    "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[A-Za-z0-9_-]+$"
+});
+string_schema!(CurrencyCode, "CurrencyCode", {
+    "type": "string", "pattern": "^[A-Za-z]{3}$", "description": "Three-letter ISO currency code, e.g. usd."
+});
+string_schema!(DecimalString, "DecimalString", {
+    "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$",
+    "description": "An exact decimal as a string, e.g. \"0.5\"."
+});
+string_schema!(Url, "Url", {
+    "type": "string", "format": "uri", "maxLength": 2048, "pattern": "^https?://"
+});

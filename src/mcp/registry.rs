@@ -84,6 +84,34 @@ impl Hints {
         idempotent: true,
         open_world: false,
     };
+    /// Reads Stripe.
+    pub const STRIPE_READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: true,
+    };
+    /// Creates in Stripe: a repeat creates again unless it carries the same idempotency_key.
+    pub const STRIPE_CREATE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    };
+    /// Sets a Stripe object to the state given: a repeat changes nothing more.
+    pub const STRIPE_UPDATE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: true,
+    };
+    /// Moves money back or ends something for good: confirmed by the user or `confirm: true`.
+    pub const STRIPE_DESTRUCTIVE: Hints = Hints {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: true,
+    };
 }
 
 /// One tool: its identity, schemas and handler.
@@ -267,4 +295,12 @@ pub fn error_result(e: &BillingError) -> CallToolResult {
     ))]);
     result.structured_content = Some(Value::Object(body));
     result
+}
+
+/// A destructive call the user has not confirmed.
+pub fn confirmation_required() -> BillingError {
+    BillingError::new(
+        "confirmation_required",
+        "this call cannot be undone: confirm it with the user, then call again with confirm: true",
+    )
 }

@@ -110,9 +110,15 @@ impl ServerHandler for BillingServer {
             Err(e) => return Ok(error_result(&e).into()),
         };
         let args = request.arguments.unwrap_or_default();
-        Ok(guard::call(Arc::clone(&self.app), &who, entry, args)
-            .await
-            .into())
+        Ok(guard::call(
+            Arc::clone(&self.app),
+            &who,
+            entry,
+            args,
+            Some(&context.peer),
+        )
+        .await
+        .into())
     }
 
     async fn list_prompts(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
 use crate::core::entitlement::Status;
 use crate::core::period::{Interval, period_span, rfc3339};
-use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange};
+use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange, StripeLink};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -76,7 +76,7 @@ impl App {
             .ok_or_else(|| BillingError::unknown_customer(id))
     }
 
-    fn check_plan(&self, plan: &str) -> Result<(), BillingError> {
+    pub(crate) fn check_plan(&self, plan: &str) -> Result<(), BillingError> {
         if self.catalog.plan(plan).is_some() {
             return Ok(());
         }
@@ -138,16 +138,52 @@ pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer,
             now,
         })
         .await?;
-    Ok(match created {
-        Created::Created(r) => CreatedCustomer {
-            created: true,
-            customer: app.view(&r),
-        },
-        Created::Existing(r) => CreatedCustomer {
-            created: false,
-            customer: app.view(&r),
-        },
+    let (created, record) = match created {
+        Created::Created(r) => (true, r),
+        Created::Existing(r) => (false, r),
+    };
+    let record = link_stripe(app, record).await?;
+    Ok(CreatedCustomer {
+        created,
+        customer: app.view(&record),
     })
+}
+
+/// With Stripe configured, a customer without a Stripe customer gets one, created from what the
+/// ledger holds (so a retry sends Stripe the same request under the same idempotency key).
+async fn link_stripe(app: &App, record: CustomerRecord) -> Result<CustomerRecord, BillingError> {
+    let Some(payments) = app.stripe.as_ref() else {
+        return Ok(record);
+    };
+    if record.stripe_customer_id.is_some() {
+        return Ok(record);
+    }
+    let metadata: BTreeMap<String, String> =
+        serde_json::from_str(&record.metadata).unwrap_or_default();
+    let stripe = payments
+        .create_customer(
+            &record.id,
+            record.name.as_deref(),
+            record.email.as_deref(),
+            &metadata,
+        )
+        .await
+        .map_err(|mut e| {
+            e.message = format!(
+                "customer `{}` is in the ledger but has no Stripe customer yet: {} (calling create_customer again with the same id finishes the link)",
+                record.id, e.message
+            );
+            e
+        })?;
+    let linked = app
+        .store
+        .link_stripe(StripeLink {
+            customer: record.id.clone(),
+            stripe_customer_id: stripe.id,
+            now: app.now(),
+        })
+        .await?;
+    Ok(linked.unwrap_or(record))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod entitlements;
 mod error;
 pub mod keys;
+mod payments;
 pub mod pricing;
 pub mod usage;
 mod views;
@@ -36,6 +37,8 @@ pub struct App {
     /// Verified API keys (a short-lived cache over the ledger's key table).
     pub keys: Keyring,
     pub limits: RateLimits,
+    /// Stripe, when a key is configured (ledger-only mode otherwise).
+    pub stripe: Option<crate::stripe::Payments>,
 }
 
 impl App {
@@ -50,7 +53,14 @@ impl App {
             limits: RateLimits::new(rates, Arc::clone(&clock)),
             clock,
             keys: Keyring::default(),
+            stripe: None,
         }
+    }
+
+    /// The same service talking to Stripe.
+    pub fn with_stripe(mut self, payments: crate::stripe::Payments) -> App {
+        self.stripe = Some(payments);
+        self
     }
 
     pub fn now(&self) -> i64 {

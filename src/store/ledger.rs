@@ -13,7 +13,7 @@ use super::cache::{Added, SnapshotCache, Spans};
 use super::writer::{self, Op, Pending, settle};
 use super::{
     ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
-    Granted, Ledger, NewCustomer, NewEvent, NewGrant, Page, PlanChange, Recorded, Snapshot,
+    Granted, Ledger, NewCustomer, NewEvent, NewGrant, Page, PlanChange, Recorded, Snapshot, StripeLink,
     StoreError, UsageEventRecord, UsageTotal,
 };
 use crate::core::credit;
@@ -126,6 +126,11 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
                 settle(reply, r)
             }
+            Op::LinkStripe(l, reply) => {
+                let r = link_stripe(&mut conn, &l).await;
+                fx.invalidated.extend(r.is_ok().then(|| l.customer.clone()));
+                settle(reply, r)
+            }
             Op::Usage(events, reply) => {
                 let r = insert_events(&mut conn, &events, &known).await;
                 if let Ok(results) = &r {
@@ -234,6 +239,17 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
     .execute(&mut *conn)
     .await?;
     fetch_customer(conn, &c.customer).await
+}
+
+/// Link a Stripe customer, unless one is linked already (a link is never silently replaced).
+async fn link_stripe(conn: &mut Conn, l: &StripeLink) -> Result<Option<CustomerRecord>, StoreError> {
+    sqlx::query("UPDATE customers SET stripe_customer_id = $2, updated_at = $3 WHERE id = $1 AND stripe_customer_id IS NULL")
+        .bind(&l.customer)
+        .bind(&l.stripe_customer_id)
+        .bind(l.now)
+        .execute(&mut *conn)
+        .await?;
+    fetch_customer(conn, &l.customer).await
 }
 
 /// Append events. Duplicates (same customer and idempotency key, stored earlier or repeated in
@@ -557,6 +573,10 @@ impl Ledger for Backend {
 
     async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError> {
         writer::submit(&self.writer, |r| Op::ChangePlan(change, r)).await
+    }
+
+    async fn link_stripe(&self, link: StripeLink) -> Result<Option<CustomerRecord>, StoreError> {
+        writer::submit(&self.writer, |r| Op::LinkStripe(link, r)).await
     }
 
     async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError> {

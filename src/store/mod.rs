@@ -57,6 +57,8 @@ pub trait Ledger: AccessLedger {
     async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError>;
     async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError>;
     async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Link a Stripe customer (kept if one is linked already); `None` for an unknown customer.
+    async fn link_stripe(&self, link: StripeLink) -> Result<Option<CustomerRecord>, StoreError>;
     /// Append events; each answers recorded, duplicate (with the first event's id) or unknown customer.
     async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError>;
     /// Check and record atomically: `decide` sees the customer's state under its lock.

@@ -54,6 +54,13 @@ pub struct PlanChange {
     pub now: i64,
 }
 
+#[derive(Debug, Clone)]
+pub struct StripeLink {
+    pub customer: String,
+    pub stripe_customer_id: String,
+    pub now: i64,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Page<'a> {
     pub limit: i64,

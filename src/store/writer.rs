@@ -6,7 +6,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
-    NewCustomer, NewEvent, NewGrant, PlanChange, Recorded, StoreError,
+    NewCustomer, NewEvent, NewGrant, PlanChange, Recorded, StoreError, StripeLink,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -17,6 +17,8 @@ pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 pub enum Op {
     CreateCustomer(NewCustomer, Reply<Created>),
     ChangePlan(PlanChange, Reply<Option<CustomerRecord>>),
+    /// Record the Stripe customer a ledger customer is linked to (the first link stays).
+    LinkStripe(StripeLink, Reply<Option<CustomerRecord>>),
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     Grant(NewGrant, Reply<Granted>),
@@ -33,6 +35,7 @@ impl Op {
         match self {
             Op::CreateCustomer(c, _) => vec![c.id.as_str()],
             Op::ChangePlan(c, _) => vec![c.customer.as_str()],
+            Op::LinkStripe(l, _) => vec![l.customer.as_str()],
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
@@ -49,6 +52,7 @@ impl Op {
         match self {
             Op::CreateCustomer(_, r) => answer(r, message),
             Op::ChangePlan(_, r) => answer(r, message),
+            Op::LinkStripe(_, r) => answer(r, message),
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),

@@ -38,6 +38,36 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "create_api_key" => json!({"role": "customer"}),
         "list_api_keys" => json!({}),
         "rotate_api_key" | "revoke_api_key" => return Some(json!({"key_id": b_key})),
+        // Stripe administration: admin keys only.
+        "create_invoice"
+        | "create_invoice_item"
+        | "list_invoices"
+        | "list_payment_intents"
+        | "list_subscriptions"
+        | "create_billing_portal_session"
+        | "create_checkout_session" => {
+            json!({"mode": "payment", "line_items": [{"price": "price_1"}], "success_url": "https://example.com"})
+        }
+        "create_product"
+        | "list_products"
+        | "create_price"
+        | "list_prices"
+        | "create_payment_link"
+        | "finalize_invoice"
+        | "retrieve_balance"
+        | "create_refund"
+        | "update_subscription"
+        | "cancel_subscription"
+        | "create_coupon"
+        | "list_coupons"
+        | "list_disputes"
+        | "update_dispute"
+        | "create_meter"
+        | "list_meters" => {
+            return Some(
+                json!({"payment_intent": "pi_1", "idempotency_key": "k", "confirm": true}),
+            );
+        }
         _ => return None,
     };
     if let Some(c) = customer {
@@ -92,7 +122,19 @@ async fn a_customer_key_can_neither_read_nor_change_another_customer_through_any
     for backend in backends() {
         let h = Harness::new(backend).await;
         let owner = two_customers(&h).await;
-        let a_key = h.key(Role::Customer, Some(A)).await;
+        // Its own generous rate: this test walks every tool three times, past the role's burst.
+        let a_key = billing_mcp::service::keys::create(
+            &h.app,
+            billing_mcp::service::keys::NewKey {
+                rate_per_minute: Some(100_000),
+                burst: Some(10_000),
+                ..billing_mcp::service::keys::NewKey::new(Role::Customer, Some(A.into()))
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+        .unwrap();
         let b_key = owner
             .ok("create_api_key", json!({"role": "customer", "customer": B}))
             .await["key"]["key_id"]
@@ -620,6 +662,9 @@ async fn secrets_never_reach_the_binarys_logs() {
     let db = test_db(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let stripe_key = "sk_test_51NeverLogMe0000000000000000";
+    // Stripe calls go out (and are refused: the test server knows another key), so the Stripe
+    // client's own trace logging is searched too.
+    let stripe = crate::support::stripe::StripeServer::start().await;
     let cli = tokio::process::Command::new(BINARY)
         .args([
             "keys",
@@ -662,6 +707,7 @@ async fn secrets_never_reach_the_binarys_logs() {
         .args(["--catalog", EXAMPLE_CATALOG])
         .env("RUST_LOG", "trace")
         .env("STRIPE_SECRET_KEY", stripe_key)
+        .env("STRIPE_API_BASE", &stripe.url)
         .stderr(std::fs::File::create(&log_path).unwrap())
         .kill_on_drop(true)
         .spawn()
@@ -717,6 +763,12 @@ async fn secrets_never_reach_the_binarys_logs() {
         .unwrap()
         .to_string();
     post(customer_key.clone(), "get_usage", json!({})).await;
+    let refused = post(admin.clone(), "list_products", json!({})).await;
+    assert_eq!(
+        refused["result"]["structuredContent"]["stripe"]["status"],
+        401
+    );
+    assert!(!stripe.seen().is_empty());
     post(
         format!("{}x", &admin[..admin.len() - 1]),
         "list_plans",

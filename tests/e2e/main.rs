@@ -10,5 +10,6 @@ mod catalog;
 mod concurrency;
 mod inventory;
 mod store_contract;
+mod stripe;
 mod tools;
 mod transports;

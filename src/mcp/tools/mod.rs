@@ -1,8 +1,20 @@
 //! Every tool, one file each; `all()` has one registration line per tool.
 
+pub mod cancel_subscription;
 pub mod check_entitlement;
 pub mod create_api_key;
+pub mod create_billing_portal_session;
+pub mod create_checkout_session;
+pub mod create_coupon;
 pub mod create_customer;
+pub mod create_invoice;
+pub mod create_invoice_item;
+pub mod create_meter;
+pub mod create_payment_link;
+pub mod create_price;
+pub mod create_product;
+pub mod create_refund;
+pub mod finalize_invoice;
 pub mod get_audit_log;
 pub mod get_billing_status;
 pub mod get_credit_balance;
@@ -10,15 +22,26 @@ pub mod get_customer;
 pub mod get_usage;
 pub mod grant_credits;
 pub mod list_api_keys;
+pub mod list_coupons;
 pub mod list_customers;
+pub mod list_disputes;
+pub mod list_invoices;
+pub mod list_meters;
+pub mod list_payment_intents;
 pub mod list_plans;
+pub mod list_prices;
+pub mod list_products;
+pub mod list_subscriptions;
 pub mod preview_invoice;
 pub mod quote_price;
 pub mod record_usage;
 pub mod record_usage_batch;
+pub mod retrieve_balance;
 pub mod revoke_api_key;
 pub mod rotate_api_key;
 pub mod set_customer_plan;
+pub mod update_dispute;
+pub mod update_subscription;
 
 use super::registry::Registry;
 
@@ -44,5 +67,28 @@ pub fn all() -> Registry {
     r.add::<list_api_keys::Tool>();
     r.add::<rotate_api_key::Tool>();
     r.add::<revoke_api_key::Tool>();
+    r.add::<create_product::Tool>();
+    r.add::<list_products::Tool>();
+    r.add::<create_price::Tool>();
+    r.add::<list_prices::Tool>();
+    r.add::<create_payment_link::Tool>();
+    r.add::<create_checkout_session::Tool>();
+    r.add::<create_billing_portal_session::Tool>();
+    r.add::<create_invoice::Tool>();
+    r.add::<create_invoice_item::Tool>();
+    r.add::<finalize_invoice::Tool>();
+    r.add::<list_invoices::Tool>();
+    r.add::<retrieve_balance::Tool>();
+    r.add::<create_refund::Tool>();
+    r.add::<list_payment_intents::Tool>();
+    r.add::<list_subscriptions::Tool>();
+    r.add::<update_subscription::Tool>();
+    r.add::<cancel_subscription::Tool>();
+    r.add::<create_coupon::Tool>();
+    r.add::<list_coupons::Tool>();
+    r.add::<list_disputes::Tool>();
+    r.add::<update_dispute::Tool>();
+    r.add::<create_meter::Tool>();
+    r.add::<list_meters::Tool>();
     r
 }

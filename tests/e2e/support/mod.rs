@@ -2,6 +2,7 @@
 //! `BILLING_TEST_POSTGRES_URL` is set), the example catalog, and an in-process MCP client.
 
 pub mod http;
+pub mod stripe;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use billing_mcp::mcp::prompts::Prompts;
 use billing_mcp::mcp::{self, Identity, ToolFilter};
 use billing_mcp::service::{App, Clock, keys};
 use billing_mcp::store;
+use billing_mcp::stripe::{Payments, Retry, StripeSettings};
 use billing_mcp::transport::Shared;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
@@ -136,15 +138,42 @@ impl Harness {
     }
 
     async fn build(db: TestDb, catalog: Catalog) -> Harness {
+        Harness::build_with(db, catalog, None).await
+    }
+
+    /// A harness whose Stripe is the test server at `stripe_url` (retries back off 1 ms).
+    pub async fn with_stripe(backend: Backend, stripe_url: &str) -> Harness {
+        let db = test_db(backend).await;
+        let settings = StripeSettings {
+            secret_key: stripe::KEY.to_string().into(),
+            api_base: Some(stripe_url.to_string()),
+            account: None,
+            allow_live: false,
+            retry: Retry {
+                attempts: 3,
+                backoff: std::time::Duration::from_millis(1),
+            },
+        };
+        Harness::build_with(db, example_catalog(), Some(settings)).await
+    }
+
+    async fn build_with(db: TestDb, catalog: Catalog, stripe: Option<StripeSettings>) -> Harness {
         let store = store::open(&db.url).await.unwrap();
         let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
-        let app = Arc::new(App::with(
+        let mut app = App::with(
             store,
             catalog,
             fixed_clock(now.clone()),
             RoleRates::default(),
-        ));
-        Harness { _db: db, app, now }
+        );
+        if let Some(settings) = stripe {
+            app = app.with_stripe(Payments::connect(&settings).unwrap());
+        }
+        Harness {
+            _db: db,
+            app: Arc::new(app),
+            now,
+        }
     }
 
     /// Another server process on the same ledger: its own store (and cache), its own clock.

@@ -1,0 +1,36 @@
+//! `create_checkout_session`: create a Checkout session (Stripe).
+
+use crate::access::Audience;
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::{App, BillingError};
+use crate::stripe::checkout::NewCheckoutSession;
+use crate::stripe::views::CheckoutSessionView;
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "create_checkout_session";
+    const TITLE: &'static str = "Create a Checkout session";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/create_checkout_session.md");
+    const TOOLSET: Toolset = Toolset::Stripe;
+    const HINTS: Hints = Hints::STRIPE_CREATE;
+    const AUDIENCE: Audience = Audience::Admin;
+    type Params = NewCheckoutSession;
+    type Output = CheckoutSessionView;
+
+    async fn run(app: &App, p: NewCheckoutSession) -> Result<CheckoutSessionView, BillingError> {
+        let stripe = app.stripe()?;
+        let customer = p.customer.as_ref().map(|c| c.0.clone());
+        let stripe_customer = app.stripe_customer_opt(customer.as_deref()).await?;
+        let ledger_customer = match customer {
+            Some(c) if app.store.get_customer(&c).await?.is_some() => Some(c),
+            _ => None,
+        };
+        if let Some(plan) = &p.plan {
+            app.check_plan(&plan.0)?;
+        }
+        stripe
+            .create_checkout_session(p, stripe_customer, ledger_customer)
+            .await
+    }
+}

@@ -1,0 +1,29 @@
+//! `create_refund`: refund a payment (Stripe).
+
+use crate::access::Audience;
+use crate::mcp::registry::confirmation_required;
+use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::{App, BillingError};
+use crate::stripe::payments::NewRefund;
+use crate::stripe::views::RefundView;
+
+pub struct Tool;
+
+impl BillingTool for Tool {
+    const NAME: &'static str = "create_refund";
+    const TITLE: &'static str = "Refund a payment";
+    const DESCRIPTION: &'static str = include_str!("../../../tools/create_refund.md");
+    const TOOLSET: Toolset = Toolset::Stripe;
+    const HINTS: Hints = Hints::STRIPE_DESTRUCTIVE;
+    const AUDIENCE: Audience = Audience::Admin;
+    type Params = NewRefund;
+    type Output = RefundView;
+
+    async fn run(app: &App, p: NewRefund) -> Result<RefundView, BillingError> {
+        let stripe = app.stripe()?;
+        if !p.confirm {
+            return Err(confirmation_required());
+        }
+        stripe.create_refund(p).await
+    }
+}

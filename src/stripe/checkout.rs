@@ -1,0 +1,221 @@
+//! Where customers pay: payment links, Checkout sessions and billing-portal sessions. Links and
+//! sessions carry the ledger customer and plan in metadata (`billing_mcp_customer`,
+//! `billing_mcp_plan`), so a completed payment can be matched back to them.
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+};
+use stripe_payment::payment_link::{
+    AfterCompletionRedirectParams, CreatePaymentLink, CreatePaymentLinkAfterCompletion,
+    CreatePaymentLinkAfterCompletionType, CreatePaymentLinkLineItems,
+};
+
+use super::catalog::{key, metadata};
+use super::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
+use super::{Payments, parse};
+use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Url};
+use crate::service::BillingError;
+
+pub const CUSTOMER_KEY: &str = "billing_mcp_customer";
+pub const PLAN_KEY: &str = "billing_mcp_plan";
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    /// The price id (`price_…`).
+    pub price: StripeId,
+    /// Units of the price (default 1).
+    #[serde(default = "one")]
+    pub quantity: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPaymentLink {
+    /// 1 to 20 prices with quantities.
+    pub line_items: Vec<LineItem>,
+    /// The ledger customer the link is for (kept in metadata as `billing_mcp_customer`).
+    pub customer: Option<CustomerId>,
+    /// The catalog plan the link sells (kept in metadata as `billing_mcp_plan`).
+    pub plan: Option<Name>,
+    /// Where the customer lands after paying (default: Stripe's confirmation page).
+    pub redirect_url: Option<Url>,
+    #[serde(default)]
+    pub metadata: StringMap,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One-time payment.
+    Payment,
+    /// Starts a subscription (recurring prices).
+    Subscription,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckoutSession {
+    /// payment or subscription.
+    pub mode: Mode,
+    /// 1 to 20 prices with quantities.
+    pub line_items: Vec<LineItem>,
+    /// The ledger customer paying (must be linked to Stripe: create_customer links it), or a
+    /// Stripe customer id (`cus_…`).
+    pub customer: Option<CustomerId>,
+    pub plan: Option<Name>,
+    /// Where Stripe sends the customer after paying.
+    pub success_url: Url,
+    /// Where Stripe sends the customer who goes back.
+    pub cancel_url: Option<Url>,
+    #[serde(default)]
+    pub metadata: StringMap,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPortalSession {
+    /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
+    pub customer: CustomerId,
+    /// Where the portal's back link goes.
+    pub return_url: Option<Url>,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+fn check_items(items: &[LineItem]) -> Result<(), BillingError> {
+    if items.is_empty() || items.len() > 20 {
+        return Err(BillingError::invalid("give 1 to 20 line_items"));
+    }
+    if items.iter().any(|i| i.quantity == 0) {
+        return Err(BillingError::invalid(
+            "a line item's quantity must be 1 or more",
+        ));
+    }
+    Ok(())
+}
+
+/// The caller's metadata plus the customer and plan links.
+fn tagged(m: &StringMap, customer: Option<&str>, plan: Option<&str>) -> HashMap<String, String> {
+    let mut all = metadata(m);
+    if let Some(c) = customer {
+        all.insert(CUSTOMER_KEY.into(), c.into());
+    }
+    if let Some(p) = plan {
+        all.insert(PLAN_KEY.into(), p.into());
+    }
+    all
+}
+
+impl Payments {
+    pub async fn create_payment_link(
+        &self,
+        l: NewPaymentLink,
+    ) -> Result<PaymentLinkView, BillingError> {
+        check_items(&l.line_items)?;
+        let items: Vec<CreatePaymentLinkLineItems> = l
+            .line_items
+            .iter()
+            .map(|i| {
+                let mut item = CreatePaymentLinkLineItems::new(i.quantity);
+                item.price = Some(i.price.0.clone());
+                item
+            })
+            .collect();
+        let meta = tagged(
+            &l.metadata,
+            l.customer.as_ref().map(|c| c.0.as_str()),
+            l.plan.as_ref().map(|p| p.0.as_str()),
+        );
+        let mut req = CreatePaymentLink::new(items).metadata(meta);
+        if let Some(url) = &l.redirect_url {
+            let mut after = CreatePaymentLinkAfterCompletion::new(
+                CreatePaymentLinkAfterCompletionType::Redirect,
+            );
+            after.redirect = Some(AfterCompletionRedirectParams::new(url.0.clone()));
+            req = req.after_completion(after);
+        }
+        let link = self
+            .write(req, &key("create_payment_link", &l.idempotency_key))
+            .await?;
+        Ok(PaymentLinkView::from(&link))
+    }
+
+    /// `stripe_customer` is the resolved `cus_…` id, `ledger_customer` the operator's own id.
+    pub async fn create_checkout_session(
+        &self,
+        s: NewCheckoutSession,
+        stripe_customer: Option<String>,
+        ledger_customer: Option<String>,
+    ) -> Result<CheckoutSessionView, BillingError> {
+        check_items(&s.line_items)?;
+        let items: Vec<CreateCheckoutSessionLineItems> = s
+            .line_items
+            .iter()
+            .map(|i| {
+                let mut item = CreateCheckoutSessionLineItems::new();
+                item.price = Some(i.price.0.clone());
+                item.quantity = Some(i.quantity);
+                item
+            })
+            .collect();
+        let meta = tagged(
+            &s.metadata,
+            ledger_customer.as_deref(),
+            s.plan.as_ref().map(|p| p.0.as_str()),
+        );
+        let mode = match s.mode {
+            Mode::Payment => "payment",
+            Mode::Subscription => "subscription",
+        };
+        let mut req = CreateCheckoutSession::new()
+            .mode(parse::<stripe_shared::CheckoutSessionMode>(mode))
+            .line_items(items)
+            .success_url(s.success_url.0.clone())
+            .metadata(meta.clone());
+        if matches!(s.mode, Mode::Subscription) {
+            let mut data = CreateCheckoutSessionSubscriptionData::new();
+            data.metadata = Some(meta);
+            req = req.subscription_data(data);
+        }
+        if let Some(url) = &s.cancel_url {
+            req = req.cancel_url(url.0.clone());
+        }
+        if let Some(c) = stripe_customer {
+            req = req.customer(c);
+        }
+        if let Some(c) = ledger_customer {
+            req = req.client_reference_id(c);
+        }
+        let session = self
+            .write(req, &key("create_checkout_session", &s.idempotency_key))
+            .await?;
+        Ok(CheckoutSessionView::from(&session))
+    }
+
+    pub async fn create_billing_portal_session(
+        &self,
+        stripe_customer: String,
+        return_url: Option<&Url>,
+        idempotency: &Option<IdempotencyKey>,
+    ) -> Result<PortalSessionView, BillingError> {
+        let mut req = CreateBillingPortalSession::new().customer(stripe_customer);
+        if let Some(url) = return_url {
+            req = req.return_url(url.0.clone());
+        }
+        let session = self
+            .write(req, &key("create_billing_portal_session", idempotency))
+            .await?;
+        Ok(PortalSessionView::from(&session))
+    }
+}

@@ -1,0 +1,240 @@
+//! Stripe, through async-stripe. [`Payments`] is the one client the service holds: it checks the
+//! key at start (test keys, or live keys only with `--allow-live`), sends every POST with an
+//! `Idempotency-Key` and retries 409/429/5xx and network failures with that same key, and turns
+//! every Stripe failure into a tool error carrying Stripe's own type, code, message, param and
+//! request id. The resource files build async-stripe requests from our inputs and project the
+//! answers into [`views`].
+//!
+//! `Payments` is a concrete type, not a trait: tests replace Stripe at the HTTP boundary (a
+//! Stripe-compatible test server behind `STRIPE_API_BASE`), so the real request encoding and
+//! response parsing are what the tests exercise.
+
+pub mod billing;
+pub mod catalog;
+pub mod checkout;
+pub mod customers;
+mod error;
+pub mod payments;
+pub mod views;
+
+use std::convert::Infallible;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
+
+pub use error::stripe_error;
+
+use crate::service::BillingError;
+
+/// How to reach Stripe (from `STRIPE_SECRET_KEY`, `STRIPE_API_BASE`, `--stripe-account`,
+/// `--allow-live`).
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    pub secret_key: SecretString,
+    /// Base URL without `/v1` (default Stripe's own).
+    pub api_base: Option<String>,
+    /// Sent as `Stripe-Account` on every request (Connect).
+    pub account: Option<String>,
+    pub allow_live: bool,
+    pub retry: Retry,
+}
+
+/// Attempts per request and the first backoff (doubled after each failed attempt).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The Stripe client the tools use.
+pub struct Payments {
+    client: ::stripe::Client,
+    retry: Retry,
+    base: String,
+}
+
+/// What kind of key this is, by its prefix.
+fn key_mode(key: &str) -> Result<bool, String> {
+    let live = ["sk_live_", "rk_live_"].iter().any(|p| key.starts_with(p));
+    let test = ["sk_test_", "rk_test_"].iter().any(|p| key.starts_with(p));
+    if live || test {
+        Ok(live)
+    } else {
+        Err("STRIPE_SECRET_KEY must be a secret (sk_test_…, sk_live_…) or restricted (rk_test_…, rk_live_…) key; publishable keys (pk_…) cannot call the API".into())
+    }
+}
+
+impl Payments {
+    /// A client for these settings; refuses a live key without `allow_live`.
+    pub fn connect(settings: &StripeSettings) -> Result<Payments, String> {
+        let key = settings.secret_key.expose_secret().trim();
+        if key_mode(key)? && !settings.allow_live {
+            return Err("STRIPE_SECRET_KEY is a live key: it moves real money. Pass --allow-live to use it, or use a test key (sk_test_… / rk_test_…)".into());
+        }
+        let mut builder = ::stripe::ClientBuilder::new(key)
+            .app_info(
+                "billing-mcp",
+                Some(env!("CARGO_PKG_VERSION").to_string()),
+                None,
+            )
+            .timeout(Duration::from_secs(30))
+            .request_strategy(RequestStrategy::Once);
+        let base = settings
+            .api_base
+            .clone()
+            .unwrap_or_else(|| "https://api.stripe.com".into());
+        if let Some(url) = &settings.api_base {
+            builder = builder.url(url.trim_end_matches('/'));
+        }
+        if let Some(account) = &settings.account {
+            if !account.starts_with("acct_") {
+                return Err(format!(
+                    "--stripe-account `{account}`: a connected account id starts with acct_"
+                ));
+            }
+            builder = builder.account_id(parse::<stripe_shared::AccountId>(account));
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot configure the Stripe client: {e}"))?;
+        Ok(Payments {
+            client,
+            retry: settings.retry,
+            base,
+        })
+    }
+
+    /// A POST: one `Idempotency-Key` for every attempt, so a retry never creates twice.
+    pub(crate) async fn write<R>(&self, request: R, key: &str) -> Result<R::Output, BillingError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        let key = IdempotencyKey::new(key).map_err(|e| BillingError::invalid(e.to_string()))?;
+        self.send(&request, Some(key)).await
+    }
+
+    /// A GET.
+    pub(crate) async fn read<R>(&self, request: R) -> Result<R::Output, BillingError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        self.send(&request, None).await
+    }
+
+    async fn send<R>(
+        &self,
+        request: &R,
+        key: Option<IdempotencyKey>,
+    ) -> Result<R::Output, BillingError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        let strategy = key.map_or(RequestStrategy::Once, RequestStrategy::Idempotent);
+        let mut wait = self.retry.backoff;
+        let mut attempt = 1;
+        loop {
+            let sent = request
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(&self.client)
+                .await;
+            match sent {
+                Ok(out) => return Ok(out),
+                Err(e) if attempt < self.retry.attempts && error::transient(&e) => {
+                    tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error::summary(&e), "Stripe request failed; retrying with the same idempotency key");
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2);
+                    attempt += 1;
+                }
+                Err(e) => return Err(stripe_error(&e, &self.base, attempt)),
+            }
+        }
+    }
+}
+
+/// The `Idempotency-Key` of a Stripe POST: the caller's own key scoped by tool (so a retried
+/// tool call replays at Stripe instead of creating again), or a fresh one that still makes our
+/// own retries safe.
+pub fn idempotency_key(tool: &str, given: Option<&str>) -> String {
+    match given {
+        Some(k) if tool.len() + k.len() < 255 => format!("{tool}:{k}"),
+        Some(k) => {
+            use sha2::Digest;
+            format!("{tool}:sha256:{}", hex::encode(sha2::Sha256::digest(k)))
+        }
+        None => format!("{tool}:{}", uuid::Uuid::now_v7()),
+    }
+}
+
+/// async-stripe's enums parse any string (unknown values are kept as `Unknown`).
+pub(crate) fn parse<T: FromStr<Err = Infallible>>(s: &str) -> T {
+    match s.parse() {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+/// The wire name of one of our parameter enums (its serde `snake_case` name).
+pub(crate) fn wire<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(key: &str, allow_live: bool) -> StripeSettings {
+        StripeSettings {
+            secret_key: SecretString::from(key.to_string()),
+            api_base: Some("http://127.0.0.1:9".into()),
+            account: None,
+            allow_live,
+            retry: Retry::default(),
+        }
+    }
+
+    #[test]
+    fn live_keys_need_allow_live_and_restricted_keys_are_accepted() {
+        assert!(Payments::connect(&settings("sk_test_abc", false)).is_ok());
+        assert!(Payments::connect(&settings("rk_test_abc", false)).is_ok());
+        let refused = Payments::connect(&settings("sk_live_abc", false))
+            .err()
+            .unwrap_or_default();
+        assert!(refused.contains("--allow-live"), "{refused}");
+        assert!(Payments::connect(&settings("rk_live_abc", false)).is_err());
+        assert!(Payments::connect(&settings("rk_live_abc", true)).is_ok());
+        assert!(Payments::connect(&settings("pk_test_abc", true)).is_err());
+    }
+
+    #[test]
+    fn a_callers_key_is_scoped_by_tool_and_kept_within_stripes_limit() {
+        assert_eq!(
+            idempotency_key("create_refund", Some("r-1")),
+            "create_refund:r-1"
+        );
+        let long = "k".repeat(255);
+        let scoped = idempotency_key("create_refund", Some(&long));
+        assert!(scoped.len() <= 255 && scoped.starts_with("create_refund:sha256:"));
+        assert_ne!(
+            idempotency_key("create_refund", None),
+            idempotency_key("create_refund", None)
+        );
+    }
+}
