@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -188,6 +188,30 @@ async def access_scenario(label, db_url, catalog):
                   r.status_code == 401 and r.headers.get("www-authenticate", "").startswith("Bearer"), r.status_code)
 
 
+async def confirmation_scenario(label, db_url, catalog):
+    """A destructive tool asks the user through elicitation: a refusal stops it, a yes lets it run."""
+    print(f"== {label}", flush=True)
+    asked = []
+
+    def answer(action):
+        async def callback(context, params):
+            asked.append(params.message)
+            return types.ElicitResult(action=action, content={"confirm": True} if action == "accept" else None)
+        return callback
+
+    server = StdioServerParameters(command=BINARY, args=["serve", "--stdio", "--catalog", catalog, "--database-url", db_url])
+    refund = {"payment_intent": "pi_123", "amount": 500, "idempotency_key": "refund-1"}
+    # Elicitation is a server-to-client request: the session era has it (2026-07-28 does not).
+    async with Client(server, elicitation_callback=answer("decline"), mode="legacy") as c:
+        err, body = await call(c, "create_refund", refund)
+        check(f"{label}: declining the confirmation stops the refund",
+              err and body.get("code") == "not_confirmed" and asked and "Refund a payment" in asked[0], (body, asked))
+    async with Client(server, elicitation_callback=answer("accept"), mode="legacy") as c:
+        err, body = await call(c, "create_refund", refund)
+        # Confirmed, the tool runs; without STRIPE_SECRET_KEY it says Stripe is not configured.
+        check(f"{label}: a confirmed refund runs", err and body.get("code") == "stripe_not_configured" and len(asked) == 2, (body, asked))
+
+
 def postgres_db():
     base = os.environ.get("BILLING_TEST_POSTGRES_URL")
     if not base:
@@ -204,6 +228,7 @@ async def main():
     await scenario("stdio · sqlite", stdio(sqlite("a.db"), catalog), restart=stdio(sqlite("a.db"), catalog))
     await scenario("http · sqlite", HttpServer(sqlite("b.db"), catalog, "auto"), restart=HttpServer(sqlite("b.db"), catalog, "auto"))
     await access_scenario("access · http · sqlite", sqlite("c.db"), catalog)
+    await confirmation_scenario("confirmation · stdio · sqlite", sqlite("d.db"), catalog)
     pg = postgres_db()
     if pg:
         await scenario("http legacy · postgres", HttpServer(pg, catalog, "legacy"), restart=HttpServer(pg, catalog, "legacy"))
