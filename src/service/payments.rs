@@ -17,8 +17,13 @@ impl App {
 
     /// The Stripe id of `customer`: a ledger customer's link, or a `cus_…` id used as is.
     pub async fn stripe_customer(&self, customer: &str) -> Result<String, BillingError> {
+        self.resolve_customer(customer).await.map(|(id, _)| id)
+    }
+
+    /// The Stripe id of `customer`, and whether it is a ledger customer (one read).
+    pub async fn resolve_customer(&self, customer: &str) -> Result<(String, bool), BillingError> {
         match self.store.get_customer(customer).await? {
-            Some(record) => record.stripe_customer_id.ok_or_else(|| {
+            Some(record) => record.stripe_customer_id.map(|id| (id, true)).ok_or_else(|| {
                 BillingError::new(
                     "customer_not_linked",
                     format!(
@@ -27,7 +32,7 @@ impl App {
                 )
                 .with("customer", customer)
             }),
-            None if customer.starts_with("cus_") => Ok(customer.to_string()),
+            None if customer.starts_with("cus_") => Ok((customer.to_string(), false)),
             None => Err(BillingError::unknown_customer(customer)),
         }
     }

@@ -9,9 +9,8 @@ use stripe_billing::subscription::{
     CancelSubscription, ListSubscription, UpdateSubscription, UpdateSubscriptionItems,
 };
 
-use super::catalog::{key, metadata, page_limit};
 use super::views::{InvoiceItemView, InvoiceView, Page, SubscriptionView};
-use super::{Payments, parse, wire as snake};
+use super::{Payments, key, metadata, page_limit, parse, wire as snake};
 use crate::mcp::params::{
     CurrencyCode, CustomerId, IdempotencyKey, StringMap, StripeId, Text, default_limit,
 };

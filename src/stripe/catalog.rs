@@ -1,8 +1,6 @@
 //! Products, prices (one-time, recurring, tiered graduated or volume, decimal unit amounts,
 //! lookup keys), coupons and billing meters.
 
-use std::collections::HashMap;
-
 use rust_decimal::prelude::ToPrimitive;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,30 +15,11 @@ use stripe_product::price::{
 use stripe_product::product::{CreateProduct, ListProduct};
 
 use super::views::{CouponView, MeterView, Page, PriceView, ProductView};
-use super::{Payments, idempotency_key, parse, wire as name};
+use super::{Payments, key, metadata, page_limit, parse, wire as name};
 use crate::mcp::params::{
     CurrencyCode, DecimalString, IdempotencyKey, Name, StringMap, StripeId, Text, default_limit,
 };
 use crate::service::BillingError;
-
-/// Page size 1–100, as Stripe allows.
-pub(crate) fn page_limit(limit: u32) -> Result<i64, BillingError> {
-    if (1..=100).contains(&limit) {
-        Ok(i64::from(limit))
-    } else {
-        Err(BillingError::invalid(format!(
-            "limit {limit} is out of range; use 1 to 100"
-        )))
-    }
-}
-
-pub(crate) fn metadata(m: &StringMap) -> HashMap<String, String> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-pub(crate) fn key(tool: &str, given: &Option<IdempotencyKey>) -> String {
-    idempotency_key(tool, given.as_ref().map(|k| k.0.as_str()))
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -15,9 +15,8 @@ use stripe_payment::payment_link::{
     CreatePaymentLinkAfterCompletionType, CreatePaymentLinkLineItems,
 };
 
-use super::catalog::{key, metadata};
 use super::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
-use super::{Payments, parse};
+use super::{Payments, key, metadata, parse};
 use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Url};
 use crate::service::BillingError;
 

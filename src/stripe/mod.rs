@@ -17,6 +17,7 @@ mod error;
 pub mod payments;
 pub mod views;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,8 +25,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 
-pub use error::stripe_error;
+use error::stripe_error;
 
+use crate::mcp::params::{IdempotencyKey as CallKey, StringMap};
 use crate::service::BillingError;
 
 /// How to reach Stripe (from `STRIPE_SECRET_KEY`, `STRIPE_API_BASE`, `--stripe-account`,
@@ -178,6 +180,25 @@ pub fn idempotency_key(tool: &str, given: Option<&str>) -> String {
         }
         None => format!("{tool}:{}", uuid::Uuid::now_v7()),
     }
+}
+
+/// Page size 1–100, as Stripe allows.
+pub(crate) fn page_limit(limit: u32) -> Result<i64, BillingError> {
+    if (1..=100).contains(&limit) {
+        Ok(i64::from(limit))
+    } else {
+        Err(BillingError::invalid(format!(
+            "limit {limit} is out of range; use 1 to 100"
+        )))
+    }
+}
+
+pub(crate) fn metadata(m: &StringMap) -> HashMap<String, String> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+pub(crate) fn key(tool: &str, given: &Option<CallKey>) -> String {
+    idempotency_key(tool, given.as_ref().map(|k| k.0.as_str()))
 }
 
 /// async-stripe's enums parse any string (unknown values are kept as `Unknown`).

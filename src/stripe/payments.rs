@@ -7,9 +7,8 @@ use stripe_core::dispute::{ListDispute, UpdateDispute, UpdateDisputeEvidence};
 use stripe_core::payment_intent::ListPaymentIntent;
 use stripe_core::refund::CreateRefund;
 
-use super::catalog::{key, metadata, page_limit};
 use super::views::{BalanceView, DisputeView, Page, PaymentIntentView, RefundView};
-use super::{Payments, parse};
+use super::{Payments, key, metadata, page_limit, parse};
 use crate::mcp::params::{CustomerId, IdempotencyKey, StringMap, StripeId, default_limit};
 use crate::service::BillingError;
 

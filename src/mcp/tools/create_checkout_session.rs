@@ -20,15 +20,16 @@ impl BillingTool for Tool {
 
     async fn run(app: &App, p: NewCheckoutSession) -> Result<CheckoutSessionView, BillingError> {
         let stripe = app.stripe()?;
-        let customer = p.customer.as_ref().map(|c| c.0.clone());
-        let stripe_customer = app.stripe_customer_opt(customer.as_deref()).await?;
-        let ledger_customer = match customer {
-            Some(c) if app.store.get_customer(&c).await?.is_some() => Some(c),
-            _ => None,
-        };
         if let Some(plan) = &p.plan {
             app.check_plan(&plan.0)?;
         }
+        let (stripe_customer, ledger_customer) = match &p.customer {
+            Some(c) => {
+                let (id, in_ledger) = app.resolve_customer(&c.0).await?;
+                (Some(id), in_ledger.then(|| c.0.clone()))
+            }
+            None => (None, None),
+        };
         stripe
             .create_checkout_session(p, stripe_customer, ledger_customer)
             .await
