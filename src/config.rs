@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
@@ -13,6 +15,7 @@ use crate::access::Role;
 use crate::access::limits::{Rate, RoleRates};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mcp::{ToolFilter, Toolset};
+use crate::service::outbox::OutboxSettings;
 use crate::stripe::{Retry, StripeSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://billing.db";
@@ -176,6 +179,38 @@ pub struct StripeArgs {
     /// key each time; 500 ms backoff, doubled each retry).
     #[arg(long, env = "STRIPE_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub stripe_max_attempts: u32,
+}
+
+/// How usage reaches Stripe as meter events (only with a Stripe key).
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    /// Meter-event requests per second to Stripe, at most (Stripe allows 1,000 in live mode and
+    /// far fewer in test mode).
+    #[arg(long, env = "METER_EVENTS_PER_SECOND", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub meter_events_per_second: u32,
+    /// Meter-event requests in flight at once.
+    #[arg(long, env = "METER_EVENTS_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub meter_events_concurrency: u32,
+    /// Seconds an event claimed by a sender stays its own; a process that dies mid-send leaves
+    /// its events to be sent again (under the same identifier) after this.
+    #[arg(long, env = "METER_EVENTS_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub meter_events_lease: u64,
+    /// Longest wait, in seconds, between attempts at an event Stripe did not take (429, 5xx,
+    /// network); the wait starts at 1 s and doubles.
+    #[arg(long, env = "METER_EVENTS_MAX_BACKOFF", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub meter_events_max_backoff: u64,
+}
+
+impl OutboxArgs {
+    pub fn settings(&self) -> OutboxSettings {
+        OutboxSettings {
+            per_second: NonZeroU32::new(self.meter_events_per_second).unwrap_or(NonZeroU32::MIN),
+            concurrency: self.meter_events_concurrency as usize,
+            lease: Duration::from_secs(self.meter_events_lease),
+            max_backoff: Duration::from_secs(self.meter_events_max_backoff),
+            ..OutboxSettings::default()
+        }
+    }
 }
 
 fn secret(s: &str) -> Result<SecretString, String> {

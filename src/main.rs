@@ -11,9 +11,12 @@ use tokio_util::sync::CancellationToken;
 use billing_mcp::access::Role;
 use billing_mcp::access::limits::RoleRates;
 use billing_mcp::catalog::Catalog;
-use billing_mcp::config::{AccessArgs, DataArgs, HttpArgs, StripeArgs, ToolArgs, check_bind};
+use billing_mcp::config::{
+    AccessArgs, DataArgs, HttpArgs, OutboxArgs, StripeArgs, ToolArgs, check_bind,
+};
 use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::service::outbox::Outbox;
 use billing_mcp::service::{App, keys, system_clock};
 use billing_mcp::stripe::Payments;
 use billing_mcp::transport::{Shared, http, stdio};
@@ -52,6 +55,8 @@ enum Command {
         access: AccessArgs,
         #[command(flatten)]
         stripe: StripeArgs,
+        #[command(flatten)]
+        outbox: OutboxArgs,
     },
     /// Manage API keys (the first admin key comes from here).
     Keys {
@@ -137,6 +142,7 @@ async fn run() -> anyhow::Result<()> {
             http_args,
             access,
             stripe,
+            outbox,
         } => {
             let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
             let rates = access.role_rates().map_err(|e| anyhow!(e))?;
@@ -171,6 +177,10 @@ async fn run() -> anyhow::Result<()> {
                     app
                 }
             });
+            let cancel = CancellationToken::new();
+            if app.stripe.is_some() {
+                tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()));
+            }
             let identity = stdio_identity(&app).await?;
             let shared = Shared {
                 app,
@@ -186,16 +196,16 @@ async fn run() -> anyhow::Result<()> {
                         .with_context(|| format!("cannot listen on {addr}"))?;
                     tracing::info!(address = %listener.local_addr()?, "serving MCP over HTTP at /mcp");
                     warn_if_keyless(&shared.app).await;
-                    let cancel = CancellationToken::new();
                     let on_signal = cancel.clone();
                     tokio::spawn(async move {
                         let _ = tokio::signal::ctrl_c().await;
                         on_signal.cancel();
                     });
-                    http::serve(listener, shared, &http_args, cancel).await?;
+                    http::serve(listener, shared, &http_args, cancel.clone()).await?;
                 }
                 _ => stdio::serve(shared).await?,
             }
+            cancel.cancel();
         }
         Command::Keys { command } => manage_keys(command).await?,
         Command::Migrate { data } => {

@@ -274,6 +274,21 @@ pub struct BillingStatus {
     pub next_invoice_amount: Option<Money>,
     pub credit_balance: u64,
     pub stripe_customer_id: Option<String>,
+    /// This period's usage events as Stripe meter events.
+    pub meter_events: MeterEventStatus,
+}
+
+/// How the current period's usage events stand with Stripe.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct MeterEventStatus {
+    /// False when the server has no Stripe key: events stay pending until it has one.
+    pub stripe_configured: bool,
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub oldest_pending_at: Option<String>,
+    /// The newest reason an event is not delivered yet (pending) or will not be (failed).
+    pub last_error: Option<String>,
 }
 
 pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, BillingError> {
@@ -285,6 +300,12 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         None => None,
     };
     let balance = super::credits::balance_of(app, customer).await?;
+    let period = period_span(record.period_anchor, interval_of(&record), app.now())
+        .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))?;
+    let delivery = app
+        .store
+        .outbox_summary(customer, period.start, period.end)
+        .await?;
     Ok(BillingStatus {
         customer: record.id.clone(),
         plan: view.plan,
@@ -299,5 +320,13 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         next_invoice_amount: preview.map(|p| p.total),
         credit_balance: balance,
         stripe_customer_id: record.stripe_customer_id,
+        meter_events: MeterEventStatus {
+            stripe_configured: app.stripe.is_some(),
+            pending: delivery.pending,
+            sent: delivery.sent,
+            failed: delivery.failed,
+            oldest_pending_at: delivery.oldest_pending_at.map(rfc3339),
+            last_error: delivery.last_error,
+        },
     })
 }

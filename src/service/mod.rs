@@ -7,6 +7,7 @@ pub mod customers;
 pub mod entitlements;
 mod error;
 pub mod keys;
+pub mod outbox;
 mod payments;
 pub mod pricing;
 pub mod usage;

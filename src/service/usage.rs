@@ -232,6 +232,18 @@ pub struct UsageEventView {
     pub dimensions: BTreeMap<String, String>,
     pub idempotency_key: Option<String>,
     pub recorded_at: String,
+    /// Where the event stands as a Stripe meter event.
+    pub stripe: StripeDelivery,
+}
+
+/// An event's delivery to Stripe: `pending` (not sent yet, or being retried), `sent` (Stripe
+/// holds it) or `failed` (Stripe refused it for good: `error` says why).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct StripeDelivery {
+    pub state: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub sent_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -324,6 +336,12 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
                 dimensions: serde_json::from_str(&r.dimensions).unwrap_or_default(),
                 idempotency_key: r.idempotency_key,
                 recorded_at: rfc3339(r.recorded_at),
+                stripe: StripeDelivery {
+                    state: r.stripe_state,
+                    attempts: r.stripe_attempts,
+                    error: r.stripe_error,
+                    sent_at: r.stripe_sent_at.map(rfc3339),
+                },
             })
             .collect(),
     })

@@ -13,8 +13,8 @@ use super::cache::{Added, SnapshotCache, Spans};
 use super::writer::{self, Op, Pending, settle};
 use super::{
     ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
-    Granted, Ledger, NewCustomer, NewEvent, NewGrant, Page, PlanChange, Recorded, Snapshot, StripeLink,
-    StoreError, UsageEventRecord, UsageTotal,
+    Granted, Ledger, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
+    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal,
 };
 use crate::core::credit;
 use crate::core::entitlement::windows_for;
@@ -153,6 +153,8 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
                 settle(reply, r)
             }
+            Op::ClaimOutbox(claim, reply) => settle(reply, claim_outbox(&mut conn, claim).await),
+            Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(&mut conn, &outcomes).await),
             Op::Key(w, reply) => settle(reply, write_key(&mut conn, w, &known).await),
             Op::Audit(e) => match insert_audit(&mut conn, &e).await {
                 Ok(()) => Some(Box::new(|_: Result<(), &str>| {}) as Pending),
@@ -243,13 +245,103 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
 
 /// Link a Stripe customer, unless one is linked already (a link is never silently replaced).
 async fn link_stripe(conn: &mut Conn, l: &StripeLink) -> Result<Option<CustomerRecord>, StoreError> {
-    sqlx::query("UPDATE customers SET stripe_customer_id = $2, updated_at = $3 WHERE id = $1 AND stripe_customer_id IS NULL")
+    let linked = sqlx::query("UPDATE customers SET stripe_customer_id = $2, updated_at = $3 WHERE id = $1 AND stripe_customer_id IS NULL")
         .bind(&l.customer)
         .bind(&l.stripe_customer_id)
         .bind(l.now)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
+    if linked == 1 {
+        // Events that waited for a Stripe customer are due at once.
+        sqlx::query("UPDATE usage_events SET stripe_next_at = 0 WHERE customer_id = $1 AND stripe_state = 'pending'")
+            .bind(&l.customer)
+            .execute(&mut *conn)
+            .await?;
+    }
     fetch_customer(conn, &l.customer).await
+}
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: String,
+}
+
+/// Take due events: read the oldest due, then push each out to the lease only if it is still due
+/// (another process may have taken it meanwhile; RETURNING says which this one got).
+async fn claim_outbox(conn: &mut Conn, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
+    let due = sqlx::query_as::<Db, OutboxEvent>(
+        "SELECT e.id, e.customer_id, e.meter, e.quantity, e.occurred_at, e.dimensions, e.stripe_attempts, c.stripe_customer_id \
+         FROM usage_events e JOIN customers c ON c.id = e.customer_id \
+         WHERE e.stripe_state = 'pending' AND e.stripe_next_at <= $1 ORDER BY e.stripe_next_at, e.id LIMIT $2",
+    )
+    .bind(claim.now)
+    .bind(claim.limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if due.is_empty() {
+        return Ok(due);
+    }
+    let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET stripe_next_at = ");
+    qb.push_bind(claim.lease_until)
+        .push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ")
+        .push_bind(claim.now)
+        .push(" AND id IN (");
+    let mut list = qb.separated(", ");
+    for e in &due {
+        list.push_bind(&e.id);
+    }
+    qb.push(") RETURNING id");
+    let taken: BTreeSet<String> =
+        qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect();
+    Ok(due.into_iter().filter(|e| taken.contains(&e.id)).collect())
+}
+
+async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<(), StoreError> {
+    for outcome in outcomes {
+        match outcome {
+            OutboxOutcome::Sent { id, at } => {
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_state = 'sent', stripe_sent_at = $2, stripe_attempts = stripe_attempts + 1, \
+                     stripe_error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(*at)
+                .execute(&mut *conn)
+                .await?;
+            }
+            OutboxOutcome::Retry { id, next_at, error, attempted } => {
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_next_at = $2, stripe_error = $3, stripe_attempts = stripe_attempts + $4 \
+                     WHERE id = $1 AND stripe_state = 'pending'",
+                )
+                .bind(id)
+                .bind(*next_at)
+                .bind(error)
+                .bind(i64::from(*attempted))
+                .execute(&mut *conn)
+                .await?;
+            }
+            OutboxOutcome::Failed { id, error } => {
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_state = 'failed', stripe_error = $2, stripe_attempts = stripe_attempts + 1 \
+                     WHERE id = $1 AND stripe_state = 'pending'",
+                )
+                .bind(id)
+                .bind(error)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StateCount {
+    stripe_state: String,
+    events: i64,
+    oldest: Option<i64>,
 }
 
 /// Append events. Duplicates (same customer and idempotency key, stored earlier or repeated in
@@ -614,8 +706,8 @@ impl Ledger for Backend {
     async fn list_events(&self, q: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError> {
         // Newest first; the cursor is an event id, resolved to its (time, id) position.
         Ok(sqlx::query_as::<Db, UsageEventRecord>(
-            "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at \
-             FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
+            "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, \
+             stripe_state, stripe_attempts, stripe_error, stripe_sent_at FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
              AND ($5 = '' OR (occurred_at, id) < (SELECT occurred_at, id FROM usage_events WHERE id = $5)) \
              ORDER BY occurred_at DESC, id DESC LIMIT $6",
         )
@@ -627,6 +719,49 @@ impl Ledger for Backend {
         .bind(q.limit)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
+        writer::submit(&self.writer, |r| Op::ClaimOutbox(claim, r)).await
+    }
+
+    async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError> {
+        writer::submit(&self.writer, |r| Op::SettleOutbox(outcomes, r)).await
+    }
+
+    async fn outbox_summary(&self, customer: &str, from: i64, to: i64) -> Result<OutboxSummary, StoreError> {
+        let counts = sqlx::query_as::<Db, StateCount>(
+            "SELECT stripe_state, COUNT(*) AS events, MIN(occurred_at) AS oldest FROM usage_events \
+             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY stripe_state",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let mut summary = OutboxSummary::default();
+        for c in counts {
+            match c.stripe_state.as_str() {
+                "pending" => {
+                    summary.pending = c.events;
+                    summary.oldest_pending_at = c.oldest;
+                }
+                "sent" => summary.sent = c.events,
+                _ => summary.failed += c.events,
+            }
+        }
+        if summary.pending + summary.failed > 0 {
+            summary.last_error = sqlx::query_scalar::<Db, String>(
+                "SELECT stripe_error FROM usage_events WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+                 AND stripe_state <> 'sent' AND stripe_error IS NOT NULL ORDER BY occurred_at DESC LIMIT 1",
+            )
+            .bind(customer)
+            .bind(from)
+            .bind(to)
+            .fetch_optional(&self.read)
+            .await?;
+        }
+        Ok(summary)
     }
 
     async fn grant_credits(&self, g: NewGrant) -> Result<Granted, StoreError> {

@@ -79,6 +79,17 @@ pub trait Ledger: AccessLedger {
         to: i64,
     ) -> Result<Vec<UsageTotal>, StoreError>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
+    /// Claim events due for Stripe (see [`OutboxClaim`]); oldest due first.
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// Record what became of claimed events.
+    async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError>;
+    /// A customer's events between `from` and `to` by Stripe state.
+    async fn outbox_summary(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<OutboxSummary, StoreError>;
     async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
     async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
     async fn credit_entries(

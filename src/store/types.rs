@@ -99,6 +99,12 @@ pub struct UsageEventRecord {
     pub dimensions: String,
     pub idempotency_key: Option<String>,
     pub recorded_at: i64,
+    /// Where the event stands with Stripe: `pending`, `sent` or `failed`.
+    pub stripe_state: String,
+    pub stripe_attempts: i64,
+    /// Why the last attempt did not deliver it (kept while pending, final when failed).
+    pub stripe_error: Option<String>,
+    pub stripe_sent_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -218,4 +224,54 @@ pub struct CreditEntryRecord {
     pub credits: i64,
     pub event_id: Option<String>,
     pub created_at: i64,
+}
+
+/// Take up to `limit` events due for Stripe (pending, due by `now`) and push them out to
+/// `lease_until`, so no other sender takes them meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxClaim {
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: i64,
+}
+
+/// A claimed event with what sending it needs.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxEvent {
+    pub id: String,
+    pub customer_id: String,
+    pub meter: String,
+    pub quantity: i64,
+    pub occurred_at: i64,
+    pub dimensions: String,
+    pub stripe_attempts: i64,
+    pub stripe_customer_id: Option<String>,
+}
+
+/// What became of a claimed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// Stripe holds it.
+    Sent { id: String, at: i64 },
+    /// Not delivered yet: due again at `next_at`. `attempted` is false when nothing was sent
+    /// (the customer has no Stripe customer yet).
+    Retry {
+        id: String,
+        next_at: i64,
+        error: String,
+        attempted: bool,
+    },
+    /// Stripe refused it for good.
+    Failed { id: String, error: String },
+}
+
+/// A customer's events in a range by Stripe state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub oldest_pending_at: Option<i64>,
+    /// The newest reason an event is not delivered (pending or failed).
+    pub last_error: Option<String>,
 }

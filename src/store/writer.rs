@@ -6,7 +6,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
-    NewCustomer, NewEvent, NewGrant, PlanChange, Recorded, StoreError, StripeLink,
+    NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, PlanChange, Recorded,
+    StoreError, StripeLink,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -22,6 +23,8 @@ pub enum Op {
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     Grant(NewGrant, Reply<Granted>),
+    ClaimOutbox(OutboxClaim, Reply<Vec<OutboxEvent>>),
+    SettleOutbox(Vec<OutboxOutcome>, Reply<()>),
     Key(KeyWrite, Reply<KeyOutcome>),
     /// Nobody waits for an audit entry: it commits with the next transaction.
     Audit(AuditEntry),
@@ -40,7 +43,11 @@ impl Op {
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
-            Op::Key(..) | Op::Audit(_) | Op::Barrier(_) => vec![],
+            Op::Key(..)
+            | Op::Audit(_)
+            | Op::Barrier(_)
+            | Op::ClaimOutbox(..)
+            | Op::SettleOutbox(..) => vec![],
         }
     }
 
@@ -57,6 +64,8 @@ impl Op {
             Op::Consume(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),
             Op::Key(_, r) => answer(r, message),
+            Op::ClaimOutbox(_, r) => answer(r, message),
+            Op::SettleOutbox(_, r) => answer(r, message),
             Op::Audit(e) => {
                 tracing::error!(
                     tool = e.tool,

@@ -17,6 +17,23 @@ pub(super) fn transient(e: &StripeError) -> bool {
     }
 }
 
+/// Stripe refused to create something because it holds it already (a meter event's
+/// identifier seen before).
+pub(super) fn already_exists(e: &StripeError) -> bool {
+    match e {
+        StripeError::Stripe(api, 400) => {
+            api.code
+                .as_ref()
+                .is_some_and(|c| c.as_str() == "resource_already_exists")
+                || api
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("already exists"))
+        }
+        _ => false,
+    }
+}
+
 /// One line for logs (never the request's content).
 pub(super) fn summary(e: &StripeError) -> String {
     match e {

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod customers;
 mod error;
+pub mod meter_events;
 pub mod payments;
 pub mod views;
 
@@ -57,6 +58,16 @@ impl Default for Retry {
             backoff: Duration::from_millis(500),
         }
     }
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: BillingError,
+    /// Worth another attempt with the same key (409, 429, 5xx, network).
+    pub transient: bool,
+    /// Stripe says the object exists already (a resend of something it holds).
+    pub already_exists: bool,
 }
 
 /// The Stripe client the tools use.
@@ -125,6 +136,29 @@ impl Payments {
     {
         let key = IdempotencyKey::new(key).map_err(|e| BillingError::invalid(e.to_string()))?;
         self.send(&request, Some(key)).await
+    }
+
+    /// One POST attempt, for a caller that retries on its own schedule (the meter-event outbox).
+    pub(crate) async fn write_once<R>(&self, request: R, key: &str) -> Result<R::Output, Refusal>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        let key = IdempotencyKey::new(key).map_err(|e| Refusal {
+            error: BillingError::invalid(e.to_string()),
+            transient: false,
+            already_exists: false,
+        })?;
+        request
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await
+            .map_err(|e| Refusal {
+                transient: error::transient(&e),
+                already_exists: error::already_exists(&e),
+                error: stripe_error(&e, &self.base, 1),
+            })
     }
 
     /// A GET.

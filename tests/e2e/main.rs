@@ -9,6 +9,7 @@ mod cache;
 mod catalog;
 mod concurrency;
 mod inventory;
+mod meter_events;
 mod store_contract;
 mod stripe;
 mod tools;

@@ -660,7 +660,7 @@ async fn invoices_subscriptions_disputes_meters_and_checkout_work_end_to_end() {
     );
 }
 
-fn stdio(db: &str, stripe: &StripeServer, extra: &[&str]) -> tokio::process::Command {
+pub(crate) fn stdio(db: &str, stripe: &StripeServer, extra: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(crate::support::BINARY);
     cmd.args([
         "serve",

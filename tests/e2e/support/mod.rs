@@ -102,6 +102,19 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
     }
 }
 
+fn stripe_settings(stripe_url: &str) -> StripeSettings {
+    StripeSettings {
+        secret_key: stripe::KEY.to_string().into(),
+        api_base: Some(stripe_url.to_string()),
+        account: None,
+        allow_live: false,
+        retry: Retry {
+            attempts: 3,
+            backoff: std::time::Duration::from_millis(1),
+        },
+    }
+}
+
 pub fn example_catalog() -> Catalog {
     Catalog::load(std::path::Path::new(EXAMPLE_CATALOG)).unwrap()
 }
@@ -144,17 +157,16 @@ impl Harness {
     /// A harness whose Stripe is the test server at `stripe_url` (retries back off 1 ms).
     pub async fn with_stripe(backend: Backend, stripe_url: &str) -> Harness {
         let db = test_db(backend).await;
-        let settings = StripeSettings {
-            secret_key: stripe::KEY.to_string().into(),
-            api_base: Some(stripe_url.to_string()),
-            account: None,
-            allow_live: false,
-            retry: Retry {
-                attempts: 3,
-                backoff: std::time::Duration::from_millis(1),
-            },
+        Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
+    }
+
+    /// A server with Stripe on a ledger another harness created (`ledger_url`).
+    pub async fn with_stripe_on(ledger_url: String, stripe_url: &str) -> Harness {
+        let db = TestDb {
+            url: ledger_url,
+            _dir: None,
         };
-        Harness::build_with(db, example_catalog(), Some(settings)).await
+        Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
     }
 
     async fn build_with(db: TestDb, catalog: Catalog, stripe: Option<StripeSettings>) -> Harness {

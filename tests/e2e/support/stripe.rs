@@ -5,7 +5,7 @@
 //! every request so tests assert the exact method, path, form parameters and headers. Failures
 //! can be queued (`fail_next`) to drive 4xx, 429 and 5xx paths.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -49,6 +49,14 @@ struct Data {
     failures: VecDeque<(StatusCode, Value)>,
     counter: u64,
     refunded: HashMap<String, i64>,
+    /// Meter events Stripe holds, in arrival order, and their identifiers.
+    meter_events: Vec<Value>,
+    identifiers: HashSet<String>,
+    /// While on, meter-event requests fail in turn: 500, 429, and accepted-but-answered-500
+    /// (the answer lost on the way back).
+    outage: Option<u64>,
+    /// Meter events are answered this long after they are accepted.
+    meter_delay: Option<std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -126,6 +134,26 @@ impl StripeServer {
             None,
         );
         self.data.lock().unwrap().failures.push_back((s, body));
+    }
+
+    /// The meter events accepted, in arrival order (each identifier at most once).
+    pub fn meter_events(&self) -> Vec<Value> {
+        self.data.lock().unwrap().meter_events.clone()
+    }
+
+    /// Start (true) or end (false) a meter-event outage: 500, 429 and lost answers in turn.
+    pub fn outage(&self, on: bool) {
+        self.data.lock().unwrap().outage = on.then_some(0);
+    }
+
+    /// Answer meter events only after `delay` (they are accepted at once).
+    pub fn delay_meter_events(&self, delay: std::time::Duration) {
+        self.data.lock().unwrap().meter_delay = Some(delay);
+    }
+
+    /// Forget every idempotency key, as Stripe does after 24 hours.
+    pub fn forget_idempotency_keys(&self) {
+        self.data.lock().unwrap().idempotent.clear();
     }
 
     /// A succeeded payment intent of `amount` usd cents, returning its id.
@@ -296,6 +324,25 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = (uri.path() == METER_EVENTS)
+        .then(|| data.lock().unwrap().meter_delay)
+        .flatten();
+    let response = respond(&data, method, uri, headers, body);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+const METER_EVENTS: &str = "/v1/billing/meter_events";
+
+fn respond(
+    data: &Mutex<Data>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -329,7 +376,39 @@ async fn handle(
     if let Some((s, b)) = d.failures.pop_front() {
         return (s, axum::Json(b)).into_response();
     }
-    let fingerprint = format!("{method} {} {}", uri.path(), String::from_utf8_lossy(&body));
+    let mut lose_answer = false;
+    if uri.path() == METER_EVENTS
+        && let Some(n) = d.outage
+    {
+        d.outage = Some(n + 1);
+        let (s, b) = match n % 3 {
+            0 => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                None,
+                "An unknown error occurred",
+                None,
+            ),
+            1 => error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request_error",
+                Some("rate_limit"),
+                "Request rate limit exceeded.",
+                None,
+            ),
+            _ => {
+                lose_answer = true;
+                (StatusCode::OK, Value::Null)
+            }
+        };
+        if !lose_answer {
+            return (s, axum::Json(b)).into_response();
+        }
+    }
+    // Parameters in any order are the same request (async-stripe encodes maps in hash order).
+    let mut params = seen.form.clone();
+    params.sort();
+    let fingerprint = format!("{method} {} {params:?}", uri.path());
     if let Some(key) = &seen.idempotency_key
         && let Some((first, status, answer)) = d.idempotent.get(key).cloned()
     {
@@ -362,6 +441,16 @@ async fn handle(
             d.idempotent
                 .insert(key, (fingerprint, status, answer.clone()));
         }
+    }
+    if lose_answer {
+        let (s, b) = error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            None,
+            "An unknown error occurred",
+            None,
+        );
+        return (s, axum::Json(b)).into_response();
     }
     (status, axum::Json(answer)).into_response()
 }
@@ -761,6 +850,46 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
                 "livemode": false, "status": "active", "status_transitions": {"deactivated_at": null}, "updated": CREATED,
                 "value_settings": {"event_payload_key": f.get("value_settings[event_payload_key]")}}),
             ))
+        }
+        ("POST", ["billing", "meter_events"]) => {
+            let (Some(name), Some(identifier)) = (f.get("event_name"), f.get("identifier")) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("parameter_missing"),
+                    "Missing required param: event_name.",
+                    Some("event_name"),
+                );
+            };
+            let payload = f.map("payload");
+            if payload
+                .get("value")
+                .and_then(|v| v.as_str())
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_none()
+                || !payload.contains_key("stripe_customer_id")
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    None,
+                    "payload must contain value (a whole number) and stripe_customer_id",
+                    Some("payload"),
+                );
+            }
+            if !d.identifiers.insert(identifier.to_string()) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    Some("resource_already_exists"),
+                    &format!("An event with identifier {identifier} already exists."),
+                    Some("identifier"),
+                );
+            }
+            let event = json!({"object": "billing.meter_event", "created": CREATED, "event_name": name,
+                "identifier": identifier, "livemode": false, "payload": payload, "timestamp": f.int("timestamp").unwrap_or(CREATED)});
+            d.meter_events.push(event.clone());
+            ok(event)
         }
         ("GET", ["billing", "meters"]) => {
             ok(list_page(d, "meter", q, "/v1/billing/meters", |_| true))
