@@ -16,6 +16,7 @@ use crate::access::limits::{Rate, RoleRates};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mcp::{ToolFilter, Toolset};
 use crate::service::outbox::OutboxSettings;
+use crate::service::webhooks::WebhookSettings;
 use crate::stripe::{Retry, StripeSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://billing.db";
@@ -179,6 +180,32 @@ pub struct StripeArgs {
     /// key each time; 500 ms backoff, doubled each retry).
     #[arg(long, env = "STRIPE_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub stripe_max_attempts: u32,
+}
+
+/// Stripe webhooks in (`POST /webhooks/stripe` on the HTTP server).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// The endpoint's signing secret (whsec_…); while rolling it, give the new and the old one,
+    /// comma-separated. Prefer the environment variable.
+    #[arg(long = "stripe-webhook-secret", env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true, value_delimiter = ',', value_parser = secret)]
+    pub secrets: Vec<SecretString>,
+    /// Seconds a signature's timestamp may be from now (older deliveries are replays).
+    #[arg(long, env = "STRIPE_WEBHOOK_TOLERANCE", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub stripe_webhook_tolerance: i64,
+}
+
+impl WebhookArgs {
+    pub fn settings(&self) -> WebhookSettings {
+        WebhookSettings {
+            secrets: self
+                .secrets
+                .iter()
+                .filter(|s| !s.expose_secret().is_empty())
+                .cloned()
+                .collect(),
+            tolerance_secs: self.stripe_webhook_tolerance,
+        }
+    }
 }
 
 /// How usage reaches Stripe as meter events (only with a Stripe key).

@@ -12,7 +12,7 @@ use billing_mcp::access::Role;
 use billing_mcp::access::limits::RoleRates;
 use billing_mcp::catalog::Catalog;
 use billing_mcp::config::{
-    AccessArgs, DataArgs, HttpArgs, OutboxArgs, StripeArgs, ToolArgs, check_bind,
+    AccessArgs, DataArgs, HttpArgs, OutboxArgs, StripeArgs, ToolArgs, WebhookArgs, check_bind,
 };
 use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::prompts::Prompts;
@@ -57,6 +57,8 @@ enum Command {
         stripe: StripeArgs,
         #[command(flatten)]
         outbox: OutboxArgs,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Manage API keys (the first admin key comes from here).
     Keys {
@@ -143,6 +145,7 @@ async fn run() -> anyhow::Result<()> {
             access,
             stripe,
             outbox,
+            webhooks,
         } => {
             let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
             let rates = access.role_rates().map_err(|e| anyhow!(e))?;
@@ -156,7 +159,8 @@ async fn run() -> anyhow::Result<()> {
             let store = store::open(&data.database_url)
                 .await
                 .with_context(|| "cannot open the ledger (--database-url)")?;
-            let app = App::with(store, catalog, system_clock(), rates);
+            let app =
+                App::with(store, catalog, system_clock(), rates).with_webhooks(webhooks.settings());
             let app = Arc::new(match stripe.settings() {
                 Some(settings) => {
                     let payments = Payments::connect(&settings).map_err(|e| anyhow!(e))?;

@@ -12,6 +12,7 @@ mod payments;
 pub mod pricing;
 pub mod usage;
 mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct App {
     pub limits: RateLimits,
     /// Stripe, when a key is configured (ledger-only mode otherwise).
     pub stripe: Option<crate::stripe::Payments>,
+    /// Webhook signing secrets (`whsec_…`; two while one is rolled) and the timestamp tolerance.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl App {
@@ -55,12 +58,19 @@ impl App {
             clock,
             keys: Keyring::default(),
             stripe: None,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 
     /// The same service talking to Stripe.
     pub fn with_stripe(mut self, payments: crate::stripe::Payments) -> App {
         self.stripe = Some(payments);
+        self
+    }
+
+    /// The same service accepting Stripe webhooks signed with these secrets.
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> App {
+        self.webhooks = settings;
         self
     }
 

@@ -14,7 +14,8 @@ use super::writer::{self, Op, Pending, settle};
 use super::{
     ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
     Granted, Ledger, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
-    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal,
+    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal, WebhookApply, WebhookEffect,
+    WebhookQuery, WebhookRecord,
 };
 use crate::core::credit;
 use crate::core::entitlement::windows_for;
@@ -155,6 +156,14 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             }
             Op::ClaimOutbox(claim, reply) => settle(reply, claim_outbox(&mut conn, claim).await),
             Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(&mut conn, &outcomes).await),
+            Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(&mut conn, &e).await),
+            Op::ApplyWebhook(a, reply) => {
+                let r = apply_webhook(&mut conn, &a, &known).await;
+                if r.is_ok() {
+                    fx.invalidated.extend(known.iter().cloned());
+                }
+                settle(reply, r)
+            }
             Op::Key(w, reply) => settle(reply, write_key(&mut conn, w, &known).await),
             Op::Audit(e) => match insert_audit(&mut conn, &e).await {
                 Ok(()) => Some(Box::new(|_: Result<(), &str>| {}) as Pending),
@@ -335,6 +344,105 @@ async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<()
         }
     }
     Ok(())
+}
+
+macro_rules! select_webhooks {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, type, object_id, created, payload, status, outcome, attempts, received_at, processed_at FROM webhook_events ",
+            $rest
+        )
+    };
+}
+
+async fn fetch_webhook(conn: &mut Conn, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+    Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!("WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?)
+}
+
+async fn receive_webhook(conn: &mut Conn, e: &WebhookRecord) -> Result<(WebhookRecord, bool), StoreError> {
+    let stored = sqlx::query(
+        "INSERT INTO webhook_events (id, type, object_id, created, payload, status, received_at) VALUES ($1, $2, $3, $4, $5, 'received', $6) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&e.id)
+    .bind(&e.kind)
+    .bind(&e.object_id)
+    .bind(e.created)
+    .bind(&e.payload)
+    .bind(e.received_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let record = fetch_webhook(conn, &e.id).await?.ok_or_else(|| StoreError::Corrupt(format!("webhook event {} vanished", e.id)))?;
+    Ok((record, stored))
+}
+
+/// Gate, effects and the event's new status, in the caller's savepoint: all or nothing.
+async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<String>) -> Result<Option<WebhookRecord>, StoreError> {
+    if fetch_webhook(conn, &a.event_id).await?.is_none() {
+        return Ok(None);
+    }
+    let finish = |status: &'static str, outcome: String| (status, outcome);
+    let (status, outcome) = if let Some(reason) = &a.failure {
+        finish("failed", reason.clone())
+    } else if let Some(reason) = &a.ignored {
+        finish("ignored", reason.clone())
+    } else if let Some((object, created)) = &a.gate
+        && !advance_object(conn, object, *created, &a.event_id).await?
+    {
+        let newer: Option<String> =
+            sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1").bind(object).fetch_optional(&mut *conn).await?;
+        finish("ignored", format!("older than {} already applied to {object}", newer.unwrap_or_default()))
+    } else {
+        for effect in &a.effects {
+            match effect {
+                WebhookEffect::Plan(c) => {
+                    change_plan(conn, c).await?;
+                }
+                WebhookEffect::Delinquent { customer, delinquent, now } => {
+                    sqlx::query("UPDATE customers SET delinquent = $2, updated_at = $3 WHERE id = $1")
+                        .bind(customer)
+                        .bind(i64::from(*delinquent))
+                        .bind(*now)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                WebhookEffect::Grant(g) => {
+                    grant(conn, g, known).await?;
+                }
+                WebhookEffect::Link(l) => {
+                    link_stripe(conn, l).await?;
+                }
+            }
+        }
+        finish("processed", a.outcome.clone())
+    };
+    sqlx::query("UPDATE webhook_events SET status = $2, outcome = $3, attempts = attempts + 1, processed_at = $4 WHERE id = $1")
+        .bind(&a.event_id)
+        .bind(status)
+        .bind(&outcome)
+        .bind(a.now)
+        .execute(&mut *conn)
+        .await?;
+    fetch_webhook(conn, &a.event_id).await
+}
+
+/// Record `event` as the newest applied to `object` unless a newer one is (same second: the later
+/// arrival wins). False when the event is older than what was applied.
+async fn advance_object(conn: &mut Conn, object: &str, created: i64, event: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO stripe_object_versions (object_id, event_created, event_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (object_id) DO UPDATE SET event_created = excluded.event_created, event_id = excluded.event_id \
+         WHERE stripe_object_versions.event_created <= excluded.event_created",
+    )
+    .bind(object)
+    .bind(created)
+    .bind(event)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 #[derive(sqlx::FromRow)]
@@ -762,6 +870,43 @@ impl Ledger for Backend {
             .await?;
         }
         Ok(summary)
+    }
+
+    async fn receive_webhook(&self, event: WebhookRecord) -> Result<(WebhookRecord, bool), StoreError> {
+        writer::submit(&self.writer, |r| Op::ReceiveWebhook(event, r)).await
+    }
+
+    async fn apply_webhook(&self, apply: WebhookApply) -> Result<Option<WebhookRecord>, StoreError> {
+        writer::submit(&self.writer, |r| Op::ApplyWebhook(apply, r)).await
+    }
+
+    async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_webhook(&mut conn, id).await
+    }
+
+    async fn list_webhooks(&self, q: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!(
+            "w WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) \
+             AND ($3 = '' OR (received_at, id) < (SELECT received_at, id FROM webhook_events WHERE id = $3)) \
+             ORDER BY received_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(q.status.as_deref().unwrap_or(""))
+        .bind(q.kind.as_deref().unwrap_or(""))
+        .bind(q.starting_after.as_deref().unwrap_or(""))
+        .bind(q.limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn customer_by_stripe(&self, stripe_customer_id: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, CustomerRecord>(
+            "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
+             stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE stripe_customer_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(stripe_customer_id)
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     async fn grant_credits(&self, g: NewGrant) -> Result<Granted, StoreError> {

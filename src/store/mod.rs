@@ -90,6 +90,22 @@ pub trait Ledger: AccessLedger {
         from: i64,
         to: i64,
     ) -> Result<OutboxSummary, StoreError>;
+    /// Store a webhook event unless its id is stored already; returns the stored row and
+    /// whether this call stored it.
+    async fn receive_webhook(
+        &self,
+        event: WebhookRecord,
+    ) -> Result<(WebhookRecord, bool), StoreError>;
+    /// Apply a stored event (see [`WebhookApply`]); `None` when the event is not stored.
+    async fn apply_webhook(&self, apply: WebhookApply)
+    -> Result<Option<WebhookRecord>, StoreError>;
+    async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError>;
+    /// Newest first.
+    async fn list_webhooks(&self, query: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError>;
+    async fn customer_by_stripe(
+        &self,
+        stripe_customer_id: &str,
+    ) -> Result<Option<CustomerRecord>, StoreError>;
     async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
     async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
     async fn credit_entries(

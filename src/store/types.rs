@@ -275,3 +275,57 @@ pub struct OutboxSummary {
     /// The newest reason an event is not delivered (pending or failed).
     pub last_error: Option<String>,
 }
+
+/// A Stripe webhook event as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookRecord {
+    pub id: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub object_id: Option<String>,
+    /// Stripe's `created`, epoch milliseconds.
+    pub created: i64,
+    pub payload: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub attempts: i64,
+    pub received_at: i64,
+    pub processed_at: Option<i64>,
+}
+
+/// What one webhook event changes, applied with its bookkeeping in one transaction.
+#[derive(Debug, Clone)]
+pub enum WebhookEffect {
+    Plan(PlanChange),
+    Delinquent {
+        customer: String,
+        delinquent: bool,
+        now: i64,
+    },
+    Grant(NewGrant),
+    Link(StripeLink),
+}
+
+/// Apply an event: unless `gate` says a newer event of the same object was applied already
+/// (then it is `ignored`), run `effects` and mark it `processed` with `outcome`; or mark it
+/// `failed` with `failure` (nothing applied).
+#[derive(Debug, Clone)]
+pub struct WebhookApply {
+    pub event_id: String,
+    /// (Stripe object id, event created ms).
+    pub gate: Option<(String, i64)>,
+    pub effects: Vec<WebhookEffect>,
+    pub outcome: String,
+    pub failure: Option<String>,
+    /// Nothing to do, and why (the event is marked `ignored`).
+    pub ignored: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WebhookQuery {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub limit: i64,
+    pub starting_after: Option<String>,
+}

@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
     NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, PlanChange, Recorded,
-    StoreError, StripeLink,
+    StoreError, StripeLink, WebhookApply, WebhookEffect, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -25,6 +25,8 @@ pub enum Op {
     Grant(NewGrant, Reply<Granted>),
     ClaimOutbox(OutboxClaim, Reply<Vec<OutboxEvent>>),
     SettleOutbox(Vec<OutboxOutcome>, Reply<()>),
+    ReceiveWebhook(WebhookRecord, Reply<(WebhookRecord, bool)>),
+    ApplyWebhook(WebhookApply, Reply<Option<WebhookRecord>>),
     Key(KeyWrite, Reply<KeyOutcome>),
     /// Nobody waits for an audit entry: it commits with the next transaction.
     Audit(AuditEntry),
@@ -42,12 +44,23 @@ impl Op {
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
+            Op::ApplyWebhook(a, _) => a
+                .effects
+                .iter()
+                .map(|e| match e {
+                    WebhookEffect::Plan(c) => c.customer.as_str(),
+                    WebhookEffect::Delinquent { customer, .. } => customer.as_str(),
+                    WebhookEffect::Grant(g) => g.customer.as_str(),
+                    WebhookEffect::Link(l) => l.customer.as_str(),
+                })
+                .collect(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
             Op::Key(..)
             | Op::Audit(_)
             | Op::Barrier(_)
             | Op::ClaimOutbox(..)
-            | Op::SettleOutbox(..) => vec![],
+            | Op::SettleOutbox(..)
+            | Op::ReceiveWebhook(..) => vec![],
         }
     }
 
@@ -66,6 +79,8 @@ impl Op {
             Op::Key(_, r) => answer(r, message),
             Op::ClaimOutbox(_, r) => answer(r, message),
             Op::SettleOutbox(_, r) => answer(r, message),
+            Op::ReceiveWebhook(_, r) => answer(r, message),
+            Op::ApplyWebhook(_, r) => answer(r, message),
             Op::Audit(e) => {
                 tracing::error!(
                     tool = e.tool,

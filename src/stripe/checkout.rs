@@ -22,6 +22,8 @@ use crate::service::BillingError;
 
 pub const CUSTOMER_KEY: &str = "billing_mcp_customer";
 pub const PLAN_KEY: &str = "billing_mcp_plan";
+/// On a Checkout session selling a credit pack: the pack's id in the catalog.
+pub const PACK_KEY: &str = "billing_mcp_pack";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

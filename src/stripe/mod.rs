@@ -16,6 +16,7 @@ pub mod customers;
 mod error;
 pub mod meter_events;
 pub mod payments;
+pub mod signature;
 pub mod views;
 
 use std::collections::HashMap;

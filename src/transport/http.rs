@@ -2,13 +2,16 @@
 //! initialize, stateless for 2026-07-28), `/healthz` (open). `/mcp` requires a bearer API key
 //! (401 otherwise, see [`auth`](super::auth)); `Host` and `Origin` are validated against
 //! allow-lists (DNS-rebinding protection), and requests with a foreign Origin get 403.
+//! `/webhooks/stripe` takes Stripe's signed deliveries (the signature is its authentication).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -56,6 +59,7 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(shared)
         .merge(mcp)
 }
@@ -73,6 +77,35 @@ async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {
                 Json(
                     serde_json::json!({ "status": "unavailable", "ledger": shared.app.store.backend() }),
                 ),
+            )
+        }
+    }
+}
+
+/// Stripe's deliveries: signed, so outside the API-key check. 200 once the event is stored and
+/// processed (or was before), 400 for a bad signature or body (nothing stored), 503 without a
+/// signing secret and 500 when the ledger fails (Stripe delivers again).
+async fn stripe_webhook(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    use crate::service::webhooks::{self, Refused};
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match webhooks::receive(&shared.app, &body, signature).await {
+        Ok(delivered) => (StatusCode::OK, Json(serde_json::json!(delivered))),
+        Err(refused) => {
+            let status = match &refused {
+                Refused::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+                Refused::Signature(_) | Refused::Malformed(_) => StatusCode::BAD_REQUEST,
+                Refused::Ledger(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            tracing::warn!(status = status.as_u16(), error = %refused, "webhook delivery refused");
+            (
+                status,
+                Json(serde_json::json!({ "received": false, "error": refused.to_string() })),
             )
         }
     }

@@ -35,6 +35,9 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "set_customer_plan" => json!({"plan": "professional"}),
         "list_customers" | "list_plans" => return Some(json!({})),
         "get_audit_log" => json!({}),
+        // Webhook administration: admin keys only, about no customer.
+        "list_webhook_events" => return Some(json!({})),
+        "retry_webhook_event" => return Some(json!({"event_id": "evt_1"})),
         "create_api_key" => json!({"role": "customer"}),
         "list_api_keys" => json!({}),
         "rotate_api_key" | "revoke_api_key" => return Some(json!({"key_id": b_key})),

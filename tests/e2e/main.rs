@@ -14,3 +14,4 @@ mod store_contract;
 mod stripe;
 mod tools;
 mod transports;
+mod webhooks;

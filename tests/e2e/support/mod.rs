@@ -169,7 +169,26 @@ impl Harness {
         Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
     }
 
+    /// A harness that accepts Stripe webhooks signed with any of `secrets`.
+    pub async fn with_webhook_secrets(backend: Backend, secrets: &[&str]) -> Harness {
+        let db = test_db(backend).await;
+        let webhooks = billing_mcp::service::webhooks::WebhookSettings {
+            secrets: secrets.iter().map(|s| s.to_string().into()).collect(),
+            tolerance_secs: 300,
+        };
+        Harness::build_full(db, example_catalog(), None, webhooks).await
+    }
+
     async fn build_with(db: TestDb, catalog: Catalog, stripe: Option<StripeSettings>) -> Harness {
+        Harness::build_full(db, catalog, stripe, Default::default()).await
+    }
+
+    async fn build_full(
+        db: TestDb,
+        catalog: Catalog,
+        stripe: Option<StripeSettings>,
+        webhooks: billing_mcp::service::webhooks::WebhookSettings,
+    ) -> Harness {
         let store = store::open(&db.url).await.unwrap();
         let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
         let mut app = App::with(
@@ -177,7 +196,8 @@ impl Harness {
             catalog,
             fixed_clock(now.clone()),
             RoleRates::default(),
-        );
+        )
+        .with_webhooks(webhooks);
         if let Some(settings) = stripe {
             app = app.with_stripe(Payments::connect(&settings).unwrap());
         }

@@ -1,0 +1,363 @@
+//! Stripe webhooks in, through the HTTP server: signatures (forged, stale, several `v1`, a rolled
+//! secret), each event stored and processed once, per-object order, and what each event does to
+//! plans, credits, delinquency and entitlements.
+
+use billing_mcp::stripe::signature::sign;
+use serde_json::{Value, json};
+
+use crate::support::http::Server;
+use crate::support::{Backend, Client, Harness, NOW, backends};
+
+const NEW: &str = "whsec_new1";
+const OLD: &str = "whsec_old1";
+
+struct Hook {
+    server: Server,
+    http: reqwest::Client,
+}
+
+impl Hook {
+    async fn start(h: &Harness) -> Hook {
+        Hook {
+            server: Server::start(h).await,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Deliver `event` with this Stripe-Signature header value; (status, body).
+    async fn deliver_with(&self, event: &Value, header: Option<String>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/webhooks/stripe", self.server.base))
+            .header("content-type", "application/json")
+            .body(event.to_string());
+        if let Some(h) = header {
+            req = req.header("stripe-signature", h);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Deliver `event` signed now with `secret`.
+    async fn deliver(&self, event: &Value, secret: &str) -> (u16, Value) {
+        let t = NOW / 1000;
+        let header = format!("t={t},v1={}", sign(secret, t, event.to_string().as_bytes()));
+        self.deliver_with(event, Some(header)).await
+    }
+}
+
+fn event(id: &str, kind: &str, created_offset_s: i64, object: Value) -> Value {
+    json!({"id": id, "object": "event", "type": kind, "created": NOW / 1000 + created_offset_s,
+        "api_version": "2026-09-30", "livemode": false, "data": {"object": object}})
+}
+
+fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
+    json!({"id": id, "object": "subscription", "customer": "cus_w1", "status": status,
+        "metadata": {"billing_mcp_customer": customer},
+        "items": {"object": "list", "data": [{"id": "si_1", "current_period_start": NOW / 1000 - 86_400,
+            "price": {"id": "price_1", "unit_amount": 4900, "metadata": {"billing_mcp_plan": plan},
+                      "recurring": {"interval": "year"}}}]}})
+}
+
+async fn setup(backend: Backend) -> (Harness, Hook, Client) {
+    let h = Harness::with_webhook_secrets(backend, &[NEW, OLD]).await;
+    let hook = Hook::start(&h).await;
+    let c = h.client().await;
+    c.ok(
+        "create_customer",
+        json!({"customer": "acme", "plan": "free"}),
+    )
+    .await;
+    (h, hook, c)
+}
+
+async fn stored(c: &Client) -> Vec<Value> {
+    c.ok("list_webhook_events", json!({"limit": 100})).await["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn forged_stale_or_unsigned_deliveries_get_400_and_nothing_is_stored() {
+    let (_h, hook, c) = setup(Backend::Sqlite).await;
+    let e = event(
+        "evt_forged",
+        "customer.subscription.updated",
+        0,
+        subscription("sub_1", "acme", "professional", "active"),
+    );
+    let t = NOW / 1000;
+    let body = e.to_string();
+    let cases = [
+        (
+            "wrong secret",
+            Some(format!(
+                "t={t},v1={}",
+                sign("whsec_evil", t, body.as_bytes())
+            )),
+        ),
+        (
+            "stale",
+            Some(format!(
+                "t={},v1={}",
+                t - 301,
+                sign(NEW, t - 301, body.as_bytes())
+            )),
+        ),
+        (
+            "from the future",
+            Some(format!(
+                "t={},v1={}",
+                t + 301,
+                sign(NEW, t + 301, body.as_bytes())
+            )),
+        ),
+        (
+            "another body",
+            Some(format!("t={t},v1={}", sign(NEW, t, b"{}"))),
+        ),
+        ("no v1", Some(format!("t={t}"))),
+        ("no header", None),
+    ];
+    for (case, header) in cases {
+        let (status, answer) = hook.deliver_with(&e, header).await;
+        assert_eq!(status, 400, "{case}: {answer}");
+        assert_eq!(answer["received"], false, "{case}");
+    }
+    assert!(stored(&c).await.is_empty(), "nothing stored");
+    let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+    assert_eq!(acme["plan"], "free", "nothing changed");
+    // Within the tolerance, with the new and the old secret (during a roll), among other v1s.
+    let (status, _) = hook
+        .deliver_with(
+            &e,
+            Some(format!(
+                "t={},v1=00ff,v1={}",
+                t - 299,
+                sign(OLD, t - 299, body.as_bytes())
+            )),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_webhook_without_a_signing_secret_is_refused_with_503() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let hook = Hook::start(&h).await;
+    let e = event("evt_1", "customer.created", 0, json!({"id": "cus_1"}));
+    let (status, answer) = hook.deliver(&e, NEW).await;
+    assert_eq!(status, 503);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("STRIPE_WEBHOOK_SECRET")
+    );
+}
+
+#[tokio::test]
+async fn a_credit_pack_checkout_delivered_three_times_grants_its_credits_once() {
+    for backend in backends() {
+        let (_h, hook, c) = setup(backend).await;
+        let e = event(
+            "evt_pack",
+            "checkout.session.completed",
+            0,
+            json!({
+            "id": "cs_1", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
+            "customer": "cus_w1", "client_reference_id": "acme", "amount_total": 1000, "currency": "usd",
+            "metadata": {"billing_mcp_customer": "acme", "billing_mcp_pack": "small_pack"}}),
+        );
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let (status, answer) = hook.deliver(&e, NEW).await;
+            assert_eq!(status, 200, "{answer}");
+            answers.push(answer);
+        }
+        assert_eq!(answers[0]["duplicate"], false);
+        assert_eq!(answers[0]["event"]["status"], "processed");
+        assert!(answers[1..].iter().all(|a| a["duplicate"] == true));
+        let balance = c
+            .ok("get_credit_balance", json!({"customer": "acme"}))
+            .await;
+        assert_eq!(
+            balance["balance"], 110,
+            "100 credits + 10 bonus, once: {balance}"
+        );
+        let events = stored(&c).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["attempts"], 1, "processed once");
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(
+            acme["stripe_customer_id"], "cus_w1",
+            "linked by the session"
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscription_events_change_the_plan_in_order_and_entitlements_follow_at_once() {
+    for backend in backends() {
+        let (_h, hook, c) = setup(backend).await;
+        let premium = json!({"customer": "acme", "feature": "premium_tools"});
+        let before = c.ok("check_entitlement", premium.clone()).await;
+        assert_eq!(
+            before["allowed"], false,
+            "free has no premium_tools: {before}"
+        );
+
+        let newer = event(
+            "evt_2",
+            "customer.subscription.updated",
+            20,
+            subscription("sub_1", "acme", "professional", "active"),
+        );
+        assert_eq!(hook.deliver(&newer, NEW).await.0, 200);
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(acme["plan"], "professional", "{acme}");
+        assert_eq!(acme["interval"], "year");
+        let after = c.ok("check_entitlement", premium.clone()).await;
+        assert_eq!(
+            after["allowed"], true,
+            "the cached decision followed the plan: {after}"
+        );
+
+        // An older update of the same subscription arrives late: ignored.
+        let older = event(
+            "evt_1",
+            "customer.subscription.updated",
+            10,
+            subscription("sub_1", "acme", "starter", "past_due"),
+        );
+        let (status, answer) = hook.deliver(&older, NEW).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["event"]["status"], "ignored", "{answer}");
+        assert!(
+            answer["event"]["outcome"]
+                .as_str()
+                .unwrap()
+                .contains("evt_2")
+        );
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(acme["plan"], "professional");
+        assert_eq!(acme["status"], "active");
+
+        // Deleted: back on the catalog's default plan.
+        let gone = event(
+            "evt_3",
+            "customer.subscription.deleted",
+            30,
+            subscription("sub_1", "acme", "professional", "canceled"),
+        );
+        assert_eq!(hook.deliver(&gone, NEW).await.0, 200);
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(acme["plan"], "free");
+        assert_eq!(c.ok("check_entitlement", premium).await["allowed"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_invoice_payment_makes_the_customer_overdue_until_a_newer_invoice_is_paid() {
+    let (_h, hook, c) = setup(Backend::Sqlite).await;
+    c.ok(
+        "set_customer_plan",
+        json!({"customer": "acme", "plan": "forensics"}),
+    )
+    .await;
+    let invoice = |id: &str| {
+        json!({"id": id, "object": "invoice", "customer": "cus_w1",
+        "metadata": {"billing_mcp_customer": "acme"}, "period_start": NOW / 1000 - 86_400, "period_end": NOW / 1000})
+    };
+    let failed = event("evt_f", "invoice.payment_failed", 10, invoice("in_1"));
+    assert_eq!(hook.deliver(&failed, NEW).await.0, 200);
+    let status = c
+        .ok("get_billing_status", json!({"customer": "acme"}))
+        .await;
+    assert_eq!(status["is_delinquent"], true);
+    let denied = c
+        .ok(
+            "check_entitlement",
+            json!({"customer": "acme", "feature": "forensics"}),
+        )
+        .await;
+    assert_eq!(denied["allowed"], false);
+    assert_eq!(
+        denied["reason"], "payment_overdue",
+        "the plan blocks when overdue"
+    );
+
+    let paid = event("evt_p", "invoice.paid", 20, invoice("in_1"));
+    let (_, answer) = hook.deliver(&paid, NEW).await;
+    assert!(
+        answer["event"]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("paid"),
+        "{answer}"
+    );
+    assert_eq!(
+        c.ok("get_billing_status", json!({"customer": "acme"}))
+            .await["is_delinquent"],
+        false
+    );
+    assert_eq!(
+        c.ok(
+            "check_entitlement",
+            json!({"customer": "acme", "feature": "forensics"})
+        )
+        .await["allowed"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn an_event_for_an_unknown_customer_fails_and_is_retried_after_the_customer_exists() {
+    let (_h, hook, c) = setup(Backend::Sqlite).await;
+    let e = event(
+        "evt_new",
+        "customer.subscription.created",
+        0,
+        subscription("sub_9", "globex", "starter", "trialing"),
+    );
+    let (status, answer) = hook.deliver(&e, NEW).await;
+    assert_eq!(status, 200, "stored: Stripe need not send it again");
+    assert_eq!(answer["event"]["status"], "failed");
+    assert!(
+        answer["event"]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("create_customer"),
+        "{answer}"
+    );
+    let failed = c
+        .ok("list_webhook_events", json!({"status": "failed"}))
+        .await;
+    assert_eq!(failed["events"][0]["event_id"], "evt_new");
+
+    c.ok("create_customer", json!({"customer": "globex"})).await;
+    let retried = c
+        .ok("retry_webhook_event", json!({"event_id": "evt_new"}))
+        .await;
+    assert_eq!(retried["status"], "processed", "{retried}");
+    assert_eq!(retried["attempts"], 2);
+    let globex = c.ok("get_customer", json!({"customer": "globex"})).await;
+    assert_eq!(globex["plan"], "starter");
+    assert_eq!(globex["status"], "trialing");
+    let (code, _) = c
+        .err("retry_webhook_event", json!({"event_id": "evt_new"}))
+        .await;
+    assert_eq!(code, "already_processed");
+    let (code, _) = c
+        .err("retry_webhook_event", json!({"event_id": "evt_missing"}))
+        .await;
+    assert_eq!(code, "unknown_webhook_event");
+    // Unhandled types are stored and ignored, with the reason.
+    let other = event("evt_o", "charge.succeeded", 0, json!({"id": "ch_1"}));
+    assert_eq!(
+        hook.deliver(&other, NEW).await.1["event"]["status"],
+        "ignored"
+    );
+}
