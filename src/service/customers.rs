@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
 use crate::core::entitlement::Status;
-use crate::core::period::{Interval, period_span, rfc3339};
+use crate::core::period::{Interval, Span, period_span, rfc3339};
 use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange, StripeLink};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -25,6 +25,12 @@ pub fn interval_of(record: &CustomerRecord) -> Interval {
     } else {
         Interval::Month
     }
+}
+
+/// The customer's billing period containing `now`.
+pub fn period_of(record: &CustomerRecord, now: i64) -> Result<Span, BillingError> {
+    period_span(record.period_anchor, interval_of(record), now)
+        .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))
 }
 
 pub fn parse_interval(value: Option<&str>) -> Result<Interval, BillingError> {
@@ -300,8 +306,7 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         None => None,
     };
     let balance = super::credits::balance_of(app, customer).await?;
-    let period = period_span(record.period_anchor, interval_of(&record), app.now())
-        .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))?;
+    let period = period_of(&record, app.now())?;
     let delivery = app
         .store
         .outbox_summary(customer, period.start, period.end)

@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::customers::interval_of;
 use super::{App, BillingError, Money, PeriodView};
 use crate::core::Currency;
-use crate::core::period::period_span;
 use crate::core::plan::{Plan, Rate};
 use crate::core::quote::{self, LineKind};
 use crate::core::tier::{PackageRounding, PriceModel, TiersMode};
@@ -382,8 +381,7 @@ pub async fn preview(
     })?;
     let now = app.now();
     let interval = interval_of(record);
-    let period = period_span(record.period_anchor, interval, now)
-        .ok_or_else(|| BillingError::invalid("the billing period cannot be computed"))?;
+    let period = super::customers::period_of(record, now)?;
     let mut usage: BTreeMap<String, quote::MeterUsage> = BTreeMap::new();
     for t in app
         .store

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{App, BillingError, PageInfo, PeriodView};
-use crate::core::period::{Span, parse_rfc3339, period_span, rfc3339};
+use crate::core::period::{Span, parse_rfc3339, rfc3339};
 use crate::ids::new_id;
 use crate::store::{EventQuery, NewEvent, Recorded};
 
@@ -275,12 +275,7 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
     }
     let record = app.customer(&q.customer).await?;
     let now = app.now();
-    let period = period_span(
-        record.period_anchor,
-        super::customers::interval_of(&record),
-        now,
-    )
-    .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))?;
+    let period = super::customers::period_of(&record, now)?;
     let parse = |t: &Option<String>, default: i64| match t {
         Some(t) => parse_rfc3339(t).ok_or_else(|| {
             BillingError::invalid(format!(

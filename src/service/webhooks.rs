@@ -23,8 +23,8 @@ use crate::core::entitlement::Status;
 use crate::core::period::rfc3339;
 use crate::ids::new_id;
 use crate::store::{
-    CustomerRecord, NewGrant, PlanChange, StripeLink, WebhookApply, WebhookEffect, WebhookQuery,
-    WebhookRecord,
+    CustomerRecord, NewGrant, PlanChange, StripeLink, WebhookApply, WebhookDecision, WebhookEffect,
+    WebhookQuery, WebhookRecord,
 };
 use crate::stripe::checkout::{CUSTOMER_KEY, PACK_KEY, PLAN_KEY};
 use crate::stripe::signature::{self, SignatureError};
@@ -236,33 +236,38 @@ pub async fn receive(
 async fn process(app: &App, record: &WebhookRecord) -> Result<WebhookRecord, BillingError> {
     let event: Event = serde_json::from_str(&record.payload)
         .map_err(|e| BillingError::invalid(format!("the stored event cannot be read: {e}")))?;
-    let now = app.now();
-    let mut apply = WebhookApply {
-        event_id: record.id.clone(),
+    let mut change = Change {
+        now: app.now(),
         gate: None,
         effects: Vec::new(),
         outcome: String::new(),
-        failure: None,
-        ignored: None,
-        now,
     };
     let decided = match event.kind.as_str() {
         "customer.subscription.created"
         | "customer.subscription.updated"
-        | "customer.subscription.deleted" => subscription(app, &event, &mut apply).await,
-        "checkout.session.completed" => checkout(app, &event, &mut apply).await,
-        "invoice.paid" | "invoice.payment_failed" => invoice(app, &event, &mut apply).await,
-        "customer.created" | "customer.updated" => customer(app, &event, &mut apply).await,
+        | "customer.subscription.deleted" => subscription(app, &event, &mut change).await,
+        "checkout.session.completed" => checkout(app, &event, &mut change).await,
+        "invoice.paid" | "invoice.payment_failed" => invoice(app, &event, &mut change).await,
+        "customer.created" | "customer.updated" => customer(app, &event, &mut change).await,
         other => Err(Skip::Ignore(format!(
             "`{other}` is not an event this server acts on"
         ))),
     };
-    match decided {
-        Ok(()) => {}
-        Err(Skip::Ignore(why)) => apply.ignored = Some(why),
-        Err(Skip::Fail(why)) => apply.failure = Some(why),
+    let decision = match decided {
+        Ok(()) => WebhookDecision::Apply {
+            gate: change.gate,
+            effects: change.effects,
+            outcome: change.outcome,
+        },
+        Err(Skip::Ignore(why)) => WebhookDecision::Ignore(why),
+        Err(Skip::Fail(why)) => WebhookDecision::Fail(why),
         Err(Skip::Error(e)) => return Err(e),
-    }
+    };
+    let apply = WebhookApply {
+        event_id: record.id.clone(),
+        decision,
+        now: change.now,
+    };
     let done = app
         .store
         .apply_webhook(apply)
@@ -272,6 +277,15 @@ async fn process(app: &App, record: &WebhookRecord) -> Result<WebhookRecord, Bil
         tracing::warn!(event = %done.id, kind = %done.kind, outcome = ?done.outcome, "webhook event failed");
     }
     Ok(done)
+}
+
+/// What an event changes, as its handler works it out.
+struct Change {
+    now: i64,
+    /// (Stripe object id, event created ms): see [`WebhookDecision::Apply`].
+    gate: Option<(String, i64)>,
+    effects: Vec<WebhookEffect>,
+    outcome: String,
 }
 
 /// Why an event changes nothing.
@@ -329,7 +343,7 @@ fn known_plan(app: &App, plan: &str) -> Result<(), Skip> {
     app.check_plan(plan).map_err(|e| Skip::Fail(e.message))
 }
 
-async fn subscription(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(), Skip> {
+async fn subscription(app: &App, event: &Event, change: &mut Change) -> Result<(), Skip> {
     let sub = &event.data.object;
     let customer = ledger_customer(app, sub).await?;
     let item = sub.first_item();
@@ -368,21 +382,23 @@ async fn subscription(app: &App, event: &Event, apply: &mut WebhookApply) -> Res
         .and_then(|i| i.current_period_start)
         .or(sub.current_period_start);
     let anchor = match (deleted, period_start) {
-        (true, _) => anchor_at(apply.now),
+        (true, _) => anchor_at(change.now),
         (false, Some(start)) => anchor_at(start.saturating_mul(1000)),
         (false, None) => customer.period_anchor,
     };
-    apply.gate = sub
+    change.gate = sub
         .id
         .clone()
         .map(|id| (id, event.created.saturating_mul(1000)));
-    apply.effects.extend(link_if_new(&customer, sub, apply.now));
-    apply.outcome = format!(
+    change
+        .effects
+        .extend(link_if_new(&customer, sub, change.now));
+    change.outcome = format!(
         "customer {}: plan {}, status {status}, billed per {interval}",
         customer.id,
         plan.as_deref().unwrap_or("none")
     );
-    apply.effects.push(WebhookEffect::Plan(PlanChange {
+    change.effects.push(WebhookEffect::Plan(PlanChange {
         customer: customer.id.clone(),
         plan,
         billing_interval: interval,
@@ -391,12 +407,12 @@ async fn subscription(app: &App, event: &Event, apply: &mut WebhookApply) -> Res
             .flatten(),
         status,
         period_anchor: anchor,
-        now: apply.now,
+        now: change.now,
     }));
     Ok(())
 }
 
-async fn checkout(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(), Skip> {
+async fn checkout(app: &App, event: &Event, change: &mut Change) -> Result<(), Skip> {
     let session = &event.data.object;
     let session_id = session.id.clone().unwrap_or_default();
     if !matches!(
@@ -416,9 +432,9 @@ async fn checkout(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<
         )));
     }
     let customer = ledger_customer(app, session).await?;
-    apply
+    change
         .effects
-        .extend(link_if_new(&customer, session, apply.now));
+        .extend(link_if_new(&customer, session, change.now));
     if let Some(pack_id) = pack {
         let Some(pack) = app.catalog.credits.packs.get(pack_id) else {
             return Err(Skip::Fail(format!(
@@ -426,11 +442,11 @@ async fn checkout(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<
             )));
         };
         let credits = pack.credits.saturating_add(pack.bonus);
-        apply.outcome = format!(
+        change.outcome = format!(
             "customer {}: {credits} credits granted for pack {pack_id}",
             customer.id
         );
-        apply.effects.push(WebhookEffect::Grant(NewGrant {
+        change.effects.push(WebhookEffect::Grant(NewGrant {
             id: new_id("cgr"),
             customer: customer.id.clone(),
             credits: i64::try_from(credits).unwrap_or(i64::MAX),
@@ -440,33 +456,33 @@ async fn checkout(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<
             description: Some(format!("credit pack {pack_id} (Checkout {session_id})")),
             // One grant per session, however many events or retries name it.
             idempotency_key: Some(format!("checkout:{session_id}")),
-            now: apply.now,
+            now: change.now,
         }));
     } else if let Some(plan) = plan {
         known_plan(app, plan)?;
-        apply.outcome = format!(
+        change.outcome = format!(
             "customer {}: plan {plan} bought through Checkout",
             customer.id
         );
-        apply.effects.push(WebhookEffect::Plan(PlanChange {
+        change.effects.push(WebhookEffect::Plan(PlanChange {
             customer: customer.id.clone(),
             plan: Some(plan.clone()),
             billing_interval: customer.billing_interval.clone(),
             status: "active".into(),
-            period_anchor: anchor_at(apply.now),
+            period_anchor: anchor_at(change.now),
             trial_ends_at: None,
-            now: apply.now,
+            now: change.now,
         }));
     }
     Ok(())
 }
 
-async fn invoice(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(), Skip> {
+async fn invoice(app: &App, event: &Event, change: &mut Change) -> Result<(), Skip> {
     let invoice = &event.data.object;
     let customer = ledger_customer(app, invoice).await?;
     let paid = event.kind == "invoice.paid";
     // Paid and failed invoices of one customer apply in order: the newest says whether it is overdue.
-    apply.gate = Some((
+    change.gate = Some((
         format!("delinquency:{}", customer.id),
         event.created.saturating_mul(1000),
     ));
@@ -479,7 +495,7 @@ async fn invoice(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(
         _ => String::new(),
     };
     let id = invoice.id.as_deref().unwrap_or("-");
-    apply.outcome = if paid {
+    change.outcome = if paid {
         format!(
             "customer {}: invoice {id} paid{period}; not delinquent",
             customer.id
@@ -490,15 +506,15 @@ async fn invoice(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(
             customer.id
         )
     };
-    apply.effects.push(WebhookEffect::Delinquent {
+    change.effects.push(WebhookEffect::Delinquent {
         customer: customer.id.clone(),
         delinquent: !paid,
-        now: apply.now,
+        now: change.now,
     });
     Ok(())
 }
 
-async fn customer(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<(), Skip> {
+async fn customer(app: &App, event: &Event, change: &mut Change) -> Result<(), Skip> {
     let object = &event.data.object;
     let Some(ledger_id) = object.metadata.get(CUSTOMER_KEY) else {
         return Err(Skip::Ignore(format!(
@@ -519,11 +535,11 @@ async fn customer(app: &App, event: &Event, apply: &mut WebhookApply) -> Result<
             "customer {ledger_id} is linked to {linked}; a link is never replaced"
         ))),
         None => {
-            apply.outcome = format!("customer {ledger_id}: linked to {cus}");
-            apply.effects.push(WebhookEffect::Link(StripeLink {
+            change.outcome = format!("customer {ledger_id}: linked to {cus}");
+            change.effects.push(WebhookEffect::Link(StripeLink {
                 customer: ledger_id.clone(),
                 stripe_customer_id: cus.to_string(),
-                now: apply.now,
+                now: change.now,
             }));
             Ok(())
         }

@@ -14,8 +14,8 @@ use super::writer::{self, Op, Pending, settle};
 use super::{
     ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
     Granted, Ledger, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
-    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal, WebhookApply, WebhookEffect,
-    WebhookQuery, WebhookRecord,
+    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal, WebhookApply, WebhookDecision,
+    WebhookEffect, WebhookQuery, WebhookRecord,
 };
 use crate::core::credit;
 use crate::core::entitlement::windows_for;
@@ -154,13 +154,13 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
                 settle(reply, r)
             }
-            Op::ClaimOutbox(claim, reply) => settle(reply, claim_outbox(&mut conn, claim).await),
+            Op::LeaseOutbox { ids, now, lease_until, reply } => settle(reply, lease_outbox(&mut conn, &ids, now, lease_until).await),
             Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(&mut conn, &outcomes).await),
             Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(&mut conn, &e).await),
             Op::ApplyWebhook(a, reply) => {
                 let r = apply_webhook(&mut conn, &a, &known).await;
                 if r.is_ok() {
-                    fx.invalidated.extend(known.iter().cloned());
+                    fx.invalidated.extend(a.customers().into_iter().map(String::from));
                 }
                 settle(reply, r)
             }
@@ -276,34 +276,17 @@ struct IdRow {
     id: String,
 }
 
-/// Take due events: read the oldest due, then push each out to the lease only if it is still due
-/// (another process may have taken it meanwhile; RETURNING says which this one got).
-async fn claim_outbox(conn: &mut Conn, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
-    let due = sqlx::query_as::<Db, OutboxEvent>(
-        "SELECT e.id, e.customer_id, e.meter, e.quantity, e.occurred_at, e.dimensions, e.stripe_attempts, c.stripe_customer_id \
-         FROM usage_events e JOIN customers c ON c.id = e.customer_id \
-         WHERE e.stripe_state = 'pending' AND e.stripe_next_at <= $1 ORDER BY e.stripe_next_at, e.id LIMIT $2",
-    )
-    .bind(claim.now)
-    .bind(claim.limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    if due.is_empty() {
-        return Ok(due);
-    }
+/// Push `ids` out to the lease if they are still due (another process may have taken some
+/// meanwhile); RETURNING says which this one got.
+async fn lease_outbox(conn: &mut Conn, ids: &[String], now: i64, lease_until: i64) -> Result<Vec<String>, StoreError> {
     let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET stripe_next_at = ");
-    qb.push_bind(claim.lease_until)
-        .push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ")
-        .push_bind(claim.now)
-        .push(" AND id IN (");
+    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now).push(" AND id IN (");
     let mut list = qb.separated(", ");
-    for e in &due {
-        list.push_bind(&e.id);
+    for id in ids {
+        list.push_bind(id);
     }
     qb.push(") RETURNING id");
-    let taken: BTreeSet<String> =
-        qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect();
-    Ok(due.into_iter().filter(|e| taken.contains(&e.id)).collect())
+    Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
 }
 
 async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<(), StoreError> {
@@ -383,40 +366,22 @@ async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<Strin
     if fetch_webhook(conn, &a.event_id).await?.is_none() {
         return Ok(None);
     }
-    let finish = |status: &'static str, outcome: String| (status, outcome);
-    let (status, outcome) = if let Some(reason) = &a.failure {
-        finish("failed", reason.clone())
-    } else if let Some(reason) = &a.ignored {
-        finish("ignored", reason.clone())
-    } else if let Some((object, created)) = &a.gate
-        && !advance_object(conn, object, *created, &a.event_id).await?
-    {
-        let newer: Option<String> =
-            sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1").bind(object).fetch_optional(&mut *conn).await?;
-        finish("ignored", format!("older than {} already applied to {object}", newer.unwrap_or_default()))
-    } else {
-        for effect in &a.effects {
-            match effect {
-                WebhookEffect::Plan(c) => {
-                    change_plan(conn, c).await?;
-                }
-                WebhookEffect::Delinquent { customer, delinquent, now } => {
-                    sqlx::query("UPDATE customers SET delinquent = $2, updated_at = $3 WHERE id = $1")
-                        .bind(customer)
-                        .bind(i64::from(*delinquent))
-                        .bind(*now)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                WebhookEffect::Grant(g) => {
-                    grant(conn, g, known).await?;
-                }
-                WebhookEffect::Link(l) => {
-                    link_stripe(conn, l).await?;
-                }
-            }
+    let (status, outcome) = match &a.decision {
+        WebhookDecision::Fail(why) => ("failed", why.clone()),
+        WebhookDecision::Ignore(why) => ("ignored", why.clone()),
+        WebhookDecision::Apply { gate: Some((object, created)), .. } if !advance_object(conn, object, *created, &a.event_id).await? => {
+            let newer: Option<String> = sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1")
+                .bind(object)
+                .fetch_optional(&mut *conn)
+                .await?;
+            ("ignored", format!("older than {} already applied to {object}", newer.unwrap_or_default()))
         }
-        finish("processed", a.outcome.clone())
+        WebhookDecision::Apply { effects, outcome, .. } => {
+            for effect in effects {
+                apply_effect(conn, effect, known).await?;
+            }
+            ("processed", outcome.clone())
+        }
     };
     sqlx::query("UPDATE webhook_events SET status = $2, outcome = $3, attempts = attempts + 1, processed_at = $4 WHERE id = $1")
         .bind(&a.event_id)
@@ -426,6 +391,29 @@ async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<Strin
         .execute(&mut *conn)
         .await?;
     fetch_webhook(conn, &a.event_id).await
+}
+
+async fn apply_effect(conn: &mut Conn, effect: &WebhookEffect, known: &BTreeSet<String>) -> Result<(), StoreError> {
+    match effect {
+        WebhookEffect::Plan(c) => {
+            change_plan(conn, c).await?;
+        }
+        WebhookEffect::Delinquent { customer, delinquent, now } => {
+            sqlx::query("UPDATE customers SET delinquent = $2, updated_at = $3 WHERE id = $1")
+                .bind(customer)
+                .bind(i64::from(*delinquent))
+                .bind(*now)
+                .execute(&mut *conn)
+                .await?;
+        }
+        WebhookEffect::Grant(g) => {
+            grant(conn, g, known).await?;
+        }
+        WebhookEffect::Link(l) => {
+            link_stripe(conn, l).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Record `event` as the newest applied to `object` unless a newer one is (same second: the later
@@ -830,7 +818,30 @@ impl Ledger for Backend {
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
-        writer::submit(&self.writer, |r| Op::ClaimOutbox(claim, r)).await
+        // The oldest due are read on the read pool, so an idle sender never takes the writer.
+        let due = sqlx::query_as::<Db, OutboxEvent>(
+            "SELECT e.id, e.customer_id, e.meter, e.quantity, e.occurred_at, e.dimensions, e.stripe_attempts, c.stripe_customer_id \
+             FROM usage_events e JOIN customers c ON c.id = e.customer_id \
+             WHERE e.stripe_state = 'pending' AND e.stripe_next_at <= $1 ORDER BY e.stripe_next_at, e.id LIMIT $2",
+        )
+        .bind(claim.now)
+        .bind(claim.limit)
+        .fetch_all(&self.read)
+        .await?;
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let ids = due.iter().map(|e| e.id.clone()).collect();
+        let taken: BTreeSet<String> = writer::submit(&self.writer, |reply| Op::LeaseOutbox {
+            ids,
+            now: claim.now,
+            lease_until: claim.lease_until,
+            reply,
+        })
+        .await?
+        .into_iter()
+        .collect();
+        Ok(due.into_iter().filter(|e| taken.contains(&e.id)).collect())
     }
 
     async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError> {

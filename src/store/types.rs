@@ -306,20 +306,47 @@ pub enum WebhookEffect {
     Link(StripeLink),
 }
 
-/// Apply an event: unless `gate` says a newer event of the same object was applied already
-/// (then it is `ignored`), run `effects` and mark it `processed` with `outcome`; or mark it
-/// `failed` with `failure` (nothing applied).
+/// What to do with a stored webhook event; applied with the event's new status in one
+/// transaction.
 #[derive(Debug, Clone)]
 pub struct WebhookApply {
     pub event_id: String,
-    /// (Stripe object id, event created ms).
-    pub gate: Option<(String, i64)>,
-    pub effects: Vec<WebhookEffect>,
-    pub outcome: String,
-    pub failure: Option<String>,
-    /// Nothing to do, and why (the event is marked `ignored`).
-    pub ignored: Option<String>,
+    pub decision: WebhookDecision,
     pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum WebhookDecision {
+    /// Run `effects` and mark the event `processed` with `outcome` — unless `gate` (Stripe
+    /// object id, event created ms) says a newer event of that object was applied already; then
+    /// the event is `ignored`.
+    Apply {
+        gate: Option<(String, i64)>,
+        effects: Vec<WebhookEffect>,
+        outcome: String,
+    },
+    /// Nothing to do (`ignored`, with why).
+    Ignore(String),
+    /// It should change something but cannot (`failed`, with why).
+    Fail(String),
+}
+
+impl WebhookApply {
+    /// The customers the effects change (locked, and their cached state dropped).
+    pub fn customers(&self) -> Vec<&str> {
+        match &self.decision {
+            WebhookDecision::Apply { effects, .. } => effects
+                .iter()
+                .map(|e| match e {
+                    WebhookEffect::Plan(c) => c.customer.as_str(),
+                    WebhookEffect::Delinquent { customer, .. } => customer.as_str(),
+                    WebhookEffect::Grant(g) => g.customer.as_str(),
+                    WebhookEffect::Link(l) => l.customer.as_str(),
+                })
+                .collect(),
+            WebhookDecision::Ignore(_) | WebhookDecision::Fail(_) => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -6,8 +6,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
-    NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, PlanChange, Recorded,
-    StoreError, StripeLink, WebhookApply, WebhookEffect, WebhookRecord,
+    NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded, StoreError, StripeLink,
+    WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -23,7 +23,13 @@ pub enum Op {
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     Grant(NewGrant, Reply<Granted>),
-    ClaimOutbox(OutboxClaim, Reply<Vec<OutboxEvent>>),
+    /// Lease due outbox events to this process; answers the ids it got.
+    LeaseOutbox {
+        ids: Vec<String>,
+        now: i64,
+        lease_until: i64,
+        reply: Reply<Vec<String>>,
+    },
     SettleOutbox(Vec<OutboxOutcome>, Reply<()>),
     ReceiveWebhook(WebhookRecord, Reply<(WebhookRecord, bool)>),
     ApplyWebhook(WebhookApply, Reply<Option<WebhookRecord>>),
@@ -44,21 +50,12 @@ impl Op {
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
-            Op::ApplyWebhook(a, _) => a
-                .effects
-                .iter()
-                .map(|e| match e {
-                    WebhookEffect::Plan(c) => c.customer.as_str(),
-                    WebhookEffect::Delinquent { customer, .. } => customer.as_str(),
-                    WebhookEffect::Grant(g) => g.customer.as_str(),
-                    WebhookEffect::Link(l) => l.customer.as_str(),
-                })
-                .collect(),
+            Op::ApplyWebhook(a, _) => a.customers(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
             Op::Key(..)
             | Op::Audit(_)
             | Op::Barrier(_)
-            | Op::ClaimOutbox(..)
+            | Op::LeaseOutbox { .. }
             | Op::SettleOutbox(..)
             | Op::ReceiveWebhook(..) => vec![],
         }
@@ -77,7 +74,7 @@ impl Op {
             Op::Consume(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),
             Op::Key(_, r) => answer(r, message),
-            Op::ClaimOutbox(_, r) => answer(r, message),
+            Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),
             Op::ReceiveWebhook(_, r) => answer(r, message),
             Op::ApplyWebhook(_, r) => answer(r, message),

@@ -135,8 +135,9 @@ impl Payments {
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        let key = IdempotencyKey::new(key).map_err(|e| BillingError::invalid(e.to_string()))?;
-        self.send(&request, Some(key)).await
+        self.send(&request, Some(key), self.retry.attempts)
+            .await
+            .map_err(|r| r.error)
     }
 
     /// One POST attempt, for a caller that retries on its own schedule (the meter-event outbox).
@@ -145,21 +146,7 @@ impl Payments {
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        let key = IdempotencyKey::new(key).map_err(|e| Refusal {
-            error: BillingError::invalid(e.to_string()),
-            transient: false,
-            already_exists: false,
-        })?;
-        request
-            .customize()
-            .request_strategy(RequestStrategy::Idempotent(key))
-            .send(&self.client)
-            .await
-            .map_err(|e| Refusal {
-                transient: error::transient(&e),
-                already_exists: error::already_exists(&e),
-                error: stripe_error(&e, &self.base, 1),
-            })
+        self.send(&request, Some(key), 1).await
     }
 
     /// A GET.
@@ -168,19 +155,32 @@ impl Payments {
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        self.send(&request, None).await
+        self.send(&request, None, self.retry.attempts)
+            .await
+            .map_err(|r| r.error)
     }
 
+    /// Up to `attempts` tries, retrying transient failures under the same key.
     async fn send<R>(
         &self,
         request: &R,
-        key: Option<IdempotencyKey>,
-    ) -> Result<R::Output, BillingError>
+        key: Option<&str>,
+        attempts: u32,
+    ) -> Result<R::Output, Refusal>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        let strategy = key.map_or(RequestStrategy::Once, RequestStrategy::Idempotent);
+        let strategy = match key {
+            Some(k) => {
+                RequestStrategy::Idempotent(IdempotencyKey::new(k).map_err(|e| Refusal {
+                    error: BillingError::invalid(e.to_string()),
+                    transient: false,
+                    already_exists: false,
+                })?)
+            }
+            None => RequestStrategy::Once,
+        };
         let mut wait = self.retry.backoff;
         let mut attempt = 1;
         loop {
@@ -191,13 +191,19 @@ impl Payments {
                 .await;
             match sent {
                 Ok(out) => return Ok(out),
-                Err(e) if attempt < self.retry.attempts && error::transient(&e) => {
+                Err(e) if attempt < attempts && error::transient(&e) => {
                     tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error::summary(&e), "Stripe request failed; retrying with the same idempotency key");
                     tokio::time::sleep(wait).await;
                     wait = wait.saturating_mul(2);
                     attempt += 1;
                 }
-                Err(e) => return Err(stripe_error(&e, &self.base, attempt)),
+                Err(e) => {
+                    return Err(Refusal {
+                        transient: error::transient(&e),
+                        already_exists: error::already_exists(&e),
+                        error: stripe_error(&e, &self.base, attempt),
+                    });
+                }
             }
         }
     }
