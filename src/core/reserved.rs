@@ -104,12 +104,23 @@ pub fn overage_charge(
     })
 }
 
-/// One tier as a subscription item: the key is `<meter>/<threshold>`.
+/// One tier as a subscription item: the key is `<meter>/<threshold>`. The item bills the
+/// period's usage units above `band_start` up to `band_end` (reserved + thresholds) at
+/// `price_per_unit`; units outside the band are free on this item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TierItem {
     pub key: String,
     pub price_per_unit: Decimal,
+    pub band_start: u64,
+    pub band_end: Option<u64>,
     pub item_id: Option<String>,
+}
+
+impl TierItem {
+    fn same_terms(&self, other: &TierItem) -> bool {
+        (self.price_per_unit, self.band_start, self.band_end)
+            == (other.price_per_unit, other.band_start, other.band_end)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,12 +129,16 @@ pub enum ItemAction {
     Add {
         key: String,
         price_per_unit: Decimal,
+        band_start: u64,
+        band_end: Option<u64>,
     },
     Update {
         key: String,
         item_id: Option<String>,
         from: Decimal,
         to: Decimal,
+        band_start: u64,
+        band_end: Option<u64>,
     },
     Remove {
         key: String,
@@ -136,9 +151,14 @@ pub fn desired_items(meters: &BTreeMap<String, ReservedMeter>) -> Vec<TierItem> 
     meters
         .iter()
         .flat_map(|(meter, m)| {
-            m.tiers.iter().map(move |t| TierItem {
+            m.tiers.iter().enumerate().map(move |(i, t)| TierItem {
                 key: format!("{meter}/{}", t.threshold),
                 price_per_unit: t.price_per_unit,
+                band_start: m.reserved.saturating_add(t.threshold),
+                band_end: m
+                    .tiers
+                    .get(i + 1)
+                    .map(|next| m.reserved.saturating_add(next.threshold)),
                 item_id: t.stripe_item.clone(),
             })
         })
@@ -157,15 +177,17 @@ pub fn plan_items(desired: &[TierItem], current: &[TierItem]) -> Vec<ItemAction>
             None => actions.push(ItemAction::Add {
                 key: want.key.clone(),
                 price_per_unit: want.price_per_unit,
+                band_start: want.band_start,
+                band_end: want.band_end,
             }),
-            Some(have) if have.price_per_unit != want.price_per_unit => {
-                actions.push(ItemAction::Update {
-                    key: want.key.clone(),
-                    item_id: have.item_id.clone(),
-                    from: have.price_per_unit,
-                    to: want.price_per_unit,
-                })
-            }
+            Some(have) if !have.same_terms(want) => actions.push(ItemAction::Update {
+                key: want.key.clone(),
+                item_id: have.item_id.clone(),
+                from: have.price_per_unit,
+                to: want.price_per_unit,
+                band_start: want.band_start,
+                band_end: want.band_end,
+            }),
             Some(_) => {}
         }
     }
@@ -189,19 +211,31 @@ pub fn apply_items(current: &[TierItem], actions: &[ItemAction]) -> Vec<TierItem
             ItemAction::Add {
                 key,
                 price_per_unit,
+                band_start,
+                band_end,
             } => {
                 items.insert(
                     key.clone(),
                     TierItem {
                         key: key.clone(),
                         price_per_unit: *price_per_unit,
+                        band_start: *band_start,
+                        band_end: *band_end,
                         item_id: None,
                     },
                 );
             }
-            ItemAction::Update { key, to, .. } => {
+            ItemAction::Update {
+                key,
+                to,
+                band_start,
+                band_end,
+                ..
+            } => {
                 if let Some(item) = items.get_mut(key) {
                     item.price_per_unit = *to;
+                    item.band_start = *band_start;
+                    item.band_end = *band_end;
                 }
             }
             ItemAction::Remove { key, .. } => {
@@ -300,11 +334,15 @@ mod tests {
             TierItem {
                 key: "vex/5000".into(),
                 price_per_unit: d("0.02"),
+                band_start: 15_000,
+                band_end: None,
                 item_id: Some("si_1".into()),
             },
             TierItem {
                 key: "old/1".into(),
                 price_per_unit: d("1"),
+                band_start: 1,
+                band_end: None,
                 item_id: Some("si_2".into()),
             },
         ];
@@ -312,16 +350,25 @@ mod tests {
         assert_eq!(actions.len(), 3);
         assert!(actions.contains(&ItemAction::Add {
             key: "fu/25000".into(),
-            price_per_unit: d("0.001")
+            price_per_unit: d("0.001"),
+            band_start: 75_000,
+            band_end: None,
         }));
     }
 
     fn arb_items() -> impl Strategy<Value = Vec<TierItem>> {
-        prop::collection::btree_map(0_u32..8, 0_i64..5000, 0..6).prop_map(|m| {
+        prop::collection::btree_map(
+            0_u32..8,
+            (0_i64..5000, 0_u64..3, prop::option::of(3_u64..6)),
+            0..6,
+        )
+        .prop_map(|m| {
             m.into_iter()
-                .map(|(k, p)| TierItem {
+                .map(|(k, (p, start, end))| TierItem {
                     key: format!("m/{k}"),
                     price_per_unit: Decimal::new(p, 3),
+                    band_start: start,
+                    band_end: end,
                     item_id: None,
                 })
                 .collect()

@@ -108,6 +108,11 @@ impl TryFrom<String> for Text {
 /// values up to 256.
 pub type StringMap = BTreeMap<String, String>;
 
+/// For flags that are on unless turned off (`dry_run`).
+pub fn default_true() -> bool {
+    true
+}
+
 pub fn default_quantity() -> u64 {
     1
 }

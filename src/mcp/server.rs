@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-    ServerCapabilities, ServerConfig, Tool,
+    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -17,9 +17,27 @@ use super::guard::{self, Identity};
 use super::prompts::Prompts;
 use super::registry::{Registry, error_result};
 use crate::service::App;
+use crate::service::progress::{self, Reporter};
 
 /// Lists may change with the plan or the caller, so 2026-07-28 clients must not reuse them
 /// across callers or for long.
+/// Sends a long call's progress to the client when its request carried a progress token.
+fn progress_reporter(context: &RequestContext<RoleServer>) -> Option<Reporter> {
+    let token = context.meta.get_progress_token()?;
+    let peer = context.peer.clone();
+    Some(Reporter::new(move |done, total, message| {
+        let peer = peer.clone();
+        let param = ProgressNotificationParam::new(token.clone(), done as f64)
+            .with_total(total as f64)
+            .with_message(message);
+        Box::pin(async move {
+            if let Err(e) = peer.notify_progress(param).await {
+                tracing::debug!(error = %e, "progress notification not delivered");
+            }
+        })
+    }))
+}
+
 fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
     let modern = context
         .protocol_version()
@@ -110,15 +128,16 @@ impl ServerHandler for BillingServer {
             Err(e) => return Ok(error_result(&e).into()),
         };
         let args = request.arguments.unwrap_or_default();
-        Ok(guard::call(
+        let call = guard::call(
             Arc::clone(&self.app),
             &who,
             entry,
             args,
             Some(&context.peer),
-        )
-        .await
-        .into())
+        );
+        Ok(progress::scope(progress_reporter(&context), call)
+            .await
+            .into())
     }
 
     async fn list_prompts(

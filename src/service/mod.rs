@@ -10,6 +10,8 @@ pub mod keys;
 pub mod outbox;
 mod payments;
 pub mod pricing;
+pub mod progress;
+pub mod sync;
 pub mod usage;
 mod views;
 pub mod webhooks;

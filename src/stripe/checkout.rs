@@ -33,6 +33,21 @@ pub struct LineItem {
     /// Units of the price (default 1).
     #[serde(default = "one")]
     pub quantity: u64,
+    /// A usage price (billed from its meter, so it takes no quantity): set for a plan's synced
+    /// usage prices, never by the caller.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub metered: bool,
+}
+
+/// How often a plan is paid for, when a link or session sells a catalog plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanInterval {
+    Monthly,
+    /// Also accepted as `annual`.
+    #[serde(alias = "annual")]
+    Yearly,
 }
 
 fn one() -> u64 {
@@ -42,12 +57,15 @@ fn one() -> u64 {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentLink {
-    /// 1 to 20 prices with quantities.
+    /// 1 to 20 prices with quantities; omit to sell `plan` at `interval` with its synced prices.
+    #[serde(default)]
     pub line_items: Vec<LineItem>,
     /// The ledger customer the link is for (kept in metadata as `billing_mcp_customer`).
     pub customer: Option<CustomerId>,
     /// The catalog plan the link sells (kept in metadata as `billing_mcp_plan`).
     pub plan: Option<Name>,
+    /// With plan and no line_items: monthly or yearly (annual).
+    pub interval: Option<PlanInterval>,
     /// Where the customer lands after paying (default: Stripe's confirmation page).
     pub redirect_url: Option<Url>,
     #[serde(default)]
@@ -69,12 +87,17 @@ pub enum Mode {
 pub struct NewCheckoutSession {
     /// payment or subscription.
     pub mode: Mode,
-    /// 1 to 20 prices with quantities.
+    /// 1 to 20 prices with quantities; omit (mode subscription) to sell `plan` at `interval`
+    /// with its synced prices.
+    #[serde(default)]
     pub line_items: Vec<LineItem>,
     /// The ledger customer paying (must be linked to Stripe: create_customer links it), or a
     /// Stripe customer id (`cus_…`).
     pub customer: Option<CustomerId>,
+    /// The catalog plan sold (kept in metadata as `billing_mcp_plan`).
     pub plan: Option<Name>,
+    /// With plan and no line_items: monthly or yearly (annual).
+    pub interval: Option<PlanInterval>,
     /// Where Stripe sends the customer after paying.
     pub success_url: Url,
     /// Where Stripe sends the customer who goes back.
@@ -124,15 +147,29 @@ impl Payments {
         l: NewPaymentLink,
     ) -> Result<PaymentLinkView, BillingError> {
         check_items(&l.line_items)?;
+        // A payment link line always carries a quantity, which Stripe refuses on a usage price:
+        // those stay off the link and the answer says so.
+        let usage: Vec<&str> = l
+            .line_items
+            .iter()
+            .filter(|i| i.metered)
+            .map(|i| i.price.0.as_str())
+            .collect();
         let items: Vec<CreatePaymentLinkLineItems> = l
             .line_items
             .iter()
+            .filter(|i| !i.metered)
             .map(|i| {
                 let mut item = CreatePaymentLinkLineItems::new(i.quantity);
                 item.price = Some(i.price.0.clone());
                 item
             })
             .collect();
+        if items.is_empty() {
+            return Err(BillingError::invalid(
+                "every price of this plan is a usage price, and a payment link cannot carry one: use create_checkout_session with plan and interval",
+            ));
+        }
         let meta = tagged(
             &l.metadata,
             l.customer.as_ref().map(|c| c.0.as_str()),
@@ -149,7 +186,14 @@ impl Payments {
         let link = self
             .write(req, &key("create_payment_link", &l.idempotency_key))
             .await?;
-        Ok(PaymentLinkView::from(&link))
+        let mut view = PaymentLinkView::from(&link);
+        if !usage.is_empty() {
+            view.note = Some(format!(
+                "the plan's usage prices ({}) are not on the link: a payment link cannot carry a usage price; create_checkout_session with plan and interval includes them",
+                usage.join(", ")
+            ));
+        }
+        Ok(view)
     }
 
     /// `stripe_customer` is the resolved `cus_…` id, `ledger_customer` the operator's own id.
@@ -166,7 +210,7 @@ impl Payments {
             .map(|i| {
                 let mut item = CreateCheckoutSessionLineItems::new();
                 item.price = Some(i.price.0.clone());
-                item.quantity = Some(i.quantity);
+                item.quantity = (!i.metered).then_some(i.quantity);
                 item
             })
             .collect();

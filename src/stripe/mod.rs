@@ -17,6 +17,7 @@ mod error;
 pub mod meter_events;
 pub mod payments;
 pub mod signature;
+pub mod sync;
 pub mod views;
 
 use std::collections::HashMap;

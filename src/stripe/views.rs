@@ -216,6 +216,9 @@ pub struct PaymentLinkView {
     pub active: bool,
     pub currency: String,
     pub metadata: BTreeMap<String, String>,
+    /// What the link leaves out, when it sells a plan with usage prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl From<&stripe_shared::PaymentLink> for PaymentLinkView {
@@ -226,6 +229,7 @@ impl From<&stripe_shared::PaymentLink> for PaymentLinkView {
             active: l.active,
             currency: l.currency.to_string(),
             metadata: sorted(&l.metadata),
+            note: None,
         }
     }
 }
@@ -437,6 +441,7 @@ pub struct SubscriptionItemView {
     pub interval: Option<String>,
     pub current_period_start: String,
     pub current_period_end: String,
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -480,6 +485,7 @@ impl From<&stripe_shared::Subscription> for SubscriptionView {
                         .map(|r| r.interval.as_str().into()),
                     current_period_start: time(i.current_period_start),
                     current_period_end: time(i.current_period_end),
+                    metadata: sorted(&i.metadata),
                 })
                 .collect(),
             cancel_at_period_end: s.cancel_at_period_end,

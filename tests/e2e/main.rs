@@ -12,6 +12,7 @@ mod inventory;
 mod meter_events;
 mod store_contract;
 mod stripe;
+mod sync;
 mod tools;
 mod transports;
 mod webhooks;

@@ -2,6 +2,7 @@
 
 use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::sync::catalog::line_items_or_plan;
 use crate::service::{App, BillingError};
 use crate::stripe::checkout::NewCheckoutSession;
 use crate::stripe::views::CheckoutSessionView;
@@ -18,11 +19,15 @@ impl BillingTool for Tool {
     type Params = NewCheckoutSession;
     type Output = CheckoutSessionView;
 
-    async fn run(app: &App, p: NewCheckoutSession) -> Result<CheckoutSessionView, BillingError> {
+    async fn run(
+        app: &App,
+        mut p: NewCheckoutSession,
+    ) -> Result<CheckoutSessionView, BillingError> {
         let stripe = app.stripe()?;
         if let Some(plan) = &p.plan {
             app.check_plan(&plan.0)?;
         }
+        line_items_or_plan(app, &mut p.line_items, p.plan.as_ref(), p.interval).await?;
         let (stripe_customer, ledger_customer) = match &p.customer {
             Some(c) => {
                 let (id, in_ledger) = app.resolve_customer(&c.0).await?;

@@ -2,6 +2,7 @@
 
 use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
+use crate::service::sync::catalog::line_items_or_plan;
 use crate::service::{App, BillingError};
 use crate::stripe::checkout::NewPaymentLink;
 use crate::stripe::views::PaymentLinkView;
@@ -18,7 +19,7 @@ impl BillingTool for Tool {
     type Params = NewPaymentLink;
     type Output = PaymentLinkView;
 
-    async fn run(app: &App, p: NewPaymentLink) -> Result<PaymentLinkView, BillingError> {
+    async fn run(app: &App, mut p: NewPaymentLink) -> Result<PaymentLinkView, BillingError> {
         let stripe = app.stripe()?;
         if let Some(c) = &p.customer {
             app.customer(&c.0).await?;
@@ -26,6 +27,7 @@ impl BillingTool for Tool {
         if let Some(plan) = &p.plan {
             app.check_plan(&plan.0)?;
         }
+        line_items_or_plan(app, &mut p.line_items, p.plan.as_ref(), p.interval).await?;
         stripe.create_payment_link(p).await
     }
 }

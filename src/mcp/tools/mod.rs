@@ -42,6 +42,8 @@ pub mod retry_webhook_event;
 pub mod revoke_api_key;
 pub mod rotate_api_key;
 pub mod set_customer_plan;
+pub mod sync_catalog;
+pub mod sync_reserved_tiers;
 pub mod update_dispute;
 pub mod update_subscription;
 
@@ -76,6 +78,8 @@ pub fn all() -> Registry {
     r.add::<create_price::Tool>();
     r.add::<list_prices::Tool>();
     r.add::<create_payment_link::Tool>();
+    r.add::<sync_catalog::Tool>();
+    r.add::<sync_reserved_tiers::Tool>();
     r.add::<create_checkout_session::Tool>();
     r.add::<create_billing_portal_session::Tool>();
     r.add::<create_invoice::Tool>();

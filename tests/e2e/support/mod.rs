@@ -160,6 +160,13 @@ impl Harness {
         Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
     }
 
+    /// A harness with Stripe at `stripe_url` and its own catalog text.
+    pub async fn with_stripe_catalog(backend: Backend, stripe_url: &str, toml: &str) -> Harness {
+        let db = test_db(backend).await;
+        let catalog = Catalog::parse(toml, "billing.toml").unwrap();
+        Harness::build_with(db, catalog, Some(stripe_settings(stripe_url))).await
+    }
+
     /// A server with Stripe on a ledger another harness created (`ledger_url`).
     pub async fn with_stripe_on(ledger_url: String, stripe_url: &str) -> Harness {
         let db = TestDb {

@@ -176,7 +176,7 @@ impl StripeServer {
         let mut d = self.data.lock().unwrap();
         let id = next_id(&mut d, "sub");
         let price = d.objects.get(price).cloned().unwrap();
-        let item = subscription_item(&mut d, &id, price, 1);
+        let item = subscription_item(&mut d, &id, price, Some(1));
         let sub = json!({
             "id": id, "object": "subscription",
             "automatic_tax": {"enabled": false}, "billing_cycle_anchor": CREATED,
@@ -224,21 +224,42 @@ fn store(d: &mut Data, kind: &'static str, object: Value) -> Value {
     object
 }
 
-fn subscription_item(d: &mut Data, sub: &str, price: Value, quantity: u64) -> Value {
+fn subscription_item(d: &mut Data, sub: &str, price: Value, quantity: Option<u64>) -> Value {
     let id = next_id(d, "si");
     let interval = price["recurring"]["interval"]
         .as_str()
         .unwrap_or("month")
         .to_string();
+    let usage = price["recurring"]["usage_type"]
+        .as_str()
+        .unwrap_or("licensed")
+        .to_string();
     json!({
         "id": id, "object": "subscription_item", "created": CREATED,
         "current_period_start": CREATED, "current_period_end": CREATED + 30 * 86_400,
         "discounts": [], "metadata": {}, "quantity": quantity, "subscription": sub,
-        "plan": {"id": price["id"], "object": "plan", "active": true, "billing_scheme": "per_unit",
+        "plan": {"id": price["id"], "object": "plan", "active": true, "billing_scheme": price["billing_scheme"],
                  "created": CREATED, "currency": "usd", "interval": interval, "interval_count": 1,
-                 "livemode": false, "usage_type": "licensed", "amount": price["unit_amount"]},
+                 "livemode": false, "usage_type": usage, "amount": price["unit_amount"]},
         "price": price
     })
+}
+
+/// The price of a subscription item change: it must exist and be active.
+fn item_price(d: &Data, id: &str) -> Result<Value, (StatusCode, Value)> {
+    match d.objects.get(id) {
+        Some(p) if p["active"] == true => Ok(p.clone()),
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            &format!(
+                "The price specified is inactive. This field only accepts active prices: {id}"
+            ),
+            Some("items"),
+        )),
+        None => Err(missing("price", id, "items[0][price]")),
+    }
 }
 
 /// Form parameters as Stripe reads them: `a[b][c]=v` pairs, nested on demand.
@@ -531,19 +552,69 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
                 "meter": f.get("recurring[meter]"), "trial_period_days": null,
                 "usage_type": f.get("recurring[usage_type]").unwrap_or("licensed")})
             });
+            if let Some(e) = check_price_form(f) {
+                return e;
+            }
+            if let Some(k) = f.get("lookup_key") {
+                let holder = d
+                    .objects
+                    .values()
+                    .find(|o| o["object"] == "price" && o["lookup_key"] == k)
+                    .map(|o| o["id"].as_str().unwrap_or_default().to_string());
+                if let Some(holder) = holder {
+                    if f.get("transfer_lookup_key") != Some("true") {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request_error",
+                            None,
+                            &format!("A price ({holder}) already uses that lookup key."),
+                            Some("lookup_key"),
+                        );
+                    }
+                    d.objects.get_mut(&holder).unwrap()["lookup_key"] = Value::Null;
+                }
+            }
             let id = next_id(d, "price");
+            let transform = f.get("transform_quantity[divide_by]").map(|by| json!({"divide_by": by.parse::<i64>().unwrap_or(0), "round": f.get("transform_quantity[round]")}));
             let mut price = json!({"id": id, "object": "price", "active": true,
                 "billing_scheme": f.get("billing_scheme").unwrap_or("per_unit"), "created": CREATED,
                 "currency": f.get("currency"), "livemode": false, "lookup_key": f.get("lookup_key"),
                 "metadata": f.map("metadata"), "nickname": f.get("nickname"), "product": product,
                 "recurring": recurring, "tax_behavior": "unspecified", "tiers_mode": f.get("tiers_mode"),
-                "transform_quantity": null, "type": if f.get("recurring[interval]").is_some() { "recurring" } else { "one_time" },
+                "transform_quantity": transform, "type": if f.get("recurring[interval]").is_some() { "recurring" } else { "one_time" },
                 "unit_amount": f.int("unit_amount"),
                 "unit_amount_decimal": f.get("unit_amount_decimal").or(f.get("unit_amount"))});
             if f.get("expand[0]") == Some("tiers") {
                 price["tiers"] = json!(tiers);
             }
             ok(store(d, "price", price))
+        }
+        ("POST", ["prices", id]) => {
+            let Some(mut price) = d.objects.get(*id).cloned() else {
+                return missing("price", id, "price");
+            };
+            if let Some(a) = f.get("active") {
+                price["active"] = json!(a == "true");
+            }
+            let meta = f.map("metadata");
+            if !meta.is_empty() {
+                price["metadata"] = Value::Object(meta);
+            }
+            ok(store(d, "price", price))
+        }
+        ("POST", ["products", id]) => {
+            let Some(mut product) = d.objects.get(*id).cloned() else {
+                return missing("product", id, "product");
+            };
+            for field in ["name", "description"] {
+                if let Some(v) = f.get(field) {
+                    product[field] = json!(v);
+                }
+            }
+            if let Some(a) = f.get("active") {
+                product["active"] = json!(a == "true");
+            }
+            ok(store(d, "product", product))
         }
         ("GET", ["prices"]) => {
             let product = q.get("product").map(String::from);
@@ -552,8 +623,10 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
                     .filter(|(k, _)| k.starts_with("lookup_keys["))
                     .map(|(_, v)| v.clone())
                     .collect();
+            let active = q.get("active").map(|a| a == "true");
             ok(list_page(d, "price", q, "/v1/prices", |o| {
-                product.as_ref().is_none_or(|p| o["product"] == p.as_str())
+                active.is_none_or(|a| o["active"] == a)
+                    && product.as_ref().is_none_or(|p| o["product"] == p.as_str())
                     && (keys.is_empty() || keys.iter().any(|k| o["lookup_key"] == k.as_str()))
             }))
         }
@@ -570,8 +643,17 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
             }
             for item in &items {
                 let price = item.get("price").map(String::as_str).unwrap_or_default();
-                if !d.objects.contains_key(price) {
+                let Some(found) = d.objects.get(price) else {
                     return missing("price", price, "line_items[0][price]");
+                };
+                if found["recurring"]["usage_type"] == "metered" || item.get("quantity").is_none() {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        None,
+                        "Each line item needs a quantity, and a metered price cannot be sold with a quantity.",
+                        Some("line_items"),
+                    );
                 }
             }
             let id = next_id(d, "plink");
@@ -758,17 +840,75 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
             if let Some(at_end) = f.get("cancel_at_period_end") {
                 sub["cancel_at_period_end"] = json!(at_end == "true");
             }
-            for change in f.list("items") {
-                let items = sub["items"]["data"].as_array_mut().unwrap();
+            let changes = f.list("items");
+            for (n, change) in changes.iter().enumerate() {
+                let meta: Map<String, Value> = change
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let key = k.strip_prefix("metadata][")?;
+                        Some((key.to_string(), json!(v)))
+                    })
+                    .collect();
+                let price = match change.get("price") {
+                    Some(p) => match item_price(d, p) {
+                        Ok(p) => Some(p),
+                        Err(e) => return e,
+                    },
+                    None => None,
+                };
                 if let Some(item_id) = change.get("id") {
+                    let items = sub["items"]["data"].as_array_mut().unwrap();
+                    if !items.iter().any(|i| i["id"] == item_id.as_str()) {
+                        return missing("subscription_item", item_id, &format!("items[{n}][id]"));
+                    }
                     if change.get("deleted").map(String::as_str) == Some("true") {
                         items.retain(|i| i["id"] != item_id.as_str());
-                    } else if let Some(q) = change.get("quantity") {
-                        for i in items.iter_mut().filter(|i| i["id"] == item_id.as_str()) {
+                        continue;
+                    }
+                    for i in items.iter_mut().filter(|i| i["id"] == item_id.as_str()) {
+                        if let Some(q) = change.get("quantity") {
                             i["quantity"] = json!(q.parse::<u64>().unwrap_or(1));
                         }
+                        if let Some(p) = &price {
+                            i["price"] = p.clone();
+                            i["plan"]["id"] = p["id"].clone();
+                        }
+                        if !meta.is_empty() {
+                            i["metadata"] = Value::Object(meta.clone());
+                        }
                     }
+                } else if let Some(p) = price {
+                    let metered = p["recurring"]["usage_type"] == "metered";
+                    if metered && change.contains_key("quantity") {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request_error",
+                            None,
+                            &format!(
+                                "Quantity should not be specified where usage_type is `metered`. Remove quantity from `items[{n}]`."
+                            ),
+                            Some("items"),
+                        );
+                    }
+                    let quantity = (!metered).then(|| {
+                        change
+                            .get("quantity")
+                            .and_then(|q| q.parse().ok())
+                            .unwrap_or(1)
+                    });
+                    let mut item = subscription_item(d, id, p, quantity);
+                    item["metadata"] = Value::Object(meta);
+                    sub["items"]["data"].as_array_mut().unwrap().push(item);
                 }
+            }
+            if sub["items"]["data"].as_array().map_or(0, Vec::len) > 20 {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    None,
+                    "A subscription can have at most 20 items.",
+                    Some("items"),
+                );
             }
             let meta = f.map("metadata");
             if !meta.is_empty() {
@@ -838,7 +978,30 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
             }
             ok(store(d, "dispute", dispute))
         }
+        ("POST", ["billing", "meters", id]) => {
+            let Some(mut meter) = d.objects.get(*id).cloned() else {
+                return missing("billing.meter", id, "id");
+            };
+            if let Some(name) = f.get("display_name") {
+                meter["display_name"] = json!(name);
+            }
+            ok(store(d, "meter", meter))
+        }
         ("POST", ["billing", "meters"]) => {
+            let event = f.get("event_name").unwrap_or_default();
+            if d.objects.values().any(|o| {
+                o["object"] == "billing.meter"
+                    && o["event_name"] == event
+                    && o["status"] == "active"
+            }) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    None,
+                    &format!("An active meter with event_name `{event}` already exists."),
+                    Some("event_name"),
+                );
+            }
             let id = next_id(d, "mtr");
             ok(store(
                 d,
@@ -902,6 +1065,64 @@ fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &Form) -> (Stat
             None,
         ),
     }
+}
+
+/// Refuse a price form Stripe would refuse: a metered price without a meter, tiers out of order or without an unbounded last tier, more than 12 decimals.
+fn check_price_form(f: &Form) -> Option<(StatusCode, Value)> {
+    let bad = |message: &str, param: &str| {
+        Some(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            message,
+            Some(param),
+        ))
+    };
+    if f.get("recurring[usage_type]") == Some("metered") && f.get("recurring[meter]").is_none() {
+        return bad(
+            "Metered prices must be backed by a meter: pass recurring[meter].",
+            "recurring[meter]",
+        );
+    }
+    let decimals = |v: &str| v.split_once('.').map_or(0, |(_, frac)| frac.len());
+    let mut amounts: Vec<&str> =
+        f.0.iter()
+            .filter(|(k, _)| k.ends_with("unit_amount_decimal]") || k == "unit_amount_decimal")
+            .map(|(_, v)| v.as_str())
+            .collect();
+    amounts.retain(|v| decimals(v) > 12);
+    if !amounts.is_empty() {
+        return bad(
+            "unit_amount_decimal allows at most 12 decimal places.",
+            "unit_amount_decimal",
+        );
+    }
+    if f.get("billing_scheme") == Some("tiered") {
+        let raw = f.list("tiers");
+        if raw.len() < 2 {
+            return bad("Tiered prices need at least two tiers.", "tiers");
+        }
+        let mut previous = 0;
+        for (i, t) in raw.iter().enumerate() {
+            match t.get("up_to").map(String::as_str) {
+                Some("inf") if i + 1 == raw.len() => {}
+                Some("inf") | None => {
+                    return bad("Only the last tier may have up_to=inf.", "tiers");
+                }
+                Some(u) => {
+                    let u: i64 = u.parse().unwrap_or(0);
+                    if i + 1 == raw.len() {
+                        return bad("The last tier must have up_to=inf.", "tiers");
+                    }
+                    if u <= previous {
+                        return bad("Tiers must be in ascending order of up_to.", "tiers");
+                    }
+                    previous = u;
+                }
+            }
+        }
+    }
+    None
 }
 
 fn invoice(id: &str, customer: Option<&str>, method: &str, status: &str, total: i64) -> Value {

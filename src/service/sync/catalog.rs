@@ -1,0 +1,540 @@
+//! `sync_catalog`: read what Stripe holds (meters by event name, products by
+//! `billing_mcp_plan` metadata, prices by lookup key), compare it with what the catalog wants,
+//! and list the steps (create, update, replace, archive). Prices are immutable at Stripe, so a
+//! changed price is replaced: a new price takes over the lookup key and the old one is
+//! archived. Applying runs the steps in order with a progress report after each; planning again
+//! afterwards finds nothing to do.
+
+use std::collections::{BTreeSet, HashMap};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::desired::{Desired, PriceSpec, Skipped, WantMeter, WantPrice, WantProduct, desired};
+use super::{SPEC_KEY, SYNC_KEY, Step, describe, idempotency, tagged};
+use crate::core::tier::PriceModel;
+use crate::mcp::params::{Name, StripeId};
+use crate::service::progress::report;
+use crate::service::{App, BillingError};
+use crate::stripe::Payments;
+use crate::stripe::catalog::{Aggregation, NewMeter, PriceQuery};
+use crate::stripe::checkout::PLAN_KEY;
+use crate::stripe::checkout::{LineItem, PlanInterval};
+use crate::stripe::sync::PriceRequest;
+use crate::stripe::views::{MeterView, PriceView, ProductView};
+
+/// The meter a synced usage price reads (catalog id).
+const METER_KEY: &str = "billing_mcp_meter";
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Unchanged {
+    pub object: &'static str,
+    pub key: String,
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CatalogSync {
+    /// True when nothing was changed (the default): `steps` is the plan.
+    pub dry_run: bool,
+    /// How many steps the plan has (0: Stripe already matches the catalog).
+    pub changes: usize,
+    pub steps: Vec<Step>,
+    pub unchanged: Vec<Unchanged>,
+    /// Catalog parts Stripe cannot bill as the ledger does, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// What one step does when applied.
+#[derive(Debug, Clone)]
+enum Work {
+    CreateMeter(WantMeter),
+    RenameMeter(String),
+    CreateProduct(WantProduct),
+    UpdateProduct(WantProduct),
+    CreatePrice(WantPrice),
+    Archive,
+}
+
+/// Stripe's objects as the planner sees them.
+struct Current {
+    meters: Vec<MeterView>,
+    products: Vec<ProductView>,
+    prices: Vec<PriceView>,
+}
+
+impl Current {
+    async fn read(stripe: &Payments) -> Result<Current, BillingError> {
+        Ok(Current {
+            meters: stripe.every_meter().await?,
+            products: stripe.every_active_product().await?,
+            prices: stripe.every_active_price().await?,
+        })
+    }
+
+    fn meter(&self, event_name: &str) -> Option<&MeterView> {
+        self.meters.iter().find(|m| m.event_name == event_name)
+    }
+
+    fn product(&self, plan: &str) -> Option<&ProductView> {
+        self.products
+            .iter()
+            .find(|p| p.metadata.get(PLAN_KEY).map(String::as_str) == Some(plan))
+    }
+}
+
+fn step(
+    action: &'static str,
+    object: &'static str,
+    key: &str,
+    id: Option<&str>,
+    detail: String,
+) -> Step {
+    Step {
+        action,
+        object,
+        key: key.to_string(),
+        id: id.map(String::from),
+        detail,
+        result: None,
+    }
+}
+
+fn plan(want: &Desired, cur: &Current) -> (Vec<(Step, Work)>, Vec<Unchanged>, Vec<Skipped>) {
+    let mut steps = Vec::new();
+    let mut same = Vec::new();
+    let mut skipped = want.skipped.clone();
+    for m in &want.meters {
+        match cur.meter(&m.event_name) {
+            None => steps.push((
+                step(
+                    "create",
+                    "meter",
+                    &m.event_name,
+                    None,
+                    format!("{} meter \"{}\"", m.formula, m.display_name),
+                ),
+                Work::CreateMeter(m.clone()),
+            )),
+            Some(have) if have.aggregation != m.formula || have.status != "active" => {
+                skipped.push(Skipped {
+                    object: "meter",
+                    key: m.event_name.clone(),
+                    reason: format!(
+                        "Stripe holds {} as a {} {} meter; a meter's aggregation cannot change and an inactive meter takes no events: reactivate or replace it in Stripe, or change event_name in the catalog",
+                        have.id, have.status, have.aggregation
+                    ),
+                });
+            }
+            Some(have) if have.display_name != m.display_name => steps.push((
+                step(
+                    "update",
+                    "meter",
+                    &m.event_name,
+                    Some(&have.id),
+                    format!(
+                        "display name \"{}\" → \"{}\"",
+                        have.display_name, m.display_name
+                    ),
+                ),
+                Work::RenameMeter(m.display_name.clone()),
+            )),
+            Some(have) => same.push(Unchanged {
+                object: "meter",
+                key: m.event_name.clone(),
+                id: have.id.clone(),
+            }),
+        }
+    }
+    for p in &want.products {
+        match cur.product(&p.plan) {
+            None => steps.push((
+                step(
+                    "create",
+                    "product",
+                    &p.plan,
+                    None,
+                    format!("product \"{}\"", p.name),
+                ),
+                Work::CreateProduct(p.clone()),
+            )),
+            Some(have) if have.name != p.name || have.description != p.description => steps.push((
+                step(
+                    "update",
+                    "product",
+                    &p.plan,
+                    Some(&have.id),
+                    format!(
+                        "name \"{}\" → \"{}\", description updated",
+                        have.name, p.name
+                    ),
+                ),
+                Work::UpdateProduct(p.clone()),
+            )),
+            Some(have) => same.push(Unchanged {
+                object: "product",
+                key: p.plan.clone(),
+                id: have.id.clone(),
+            }),
+        }
+    }
+    for p in &want.prices {
+        let have = cur
+            .prices
+            .iter()
+            .find(|h| h.lookup_key.as_deref() == Some(&p.lookup_key));
+        match have {
+            None => steps.push((
+                step("create", "price", &p.lookup_key, None, describe(&p.spec)),
+                Work::CreatePrice(p.clone()),
+            )),
+            Some(h) if current(h, p, cur) => same.push(Unchanged { object: "price", key: p.lookup_key.clone(), id: h.id.clone() }),
+            Some(h) => steps.push((
+                step("replace", "price", &p.lookup_key, Some(&h.id), format!("{} (prices cannot change at Stripe: a new price takes the lookup key, this one is archived)", describe(&p.spec))),
+                Work::CreatePrice(p.clone()),
+            )),
+        }
+    }
+    let wanted_keys: BTreeSet<&str> = want.prices.iter().map(|p| p.lookup_key.as_str()).collect();
+    for h in cur
+        .prices
+        .iter()
+        .filter(|h| h.metadata.get(SYNC_KEY).map(String::as_str) == Some("catalog"))
+    {
+        if !h
+            .lookup_key
+            .as_deref()
+            .is_some_and(|k| wanted_keys.contains(k))
+        {
+            steps.push((
+                step(
+                    "archive",
+                    "price",
+                    h.lookup_key.as_deref().unwrap_or(&h.id),
+                    Some(&h.id),
+                    "no longer in the catalog".into(),
+                ),
+                Work::Archive,
+            ));
+        }
+    }
+    let wanted_plans: BTreeSet<&str> = want.products.iter().map(|p| p.plan.as_str()).collect();
+    for h in cur
+        .products
+        .iter()
+        .filter(|h| h.metadata.get(SYNC_KEY).map(String::as_str) == Some("catalog"))
+    {
+        let plan = h.metadata.get(PLAN_KEY).map_or("", String::as_str);
+        if !wanted_plans.contains(plan) {
+            steps.push((
+                step(
+                    "archive",
+                    "product",
+                    plan,
+                    Some(&h.id),
+                    "plan no longer in the catalog or without prices".into(),
+                ),
+                Work::Archive,
+            ));
+        }
+    }
+    (steps, same, skipped)
+}
+
+/// Whether Stripe's price is the one wanted: same fingerprint, product and meter.
+fn current(have: &PriceView, want: &WantPrice, cur: &Current) -> bool {
+    let same_spec = have.metadata.get(SPEC_KEY) == Some(&want.fingerprint);
+    let same_product = cur
+        .product(&want.plan)
+        .is_some_and(|p| p.id == have.product);
+    let same_meter = match &want.spec.event_name {
+        None => true,
+        Some(event) => {
+            let meter = cur.meter(event).map(|m| m.id.as_str());
+            have.recurring.as_ref().and_then(|r| r.meter.as_deref()) == meter && meter.is_some()
+        }
+    };
+    same_spec && same_product && same_meter
+}
+
+pub async fn sync_catalog(app: &App, dry_run: bool) -> Result<CatalogSync, BillingError> {
+    let stripe = app.stripe()?;
+    let cur = Current::read(stripe).await?;
+    let (mut steps, unchanged, skipped) = plan(&desired(&app.catalog), &cur);
+    if !dry_run {
+        apply(stripe, &mut steps, &cur).await?;
+    }
+    Ok(CatalogSync {
+        dry_run,
+        changes: steps.len(),
+        steps: steps.into_iter().map(|(s, _)| s).collect(),
+        unchanged,
+        skipped,
+    })
+}
+
+async fn apply(
+    stripe: &Payments,
+    steps: &mut [(Step, Work)],
+    cur: &Current,
+) -> Result<(), BillingError> {
+    let mut products: HashMap<String, String> = cur
+        .products
+        .iter()
+        .filter_map(|p| Some((p.metadata.get(PLAN_KEY)?.clone(), p.id.clone())))
+        .rev()
+        .collect();
+    let mut meters: HashMap<String, String> = cur
+        .meters
+        .iter()
+        .map(|m| (m.event_name.clone(), m.id.clone()))
+        .collect();
+    let total = steps.len() as u64;
+    for (n, (s, work)) in steps.iter_mut().enumerate() {
+        let existing = s.id.clone().unwrap_or_default();
+        let made = match work {
+            Work::CreateMeter(m) => {
+                let view = stripe
+                    .create_meter(NewMeter {
+                        display_name: crate::mcp::params::Text(m.display_name.clone()),
+                        event_name: crate::mcp::params::Name(m.event_name.clone()),
+                        aggregation: Some(match m.formula {
+                            "count" => Aggregation::Count,
+                            "last" => Aggregation::Last,
+                            _ => Aggregation::Sum,
+                        }),
+                        customer_key: None,
+                        value_key: None,
+                        idempotency_key: Some(crate::mcp::params::IdempotencyKey(format!(
+                            "sync_catalog:meter:{}:{}",
+                            m.event_name, m.formula
+                        ))),
+                    })
+                    .await?;
+                meters.insert(m.event_name.clone(), view.id.clone());
+                view.id
+            }
+            Work::RenameMeter(name) => {
+                let key = idempotency(&["meter", &existing, name]);
+                stripe.rename_meter(&existing, name, &key).await?.id
+            }
+            Work::CreateProduct(p) => {
+                let key = idempotency(&[
+                    "product",
+                    &p.plan,
+                    &p.name,
+                    p.description.as_deref().unwrap_or(""),
+                ]);
+                let meta = tagged(&[(PLAN_KEY, &p.plan), (SYNC_KEY, "catalog")]);
+                let view = stripe
+                    .create_tagged_product(&p.name, p.description.as_deref(), meta, &key)
+                    .await?;
+                products.insert(p.plan.clone(), view.id.clone());
+                view.id
+            }
+            Work::UpdateProduct(p) => {
+                let key = idempotency(&[
+                    "product",
+                    &existing,
+                    &p.name,
+                    p.description.as_deref().unwrap_or(""),
+                ]);
+                stripe
+                    .update_product(
+                        &existing,
+                        Some(&p.name),
+                        p.description.as_deref(),
+                        None,
+                        &key,
+                    )
+                    .await?
+                    .id
+            }
+            Work::CreatePrice(p) => {
+                let product = products
+                    .get(&p.plan)
+                    .cloned()
+                    .ok_or_else(|| missing("product", &p.plan))?;
+                let meter = match &p.spec.event_name {
+                    Some(e) => Some(meters.get(e).cloned().ok_or_else(|| missing("meter", e))?),
+                    None => None,
+                };
+                let made = create_price(stripe, p, &product, meter.as_deref(), &existing).await?;
+                if !existing.is_empty()
+                    && cur
+                        .prices
+                        .iter()
+                        .any(|h| h.id == existing && h.metadata.contains_key(SYNC_KEY))
+                {
+                    stripe
+                        .archive_price(&existing, &idempotency(&["archive", &existing]))
+                        .await?;
+                }
+                made
+            }
+            Work::Archive if s.object == "price" => {
+                stripe
+                    .archive_price(&existing, &idempotency(&["archive", &existing]))
+                    .await?
+                    .id
+            }
+            Work::Archive => {
+                stripe
+                    .update_product(
+                        &existing,
+                        None,
+                        None,
+                        Some(false),
+                        &idempotency(&["archive", &existing]),
+                    )
+                    .await?
+                    .id
+            }
+        };
+        s.result = Some(made);
+        report(
+            n as u64 + 1,
+            total,
+            format!("{} {} {}", s.action, s.object, s.key),
+        )
+        .await;
+    }
+    Ok(())
+}
+
+async fn create_price(
+    stripe: &Payments,
+    p: &WantPrice,
+    product: &str,
+    meter: Option<&str>,
+    replaces: &str,
+) -> Result<String, BillingError> {
+    let mut meta = tagged(&[
+        (PLAN_KEY, &p.plan),
+        (SPEC_KEY, &p.fingerprint),
+        (SYNC_KEY, "catalog"),
+    ]);
+    if let Some(m) = &p.meter {
+        meta.insert(METER_KEY.into(), m.clone());
+    }
+    let key = idempotency(&[
+        "price",
+        &p.lookup_key,
+        &p.fingerprint,
+        product,
+        meter.unwrap_or(""),
+        replaces,
+    ]);
+    let spec: &PriceSpec = &p.spec;
+    let amount: &PriceModel = &spec.amount;
+    let view = stripe
+        .create_spec_price(
+            PriceRequest {
+                product,
+                currency: &spec.currency,
+                interval: spec.interval,
+                meter,
+                amount,
+                lookup_key: Some(&p.lookup_key),
+                nickname: &p.nickname,
+                metadata: meta,
+            },
+            &key,
+        )
+        .await?;
+    Ok(view.id)
+}
+
+fn missing(object: &str, key: &str) -> BillingError {
+    BillingError::new(
+        "stripe_unexpected_response",
+        format!("the {object} for {key} was not created before its prices; run sync_catalog again"),
+    )
+}
+
+/// The synced prices that sell `plan` at `interval`: its base price and its usage prices, as
+/// Stripe holds them now. A price missing or out of date at Stripe is an error naming the fix.
+pub async fn plan_line_items(
+    app: &App,
+    plan: &str,
+    interval: PlanInterval,
+) -> Result<Vec<LineItem>, BillingError> {
+    app.check_plan(plan)?;
+    let stripe = app.stripe()?;
+    let every = match interval {
+        PlanInterval::Monthly => "month",
+        PlanInterval::Yearly => "year",
+    };
+    let wanted: Vec<WantPrice> = desired(&app.catalog)
+        .prices
+        .into_iter()
+        .filter(|p| p.plan == plan && p.spec.interval == every)
+        .collect();
+    if wanted.is_empty() {
+        return Err(BillingError::invalid(format!(
+            "plan `{plan}` has no {}ly price in the catalog; list_plans shows its prices",
+            every
+        )));
+    }
+    let mut found = Vec::new();
+    for chunk in wanted.chunks(10) {
+        let page = stripe
+            .list_prices(PriceQuery {
+                product: None,
+                active: Some(true),
+                kind: None,
+                lookup_keys: chunk.iter().map(|p| Name(p.lookup_key.clone())).collect(),
+                limit: 100,
+                starting_after: None,
+            })
+            .await?;
+        found.extend(page.data);
+    }
+    wanted
+        .iter()
+        .map(|want| {
+            let price = found
+                .iter()
+                .find(|p| p.lookup_key.as_deref() == Some(&want.lookup_key))
+                .filter(|p| p.metadata.get(SPEC_KEY) == Some(&want.fingerprint))
+                .ok_or_else(|| {
+                    BillingError::new(
+                        "catalog_not_synced",
+                        format!(
+                            "Stripe holds no current price `{}` for plan `{plan}`; run sync_catalog with dry_run false, then try again",
+                            want.lookup_key
+                        ),
+                    )
+                })?;
+            Ok(LineItem {
+                price: StripeId(price.id.clone()),
+                quantity: 1,
+                metered: want.spec.event_name.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// The line items of a link or session: the caller's, or those of `plan` at `interval`
+/// (monthly unless given) when the caller gives none.
+pub async fn line_items_or_plan(
+    app: &App,
+    items: &mut Vec<LineItem>,
+    plan: Option<&Name>,
+    interval: Option<PlanInterval>,
+) -> Result<(), BillingError> {
+    match (items.is_empty(), plan) {
+        (false, _) if interval.is_some() => Err(BillingError::invalid(
+            "interval sells a plan's synced prices: give plan and interval without line_items, or line_items without interval",
+        )),
+        (false, _) => Ok(()),
+        (true, Some(plan)) => {
+            *items =
+                plan_line_items(app, &plan.0, interval.unwrap_or(PlanInterval::Monthly)).await?;
+            Ok(())
+        }
+        (true, None) => Err(BillingError::invalid(
+            "give line_items (price ids), or plan (with interval monthly or yearly) to sell a catalog plan",
+        )),
+    }
+}

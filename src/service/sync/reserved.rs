@@ -1,0 +1,600 @@
+//! `sync_reserved_tiers`: seed 001's `reserved.json` (per customer `<meter>_reserved` and
+//! `<meter>_overage_tiers`) → the items of each customer's Stripe subscription. Every overage
+//! tier is one metered item whose graduated price is free up to reserved + threshold, bills
+//! `price_per_unit` up to the next tier's start, and is free above, so the items together bill
+//! exactly the core's overage charge. Prices are shared by lookup key
+//! (`reserved_<meter>_<digest>`); items are found by their metadata (`billing_mcp_tier`). All of a
+//! customer's item changes go to Stripe in one subscription update. Decimal prices are read
+//! from the JSON text itself, never through a float.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::desired::{PriceSpec, fingerprint};
+use super::{SPEC_KEY, SYNC_KEY, describe, idempotency, tagged};
+use crate::core::reserved::{
+    ItemAction, OverageTier, ReservedMeter, TierItem, desired_items, plan_items,
+};
+use crate::core::tier::{PriceModel, Tier, TiersMode};
+use crate::core::{Currency, MinorUnits};
+use crate::service::progress::report;
+use crate::service::{App, BillingError};
+use crate::stripe::Payments;
+use crate::stripe::sync::{ItemEdit, PriceRequest};
+use crate::stripe::views::{MeterView, PriceView, ProductView, SubscriptionView};
+
+/// Item metadata: which tier the item bills (`<meter>/<threshold>`), at what price and band.
+const TIER_KEY: &str = "billing_mcp_tier";
+const TIER_PRICE_KEY: &str = "billing_mcp_tier_price";
+const TIER_BAND_KEY: &str = "billing_mcp_tier_band";
+/// Product metadata: the meter whose reserved-tier prices it holds.
+const RESERVED_METER_KEY: &str = "billing_mcp_reserved_meter";
+/// Stripe's limit of items on one subscription.
+const MAX_ITEMS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    threshold: u64,
+    price_per_unit: Box<RawValue>,
+    stripe_item: Option<String>,
+}
+
+/// A decimal exactly as written in the JSON text: `0.001` or `"0.001"`.
+fn exact(raw: &RawValue, at: &str) -> Result<Decimal, BillingError> {
+    let text = raw.get().trim();
+    let text = match serde_json::from_str::<String>(text) {
+        Ok(s) => s,
+        Err(_) => text.to_string(),
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| {
+            BillingError::invalid(format!(
+                "{at}: price_per_unit `{text}` is not a decimal number (e.g. 0.001)"
+            ))
+        })
+}
+
+/// Parse reserved.json: customer → meter → reserved units and overage tiers.
+pub fn parse_document(
+    text: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, ReservedMeter>>, BillingError> {
+    let raw: BTreeMap<String, BTreeMap<String, Box<RawValue>>> = serde_json::from_str(text)
+        .map_err(|e| BillingError::invalid(format!("reserved_json is not reserved.json ({{\"<customer>\": {{\"<meter>_reserved\": …, \"<meter>_overage_tiers\": […]}}}}): {e}")))?;
+    let mut out = BTreeMap::new();
+    for (customer, fields) in raw {
+        let mut meters: BTreeMap<String, ReservedMeter> = BTreeMap::new();
+        for (field, value) in fields {
+            let at = format!("{customer}.{field}");
+            if let Some(meter) = field.strip_suffix("_overage_tiers") {
+                let tiers: Vec<RawTier> = serde_json::from_str(value.get()).map_err(|e| {
+                    BillingError::invalid(format!(
+                        "{at}: a list of {{threshold, price_per_unit, stripe_item}} expected: {e}"
+                    ))
+                })?;
+                let entry = meters.entry(meter.to_string()).or_insert_with(empty);
+                for t in tiers {
+                    entry.tiers.push(OverageTier {
+                        threshold: t.threshold,
+                        price_per_unit: exact(&t.price_per_unit, &at)?,
+                        stripe_item: t.stripe_item,
+                    });
+                }
+            } else if let Some(meter) = field.strip_suffix("_reserved") {
+                let units: u64 = serde_json::from_str(value.get()).map_err(|_| {
+                    BillingError::invalid(format!(
+                        "{at}: reserved units must be a whole number ≥ 0"
+                    ))
+                })?;
+                meters
+                    .entry(meter.to_string())
+                    .or_insert_with(empty)
+                    .reserved = units;
+            } else {
+                return Err(BillingError::invalid(format!(
+                    "{at}: unknown field; expected <meter>_reserved or <meter>_overage_tiers"
+                )));
+            }
+        }
+        for (meter, m) in &meters {
+            m.validate()
+                .map_err(|e| BillingError::invalid(format!("{customer}.{meter}: {e}")))?;
+        }
+        out.insert(customer, meters);
+    }
+    Ok(out)
+}
+
+fn empty() -> ReservedMeter {
+    ReservedMeter {
+        reserved: 0,
+        tiers: Vec::new(),
+    }
+}
+
+/// A price the plan needs that Stripe does not hold yet.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NewTierPrice {
+    pub lookup_key: String,
+    pub detail: String,
+    /// After applying: the price created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CustomerTiers {
+    pub customer: String,
+    pub subscription: String,
+    /// Subscription items to add, update (price or band) or remove.
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub items: Vec<ItemAction>,
+    pub prices: Vec<NewTierPrice>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReservedSync {
+    pub dry_run: bool,
+    /// Item changes plus prices to create, over every customer (0: Stripe already matches).
+    pub changes: usize,
+    pub customers: Vec<CustomerTiers>,
+}
+
+/// Everything a customer's plan needs to apply.
+struct Planned {
+    view: CustomerTiers,
+    /// Per item key: the lookup key of its price and the spec.
+    specs: BTreeMap<String, (String, String, PriceSpec)>,
+    wanted: Vec<TierItem>,
+    current: Vec<TierItem>,
+}
+
+/// Stripe's state shared by every customer's plan.
+struct Stripe {
+    meters: Vec<MeterView>,
+    products: Vec<ProductView>,
+    prices: Vec<PriceView>,
+}
+
+pub async fn sync_reserved_tiers(
+    app: &App,
+    document: &str,
+    only: Option<&str>,
+    dry_run: bool,
+) -> Result<ReservedSync, BillingError> {
+    let stripe = app.stripe()?;
+    let mut all = parse_document(document)?;
+    if let Some(c) = only {
+        all.retain(|k, _| k == c);
+        if all.is_empty() {
+            return Err(BillingError::invalid(format!(
+                "customer `{c}` is not in reserved_json"
+            )));
+        }
+    }
+    for meters in all.values() {
+        for meter in meters.keys() {
+            if !app.catalog.meters.contains_key(meter) {
+                return Err(BillingError::new(
+                    "unknown_meter",
+                    format!(
+                        "meter `{meter}` in reserved_json is not in the catalog; add [meters.{meter}] to billing.toml and run sync_catalog"
+                    ),
+                ));
+            }
+        }
+    }
+    let mut state = Stripe {
+        meters: stripe.every_meter().await?,
+        products: stripe.every_active_product().await?,
+        prices: stripe.every_active_price().await?,
+    };
+    let mut planned = Vec::new();
+    for (customer, meters) in &all {
+        planned.push(plan_customer(app, stripe, &state, customer, meters).await?);
+    }
+    if !dry_run {
+        let total = planned.len() as u64;
+        for (n, p) in planned.iter_mut().enumerate() {
+            apply_customer(app, stripe, &mut state, p).await?;
+            report(
+                n as u64 + 1,
+                total,
+                format!("reserved tiers of {}", p.view.customer),
+            )
+            .await;
+        }
+    }
+    let customers: Vec<CustomerTiers> = planned.into_iter().map(|p| p.view).collect();
+    let changes = customers
+        .iter()
+        .map(|c| c.items.len() + c.prices.len())
+        .sum();
+    Ok(ReservedSync {
+        dry_run,
+        changes,
+        customers,
+    })
+}
+
+/// The subscription the tiers belong on: the one already holding tier items, else the only one.
+fn choose(customer: &str, subs: Vec<SubscriptionView>) -> Result<SubscriptionView, BillingError> {
+    let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
+    let mut subs = subs;
+    if let Some(i) = subs
+        .iter()
+        .position(|s| s.items.iter().any(|i| i.metadata.contains_key(TIER_KEY)))
+    {
+        return Ok(subs.swap_remove(i));
+    }
+    match subs.len() {
+        1 => Ok(subs.remove(0)),
+        0 => Err(BillingError::new("no_subscription", format!("customer `{customer}` has no active subscription for the tier items; start one (create_payment_link or create_checkout_session) and sync again")).with("customer", customer)),
+        _ => Err(BillingError::new("ambiguous_subscription", format!("customer `{customer}` has {} active subscriptions ({}); cancel the extra ones or add a tier item to one of them first", ids.len(), ids.join(", "))).with("customer", customer)),
+    }
+}
+
+/// A Stripe item's tier terms, read from its metadata (unreadable terms never match).
+fn current_item(i: &crate::stripe::views::SubscriptionItemView) -> Option<TierItem> {
+    let key = i.metadata.get(TIER_KEY)?.clone();
+    let price = i
+        .metadata
+        .get(TIER_PRICE_KEY)
+        .and_then(|p| Decimal::from_str(p).ok());
+    let band = i.metadata.get(TIER_BAND_KEY).and_then(|b| {
+        let (start, end) = b.split_once('-')?;
+        Some((
+            start.parse().ok()?,
+            if end.is_empty() {
+                None
+            } else {
+                Some(end.parse().ok()?)
+            },
+        ))
+    });
+    let (price, (band_start, band_end)) = match (price, band) {
+        (Some(p), Some(b)) => (p, b),
+        _ => (Decimal::NEGATIVE_ONE, (0, Some(0))),
+    };
+    Some(TierItem {
+        key,
+        price_per_unit: price,
+        band_start,
+        band_end,
+        item_id: Some(i.id.clone()),
+    })
+}
+
+/// The graduated price of one tier item: free below the band, `minor` per unit in it, free above.
+fn band_price(minor: Decimal, start: u64, end: Option<u64>) -> PriceModel {
+    let tier = |up_to, unit_amount| Tier {
+        up_to,
+        unit_amount,
+        flat_amount: MinorUnits::ZERO,
+    };
+    let mut tiers = Vec::new();
+    if start > 0 {
+        tiers.push(tier(Some(start), Decimal::ZERO));
+    }
+    match end {
+        Some(e) => {
+            tiers.push(tier(Some(e), minor));
+            tiers.push(tier(None, Decimal::ZERO));
+        }
+        None => tiers.push(tier(None, minor)),
+    }
+    if tiers.len() == 1 {
+        return PriceModel::PerUnit { unit_amount: minor };
+    }
+    PriceModel::Tiered {
+        mode: TiersMode::Graduated,
+        tiers,
+    }
+}
+
+async fn plan_customer(
+    app: &App,
+    stripe: &Payments,
+    state: &Stripe,
+    customer: &str,
+    meters: &BTreeMap<String, ReservedMeter>,
+) -> Result<Planned, BillingError> {
+    let stripe_customer = app.stripe_customer(customer).await?;
+    let sub = choose(customer, stripe.live_subscriptions(&stripe_customer).await?)?;
+    let currency = Currency::parse(&sub.currency).map_err(BillingError::from)?;
+    let interval = sub
+        .items
+        .iter()
+        .find_map(|i| i.interval.clone())
+        .unwrap_or_else(|| "month".into());
+    let interval: &'static str = if interval == "year" { "year" } else { "month" };
+    let wanted = desired_items(meters);
+    let current: Vec<TierItem> = sub.items.iter().filter_map(current_item).collect();
+    let actions = plan_items(&wanted, &current);
+    let after = sub.items.len()
+        + actions
+            .iter()
+            .filter(|a| matches!(a, ItemAction::Add { .. }))
+            .count()
+        - actions
+            .iter()
+            .filter(|a| matches!(a, ItemAction::Remove { .. }))
+            .count();
+    if after > MAX_ITEMS {
+        return Err(BillingError::invalid(format!(
+            "customer `{customer}`: subscription {} would hold {after} items; Stripe allows {MAX_ITEMS} per subscription: fewer overage tiers, or remove other items",
+            sub.id
+        )));
+    }
+    let mut specs = BTreeMap::new();
+    let mut prices: Vec<NewTierPrice> = Vec::new();
+    for item in &wanted {
+        let meter = item.key.split('/').next().unwrap_or_default();
+        let event_name = app.catalog.meters[meter].event_name.clone();
+        let minor = currency.major_to_minor(item.price_per_unit).normalize();
+        if minor.scale() > 12 {
+            return Err(BillingError::invalid(format!(
+                "{customer}.{meter}: price_per_unit {} is finer than Stripe's 12 decimals of a minor unit",
+                item.price_per_unit
+            )));
+        }
+        let spec = PriceSpec {
+            currency: currency.code().to_string(),
+            interval,
+            event_name: Some(event_name),
+            amount: band_price(minor, item.band_start, item.band_end),
+        };
+        let digest = fingerprint(&spec);
+        let lookup_key = format!("reserved_{meter}_{digest}");
+        let changing = actions.iter().any(|a| matches!(a, ItemAction::Add { key, .. } | ItemAction::Update { key, .. } if *key == item.key));
+        if changing
+            && !state
+                .prices
+                .iter()
+                .any(|p| p.lookup_key.as_deref() == Some(lookup_key.as_str()))
+            && !prices.iter().any(|p| p.lookup_key == lookup_key)
+        {
+            prices.push(NewTierPrice {
+                lookup_key: lookup_key.clone(),
+                detail: describe(&spec),
+                result: None,
+            });
+        }
+        specs.insert(item.key.clone(), (meter.to_string(), lookup_key, spec));
+    }
+    Ok(Planned {
+        view: CustomerTiers {
+            customer: customer.to_string(),
+            subscription: sub.id,
+            items: actions,
+            prices,
+        },
+        specs,
+        wanted,
+        current,
+    })
+}
+
+/// The product holding a meter's tier prices, created on first use.
+async fn product_for(
+    stripe: &Payments,
+    state: &mut Stripe,
+    app: &App,
+    meter: &str,
+) -> Result<String, BillingError> {
+    if let Some(p) = state
+        .products
+        .iter()
+        .find(|p| p.metadata.get(RESERVED_METER_KEY).map(String::as_str) == Some(meter))
+    {
+        return Ok(p.id.clone());
+    }
+    let name = match &app.catalog.meters[meter].description {
+        Some(d) => format!("{d} (reserved overage)"),
+        None => format!("{meter} reserved overage"),
+    };
+    let meta = tagged(&[(RESERVED_METER_KEY, meter), (SYNC_KEY, "reserved")]);
+    let made = stripe
+        .create_tagged_product(
+            &name,
+            None,
+            meta,
+            &idempotency(&["reserved_product", meter]),
+        )
+        .await?;
+    state.products.push(made);
+    Ok(state
+        .products
+        .last()
+        .map(|p| p.id.clone())
+        .unwrap_or_default())
+}
+
+async fn apply_customer(
+    app: &App,
+    stripe: &Payments,
+    state: &mut Stripe,
+    p: &mut Planned,
+) -> Result<(), BillingError> {
+    for new in &mut p.view.prices {
+        let Some((meter, _, spec)) = p
+            .specs
+            .values()
+            .find(|(_, k, _)| *k == new.lookup_key)
+            .cloned()
+        else {
+            continue;
+        };
+        let product = product_for(stripe, state, app, &meter).await?;
+        let event = spec.event_name.clone().unwrap_or_default();
+        let Some(stripe_meter) = state
+            .meters
+            .iter()
+            .find(|m| m.event_name == event && m.status == "active")
+            .map(|m| m.id.clone())
+        else {
+            return Err(BillingError::new(
+                "meter_not_synced",
+                format!(
+                    "Stripe has no active meter for `{event}` (catalog meter {meter}); run sync_catalog with dry_run false first"
+                ),
+            ));
+        };
+        let digest = fingerprint(&spec);
+        let made = stripe
+            .create_spec_price(
+                PriceRequest {
+                    product: &product,
+                    currency: &spec.currency,
+                    interval: spec.interval,
+                    meter: Some(&stripe_meter),
+                    amount: &spec.amount,
+                    lookup_key: Some(&new.lookup_key),
+                    nickname: &format!("{meter} reserved-tier overage"),
+                    metadata: tagged(&[(SPEC_KEY, &digest), (SYNC_KEY, "reserved")]),
+                },
+                &idempotency(&["reserved_price", &new.lookup_key, &product, &stripe_meter]),
+            )
+            .await?;
+        new.result = Some(made.id.clone());
+        state.prices.push(made);
+    }
+    let mut edits = Vec::new();
+    for action in &p.view.items {
+        edits.push(match action {
+            ItemAction::Remove { item_id, .. } => ItemEdit {
+                id: item_id.clone(),
+                price: None,
+                metadata: HashMap::new(),
+                deleted: true,
+            },
+            ItemAction::Add { key, .. } | ItemAction::Update { key, .. } => {
+                let (_, lookup_key, _) = &p.specs[key];
+                let price = state
+                    .prices
+                    .iter()
+                    .find(|x| x.lookup_key.as_deref() == Some(lookup_key.as_str()))
+                    .map(|x| x.id.clone());
+                let item = p.wanted.iter().find(|w| &w.key == key).cloned();
+                let (Some(price), Some(item)) = (price, item) else {
+                    return Err(BillingError::new(
+                        "stripe_unexpected_response",
+                        format!(
+                            "no price {lookup_key} after creating it; run sync_reserved_tiers again"
+                        ),
+                    ));
+                };
+                let band = format!(
+                    "{}-{}",
+                    item.band_start,
+                    item.band_end.map(|e| e.to_string()).unwrap_or_default()
+                );
+                let price_text = item.price_per_unit.normalize().to_string();
+                let meta = tagged(&[
+                    (TIER_KEY, key),
+                    (TIER_PRICE_KEY, &price_text),
+                    (TIER_BAND_KEY, &band),
+                ]);
+                let id = match action {
+                    ItemAction::Update { item_id, .. } => item_id.clone(),
+                    _ => None,
+                };
+                ItemEdit {
+                    id,
+                    price: Some(price),
+                    metadata: meta,
+                    deleted: false,
+                }
+            }
+        });
+    }
+    if edits.is_empty() {
+        return Ok(());
+    }
+    let key = idempotency(&[
+        "reserved_items",
+        &p.view.subscription,
+        &fingerprint(&(&p.current, &p.view.items)),
+    ]);
+    stripe
+        .edit_items(&p.view.subscription, &edits, &key)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"{
+      "acme": {
+        "vex_reserved": 10000,
+        "fu_reserved": 50000,
+        "vex_overage_tiers": [
+          {"threshold": 5000, "price_per_unit": 0.01, "stripe_item": "si_acme_vex_tier1"}
+        ],
+        "fu_overage_tiers": [
+          {"threshold": 25000, "price_per_unit": 0.001, "stripe_item": "si_acme_fu_tier1"}
+        ]
+      }
+    }"#;
+
+    #[test]
+    fn seed_document_parses_with_exact_decimals() {
+        let doc = parse_document(SEED).unwrap();
+        let fu = &doc["acme"]["fu"];
+        assert_eq!(fu.reserved, 50_000);
+        assert_eq!(fu.tiers[0].price_per_unit.to_string(), "0.001");
+        assert_eq!(fu.tiers[0].stripe_item.as_deref(), Some("si_acme_fu_tier1"));
+        // 17 significant digits survive: a float would not keep them
+        let long = SEED.replace("0.001", "0.12345678901234567");
+        let doc = parse_document(&long).unwrap();
+        assert_eq!(
+            doc["acme"]["fu"].tiers[0].price_per_unit.to_string(),
+            "0.12345678901234567"
+        );
+    }
+
+    #[test]
+    fn bad_documents_say_where() {
+        let unknown = parse_document(r#"{"acme": {"vex_limit": 3}}"#).unwrap_err();
+        assert!(
+            unknown.message.contains("acme.vex_limit"),
+            "{}",
+            unknown.message
+        );
+        let word = parse_document(
+            r#"{"acme": {"vex_overage_tiers": [{"threshold": 1, "price_per_unit": "cheap"}]}}"#,
+        )
+        .unwrap_err();
+        assert!(word.message.contains("cheap"), "{}", word.message);
+        let order = parse_document(r#"{"acme": {"vex_overage_tiers": [{"threshold": 5, "price_per_unit": 1}, {"threshold": 2, "price_per_unit": 1}]}}"#).unwrap_err();
+        assert!(order.message.contains("increase"), "{}", order.message);
+    }
+
+    #[test]
+    fn tier_items_together_bill_the_core_overage() {
+        let doc = parse_document(SEED).unwrap();
+        let vex = &doc["acme"]["vex"];
+        let items = desired_items(&doc["acme"]);
+        let item = items.iter().find(|i| i.key == "vex/5000").unwrap();
+        let price = band_price(
+            Currency::USD.major_to_minor(item.price_per_unit),
+            item.band_start,
+            item.band_end,
+        );
+        for usage in [0_u64, 15_000, 17_000, 40_000] {
+            let stripe = price.price(usage).unwrap().total;
+            let core = crate::core::reserved::overage_charge(vex, usage, Currency::USD)
+                .unwrap()
+                .total;
+            assert_eq!(stripe, core, "usage {usage}");
+        }
+    }
+}
