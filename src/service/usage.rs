@@ -244,6 +244,8 @@ pub struct StripeDelivery {
     pub attempts: i64,
     pub error: Option<String>,
     pub sent_at: Option<String>,
+    /// The paid Stripe invoice that billed the event (set by `invoice.paid`).
+    pub invoice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -336,6 +338,7 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
                     attempts: r.stripe_attempts,
                     error: r.stripe_error,
                     sent_at: r.stripe_sent_at.map(rfc3339),
+                    invoice: r.billed_invoice,
                 },
             })
             .collect(),

@@ -6,7 +6,8 @@
 //! Handled: `checkout.session.completed` (a credit pack → its credits, granted once; a
 //! subscription → the plan), `customer.subscription.created|updated|deleted` (plan, status,
 //! interval, period; a deleted subscription falls back to the catalog's default plan),
-//! `invoice.payment_failed` / `invoice.paid` (the customer delinquent / not), and
+//! `invoice.payment_failed` / `invoice.paid` (the customer delinquent / not; a paid invoice marks
+//! its period's usage billed), and
 //! `customer.created|updated` (links a ledger customer named in the metadata). Entitlement
 //! decisions follow at once: every change goes through the ledger writer, which drops the
 //! customer's cached state.
@@ -495,9 +496,21 @@ async fn invoice(app: &App, event: &Event, change: &mut Change) -> Result<(), Sk
         _ => String::new(),
     };
     let id = invoice.id.as_deref().unwrap_or("-");
+    let billed = match (paid, &invoice.id, invoice.period_start, invoice.period_end) {
+        (true, Some(invoice_id), Some(from), Some(to)) if to > from => {
+            change.effects.push(WebhookEffect::Billed {
+                customer: customer.id.clone(),
+                invoice: invoice_id.clone(),
+                from: from.saturating_mul(1000),
+                to: to.saturating_mul(1000),
+            });
+            "; the period's usage marked billed"
+        }
+        _ => "",
+    };
     change.outcome = if paid {
         format!(
-            "customer {}: invoice {id} paid{period}; not delinquent",
+            "customer {}: invoice {id} paid{period}; not delinquent{billed}",
             customer.id
         )
     } else {

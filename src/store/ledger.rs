@@ -412,6 +412,18 @@ async fn apply_effect(conn: &mut Conn, effect: &WebhookEffect, known: &BTreeSet<
         WebhookEffect::Link(l) => {
             link_stripe(conn, l).await?;
         }
+        WebhookEffect::Billed { customer, invoice, from, to } => {
+            sqlx::query(
+                "UPDATE usage_events SET billed_invoice = $2 \
+                 WHERE customer_id = $1 AND occurred_at >= $3 AND occurred_at < $4 AND billed_invoice IS NULL",
+            )
+            .bind(customer)
+            .bind(invoice)
+            .bind(*from)
+            .bind(*to)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -803,7 +815,7 @@ impl Ledger for Backend {
         // Newest first; the cursor is an event id, resolved to its (time, id) position.
         Ok(sqlx::query_as::<Db, UsageEventRecord>(
             "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, \
-             stripe_state, stripe_attempts, stripe_error, stripe_sent_at FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
+             stripe_state, stripe_attempts, stripe_error, stripe_sent_at, billed_invoice FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
              AND ($5 = '' OR (occurred_at, id) < (SELECT occurred_at, id FROM usage_events WHERE id = $5)) \
              ORDER BY occurred_at DESC, id DESC LIMIT $6",
         )

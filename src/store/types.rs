@@ -105,6 +105,8 @@ pub struct UsageEventRecord {
     /// Why the last attempt did not deliver it (kept while pending, final when failed).
     pub stripe_error: Option<String>,
     pub stripe_sent_at: Option<i64>,
+    /// The paid Stripe invoice that billed it.
+    pub billed_invoice: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -304,6 +306,13 @@ pub enum WebhookEffect {
     },
     Grant(NewGrant),
     Link(StripeLink),
+    /// A paid invoice billed the customer's usage of `[from, to)` (epoch ms).
+    Billed {
+        customer: String,
+        invoice: String,
+        from: i64,
+        to: i64,
+    },
 }
 
 /// What to do with a stored webhook event; applied with the event's new status in one
@@ -342,6 +351,7 @@ impl WebhookApply {
                     WebhookEffect::Delinquent { customer, .. } => customer.as_str(),
                     WebhookEffect::Grant(g) => g.customer.as_str(),
                     WebhookEffect::Link(l) => l.customer.as_str(),
+                    WebhookEffect::Billed { customer, .. } => customer.as_str(),
                 })
                 .collect(),
             WebhookDecision::Ignore(_) | WebhookDecision::Fail(_) => Vec::new(),
