@@ -15,7 +15,7 @@ use stripe_product::price::{
 use stripe_product::product::{CreateProduct, ListProduct};
 
 use super::views::{CouponView, MeterView, Page, PriceView, ProductView};
-use super::{Payments, key, metadata, page_limit, parse, wire as name};
+use super::{Payments, decimal, key, metadata, page_limit, parse, wire as name};
 use crate::mcp::params::{
     CurrencyCode, DecimalString, IdempotencyKey, Name, StringMap, StripeId, Text, default_limit,
 };
@@ -191,7 +191,7 @@ pub struct CouponQuery {
     pub starting_after: Option<StripeId>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     Sum,
@@ -229,6 +229,31 @@ pub struct MeterQuery {
     #[serde(default = "default_limit")]
     pub limit: u32,
     pub starting_after: Option<StripeId>,
+}
+
+/// One tier of a tiered price (`up_to` none: the unbounded last tier).
+pub(crate) fn tier(
+    up_to: Option<u64>,
+    unit_amount: Option<i64>,
+    unit_amount_decimal: Option<rust_decimal::Decimal>,
+    flat_amount: Option<i64>,
+) -> CreatePriceTiers {
+    let mut tier = CreatePriceTiers::new(match up_to {
+        Some(u) => CreatePriceTiersUpTo::I64(i64::try_from(u).unwrap_or(i64::MAX)),
+        None => CreatePriceTiersUpTo::Inf,
+    });
+    tier.unit_amount = unit_amount;
+    tier.unit_amount_decimal = unit_amount_decimal.map(decimal);
+    tier.flat_amount = flat_amount;
+    tier
+}
+
+/// `req` as a tiered price in `mode` (graduated or volume); Stripe answers with its tiers.
+pub(crate) fn tiered(req: CreatePrice, mode: &str, tiers: Vec<CreatePriceTiers>) -> CreatePrice {
+    req.billing_scheme(parse::<stripe_shared::PriceBillingScheme>("tiered"))
+        .tiers_mode(parse::<stripe_shared::PriceTiersMode>(mode))
+        .tiers(tiers)
+        .expand(vec!["tiers".to_string()])
 }
 
 fn check_price(p: &NewPrice) -> Result<(), BillingError> {
@@ -323,7 +348,7 @@ impl Payments {
             req = req.unit_amount(a);
         }
         if let Some(d) = &p.unit_amount_decimal {
-            req = req.unit_amount_decimal(d.0.normalize().to_string());
+            req = req.unit_amount_decimal(decimal(d.0));
         }
         if let Some(r) = &p.recurring {
             let mut recurring = CreatePriceRecurring::new(parse::<
@@ -335,28 +360,19 @@ impl Payments {
             req = req.recurring(recurring);
         }
         if let Some(mode) = p.tiers_mode {
-            let tiers: Vec<CreatePriceTiers> = p
+            let tiers = p
                 .tiers
                 .iter()
                 .map(|t| {
-                    let mut tier = CreatePriceTiers::new(match t.up_to {
-                        Some(u) => CreatePriceTiersUpTo::I64(i64::try_from(u).unwrap_or(i64::MAX)),
-                        None => CreatePriceTiersUpTo::Inf,
-                    });
-                    tier.unit_amount = t.unit_amount;
-                    tier.unit_amount_decimal = t
-                        .unit_amount_decimal
-                        .as_ref()
-                        .map(|d| d.0.normalize().to_string());
-                    tier.flat_amount = t.flat_amount;
-                    tier
+                    tier(
+                        t.up_to,
+                        t.unit_amount,
+                        t.unit_amount_decimal.as_ref().map(|d| d.0),
+                        t.flat_amount,
+                    )
                 })
                 .collect();
-            req = req
-                .billing_scheme(parse::<stripe_shared::PriceBillingScheme>("tiered"))
-                .tiers_mode(parse::<stripe_shared::PriceTiersMode>(&name(mode)))
-                .tiers(tiers)
-                .expand(vec!["tiers".to_string()]);
+            req = tiered(req, &name(mode), tiers);
         }
         if let Some(k) = &p.lookup_key {
             req = req.lookup_key(k.0.clone());

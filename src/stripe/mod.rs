@@ -224,6 +224,11 @@ pub fn idempotency_key(tool: &str, given: Option<&str>) -> String {
     }
 }
 
+/// Stripe's decimal amount: the exact value, without trailing zeros.
+pub(crate) fn decimal(d: rust_decimal::Decimal) -> String {
+    d.normalize().to_string()
+}
+
 /// Page size 1–100, as Stripe allows.
 pub(crate) fn page_limit(limit: u32) -> Result<i64, BillingError> {
     if (1..=100).contains(&limit) {

@@ -7,20 +7,18 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use rust_decimal::Decimal;
 use stripe_billing::billing_meter::UpdateBillingMeter;
 use stripe_billing::subscription::{UpdateSubscription, UpdateSubscriptionItems};
 use stripe_product::price::{
-    CreatePrice, CreatePriceRecurring, CreatePriceTiers, CreatePriceTiersUpTo,
-    CreatePriceTransformQuantity, UpdatePrice,
+    CreatePrice, CreatePriceRecurring, CreatePriceTransformQuantity, UpdatePrice,
 };
 use stripe_product::product::{CreateProduct, UpdateProduct};
 
-use super::billing::{SubscriptionQuery, SubscriptionStatus};
-use super::catalog::{MeterQuery, PriceQuery, ProductQuery};
+use super::billing::SubscriptionQuery;
+use super::catalog::{MeterQuery, PriceQuery, ProductQuery, tier, tiered};
 use super::views::{MeterView, Page, PriceView, ProductView, SubscriptionView};
-use super::{Payments, parse};
-use crate::core::tier::{PackageRounding, PriceModel, TiersMode};
+use super::{Payments, decimal, parse, wire};
+use crate::core::tier::PriceModel;
 use crate::mcp::params::StripeId;
 use crate::service::BillingError;
 
@@ -44,11 +42,6 @@ pub struct PriceRequest<'a> {
     pub lookup_key: Option<&'a str>,
     pub nickname: &'a str,
     pub metadata: HashMap<String, String>,
-}
-
-/// Stripe's decimal amount: the exact value, without trailing zeros.
-fn decimal(d: Decimal) -> String {
-    d.normalize().to_string()
 }
 
 /// Every item of a paged list, following `next_cursor` to the end.
@@ -116,7 +109,7 @@ impl Payments {
                 SubscriptionQuery {
                     customer: None,
                     price: None,
-                    status: None::<SubscriptionStatus>,
+                    status: None,
                     limit: 100,
                     starting_after,
                 },
@@ -209,47 +202,26 @@ impl Payments {
                 req = req.unit_amount_decimal(decimal(*unit_amount));
             }
             PriceModel::Tiered { mode, tiers } => {
-                let last = tiers.len().saturating_sub(1);
-                let tiers: Vec<CreatePriceTiers> = tiers
+                let tiers = tiers
                     .iter()
-                    .enumerate()
-                    .map(|(i, t)| {
-                        let mut tier = CreatePriceTiers::new(match t.up_to {
-                            Some(u) if i < last => {
-                                CreatePriceTiersUpTo::I64(i64::try_from(u).unwrap_or(i64::MAX))
-                            }
-                            _ => CreatePriceTiersUpTo::Inf,
-                        });
-                        tier.unit_amount_decimal = Some(decimal(t.unit_amount));
-                        if t.flat_amount.0 != 0 {
-                            tier.flat_amount = Some(t.flat_amount.0);
-                        }
-                        tier
+                    .map(|t| {
+                        let flat = (t.flat_amount.0 != 0).then_some(t.flat_amount.0);
+                        tier(t.up_to, None, Some(t.unit_amount), flat)
                     })
                     .collect();
-                let mode = match mode {
-                    TiersMode::Graduated => "graduated",
-                    TiersMode::Volume => "volume",
-                };
-                req = req
-                    .billing_scheme(parse::<stripe_shared::PriceBillingScheme>("tiered"))
-                    .tiers_mode(parse::<stripe_shared::PriceTiersMode>(mode))
-                    .tiers(tiers)
-                    .expand(vec!["tiers".to_string()]);
+                req = tiered(req, &wire(mode), tiers);
             }
             PriceModel::Package {
                 size,
                 amount,
                 rounding,
             } => {
-                let round = match rounding {
-                    PackageRounding::Up => "up",
-                    PackageRounding::Down => "down",
-                };
                 req = req.unit_amount(amount.0).transform_quantity(
                     CreatePriceTransformQuantity::new(
                         i64::try_from(*size).unwrap_or(i64::MAX),
-                        parse::<stripe_product::price::CreatePriceTransformQuantityRound>(round),
+                        parse::<stripe_product::price::CreatePriceTransformQuantityRound>(&wire(
+                            rounding,
+                        )),
                     ),
                 );
             }

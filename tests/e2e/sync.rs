@@ -550,6 +550,32 @@ async fn reserved_tiers_refuse_what_they_cannot_place() {
 }
 
 #[tokio::test]
+async fn a_dry_run_already_says_the_meters_are_not_synced() {
+    let (stripe, _h, c) = setup().await;
+    c.ok("create_customer", json!({"customer": "acme"})).await;
+    let product = c.ok("create_product", json!({"name": "Base"})).await;
+    let price = c
+        .ok(
+            "create_price",
+            json!({"product": product["id"], "currency": "usd", "unit_amount": 2900,
+                   "recurring": {"interval": "month"}}),
+        )
+        .await;
+    let cus = c.ok("get_customer", json!({"customer": "acme"})).await["stripe_customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    stripe.seed_subscription(&cus, price["id"].as_str().unwrap());
+    let before = posts(&stripe);
+    let (code, message) = c
+        .err("sync_reserved_tiers", json!({"reserved_json": RESERVED}))
+        .await;
+    assert_eq!(code, "meter_not_synced");
+    assert!(message.contains("sync_catalog"), "{message}");
+    assert_eq!(posts(&stripe), before, "nothing was written");
+}
+
+#[tokio::test]
 async fn a_plan_is_sold_with_its_synced_prices_by_link_or_checkout() {
     let (stripe, _h, c) = setup().await;
     c.ok("create_customer", json!({"customer": "acme"})).await;

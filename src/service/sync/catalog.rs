@@ -10,18 +10,17 @@ use std::collections::{BTreeSet, HashMap};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::desired::{Desired, PriceSpec, Skipped, WantMeter, WantPrice, WantProduct, desired};
+use super::desired::{Desired, Skipped, WantMeter, WantPrice, WantProduct, desired};
 use super::{SPEC_KEY, SYNC_KEY, Step, describe, idempotency, tagged};
-use crate::core::tier::PriceModel;
-use crate::mcp::params::{Name, StripeId};
+use crate::mcp::params::{IdempotencyKey, Name, StripeId, Text};
 use crate::service::progress::report;
 use crate::service::{App, BillingError};
-use crate::stripe::Payments;
-use crate::stripe::catalog::{Aggregation, NewMeter, PriceQuery};
+use crate::stripe::catalog::{NewMeter, PriceQuery};
 use crate::stripe::checkout::PLAN_KEY;
 use crate::stripe::checkout::{LineItem, PlanInterval};
 use crate::stripe::sync::PriceRequest;
 use crate::stripe::views::{MeterView, PriceView, ProductView};
+use crate::stripe::{Payments, wire};
 
 /// The meter a synced usage price reads (catalog id).
 const METER_KEY: &str = "billing_mcp_meter";
@@ -53,7 +52,8 @@ enum Work {
     CreateProduct(WantProduct),
     UpdateProduct(WantProduct),
     CreatePrice(WantPrice),
-    Archive,
+    ArchivePrice,
+    ArchiveProduct,
 }
 
 /// Stripe's objects as the planner sees them.
@@ -81,6 +81,11 @@ impl Current {
             .iter()
             .find(|p| p.metadata.get(PLAN_KEY).map(String::as_str) == Some(plan))
     }
+}
+
+/// Whether this sync made the object (only those are ever archived).
+fn made_here(metadata: &std::collections::BTreeMap<String, String>) -> bool {
+    metadata.get(SYNC_KEY).map(String::as_str) == Some("catalog")
 }
 
 fn step(
@@ -112,11 +117,11 @@ fn plan(want: &Desired, cur: &Current) -> (Vec<(Step, Work)>, Vec<Unchanged>, Ve
                     "meter",
                     &m.event_name,
                     None,
-                    format!("{} meter \"{}\"", m.formula, m.display_name),
+                    format!("{} meter \"{}\"", wire(m.formula), m.display_name),
                 ),
                 Work::CreateMeter(m.clone()),
             )),
-            Some(have) if have.aggregation != m.formula || have.status != "active" => {
+            Some(have) if have.aggregation != wire(m.formula) || have.status != "active" => {
                 skipped.push(Skipped {
                     object: "meter",
                     key: m.event_name.clone(),
@@ -196,11 +201,7 @@ fn plan(want: &Desired, cur: &Current) -> (Vec<(Step, Work)>, Vec<Unchanged>, Ve
         }
     }
     let wanted_keys: BTreeSet<&str> = want.prices.iter().map(|p| p.lookup_key.as_str()).collect();
-    for h in cur
-        .prices
-        .iter()
-        .filter(|h| h.metadata.get(SYNC_KEY).map(String::as_str) == Some("catalog"))
-    {
+    for h in cur.prices.iter().filter(|h| made_here(&h.metadata)) {
         if !h
             .lookup_key
             .as_deref()
@@ -214,16 +215,12 @@ fn plan(want: &Desired, cur: &Current) -> (Vec<(Step, Work)>, Vec<Unchanged>, Ve
                     Some(&h.id),
                     "no longer in the catalog".into(),
                 ),
-                Work::Archive,
+                Work::ArchivePrice,
             ));
         }
     }
     let wanted_plans: BTreeSet<&str> = want.products.iter().map(|p| p.plan.as_str()).collect();
-    for h in cur
-        .products
-        .iter()
-        .filter(|h| h.metadata.get(SYNC_KEY).map(String::as_str) == Some("catalog"))
-    {
+    for h in cur.products.iter().filter(|h| made_here(&h.metadata)) {
         let plan = h.metadata.get(PLAN_KEY).map_or("", String::as_str);
         if !wanted_plans.contains(plan) {
             steps.push((
@@ -234,7 +231,7 @@ fn plan(want: &Desired, cur: &Current) -> (Vec<(Step, Work)>, Vec<Unchanged>, Ve
                     Some(&h.id),
                     "plan no longer in the catalog or without prices".into(),
                 ),
-                Work::Archive,
+                Work::ArchiveProduct,
             ));
         }
     }
@@ -278,17 +275,9 @@ async fn apply(
     steps: &mut [(Step, Work)],
     cur: &Current,
 ) -> Result<(), BillingError> {
-    let mut products: HashMap<String, String> = cur
-        .products
-        .iter()
-        .filter_map(|p| Some((p.metadata.get(PLAN_KEY)?.clone(), p.id.clone())))
-        .rev()
-        .collect();
-    let mut meters: HashMap<String, String> = cur
-        .meters
-        .iter()
-        .map(|m| (m.event_name.clone(), m.id.clone()))
-        .collect();
+    // Objects created by earlier steps of this run; the rest are found in `cur`.
+    let mut products: HashMap<String, String> = HashMap::new();
+    let mut meters: HashMap<String, String> = HashMap::new();
     let total = steps.len() as u64;
     for (n, (s, work)) in steps.iter_mut().enumerate() {
         let existing = s.id.clone().unwrap_or_default();
@@ -296,19 +285,16 @@ async fn apply(
             Work::CreateMeter(m) => {
                 let view = stripe
                     .create_meter(NewMeter {
-                        display_name: crate::mcp::params::Text(m.display_name.clone()),
-                        event_name: crate::mcp::params::Name(m.event_name.clone()),
-                        aggregation: Some(match m.formula {
-                            "count" => Aggregation::Count,
-                            "last" => Aggregation::Last,
-                            _ => Aggregation::Sum,
-                        }),
+                        display_name: Text(m.display_name.clone()),
+                        event_name: Name(m.event_name.clone()),
+                        aggregation: Some(m.formula),
                         customer_key: None,
                         value_key: None,
-                        idempotency_key: Some(crate::mcp::params::IdempotencyKey(format!(
-                            "sync_catalog:meter:{}:{}",
-                            m.event_name, m.formula
-                        ))),
+                        idempotency_key: Some(IdempotencyKey(idempotency(&[
+                            "meter",
+                            &m.event_name,
+                            &wire(m.formula),
+                        ]))),
                     })
                     .await?;
                 meters.insert(m.event_name.clone(), view.id.clone());
@@ -354,31 +340,27 @@ async fn apply(
                 let product = products
                     .get(&p.plan)
                     .cloned()
+                    .or_else(|| cur.product(&p.plan).map(|v| v.id.clone()))
                     .ok_or_else(|| missing("product", &p.plan))?;
                 let meter = match &p.spec.event_name {
-                    Some(e) => Some(meters.get(e).cloned().ok_or_else(|| missing("meter", e))?),
+                    Some(e) => Some(
+                        meters
+                            .get(e)
+                            .cloned()
+                            .or_else(|| cur.meter(e).map(|v| v.id.clone()))
+                            .ok_or_else(|| missing("meter", e))?,
+                    ),
                     None => None,
                 };
                 let made = create_price(stripe, p, &product, meter.as_deref(), &existing).await?;
-                if !existing.is_empty()
-                    && cur
-                        .prices
-                        .iter()
-                        .any(|h| h.id == existing && h.metadata.contains_key(SYNC_KEY))
-                {
-                    stripe
-                        .archive_price(&existing, &idempotency(&["archive", &existing]))
-                        .await?;
+                let replaced = cur.prices.iter().find(|h| h.id == existing);
+                if replaced.is_some_and(|h| made_here(&h.metadata)) {
+                    archive_price(stripe, &existing).await?;
                 }
                 made
             }
-            Work::Archive if s.object == "price" => {
-                stripe
-                    .archive_price(&existing, &idempotency(&["archive", &existing]))
-                    .await?
-                    .id
-            }
-            Work::Archive => {
+            Work::ArchivePrice => archive_price(stripe, &existing).await?,
+            Work::ArchiveProduct => {
                 stripe
                     .update_product(
                         &existing,
@@ -400,6 +382,11 @@ async fn apply(
         .await;
     }
     Ok(())
+}
+
+async fn archive_price(stripe: &Payments, id: &str) -> Result<String, BillingError> {
+    let key = idempotency(&["archive", id]);
+    Ok(stripe.archive_price(id, &key).await?.id)
 }
 
 async fn create_price(
@@ -425,8 +412,7 @@ async fn create_price(
         meter.unwrap_or(""),
         replaces,
     ]);
-    let spec: &PriceSpec = &p.spec;
-    let amount: &PriceModel = &spec.amount;
+    let spec = &p.spec;
     let view = stripe
         .create_spec_price(
             PriceRequest {
@@ -434,7 +420,7 @@ async fn create_price(
                 currency: &spec.currency,
                 interval: spec.interval,
                 meter,
-                amount,
+                amount: &spec.amount,
                 lookup_key: Some(&p.lookup_key),
                 nickname: &p.nickname,
                 metadata: meta,
@@ -452,14 +438,13 @@ fn missing(object: &str, key: &str) -> BillingError {
     )
 }
 
-/// The synced prices that sell `plan` at `interval`: its base price and its usage prices, as
-/// Stripe holds them now. A price missing or out of date at Stripe is an error naming the fix.
+/// The synced prices that sell `plan` (a catalog plan: callers check it) at `interval`: its base
+/// price and its usage prices, as Stripe holds them now. A price missing or out of date at Stripe is an error naming the fix.
 pub async fn plan_line_items(
     app: &App,
     plan: &str,
     interval: PlanInterval,
 ) -> Result<Vec<LineItem>, BillingError> {
-    app.check_plan(plan)?;
     let stripe = app.stripe()?;
     let every = match interval {
         PlanInterval::Monthly => "month",

@@ -13,6 +13,7 @@ use crate::core::MinorUnits;
 use crate::core::period::Interval;
 use crate::core::plan::{Plan, PlanMeter};
 use crate::core::tier::{PriceModel, Tier, TiersMode};
+use crate::stripe::catalog::Aggregation as Formula;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WantMeter {
@@ -21,7 +22,7 @@ pub struct WantMeter {
     pub event_name: String,
     pub display_name: String,
     /// Stripe's aggregation formula: sum, count or last.
-    pub formula: &'static str,
+    pub formula: Formula,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,11 +72,11 @@ pub struct Desired {
 }
 
 /// Stripe's formula for a catalog aggregation (Stripe meters know sum, count and last).
-pub fn formula(aggregation: Aggregation) -> Option<&'static str> {
+pub fn formula(aggregation: Aggregation) -> Option<Formula> {
     match aggregation {
-        Aggregation::Sum => Some("sum"),
-        Aggregation::Count => Some("count"),
-        Aggregation::Last => Some("last"),
+        Aggregation::Sum => Some(Formula::Sum),
+        Aggregation::Count => Some(Formula::Count),
+        Aggregation::Last => Some(Formula::Last),
         Aggregation::Max | Aggregation::Unique => None,
     }
 }

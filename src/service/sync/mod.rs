@@ -9,7 +9,7 @@ pub mod reserved;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::core::tier::{PriceModel, TiersMode};
+use crate::core::tier::PriceModel;
 
 /// Metadata on synced prices: the digest of what the price is (plan + spec).
 pub const SPEC_KEY: &str = "billing_mcp_spec";
@@ -54,10 +54,7 @@ pub fn describe(spec: &desired::PriceSpec) -> String {
     let amount = match &spec.amount {
         PriceModel::PerUnit { unit_amount } => format!("{} {per}", unit_amount.normalize()),
         PriceModel::Tiered { mode, tiers } => {
-            let mode = match mode {
-                TiersMode::Graduated => "graduated",
-                TiersMode::Volume => "volume",
-            };
+            let mode = crate::stripe::wire(mode);
             let parts: Vec<String> = tiers
                 .iter()
                 .map(|t| match t.up_to {

@@ -146,12 +146,23 @@ pub struct ReservedSync {
     pub customers: Vec<CustomerTiers>,
 }
 
+/// One wanted tier item and the price that bills it.
+struct TierPrice {
+    item: TierItem,
+    /// The catalog meter and the Stripe meter the price reads.
+    meter: String,
+    stripe_meter: String,
+    spec: PriceSpec,
+    digest: String,
+    lookup_key: String,
+}
+
 /// Everything a customer's plan needs to apply.
 struct Planned {
     view: CustomerTiers,
-    /// Per item key: the lookup key of its price and the spec.
-    specs: BTreeMap<String, (String, String, PriceSpec)>,
-    wanted: Vec<TierItem>,
+    /// The wanted tier items by key (`<meter>/<threshold>`).
+    tiers: BTreeMap<String, TierPrice>,
+    /// The tier items Stripe holds now (part of the update's idempotency key).
     current: Vec<TierItem>,
 }
 
@@ -224,9 +235,11 @@ pub async fn sync_reserved_tiers(
 }
 
 /// The subscription the tiers belong on: the one already holding tier items, else the only one.
-fn choose(customer: &str, subs: Vec<SubscriptionView>) -> Result<SubscriptionView, BillingError> {
+fn choose(
+    customer: &str,
+    mut subs: Vec<SubscriptionView>,
+) -> Result<SubscriptionView, BillingError> {
     let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
-    let mut subs = subs;
     if let Some(i) = subs
         .iter()
         .position(|s| s.items.iter().any(|i| i.metadata.contains_key(TIER_KEY)))
@@ -308,12 +321,12 @@ async fn plan_customer(
     let stripe_customer = app.stripe_customer(customer).await?;
     let sub = choose(customer, stripe.live_subscriptions(&stripe_customer).await?)?;
     let currency = Currency::parse(&sub.currency).map_err(BillingError::from)?;
-    let interval = sub
+    // Every item of a subscription bills at one interval; the tier prices must match it.
+    let yearly = sub
         .items
         .iter()
-        .find_map(|i| i.interval.clone())
-        .unwrap_or_else(|| "month".into());
-    let interval: &'static str = if interval == "year" { "year" } else { "month" };
+        .any(|i| i.interval.as_deref() == Some("year"));
+    let interval = if yearly { "year" } else { "month" };
     let wanted = desired_items(meters);
     let current: Vec<TierItem> = sub.items.iter().filter_map(current_item).collect();
     let actions = plan_items(&wanted, &current);
@@ -332,11 +345,25 @@ async fn plan_customer(
             sub.id
         )));
     }
-    let mut specs = BTreeMap::new();
+    let mut tiers = BTreeMap::new();
     let mut prices: Vec<NewTierPrice> = Vec::new();
-    for item in &wanted {
-        let meter = item.key.split('/').next().unwrap_or_default();
-        let event_name = app.catalog.meters[meter].event_name.clone();
+    for item in wanted {
+        let meter = item.key.split('/').next().unwrap_or_default().to_string();
+        let event_name = &app.catalog.meters[&meter].event_name;
+        // Checked here, so a dry run already says what applying would stop at.
+        let Some(stripe_meter) = state
+            .meters
+            .iter()
+            .find(|m| &m.event_name == event_name && m.status == "active")
+            .map(|m| m.id.clone())
+        else {
+            return Err(BillingError::new(
+                "meter_not_synced",
+                format!(
+                    "Stripe has no active meter for `{event_name}` (catalog meter {meter}); run sync_catalog with dry_run false first"
+                ),
+            ));
+        };
         let minor = currency.major_to_minor(item.price_per_unit).normalize();
         if minor.scale() > 12 {
             return Err(BillingError::invalid(format!(
@@ -347,7 +374,7 @@ async fn plan_customer(
         let spec = PriceSpec {
             currency: currency.code().to_string(),
             interval,
-            event_name: Some(event_name),
+            event_name: Some(event_name.clone()),
             amount: band_price(minor, item.band_start, item.band_end),
         };
         let digest = fingerprint(&spec);
@@ -366,7 +393,17 @@ async fn plan_customer(
                 result: None,
             });
         }
-        specs.insert(item.key.clone(), (meter.to_string(), lookup_key, spec));
+        tiers.insert(
+            item.key.clone(),
+            TierPrice {
+                item,
+                meter,
+                stripe_meter,
+                spec,
+                digest,
+                lookup_key,
+            },
+        );
     }
     Ok(Planned {
         view: CustomerTiers {
@@ -375,8 +412,7 @@ async fn plan_customer(
             items: actions,
             prices,
         },
-        specs,
-        wanted,
+        tiers,
         current,
     })
 }
@@ -408,12 +444,9 @@ async fn product_for(
             &idempotency(&["reserved_product", meter]),
         )
         .await?;
+    let id = made.id.clone();
     state.products.push(made);
-    Ok(state
-        .products
-        .last()
-        .map(|p| p.id.clone())
-        .unwrap_or_default())
+    Ok(id)
 }
 
 async fn apply_customer(
@@ -423,43 +456,23 @@ async fn apply_customer(
     p: &mut Planned,
 ) -> Result<(), BillingError> {
     for new in &mut p.view.prices {
-        let Some((meter, _, spec)) = p
-            .specs
-            .values()
-            .find(|(_, k, _)| *k == new.lookup_key)
-            .cloned()
-        else {
+        let Some(t) = p.tiers.values().find(|t| t.lookup_key == new.lookup_key) else {
             continue;
         };
-        let product = product_for(stripe, state, app, &meter).await?;
-        let event = spec.event_name.clone().unwrap_or_default();
-        let Some(stripe_meter) = state
-            .meters
-            .iter()
-            .find(|m| m.event_name == event && m.status == "active")
-            .map(|m| m.id.clone())
-        else {
-            return Err(BillingError::new(
-                "meter_not_synced",
-                format!(
-                    "Stripe has no active meter for `{event}` (catalog meter {meter}); run sync_catalog with dry_run false first"
-                ),
-            ));
-        };
-        let digest = fingerprint(&spec);
+        let product = product_for(stripe, state, app, &t.meter).await?;
         let made = stripe
             .create_spec_price(
                 PriceRequest {
                     product: &product,
-                    currency: &spec.currency,
-                    interval: spec.interval,
-                    meter: Some(&stripe_meter),
-                    amount: &spec.amount,
-                    lookup_key: Some(&new.lookup_key),
-                    nickname: &format!("{meter} reserved-tier overage"),
-                    metadata: tagged(&[(SPEC_KEY, &digest), (SYNC_KEY, "reserved")]),
+                    currency: &t.spec.currency,
+                    interval: t.spec.interval,
+                    meter: Some(&t.stripe_meter),
+                    amount: &t.spec.amount,
+                    lookup_key: Some(&t.lookup_key),
+                    nickname: &format!("{} reserved-tier overage", t.meter),
+                    metadata: tagged(&[(SPEC_KEY, &t.digest), (SYNC_KEY, "reserved")]),
                 },
-                &idempotency(&["reserved_price", &new.lookup_key, &product, &stripe_meter]),
+                &idempotency(&["reserved_price", &t.lookup_key, &product, &t.stripe_meter]),
             )
             .await?;
         new.result = Some(made.id.clone());
@@ -475,21 +488,22 @@ async fn apply_customer(
                 deleted: true,
             },
             ItemAction::Add { key, .. } | ItemAction::Update { key, .. } => {
-                let (_, lookup_key, _) = &p.specs[key];
-                let price = state
+                let t = &p.tiers[key];
+                let Some(price) = state
                     .prices
                     .iter()
-                    .find(|x| x.lookup_key.as_deref() == Some(lookup_key.as_str()))
-                    .map(|x| x.id.clone());
-                let item = p.wanted.iter().find(|w| &w.key == key).cloned();
-                let (Some(price), Some(item)) = (price, item) else {
+                    .find(|x| x.lookup_key.as_deref() == Some(t.lookup_key.as_str()))
+                    .map(|x| x.id.clone())
+                else {
                     return Err(BillingError::new(
                         "stripe_unexpected_response",
                         format!(
-                            "no price {lookup_key} after creating it; run sync_reserved_tiers again"
+                            "no price {} after creating it; run sync_reserved_tiers again",
+                            t.lookup_key
                         ),
                     ));
                 };
+                let item = &t.item;
                 let band = format!(
                     "{}-{}",
                     item.band_start,
