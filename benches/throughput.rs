@@ -89,6 +89,8 @@ impl BillingTool for NoopSized {
                     currency: "usd".into(),
                     display: "0.00".into(),
                 }),
+                total_before: None,
+                total_after: None,
                 credits: None,
             },
             upgrade: None,

@@ -3,6 +3,7 @@
 //! file, the field and the fix. Money is integers (minor units) or decimal strings; a float in a
 //! price is refused rather than rounded.
 
+mod meter;
 mod schema;
 mod validate;
 
@@ -17,16 +18,7 @@ use crate::core::plan::{Feature, Plan};
 
 pub use validate::CatalogError;
 
-/// How a meter aggregates events in Stripe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregation {
-    Sum,
-    Count,
-    Max,
-    Last,
-    Unique,
-}
+pub use crate::core::usage::Aggregation;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Meter {
@@ -34,7 +26,18 @@ pub struct Meter {
     pub event_name: String,
     pub aggregation: Aggregation,
     pub dimensions: Vec<String>,
+    /// The dimension whose distinct values a `unique` meter counts.
+    pub unique: Option<String>,
+    /// The dimension whose values plans price apart (`dimension_prices`); `tool` by default.
+    pub price_dimension: String,
     pub description: Option<String>,
+}
+
+impl Meter {
+    /// The value of the priced dimension in an event's dimensions.
+    pub fn priced_value<'a>(&self, dimensions: &'a BTreeMap<String, String>) -> Option<&'a str> {
+        dimensions.get(&self.price_dimension).map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -65,6 +68,14 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Each meter's aggregation (what the invoice preview needs).
+    pub fn aggregations(&self) -> BTreeMap<String, Aggregation> {
+        self.meters
+            .iter()
+            .map(|(id, m)| (id.clone(), m.aggregation))
+            .collect()
+    }
+
     /// An empty catalog (no plans): every entitlement answers `feature_not_in_plan`.
     pub fn empty() -> Catalog {
         Catalog {

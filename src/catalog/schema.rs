@@ -26,6 +26,10 @@ pub struct MeterSpec {
     pub aggregation: Option<String>,
     #[serde(default)]
     pub dimensions: Vec<String>,
+    /// With `aggregation = "unique"`: the dimension whose distinct values are counted.
+    pub unique: Option<String>,
+    /// The dimension whose values `dimension_prices` price (default `tool`).
+    pub price_dimension: Option<String>,
     pub description: Option<String>,
 }
 
@@ -55,6 +59,7 @@ pub struct PlanSpec {
     pub pay_with_credits: bool,
     pub on_payment_overdue: Option<String>,
     pub rate_limit: Option<RateLimitSpec>,
+    pub upgrade_url: Option<String>,
 }
 
 /// `rate_limit = { per_minute = 600, burst = 100 }`: the rate of the plan's customers' keys.
@@ -71,8 +76,12 @@ pub struct PlanMeterSpec {
     pub included: Option<u64>,
     pub limits: Option<LimitsSpec>,
     pub price: Option<PriceSpec>,
-    #[serde(default)]
-    pub tool_prices: BTreeMap<String, PriceSpec>,
+    /// Prices by the value of the meter's priced dimension; `tool_prices` is the same table for
+    /// meters priced by `tool` (the default).
+    #[serde(default, alias = "tool_prices")]
+    pub dimension_prices: BTreeMap<String, PriceSpec>,
+    /// `month` (default) or `period`: what span `included` and the `month` limit cover.
+    pub per: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

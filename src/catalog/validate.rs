@@ -12,9 +12,10 @@ use super::schema::{CatalogFile, CreditsSpec, PlanMeterSpec, PlanSpec, PriceSpec
 use super::{Aggregation, Catalog, Credits, Meter};
 use crate::core::credit::CreditPack;
 use crate::core::period::Window;
-use crate::core::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter, Rate};
+use crate::core::plan::{AtLimit, Feature, OverduePolicy, Per, Plan, PlanMeter, Rate};
 use crate::core::tier::{PackageRounding, PriceModel, Tier, TiersMode};
 use crate::core::{Currency, MinorUnits};
+pub(super) use Ctx as Context;
 
 /// A catalog mistake: which file, which field, what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,12 +81,12 @@ impl CatalogError {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &self,
         field: impl Into<String>,
         problem: impl Into<String>,
@@ -121,30 +122,7 @@ pub(super) fn build(raw: CatalogFile, file: &str) -> Result<Catalog, CatalogErro
             return Err(cx.err(format!("{field}.event_name"), "event_name is empty or used by another meter",
                 "give each meter its own Stripe event name, e.g. event_name = \"tool_call_executed\""));
         }
-        let aggregation = match spec.aggregation.as_deref().unwrap_or("sum") {
-            "sum" => Aggregation::Sum,
-            "count" => Aggregation::Count,
-            "max" => Aggregation::Max,
-            "last" => Aggregation::Last,
-            "unique" => Aggregation::Unique,
-            other => {
-                return Err(cx.err(
-                    format!("{field}.aggregation"),
-                    format!("unknown aggregation `{other}`"),
-                    "use one of sum, count, max, last, unique",
-                ));
-            }
-        };
-        meters.insert(
-            id.clone(),
-            Meter {
-                id,
-                event_name: spec.event_name,
-                aggregation,
-                dimensions: spec.dimensions,
-                description: spec.description,
-            },
-        );
+        meters.insert(id.clone(), super::meter::build(&cx, &field, id, spec)?);
     }
 
     let mut features = BTreeMap::new();
@@ -293,7 +271,10 @@ fn build_plan(
     for (meter, m) in &spec.meters {
         let mfield = format!("{field}.meters.{meter}");
         check_meter(cx, &mfield, meter, meters)?;
-        plan_meters.insert(meter.clone(), build_plan_meter(cx, &mfield, m)?);
+        let kind = meters
+            .get(meter)
+            .map_or(Aggregation::Sum, |m| m.aggregation);
+        plan_meters.insert(meter.clone(), build_plan_meter(cx, &mfield, m, kind)?);
     }
     let at_limit = match spec.at_limit.as_deref().unwrap_or("block") {
         "block" => AtLimit::Block,
@@ -350,13 +331,44 @@ fn build_plan(
         pay_with_credits: spec.pay_with_credits,
         on_payment_overdue,
         rate_limit,
+        upgrade_url: spec
+            .upgrade_url
+            .as_deref()
+            .map(|u| upgrade_url(cx, &format!("{field}.upgrade_url"), u))
+            .transpose()?,
     })
+}
+
+/// An upgrade URL template: http(s), placeholders `{customer}`, `{plan}`, `{email}` only.
+fn upgrade_url(cx: &Ctx<'_>, field: &str, url: &str) -> Result<String, CatalogError> {
+    let fix = "write an http(s) URL; {customer}, {plan} and {email} are filled in, e.g. https://example.com/upgrade?customer={customer}&plan={plan}";
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+        return Err(cx.err(field, "not an http(s) URL of at most 2,048 characters", fix));
+    }
+    let mut rest = url;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| open + c);
+        let name = close.map(|c| &rest[open + 1..c]);
+        if !matches!(name, Some("customer" | "plan" | "email")) {
+            return Err(cx.err(
+                field,
+                format!(
+                    "unknown placeholder in `{}`",
+                    &rest[open..close.map_or(rest.len(), |c| c + 1)]
+                ),
+                fix,
+            ));
+        }
+        rest = &rest[close.map_or(rest.len(), |c| c + 1)..];
+    }
+    Ok(url.to_string())
 }
 
 fn build_plan_meter(
     cx: &Ctx<'_>,
     field: &str,
     spec: &PlanMeterSpec,
+    aggregation: Aggregation,
 ) -> Result<PlanMeter, CatalogError> {
     let mut limits = BTreeMap::new();
     if let Some(l) = &spec.limits {
@@ -375,18 +387,39 @@ fn build_plan_meter(
         .as_ref()
         .map(|p| build_price(cx, &format!("{field}.price"), p))
         .transpose()?;
-    let mut tool_prices = BTreeMap::new();
-    for (tool, p) in &spec.tool_prices {
-        tool_prices.insert(
-            tool.clone(),
-            build_price(cx, &format!("{field}.tool_prices.{tool}"), p)?,
+    if !spec.dimension_prices.is_empty()
+        && !matches!(aggregation, Aggregation::Sum | Aggregation::Count)
+    {
+        return Err(cx.err(
+            format!("{field}.dimension_prices"),
+            format!("a `{}` meter cannot be priced by dimension value: its quantity is not a sum of the values' quantities", aggregation.as_str()),
+            "price the whole meter with `price`, or use a sum or count meter",
+        ));
+    }
+    let mut dimension_prices = BTreeMap::new();
+    for (value, p) in &spec.dimension_prices {
+        dimension_prices.insert(
+            value.clone(),
+            build_price(cx, &format!("{field}.dimension_prices.{value}"), p)?,
         );
     }
+    let per = match spec.per.as_deref().unwrap_or("month") {
+        "month" => Per::Month,
+        "period" => Per::Period,
+        other => {
+            return Err(cx.err(
+                format!("{field}.per"),
+                format!("unknown span `{other}`"),
+                "use month (included units and the month limit each month, also on yearly plans) or period",
+            ));
+        }
+    };
     Ok(PlanMeter {
         included: spec.included.unwrap_or(0),
         limits,
         price,
-        tool_prices,
+        dimension_prices,
+        per,
     })
 }
 

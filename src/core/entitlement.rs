@@ -9,6 +9,8 @@ use super::CoreError;
 use super::money::{Currency, MinorUnits};
 use super::period::{Interval, Span, Window, period_span, window_span};
 use super::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter};
+use super::reserved::ReservedMeter;
+use super::usage::Aggregation;
 
 /// Stable reason codes (an API: never renamed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,40 +110,54 @@ impl Status {
 #[derive(Debug, Clone)]
 pub struct CustomerState<'a> {
     pub plan: Option<&'a Plan>,
+    /// The status in force now (a trial past its end is already `active`).
     pub status: Status,
     pub delinquent: bool,
     /// Billing period anchor (epoch ms).
     pub anchor: i64,
     pub interval: Interval,
+    /// In a trial: limits apply, nothing is charged.
+    pub in_trial: bool,
 }
 
-/// Usage of the feature's meter the ledger already holds.
+/// Usage of the feature's meter the ledger already holds, each figure by the meter's aggregation.
 #[derive(Debug, Clone, Default)]
 pub struct UsageSoFar {
-    /// Units in the window of each kind containing `now`.
+    /// The meter's quantity in the window of each kind containing `now`.
     pub in_window: BTreeMap<Window, u64>,
-    /// Units in the current billing period that are priced by the meter's price
-    /// (all usage except tools with their own price).
-    pub period_generic: u64,
-    /// Units in the current billing period for the requested tool, when it has its own price.
-    pub period_tool: u64,
+    /// The quantity the meter's price reads in the current allowance span (the month, or the
+    /// billing period with `per = "period"`), since the plan's billing began: all usage except
+    /// dimension values with their own price.
+    pub allowance_generic: u64,
+    /// The same for the requested dimension value, when it has its own price.
+    pub allowance_own: u64,
 }
 
 /// What is being asked.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub feature: &'a Feature,
-    pub tool: Option<&'a str>,
+    /// The value of the meter's priced dimension (`tool` unless the meter names another).
+    pub priced_value: Option<&'a str>,
     pub quantity: u64,
     pub now: i64,
     /// Credits one unit costs when the plan is paid with credits.
     pub credits_per_unit: u64,
+    /// How the meter aggregates (what one more event adds).
+    pub aggregation: Aggregation,
+    /// The customer's reserved capacity on this meter, which prices it instead of the plan.
+    pub reserved: Option<&'a ReservedMeter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cost {
-    /// Money the request adds to the bill (minor units), when the plan prices this usage.
+    /// The price of the asked units at the tier that applies (never negative), when the plan
+    /// prices this usage; see [`super::cost`].
     pub amount: Option<MinorUnits>,
+    /// This meter's charge for the allowance span before and after the asked units (a volume
+    /// price reaching a cheaper tier can lower it).
+    pub total_before: Option<MinorUnits>,
+    pub total_after: Option<MinorUnits>,
     pub currency: Option<String>,
     /// Credits the request burns, when the plan is paid with credits.
     pub credits: Option<u64>,
@@ -182,6 +198,8 @@ impl Decision {
             resets_at: None,
             cost: Cost {
                 amount: None,
+                total_before: None,
+                total_after: None,
                 currency: None,
                 credits: None,
             },
@@ -249,8 +267,9 @@ pub fn decide(
     let (spans, period) = windows_for(customer.anchor, customer.interval, request.now)?;
     let terms = plan.meters.get(meter).cloned().unwrap_or_default();
     let q = request.quantity;
+    let increase = increase(request.aggregation, q);
 
-    let (report, over_limit) = standing(&terms, usage, &spans, period, q);
+    let (report, over_limit) = standing(&terms, usage, &spans, period, increase);
     if let Some(st) = report {
         decision.window = Some(st.window);
         decision.limit = Some(st.limit);
@@ -279,14 +298,38 @@ pub fn decide(
             decision.upgrade = upgrade_of(plan);
             return Ok(decision);
         }
-    } else {
-        let amount = marginal_amount(&terms, request.tool, usage, q)?;
-        if let Some(amount) = amount {
-            decision.cost.amount = Some(amount);
-            decision.cost.currency = Some(plan.currency.code().to_string());
-        }
+    } else if let Some(charge) = super::cost::request_cost(
+        &terms,
+        request.reserved,
+        request.priced_value,
+        usage,
+        increase,
+        plan.currency,
+    )? {
+        let free = customer.in_trial;
+        decision.cost.amount = Some(if free {
+            MinorUnits::ZERO
+        } else {
+            charge.amount
+        });
+        decision.cost.total_before = Some(if free {
+            MinorUnits::ZERO
+        } else {
+            charge.before
+        });
+        decision.cost.total_after = Some(if free { MinorUnits::ZERO } else { charge.after });
+        decision.cost.currency = Some(plan.currency.code().to_string());
     }
     Ok(decision)
+}
+
+/// What one more request of `quantity` adds to a meter's quantity: the quantity for sums and
+/// gauges (the level rises by it), one event for `count` and `unique` (at most one new value).
+pub fn increase(aggregation: Aggregation, quantity: u64) -> u64 {
+    match aggregation {
+        Aggregation::Sum | Aggregation::Max | Aggregation::Last => quantity,
+        Aggregation::Count | Aggregation::Unique => u64::from(quantity > 0),
+    }
 }
 
 /// Where a customer stands against one meter's limits.
@@ -300,7 +343,7 @@ pub struct Standing {
 
 /// The figures to report for a meter and whether `quantity` more units would exceed a limit:
 /// the exceeded window that frees up last decides; otherwise the tightest window; without
-/// windows, the billing period's included units (counted on usage the meter's price covers).
+/// windows, the allowance span's included units (counted on usage the meter's price covers).
 pub fn standing(
     terms: &PlanMeter,
     usage: &UsageSoFar,
@@ -332,32 +375,11 @@ pub fn standing(
         (terms.included > 0).then_some(Standing {
             window: Window::Month,
             limit: terms.included,
-            used: usage.period_generic,
+            used: usage.allowance_generic,
             resets_at: period.end,
         })
     });
     (report, over_limit)
-}
-
-/// Money the next `q` units add, given the plan's terms for the meter.
-pub fn marginal_amount(
-    terms: &super::plan::PlanMeter,
-    tool: Option<&str>,
-    usage: &UsageSoFar,
-    q: u64,
-) -> Result<Option<MinorUnits>, CoreError> {
-    if let Some(price) = tool.and_then(|t| terms.tool_prices.get(t)) {
-        return price.marginal(usage.period_tool, q).map(Some);
-    }
-    let Some(price) = &terms.price else {
-        return Ok(None);
-    };
-    let before = usage.period_generic.saturating_sub(terms.included);
-    let after = usage
-        .period_generic
-        .saturating_add(q)
-        .saturating_sub(terms.included);
-    price.marginal(before, after - before).map(Some)
 }
 
 /// Currency helper for callers that print costs.
@@ -408,6 +430,7 @@ mod tests {
             pay_with_credits: false,
             on_payment_overdue: OverduePolicy::Block,
             rate_limit: None,
+            upgrade_url: None,
         }
     }
 
@@ -437,16 +460,19 @@ mod tests {
             delinquent: false,
             anchor: 0,
             interval: Interval::Month,
+            in_trial: false,
         }
     }
 
     fn request(f: &Feature, quantity: u64) -> Request<'_> {
         Request {
             feature: f,
-            tool: None,
+            priced_value: None,
             quantity,
             now: 10 * 3_600_000 + 5,
             credits_per_unit: 1,
+            aggregation: Aggregation::Sum,
+            reserved: None,
         }
     }
 
@@ -457,8 +483,8 @@ mod tests {
                 (Window::Day, day),
                 (Window::Month, month),
             ]),
-            period_generic: month,
-            period_tool: 0,
+            allowance_generic: month,
+            allowance_own: 0,
         }
     }
 

@@ -134,6 +134,21 @@ impl YearMonthIndex for DateTime<Utc> {
     }
 }
 
+/// When the usage the current plan bills began: the plan's start (`plan_since`, set by a change
+/// inside the period; 0 otherwise) or, once a trial is over, the trial's end — whichever is
+/// later. Usage before it is on the invoice under the earlier plan or as trial usage.
+pub fn billable_from(plan_since: i64, trial_end: Option<i64>, now: i64) -> i64 {
+    plan_since.max(trial_end.filter(|t| *t <= now).unwrap_or(i64::MIN))
+}
+
+/// `span` from `from` on (empty when `from` is past its end).
+pub fn from_on(span: Span, from: i64) -> Span {
+    Span {
+        start: span.start.max(from).min(span.end),
+        end: span.end,
+    }
+}
+
 /// RFC 3339 rendering of epoch milliseconds (for results people read).
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)

@@ -9,6 +9,13 @@ use super::money::{Currency, MinorUnits};
 use super::period::{Interval, Window};
 use super::tier::PriceModel;
 
+/// What a URL component keeps as it is: RFC 3986's unreserved characters.
+const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// What happens when a limit window is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,17 +36,30 @@ pub enum OverduePolicy {
     Allow,
 }
 
+/// What span a plan meter's included units (and its `month` limit) cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Per {
+    /// Each month of the billing period (from the period's anchor), also on yearly plans.
+    #[default]
+    Month,
+    /// The whole billing period (a year on a yearly plan).
+    Period,
+}
+
 /// A plan's terms for one meter.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct PlanMeter {
-    /// Units per billing period that the base price covers.
+    /// Units each allowance span (`per`) covers before the price applies.
     pub included: u64,
     /// Hard (or, with `charge_overage`, soft) caps per window.
     pub limits: BTreeMap<Window, u64>,
     /// Price of the units above `included`; `None` means they are free.
     pub price: Option<PriceModel>,
-    /// Per-tool prices (dimension `tool`); such usage is priced in full by its own price.
-    pub tool_prices: BTreeMap<String, PriceModel>,
+    /// Prices by the value of the meter's priced dimension (`tool` unless the meter names
+    /// another): such usage is priced in full by its own price, apart from `included`.
+    pub dimension_prices: BTreeMap<String, PriceModel>,
+    pub per: Per,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +79,9 @@ pub struct Plan {
     pub on_payment_overdue: OverduePolicy,
     /// The rate limit of this plan's customers' keys (those without a rate of their own).
     pub rate_limit: Option<Rate>,
+    /// Where a customer upgrades to `upgrade_to`: a URL template with `{customer}`, `{plan}`
+    /// and `{email}` placeholders (filled URL-encoded).
+    pub upgrade_url: Option<String>,
 }
 
 impl Plan {
@@ -68,6 +91,31 @@ impl Plan {
             Interval::Year => self.yearly,
         }
         .unwrap_or(MinorUnits::ZERO)
+    }
+
+    /// Where `customer` upgrades from this plan: the `upgrade_url` template with `{customer}`,
+    /// `{plan}` (the plan to upgrade to) and `{email}` filled in, URL-encoded.
+    pub fn upgrade_link(&self, customer: &str, email: Option<&str>) -> Option<String> {
+        let template = self.upgrade_url.as_deref()?;
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string();
+        Some(
+            template
+                .replace("{customer}", &encode(customer))
+                .replace("{plan}", &encode(self.upgrade_to.as_deref().unwrap_or("")))
+                .replace("{email}", &encode(email.unwrap_or(""))),
+        )
+    }
+
+    /// A plan the customer pays for: a base price or a priced meter (a free plan or one paid
+    /// with prepaid credits is no subscription).
+    pub fn is_paid(&self) -> bool {
+        !self.pay_with_credits
+            && (self.monthly.is_some_and(|m| m > MinorUnits::ZERO)
+                || self.yearly.is_some_and(|m| m > MinorUnits::ZERO)
+                || self
+                    .meters
+                    .values()
+                    .any(|m| m.price.is_some() || !m.dimension_prices.is_empty()))
     }
 }
 

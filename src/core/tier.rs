@@ -247,16 +247,21 @@ fn graduated(tiers: &[Tier], quantity: u64) -> Result<Vec<TierSlice>, CoreError>
     Ok(slices)
 }
 
+/// The tier (0-based) whose range contains unit number `quantity`.
+pub fn tier_for(tiers: &[Tier], quantity: u64) -> Result<(usize, &Tier), CoreError> {
+    tiers
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.up_to.is_none_or(|u| quantity <= u))
+        .ok_or_else(|| CoreError::InvalidTiers("no tier covers the quantity".into()))
+}
+
 /// Volume: the tier that contains the total prices every unit (flat amount once).
 fn volume(tiers: &[Tier], quantity: u64) -> Result<Vec<TierSlice>, CoreError> {
     if quantity == 0 {
         return Ok(Vec::new());
     }
-    let (i, tier) = tiers
-        .iter()
-        .enumerate()
-        .find(|(_, t)| t.up_to.is_none_or(|u| quantity <= u))
-        .ok_or_else(|| CoreError::InvalidTiers("no tier covers the quantity".into()))?;
+    let (i, tier) = tier_for(tiers, quantity)?;
     Ok(vec![slice(
         i + 1,
         0,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
 use crate::core::entitlement::Status;
 use crate::core::period::{Interval, Span, period_span, rfc3339};
-use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange, StripeLink};
+use crate::store::{Created, CustomerRecord, NewCustomer, Page, StripeLink};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -17,6 +17,20 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// hourly totals (exact, whatever the number of events).
 pub fn anchor_at(now: i64) -> i64 {
     now.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// Whether the customer is in a trial now (nothing is charged; limits apply).
+pub fn in_trial(record: &CustomerRecord, now: i64) -> bool {
+    record.status == "trialing" && record.trial_ends_at.is_none_or(|t| now < t)
+}
+
+/// The status in force now: a trial whose end has passed is `active` (as Stripe moves it when
+/// the first invoice is created) unless Stripe has said otherwise since.
+pub fn status_of(record: &CustomerRecord, now: i64) -> Status {
+    match Status::parse(&record.status).unwrap_or(Status::Active) {
+        Status::Trialing if !in_trial(record, now) => Status::Active,
+        s => s,
+    }
 }
 
 pub fn interval_of(record: &CustomerRecord) -> Interval {
@@ -64,7 +78,7 @@ impl App {
                 .clone()
                 .or_else(|| self.catalog.default_plan.clone()),
             interval: record.billing_interval.clone(),
-            status: record.status.clone(),
+            status: status_of(record, now).as_str().into(),
             delinquent: record.delinquent != 0,
             current_period: period_span(record.period_anchor, interval_of(record), now)
                 .map(PeriodView::from),
@@ -129,6 +143,10 @@ pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer,
         .map_or(0, |p| p.trial_days);
     let metadata =
         serde_json::to_string(&input.metadata).map_err(|e| BillingError::invalid(e.to_string()))?;
+    // As Stripe does: a trial is its own stretch, and the first paid period starts at its end.
+    // The trial ends on a whole hour (never earlier than asked), so its end is an hour boundary.
+    let trial_ends_at =
+        (trial_days > 0).then(|| anchor_at(now + HOUR_MS - 1) + i64::from(trial_days) * DAY_MS);
     let created = app
         .store
         .create_customer(NewCustomer {
@@ -138,8 +156,8 @@ pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer,
             plan: input.plan,
             billing_interval: interval.as_str().into(),
             status: if trial_days > 0 { "trialing" } else { "active" }.into(),
-            period_anchor: anchor_at(now),
-            trial_ends_at: (trial_days > 0).then(|| now + i64::from(trial_days) * DAY_MS),
+            period_anchor: trial_ends_at.unwrap_or_else(|| anchor_at(now)),
+            trial_ends_at,
             metadata,
             now,
         })
@@ -219,54 +237,6 @@ pub async fn list(
     })
 }
 
-#[derive(Debug, Clone)]
-pub struct SetPlan {
-    pub customer: String,
-    pub plan: String,
-    pub interval: Option<String>,
-    pub status: Option<String>,
-    pub reset_period: bool,
-}
-
-pub async fn set_plan(app: &App, input: SetPlan) -> Result<CustomerView, BillingError> {
-    app.check_plan(&input.plan)?;
-    let current = app.customer(&input.customer).await?;
-    let interval = match input.interval.as_deref() {
-        Some(i) => parse_interval(Some(i))?,
-        None => interval_of(&current),
-    };
-    let status = input.status.unwrap_or_else(|| "active".into());
-    if Status::parse(&status).is_none() {
-        return Err(BillingError::invalid(format!(
-            "status `{status}` is not known; use one of: {}",
-            Status::NAMES.join(", ")
-        )));
-    }
-    let now = app.now();
-    let record = app
-        .store
-        .change_plan(PlanChange {
-            customer: input.customer.clone(),
-            plan: Some(input.plan),
-            billing_interval: interval.as_str().into(),
-            trial_ends_at: if status == "trialing" {
-                current.trial_ends_at
-            } else {
-                None
-            },
-            status,
-            period_anchor: if input.reset_period {
-                anchor_at(now)
-            } else {
-                current.period_anchor
-            },
-            now,
-        })
-        .await?
-        .ok_or_else(|| BillingError::unknown_customer(&input.customer))?;
-    Ok(app.view(&record))
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BillingStatus {
     pub customer: String,
@@ -300,9 +270,9 @@ pub struct MeterEventStatus {
 pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, BillingError> {
     let record = app.customer(customer).await?;
     let view = app.view(&record);
-    let status = Status::parse(&record.status);
+    let status = Some(status_of(&record, app.now()));
     let preview = match app.plan_of(&record) {
-        Some(_) => Some(super::pricing::preview(app, &record).await?),
+        Some(_) => Some(super::invoice::preview(app, &record).await?),
         None => None,
     };
     let balance = super::credits::balance_of(app, customer).await?;
@@ -319,7 +289,7 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
             Some(Status::Active | Status::Trialing | Status::PastDue)
         ),
         is_delinquent: record.delinquent != 0 || status == Some(Status::PastDue),
-        status: record.status.clone(),
+        status: view.status.clone(),
         trial_ends_at: view.trial_ends_at,
         current_period: view.current_period,
         next_invoice_amount: preview.map(|p| p.total),

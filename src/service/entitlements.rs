@@ -8,14 +8,13 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::usage::{UsageInput, new_event};
+use super::usage::UsageInput;
 use super::{App, BillingError, Money};
 use crate::catalog::Catalog;
-use crate::core::entitlement::{
-    self, CustomerState, Decision, Reason, Request, Status, UsageSoFar,
-};
+use crate::core::entitlement::{self, CustomerState, Decision, Reason, Request, UsageSoFar};
 use crate::core::period::{Window, rfc3339};
-use crate::core::plan::{Feature, PlanMeter};
+use crate::core::plan::{Feature, Per, PlanMeter};
+use crate::core::usage::{Aggregation, merged};
 use crate::store::{ConsumeRequest, Consumed, Snapshot, Verdict};
 
 #[derive(Debug, Clone, Default)]
@@ -31,9 +30,16 @@ pub struct CheckInput {
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CostView {
-    /// Money this request adds to the bill, when the plan prices it.
+    /// The price of the asked units at the tier that applies, when the plan prices them (never
+    /// negative; 0 in a trial).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
+    /// This meter's charge for the allowance span (the month, or the period) before and after
+    /// the asked units; a volume price reaching a cheaper tier makes `total_after` the lower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_before: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_after: Option<Money>,
     /// Credits this request burns, when the plan is paid with credits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<u64>,
@@ -80,22 +86,37 @@ pub struct EntitlementView {
     pub message: String,
 }
 
-/// The part of a snapshot one decision needs, given the plan's per-tool prices.
-fn usage_so_far(snapshot: &Snapshot, terms: Option<&PlanMeter>, tool: Option<&str>) -> UsageSoFar {
-    let own_price = |t: &str| terms.is_some_and(|m| m.tool_prices.contains_key(t));
+/// The part of a snapshot one decision needs: window figures by the meter's aggregation, and the
+/// allowance span's (the month, or the period with `per = "period"`) billable usage apart from
+/// dimension values with their own price.
+pub(crate) fn usage_so_far(
+    snapshot: &Snapshot,
+    terms: Option<&PlanMeter>,
+    aggregation: Aggregation,
+    priced_value: Option<&str>,
+) -> UsageSoFar {
+    let own_price = |v: &str| terms.is_some_and(|m| m.dimension_prices.contains_key(v));
+    let by_value = match terms.map(|t| t.per) {
+        Some(Per::Period) => &snapshot.period_by_value,
+        _ => &snapshot.month_by_value,
+    };
     UsageSoFar {
-        in_window: snapshot.in_window.clone(),
-        period_generic: snapshot
-            .period_by_tool
+        in_window: snapshot
+            .in_window
             .iter()
-            .filter(|(t, _)| !own_price(t))
-            .map(|(_, q)| *q)
-            .sum(),
-        period_tool: tool
-            .filter(|t| own_price(t))
-            .and_then(|t| snapshot.period_by_tool.get(t))
-            .copied()
-            .unwrap_or(0),
+            .map(|(w, t)| (*w, t.value(aggregation)))
+            .collect(),
+        allowance_generic: merged(
+            by_value
+                .iter()
+                .filter(|(v, _)| !own_price(v))
+                .map(|(_, t)| t),
+        )
+        .value(aggregation),
+        allowance_own: priced_value
+            .filter(|v| own_price(v))
+            .and_then(|v| by_value.get(v))
+            .map_or(0, |t| t.value(aggregation)),
     }
 }
 
@@ -103,6 +124,7 @@ fn usage_so_far(snapshot: &Snapshot, terms: Option<&PlanMeter>, tool: Option<&st
 fn decide(
     catalog: &Catalog,
     feature: &Feature,
+    priced_value: Option<&str>,
     tool: Option<&str>,
     quantity: u64,
     now: i64,
@@ -116,33 +138,52 @@ fn decide(
         .and_then(|p| catalog.plan(p));
     let state = CustomerState {
         plan,
-        status: Status::parse(&record.status).unwrap_or(Status::Active),
+        status: super::customers::status_of(record, now),
         delinquent: record.delinquent != 0,
         anchor: record.period_anchor,
         interval: super::customers::interval_of(record),
+        in_trial: super::customers::in_trial(record, now),
     };
-    let terms = plan
-        .zip(feature.meter.as_deref())
-        .and_then(|(p, m)| p.meters.get(m));
-    let usage = usage_so_far(snapshot, terms, tool);
+    let meter = feature.meter.as_deref();
+    let terms = plan.zip(meter).and_then(|(p, m)| p.meters.get(m));
+    let aggregation = meter
+        .and_then(|m| catalog.meters.get(m))
+        .map_or(Aggregation::Sum, |m| m.aggregation);
+    let reserved = meter.and_then(|m| record.reserved().remove(m));
+    let usage = usage_so_far(snapshot, terms, aggregation, priced_value);
     let balance = crate::core::credit::balance(&snapshot.grants, now);
     let request = Request {
         feature,
-        tool,
+        priced_value,
         quantity,
         now,
         credits_per_unit: catalog.credits.cost_of(tool),
+        aggregation,
+        reserved: reserved.as_ref(),
     };
-    let decision = entitlement::decide(&state, &request, &usage, balance).unwrap_or_else(|e| {
+    let mut decision = entitlement::decide(&state, &request, &usage, balance).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "entitlement arithmetic overflowed; denying");
         Decision::denied(Reason::QuotaExceeded)
     });
+    if let (Some(upgrade), Some(plan)) = (decision.upgrade.as_mut(), plan) {
+        upgrade.url = plan.upgrade_link(&record.id, record.email.as_deref());
+    }
     let credits = if decision.allowed {
         decision.cost.credits.unwrap_or(0)
     } else {
         0
     };
-    Verdict { decision, credits }
+    // A gauge records its new level: what the period holds now plus the asked units.
+    let record_quantity = aggregation.is_gauge().then(|| {
+        merged(snapshot.period_by_value.values())
+            .value(aggregation)
+            .saturating_add(quantity)
+    });
+    Verdict {
+        decision,
+        credits,
+        record_quantity,
+    }
 }
 
 pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, BillingError> {
@@ -173,12 +214,25 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         .tool
         .clone()
         .or_else(|| dimensions.get("tool").cloned());
+    let meter = feature
+        .meter
+        .as_deref()
+        .and_then(|m| app.catalog.meters.get(m));
+    let priced = meter
+        .and_then(|m| m.priced_value(&dimensions))
+        .map(String::from);
+    let counted = app.counted(feature.meter.as_deref());
     let catalog = Arc::clone(&app.catalog);
-    let (f, t, q) = (feature.clone(), tool.clone(), input.quantity);
-    let decide_fn = move |s: &Snapshot| decide(&catalog, &f, t.as_deref(), q, now, s);
+    let (f, p, t, q) = (
+        feature.clone(),
+        priced.clone(),
+        tool.clone(),
+        input.quantity,
+    );
+    let decide_fn = move |s: &Snapshot| decide(&catalog, &f, p.as_deref(), t.as_deref(), q, now, s);
 
     let (verdict, event_id, duplicate) = if input.consume {
-        let event = new_event(
+        let event = app.new_event(
             UsageInput {
                 customer: input.customer.clone(),
                 // A boolean feature is counted under its own name, so its consumptions are idempotent too.
@@ -196,19 +250,25 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         let request = ConsumeRequest {
             customer: input.customer.clone(),
             event: Some(event),
-            meter: feature.meter.clone(),
+            meter: counted.map(|c| (c.meter.to_string(), c.aggregation)),
             now,
             decide: Box::new(decide_fn),
         };
         match app.store.consume(request).await? {
             Consumed::UnknownCustomer => return Err(unknown(&input.customer)),
             Consumed::Duplicate { event_id } => {
-                let snapshot = app
-                    .store
-                    .snapshot(&input.customer, feature.meter.as_deref(), now)
-                    .await?;
-                let verdict =
-                    snapshot.map(|s| decide(&app.catalog, &feature, tool.as_deref(), 0, now, &s));
+                let snapshot = app.store.snapshot(&input.customer, counted, now).await?;
+                let verdict = snapshot.map(|s| {
+                    decide(
+                        &app.catalog,
+                        &feature,
+                        priced.as_deref(),
+                        tool.as_deref(),
+                        0,
+                        now,
+                        &s,
+                    )
+                });
                 let mut decision =
                     verdict.map_or_else(|| Decision::denied(Reason::Ok), |v| v.decision);
                 decision.allowed = true;
@@ -217,6 +277,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
                     Verdict {
                         decision,
                         credits: 0,
+                        record_quantity: None,
                     },
                     Some(event_id),
                     true,
@@ -225,10 +286,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
             Consumed::Decided { verdict, event_id } => (*verdict, event_id, false),
         }
     } else {
-        let snapshot = app
-            .store
-            .snapshot(&input.customer, feature.meter.as_deref(), now)
-            .await?;
+        let snapshot = app.store.snapshot(&input.customer, counted, now).await?;
         let Some(snapshot) = snapshot else {
             return Err(unknown(&input.customer));
         };
@@ -279,6 +337,8 @@ fn view(
         resets_at: d.resets_at.map(rfc3339),
         cost: CostView {
             amount: d.cost.amount.map(|a| Money::new(a, currency)),
+            total_before: d.cost.total_before.map(|a| Money::new(a, currency)),
+            total_after: d.cost.total_after.map(|a| Money::new(a, currency)),
             credits: d.cost.credits,
         },
         upgrade: d.upgrade.map(|u| UpgradeView {
@@ -296,7 +356,10 @@ fn message(d: &Decision, input: &CheckInput, remaining: Option<u64>, duplicate: 
     let upgrade = d
         .upgrade
         .as_ref()
-        .map(|u| format!(" Upgrade to plan `{}` for more.", u.plan))
+        .map(|u| match &u.url {
+            Some(url) => format!(" Upgrade to plan `{}` for more: {url}", u.plan),
+            None => format!(" Upgrade to plan `{}` for more.", u.plan),
+        })
         .unwrap_or_default();
     match d.reason {
         Reason::Ok if duplicate => {
@@ -350,12 +413,16 @@ pub async fn allowance(
     meter: &str,
     now: i64,
 ) -> Result<Allowance, BillingError> {
-    let Some(snapshot) = app.store.snapshot(customer, Some(meter), now).await? else {
+    let counted = app.counted(Some(meter));
+    let Some(snapshot) = app.store.snapshot(customer, counted, now).await? else {
         return Err(BillingError::unknown_customer(customer));
     };
-    let period_used = snapshot.period_by_tool.values().sum();
+    let aggregation = counted.map_or(Aggregation::Sum, |c| c.aggregation);
     let record = &snapshot.customer;
-    let Some(terms) = app.plan_of(record).and_then(|p| p.meters.get(meter)) else {
+    let terms = app.plan_of(record).and_then(|p| p.meters.get(meter));
+    let usage = usage_so_far(&snapshot, terms, aggregation, None);
+    let period_used = merged(snapshot.period_by_value.values()).value(aggregation);
+    let Some(terms) = terms else {
         return Ok(Allowance {
             period_used,
             ..Allowance::default()
@@ -366,7 +433,6 @@ pub async fn allowance(
         super::customers::interval_of(record),
         now,
     )?;
-    let usage = usage_so_far(&snapshot, Some(terms), None);
     let (standing, _) = entitlement::standing(terms, &usage, &spans, period, 0);
     Ok(Allowance {
         period_used,

@@ -1,18 +1,18 @@
-//! Prices: the catalog's plans as people read them, quotes for the next units, and the upcoming
-//! invoice computed from the ledger.
+//! Prices: the catalog's plans as people read them, and quotes for the next units (the upcoming
+//! invoice is `invoice.rs`).
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::customers::interval_of;
-use super::{App, BillingError, Money, PeriodView};
-use crate::core::Currency;
+use super::{App, BillingError, Money};
+use crate::core::entitlement::UsageSoFar;
 use crate::core::plan::{Plan, Rate};
-use crate::core::quote::{self, LineKind};
+use crate::core::quote;
+use crate::core::reserved::{ReservedMeter, overage_charge};
 use crate::core::tier::{PackageRounding, PriceModel, TiersMode};
-use crate::store::CustomerRecord;
+use crate::core::usage::Aggregation;
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TierView {
@@ -92,7 +92,13 @@ pub struct PlanMeterView {
     /// Limits per window: hour, day, month.
     pub limits: BTreeMap<String, u64>,
     pub price: Option<PriceView>,
-    pub tool_prices: BTreeMap<String, PriceView>,
+    /// The dimension whose values `dimension_prices` price.
+    pub price_dimension: String,
+    pub dimension_prices: BTreeMap<String, PriceView>,
+    /// month or period: what `included` and the month limit cover.
+    pub per: String,
+    /// How the meter aggregates: sum, count, max, last or unique.
+    pub aggregation: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -153,11 +159,27 @@ pub fn plan_view(app: &App, plan: &Plan) -> PlanView {
                     .map(|(w, l)| (w.as_str().to_string(), *l))
                     .collect(),
                 price: m.price.as_ref().map(PriceView::from),
-                tool_prices: m
-                    .tool_prices
+                price_dimension: app
+                    .catalog
+                    .meters
+                    .get(meter)
+                    .map_or_else(|| "tool".into(), |x| x.price_dimension.clone()),
+                dimension_prices: m
+                    .dimension_prices
                     .iter()
                     .map(|(t, p)| (t.clone(), PriceView::from(p)))
                     .collect(),
+                per: match m.per {
+                    crate::core::plan::Per::Month => "month",
+                    crate::core::plan::Per::Period => "period",
+                }
+                .into(),
+                aggregation: app
+                    .catalog
+                    .meters
+                    .get(meter)
+                    .map_or("sum", |x| x.aggregation.as_str())
+                    .into(),
             })
             .collect(),
         at_limit: serde_json::to_value(plan.at_limit)
@@ -219,7 +241,8 @@ pub struct QuoteView {
     pub meter: String,
     pub tool: Option<String>,
     pub quantity: u64,
-    /// Units already used this period (0 without a customer).
+    /// The meter's quantity already billable in the allowance span (the month, or the period
+    /// with `per = "period"`; 0 without a customer).
     pub already_used: u64,
     pub included: u64,
     /// Units of this quote covered by the included units.
@@ -227,6 +250,8 @@ pub struct QuoteView {
     pub billable_quantity: u64,
     pub price: Option<PriceView>,
     pub lines: Vec<QuoteLineView>,
+    /// How much this meter's charge changes: the rounded total after the units minus before
+    /// (negative when a volume price reaches a cheaper tier).
     pub amount: Money,
     pub explanation: String,
 }
@@ -258,27 +283,33 @@ pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, Bill
             )
         })?;
     let terms = plan.meters.get(&input.meter).cloned().unwrap_or_default();
-    let own = input.tool.as_ref().and_then(|t| terms.tool_prices.get(t));
-    let (already, included) = match &record {
+    let value = input.tool.as_deref();
+    let own = value.and_then(|t| terms.dimension_prices.get(t));
+    let counted = app.counted(Some(input.meter.as_str()));
+    let aggregation = counted.map_or(Aggregation::Sum, |c| c.aggregation);
+    let reserved = record
+        .as_ref()
+        .and_then(|r| r.reserved().remove(&input.meter));
+    let usage = match &record {
         Some(r) => {
             let snapshot = app
                 .store
-                .snapshot(&r.id, Some(&input.meter), now)
+                .snapshot(&r.id, counted, now)
                 .await?
                 .ok_or_else(|| BillingError::unknown_customer(&r.id))?;
-            let used: u64 = match (&input.tool, own) {
-                (Some(t), Some(_)) => snapshot.period_by_tool.get(t).copied().unwrap_or(0),
-                _ => snapshot
-                    .period_by_tool
-                    .iter()
-                    .filter(|(t, _)| !terms.tool_prices.contains_key(*t))
-                    .map(|(_, q)| q)
-                    .sum(),
-            };
-            (used, if own.is_some() { 0 } else { terms.included })
+            super::entitlements::usage_so_far(&snapshot, Some(&terms), aggregation, value)
         }
-        None => (0, if own.is_some() { 0 } else { terms.included }),
+        None => UsageSoFar::default(),
     };
+    let already = if own.is_some() {
+        usage.allowance_own
+    } else {
+        usage.allowance_generic
+    };
+    if let Some(r) = &reserved {
+        return quote_reserved(plan, input, r, already);
+    }
+    let included = if own.is_some() { 0 } else { terms.included };
     let billable_before = already.saturating_sub(included);
     let billable_after = already
         .saturating_add(input.quantity)
@@ -298,7 +329,7 @@ pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, Bill
             plan.id, input.meter
         ),
         Some(_) => format!(
-            "{} of {} units fall within the included units; {} are billable after {} already billable this period.",
+            "{} of {} units fall within the included units; {} are billable after {} already billable in this allowance span.",
             input.quantity - billable,
             input.quantity,
             billable,
@@ -330,106 +361,60 @@ pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, Bill
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct InvoiceTierView {
-    pub tier: usize,
-    pub quantity: u64,
-    pub unit_amount: String,
-    pub flat_amount: i64,
-    /// Exact amount in minor units before rounding.
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct InvoiceLineView {
-    /// base or usage.
-    pub kind: String,
-    pub description: String,
-    pub meter: Option<String>,
-    pub tool: Option<String>,
-    pub quantity: u64,
-    pub included: u64,
-    pub billable: u64,
-    pub tiers: Vec<InvoiceTierView>,
-    pub amount: Money,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct InvoicePreviewView {
-    pub customer: String,
-    pub plan: String,
-    pub period: PeriodView,
-    pub in_trial: bool,
-    pub lines: Vec<InvoiceLineView>,
-    pub total: Money,
-    /// Credits burned this period are paid in advance and not on this invoice.
-    pub credit_balance: u64,
-}
-
-pub async fn preview(
-    app: &App,
-    record: &CustomerRecord,
-) -> Result<InvoicePreviewView, BillingError> {
-    let plan = app.plan_of(record).ok_or_else(|| {
-        BillingError::new(
-            "no_plan",
-            format!(
-                "customer `{}` has no plan; set one with set_customer_plan",
-                record.id
-            ),
-        )
-    })?;
-    let now = app.now();
-    let interval = interval_of(record);
-    let period = super::customers::period_of(record, now)?;
-    let mut usage: BTreeMap<String, quote::MeterUsage> = BTreeMap::new();
-    for t in app
-        .store
-        .usage_totals(&record.id, period.start, period.end)
-        .await?
-    {
-        let tool = (!t.tool.is_empty()).then_some(t.tool);
-        *usage.entry(t.meter).or_default().entry(tool).or_insert(0) +=
-            u64::try_from(t.quantity).unwrap_or(0);
-    }
-    let in_trial = record.trial_ends_at.is_some_and(|t| now < t);
-    let p = quote::preview_invoice(plan, interval, in_trial, period, &usage)?;
-    let currency: Currency = plan.currency;
-    Ok(InvoicePreviewView {
-        customer: record.id.clone(),
-        plan: p.plan,
-        period: p.period.into(),
-        in_trial,
-        lines: p
-            .lines
-            .into_iter()
-            .map(|l| InvoiceLineView {
-                kind: match l.kind {
-                    LineKind::Base => "base",
-                    LineKind::Usage => "usage",
-                }
-                .into(),
-                description: l.description,
-                meter: l.meter,
-                tool: l.tool,
-                quantity: l.quantity,
-                included: l.included,
-                billable: l.billable,
-                tiers: l
-                    .tiers
-                    .into_iter()
-                    .map(|s| InvoiceTierView {
-                        tier: s.tier,
-                        quantity: s.quantity,
-                        unit_amount: s.unit_amount.normalize().to_string(),
-                        flat_amount: s.flat_amount.0,
-                        amount: s.exact.normalize().to_string(),
-                    })
-                    .collect(),
-                amount: Money::new(l.amount, currency),
-            })
-            .collect(),
-        total: Money::new(p.total, currency),
-        credit_balance: super::credits::balance_of(app, &record.id).await?,
+/// A quote on reserved capacity: the overage tiers' charge after the units minus before.
+fn quote_reserved(
+    plan: &Plan,
+    input: QuoteInput,
+    reserved: &ReservedMeter,
+    already: u64,
+) -> Result<QuoteView, BillingError> {
+    let before = overage_charge(reserved, already, plan.currency)?;
+    let after = overage_charge(
+        reserved,
+        already.saturating_add(input.quantity),
+        plan.currency,
+    )?;
+    let lines = after
+        .tiers
+        .iter()
+        .zip(&before.tiers)
+        .enumerate()
+        .filter(|(_, (a, b))| a.units != b.units)
+        .map(|(i, (a, b))| QuoteLineView {
+            tier: i + 1,
+            quantity: i64::try_from(a.units - b.units).unwrap_or(i64::MAX),
+            unit_amount: plan
+                .currency
+                .major_to_minor(a.price_per_unit)
+                .normalize()
+                .to_string(),
+            flat_amount: 0,
+            amount: (plan.currency.major_to_minor(a.price_per_unit)
+                * rust_decimal::Decimal::from(a.units - b.units))
+            .normalize()
+            .to_string(),
+        })
+        .collect();
+    let covered = input
+        .quantity
+        .min(reserved.reserved.saturating_sub(already));
+    Ok(QuoteView {
+        plan: plan.id.clone(),
+        explanation: format!(
+            "Reserved capacity: {} units prepaid, {} already used; overage above them is priced by the customer's overage tiers (the first tier starts after {} overage units).",
+            reserved.reserved,
+            already,
+            reserved.tiers.first().map_or(0, |t| t.threshold)
+        ),
+        meter: input.meter,
+        tool: input.tool,
+        quantity: input.quantity,
+        already_used: already,
+        included: reserved.reserved,
+        covered_by_included: covered,
+        billable_quantity: input.quantity - covered,
+        price: None,
+        lines,
+        amount: Money::new(after.total.checked_sub(before.total)?, plan.currency),
     })
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::{App, BillingError, PageInfo, PeriodView};
 use crate::core::period::{Span, parse_rfc3339, rfc3339};
+use crate::core::usage::Aggregation;
 use crate::ids::new_id;
-use crate::store::{EventQuery, NewEvent, Recorded};
+use crate::store::{Counted, EventQuery, NewEvent, Recorded};
 
 /// Largest quantity one event may carry (keeps every sum far from overflow).
 pub const MAX_QUANTITY: u64 = 1_000_000_000_000;
@@ -47,12 +48,46 @@ impl App {
     /// Validate one usage input and turn it into an event to append.
     pub fn event_from(&self, input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
         self.check_meter(&input.meter)?;
-        new_event(input, now)
+        self.new_event(input, now)
+    }
+
+    /// The meter a snapshot counts, with its aggregation (`None` for no meter).
+    pub fn counted<'a>(&self, meter: Option<&'a str>) -> Option<Counted<'a>> {
+        meter.map(|m| Counted {
+            meter: m,
+            aggregation: self
+                .catalog
+                .meters
+                .get(m)
+                .map_or(Aggregation::Sum, |x| x.aggregation),
+        })
+    }
+
+    /// An event from validated parts (the meter is checked by the caller; a boolean feature's
+    /// own counter is no catalog meter). The ledger keeps the meter's priced dimension value
+    /// apart, and a `unique` meter's counted value.
+    pub fn new_event(&self, input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
+        let meter = self.catalog.meters.get(&input.meter);
+        let priced = meter.map_or("tool", |m| m.price_dimension.as_str());
+        let distinct = match meter.and_then(|m| m.unique.as_deref()) {
+            Some(dimension) => Some(input.dimensions.get(dimension).cloned().ok_or_else(|| {
+                BillingError::invalid(format!(
+                    "meter `{}` counts distinct values of `{dimension}`: give dimensions.{dimension}",
+                    input.meter
+                ))
+            })?),
+            None => None,
+        };
+        let priced_value = input.dimensions.get(priced).cloned().unwrap_or_default();
+        let mut event = new_event(input, now)?;
+        event.tool = priced_value;
+        event.distinct = distinct;
+        Ok(event)
     }
 }
 
-/// An event from validated parts (the meter is checked by the caller).
-pub fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
+/// An event from validated parts, its priced value taken from the `tool` dimension.
+fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
     if input.quantity > MAX_QUANTITY {
         return Err(BillingError::invalid(format!(
             "quantity {} is above the maximum of {MAX_QUANTITY} per event; split it",
@@ -101,6 +136,7 @@ pub fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> 
         dimensions,
         idempotency_key: input.idempotency_key,
         recorded_at: now,
+        distinct: None,
     })
 }
 
@@ -218,9 +254,14 @@ pub async fn record_batch(
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct UsageTotalView {
     pub meter: String,
-    /// The event's `tool` dimension, when it had one.
+    /// The value of the meter's priced dimension (`tool` unless the meter names another), when
+    /// the events had one; a `unique` meter has one row for all values.
     pub tool: Option<String>,
-    pub quantity: i64,
+    /// The meter's quantity over the range by its aggregation (sum, count, max, last or the
+    /// number of distinct values).
+    pub quantity: u64,
+    /// Events counted.
+    pub events: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -253,7 +294,7 @@ pub struct UsageReport {
     pub customer: String,
     /// The range reported: the current billing period unless `from`/`to` were given.
     pub range: PeriodView,
-    /// Totals per meter and tool over the range (whole hours).
+    /// Totals per meter and priced dimension value over the range, exact to the millisecond.
     pub totals: Vec<UsageTotalView>,
     /// Events in the range, newest first.
     pub events: Vec<UsageEventView>,
@@ -293,18 +334,37 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
     if range.end <= range.start {
         return Err(BillingError::invalid("`to` must be after `from`"));
     }
-    let totals = app
+    let mut totals = Vec::new();
+    for (meter, by_value) in app
         .store
         .usage_totals(&q.customer, range.start, range.end)
         .await?
-        .into_iter()
-        .filter(|t| q.meter.as_ref().is_none_or(|m| *m == t.meter))
-        .map(|t| UsageTotalView {
-            meter: t.meter,
-            tool: (!t.tool.is_empty()).then_some(t.tool),
-            quantity: t.quantity,
-        })
-        .collect();
+    {
+        if q.meter.as_ref().is_some_and(|m| *m != meter) {
+            continue;
+        }
+        let aggregation = app
+            .counted(Some(&meter))
+            .map_or(Aggregation::Sum, |c| c.aggregation);
+        if !aggregation.combines() {
+            let all = crate::core::usage::merged(by_value.values());
+            totals.push(UsageTotalView {
+                meter,
+                tool: None,
+                quantity: all.value(aggregation),
+                events: all.count,
+            });
+            continue;
+        }
+        for (value, t) in by_value {
+            totals.push(UsageTotalView {
+                meter: meter.clone(),
+                tool: (!value.is_empty()).then_some(value),
+                quantity: t.value(aggregation),
+                events: t.count,
+            });
+        }
+    }
     let limit = i64::from(q.limit.clamp(1, 100));
     let mut rows = app
         .store

@@ -408,6 +408,7 @@ async fn subscription(app: &App, event: &Event, change: &mut Change) -> Result<(
             .flatten(),
         status,
         period_anchor: anchor,
+        new_period: false,
         now: change.now,
     }));
     Ok(())
@@ -472,6 +473,7 @@ async fn checkout(app: &App, event: &Event, change: &mut Change) -> Result<(), S
             status: "active".into(),
             period_anchor: anchor_at(change.now),
             trial_ends_at: None,
+            new_period: true,
             now: change.now,
         }));
     }

@@ -3,8 +3,9 @@
 //!
 //! Rules that keep it exact for this process:
 //! - every committed usage event of this process is added to the cached windows it falls in
-//!   (only events actually inserted, never duplicates); any other write (credits, plan, customer)
-//!   drops the customer's entries;
+//!   (only events actually inserted, never duplicates) by merging its tally, which is exact for
+//!   sum, count, max and last; an event of a `unique` meter, whose distinct count cannot be
+//!   updated that way, and any other write (credits, plan, customer) drop the customer's entries;
 //! - each customer has a generation, bumped by every write before callers are answered; a reader
 //!   caches what it loaded only if the generation did not move while it read, so a snapshot
 //!   older than a commit is never cached;
@@ -18,17 +19,21 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::Snapshot;
 use crate::core::period::{Span, Window};
+use crate::core::usage::Tally;
 
 /// Longest time a cached snapshot is trusted (writes of other processes).
 pub const TTL_MS: i64 = 1000;
 
-/// Where the snapshot's figures were counted: the windows and the billing period.
+/// Where the snapshot's figures were counted: the windows, the billing period, and the month and
+/// period from when the current plan's billing began.
 #[derive(Debug, Clone, Copy)]
 pub struct Spans {
     pub hour: Span,
     pub day: Span,
     pub month: Span,
     pub period: Span,
+    pub month_billable: Span,
+    pub period_billable: Span,
 }
 
 struct Entry {
@@ -44,14 +49,18 @@ struct CustomerEntries {
     by_meter: HashMap<String, Entry>,
 }
 
-/// A usage event a commit added, as the cache needs it.
+/// Usage a commit added (one event, or a batch's events of one hour), as the cache needs it.
 #[derive(Debug, Clone)]
 pub struct Added {
     pub customer: String,
     pub meter: String,
     pub tool: String,
+    /// The earliest and latest event time (the same for one event).
+    pub first_at: i64,
     pub occurred_at: i64,
-    pub quantity: u64,
+    pub tally: Tally,
+    /// An event of a `unique` meter: the cached entry cannot be updated, only dropped.
+    pub distinct: bool,
 }
 
 /// Checks read concurrently; only writes and loads take the lock exclusively.
@@ -122,10 +131,33 @@ impl SnapshotCache {
         for e in events {
             let c = map.entry(e.customer.clone()).or_default();
             c.generation += 1;
+            if e.distinct {
+                c.by_meter.remove(&e.meter);
+                continue;
+            }
             let Some(entry) = c.by_meter.get_mut(&e.meter) else {
                 continue;
             };
-            let Some(spans) = entry.spans else { continue };
+            let Some(spans) = entry.spans else {
+                c.by_meter.remove(&e.meter);
+                continue;
+            };
+            let all = [
+                spans.hour,
+                spans.day,
+                spans.month,
+                spans.period,
+                spans.month_billable,
+                spans.period_billable,
+            ];
+            if all
+                .iter()
+                .any(|s| s.contains(e.first_at) != s.contains(e.occurred_at))
+            {
+                // The events straddle a span's edge: only a reload counts them exactly.
+                c.by_meter.remove(&e.meter);
+                continue;
+            }
             let snapshot = Arc::make_mut(&mut entry.snapshot);
             for (window, span) in [
                 (Window::Hour, spans.hour),
@@ -133,11 +165,20 @@ impl SnapshotCache {
                 (Window::Month, spans.month),
             ] {
                 if span.contains(e.occurred_at) {
-                    *snapshot.in_window.entry(window).or_insert(0) += e.quantity;
+                    snapshot
+                        .in_window
+                        .entry(window)
+                        .or_default()
+                        .merge(&e.tally);
                 }
             }
-            if spans.period.contains(e.occurred_at) {
-                *snapshot.period_by_tool.entry(e.tool.clone()).or_insert(0) += e.quantity;
+            for (span, by_value) in [
+                (spans.month_billable, &mut snapshot.month_by_value),
+                (spans.period_billable, &mut snapshot.period_by_value),
+            ] {
+                if span.contains(e.occurred_at) {
+                    by_value.entry(e.tool.clone()).or_default().merge(&e.tally);
+                }
             }
         }
     }

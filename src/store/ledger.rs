@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 use super::cache::{Added, SnapshotCache, Spans};
 use super::writer::{self, Op, Pending, settle};
 use super::{
-    ConsumeRequest, Consumed, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
+    CUSTOMER_COLUMNS, ConsumeRequest, Consumed, Counted, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
     Granted, Ledger, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
-    PlanChange, Recorded, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotal, WebhookApply, WebhookDecision,
+    PlanChange, PlanChangeRecord, Recorded, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookDecision,
     WebhookEffect, WebhookQuery, WebhookRecord,
 };
 use crate::core::credit;
@@ -62,27 +62,31 @@ fn added(event: &NewEvent) -> Added {
         customer: event.customer.clone(),
         meter: event.meter.clone(),
         tool: event.tool.clone(),
+        first_at: event.occurred_at,
         occurred_at: event.occurred_at,
-        quantity: u64::try_from(event.quantity).unwrap_or(0),
+        tally: crate::core::usage::Tally::event(event.occurred_at, u64::try_from(event.quantity).unwrap_or(0)),
+        distinct: event.distinct.is_some(),
     }
 }
 
-/// New events summed per customer, meter, tool and hour: what the cache needs, in a few entries.
+/// New events tallied per customer, meter, tool and hour (in batch order, so the latest stays
+/// latest): what the cache needs, in a few entries. Spans that start inside an hour (a plan
+/// change) are checked against each entry's first and last time by the cache.
 fn aggregate<'a>(events: impl Iterator<Item = &'a NewEvent>) -> Vec<Added> {
-    let mut sums: HashMap<(&str, &str, &str, i64), u64> = HashMap::new();
+    let mut sums: HashMap<(&str, &str, &str, i64), Added> = HashMap::new();
     for e in events {
         let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
-        *sums.entry((&e.customer, &e.meter, &e.tool, hour)).or_insert(0) += u64::try_from(e.quantity).unwrap_or(0);
+        let one = added(e);
+        sums.entry((&e.customer, &e.meter, &e.tool, hour))
+            .and_modify(|a| {
+                a.tally.merge(&one.tally);
+                a.first_at = a.first_at.min(one.first_at);
+                a.occurred_at = a.occurred_at.max(one.occurred_at);
+                a.distinct |= one.distinct;
+            })
+            .or_insert(one);
     }
-    sums.into_iter()
-        .map(|((customer, meter, tool, hour), quantity)| Added {
-            customer: customer.into(),
-            meter: meter.into(),
-            tool: tool.into(),
-            occurred_at: hour,
-            quantity,
-        })
-        .collect()
+    sums.into_values().collect()
 }
 
 /// One transaction for a batch: lock the customers in id order, run each operation under a
@@ -125,6 +129,11 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             Op::ChangePlan(c, reply) => {
                 let r = change_plan(&mut conn, &c).await;
                 fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
+                settle(reply, r)
+            }
+            Op::SetReserved(w, reply) => {
+                let r = set_reserved(&mut conn, &w).await;
+                fx.invalidated.extend(r.is_ok().then(|| w.customer.clone()));
                 settle(reply, r)
             }
             Op::LinkStripe(l, reply) => {
@@ -201,11 +210,18 @@ fn fail_all(ops: Vec<Op>, message: &str) {
     ops.into_iter().for_each(|op| op.fail(message));
 }
 
+/// The customer queries, built once from [`CUSTOMER_COLUMNS`].
+static CUSTOMER_BY_ID: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id = $1"));
+static CUSTOMERS_AFTER: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id > $1 ORDER BY id LIMIT $2"));
+static CUSTOMER_BY_STRIPE: std::sync::LazyLock<&'static str> =
+    std::sync::LazyLock::new(|| customers_sql("WHERE stripe_customer_id = $1 ORDER BY id LIMIT 1"));
+
+fn customers_sql(rest: &str) -> &'static str {
+    Box::leak(format!("SELECT {CUSTOMER_COLUMNS} FROM customers {rest}").into_boxed_str())
+}
+
 async fn fetch_customer(conn: &mut Conn, id: &str) -> Result<Option<CustomerRecord>, StoreError> {
-    Ok(sqlx::query_as::<Db, CustomerRecord>(
-        "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
-         stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE id = $1",
-    )
+    Ok(sqlx::query_as::<Db, CustomerRecord>(*CUSTOMER_BY_ID)
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?)
@@ -235,10 +251,57 @@ async fn create_customer(conn: &mut Conn, c: &NewCustomer, known: &mut BTreeSet<
     Ok(if inserted { Created::Created(record) } else { Created::Existing(record) })
 }
 
+/// Change a customer's plan, status or period. A change of plan or interval is kept in
+/// `plan_changes` and starts the new plan's billing (`plan_since`), so the invoice keeps what the
+/// old plan owed; a new period (a moved anchor) starts the billing afresh.
 async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerRecord>, StoreError> {
+    let Some(current) = fetch_customer(conn, &c.customer).await? else { return Ok(None) };
+    let changed = current.plan != c.plan || current.billing_interval != c.billing_interval;
+    let new_period = c.new_period || c.period_anchor != current.period_anchor;
+    let mut plan_since = current.plan_since;
+    if changed {
+        // A change that undoes the last one at the same moment leaves no trace.
+        let last = sqlx::query_as::<Db, PlanChangeRecord>(
+            "SELECT id, customer_id, at, previous_plan, previous_interval, plan, billing_interval FROM plan_changes \
+             WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(&c.customer)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match last {
+            Some(l) if !new_period && l.at == c.now && l.previous_plan == c.plan && l.previous_interval == c.billing_interval => {
+                sqlx::query("DELETE FROM plan_changes WHERE id = $1").bind(&l.id).execute(&mut *conn).await?;
+                plan_since = sqlx::query_scalar::<Db, i64>("SELECT CAST(COALESCE(MAX(at), 0) AS BIGINT) FROM plan_changes WHERE customer_id = $1")
+                    .bind(&c.customer)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            }
+            _ => {
+                // In a new period the change is at its start (the old period is closed).
+                let at = if new_period { c.period_anchor.min(c.now) } else { c.now };
+                sqlx::query(
+                    "INSERT INTO plan_changes (id, customer_id, at, previous_plan, previous_interval, plan, billing_interval) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(crate::ids::new_id("pch"))
+                .bind(&c.customer)
+                .bind(at)
+                .bind(&current.plan)
+                .bind(&current.billing_interval)
+                .bind(&c.plan)
+                .bind(&c.billing_interval)
+                .execute(&mut *conn)
+                .await?;
+                plan_since = if new_period { 0 } else { c.now };
+            }
+        }
+    }
+    if new_period {
+        plan_since = 0;
+    }
     sqlx::query(
         "UPDATE customers SET plan = $2, billing_interval = $3, status = $4, period_anchor = $5, trial_ends_at = $6, \
-         updated_at = $7 WHERE id = $1",
+         updated_at = $7, plan_since = $8 WHERE id = $1",
     )
     .bind(&c.customer)
     .bind(&c.plan)
@@ -247,9 +310,20 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
     .bind(c.period_anchor)
     .bind(c.trial_ends_at)
     .bind(c.now)
+    .bind(plan_since)
     .execute(&mut *conn)
     .await?;
     fetch_customer(conn, &c.customer).await
+}
+
+async fn set_reserved(conn: &mut Conn, w: &ReservedWrite) -> Result<Option<CustomerRecord>, StoreError> {
+    sqlx::query("UPDATE customers SET reserved_tiers = $2, updated_at = $3 WHERE id = $1")
+        .bind(&w.customer)
+        .bind(&w.reserved_tiers)
+        .bind(w.now)
+        .execute(&mut *conn)
+        .await?;
+    fetch_customer(conn, &w.customer).await
 }
 
 /// Link a Stripe customer, unless one is linked already (a link is never silently replaced).
@@ -446,180 +520,16 @@ async fn advance_object(conn: &mut Conn, object: &str, created: i64, event: &str
 }
 
 #[derive(sqlx::FromRow)]
+struct BurnedRow {
+    meter: String,
+    credits: i64,
+}
+
+#[derive(sqlx::FromRow)]
 struct StateCount {
     stripe_state: String,
     events: i64,
     oldest: Option<i64>,
-}
-
-/// Append events. Duplicates (same customer and idempotency key, stored earlier or repeated in
-/// the batch) answer with the first event's id and are not stored; hourly totals count only new
-/// events. Inserts are multi-row statements without RETURNING (one answer per statement, not per
-/// row), and stored keys are looked up only when an insert skipped rows, so the common path is
-/// the inserts alone.
-async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<String>) -> Result<Vec<Recorded>, StoreError> {
-    // Repeats within the batch point at their first occurrence and are not inserted.
-    let mut first_at: HashMap<(&str, &str), usize> = HashMap::with_capacity(events.len());
-    let mut repeat_of: Vec<Option<usize>> = vec![None; events.len()];
-    let mut fresh: Vec<&NewEvent> = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        if !known.contains(&e.customer) {
-            continue;
-        }
-        if let Some(key) = e.idempotency_key.as_deref() {
-            if let Some(first) = first_at.get(&(e.customer.as_str(), key)) {
-                repeat_of[i] = Some(*first);
-                continue;
-            }
-            first_at.insert((&e.customer, key), i);
-        }
-        fresh.push(e);
-    }
-    let mut stored = 0_u64;
-    for chunk in fresh.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at) ",
-        );
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(&e.id)
-                .push_bind(&e.customer)
-                .push_bind(&e.meter)
-                .push_bind(e.quantity)
-                .push_bind(e.occurred_at)
-                .push_bind(&e.tool)
-                .push_bind(&e.dimensions)
-                .push_bind(&e.idempotency_key)
-                .push_bind(e.recorded_at);
-        });
-        qb.push(" ON CONFLICT DO NOTHING");
-        stored += qb.build().execute(&mut *conn).await?.rows_affected();
-    }
-    // Skipped rows had a key stored before (by an earlier call or another process): find its id.
-    let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
-    let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
-    let mut hourly: HashMap<(&str, &str, i64, &str), i64> = HashMap::new();
-    for (i, e) in events.iter().enumerate() {
-        let result = if !known.contains(&e.customer) {
-            Recorded::UnknownCustomer
-        } else if let Some(first) = repeat_of[i] {
-            match &results[first] {
-                Recorded::Recorded { id } | Recorded::Duplicate { id } => Recorded::Duplicate { id: id.clone() },
-                Recorded::UnknownCustomer => Recorded::UnknownCustomer,
-            }
-        } else {
-            let earlier = e.idempotency_key.as_ref().and_then(|k| stored_ids.get(&(e.customer.clone(), k.clone()))).filter(|id| **id != e.id);
-            match earlier {
-                Some(id) => Recorded::Duplicate { id: id.clone() },
-                None => {
-                    let hour = e.occurred_at.div_euclid(HOUR_MS) * HOUR_MS;
-                    *hourly.entry((&e.customer, &e.meter, hour, &e.tool)).or_insert(0) += e.quantity;
-                    Recorded::Recorded { id: e.id.clone() }
-                }
-            }
-        };
-        results.push(result);
-    }
-    // Sorted, so concurrent writers touch the rows in one order.
-    let mut rows: Vec<_> = hourly.into_iter().collect();
-    rows.sort_unstable();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, quantity) ");
-        qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), qty)| {
-            b.push_bind(*customer).push_bind(*meter).push_bind(*hour).push_bind(*tool).push_bind(*qty);
-        });
-        qb.push(" ON CONFLICT (customer_id, meter, hour, tool) DO UPDATE SET quantity = usage_hourly.quantity + excluded.quantity");
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(results)
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    idempotency_key: String,
-    id: String,
-}
-
-/// The events stored under the idempotency keys of `events`: (customer, key) → event id. One query
-/// per customer, shaped
-/// `customer_id = ? AND idempotency_key IN (…)` so both databases search the unique index (a
-/// row-value `IN (VALUES …)` makes SQLite scan the whole table). Checked on a grown ledger by
-/// `cargo bench --bench throughput`.
-async fn stored_keys(conn: &mut Conn, events: &[&NewEvent]) -> Result<BTreeMap<(String, String), String>, StoreError> {
-    let mut by_customer: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for e in events {
-        if let Some(key) = e.idempotency_key.as_deref() {
-            by_customer.entry(&e.customer).or_default().push(key);
-        }
-    }
-    let mut found = BTreeMap::new();
-    for (customer, keys) in by_customer {
-        for chunk in keys.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new("SELECT idempotency_key, id FROM usage_events WHERE customer_id = ");
-            qb.push_bind(customer).push(" AND idempotency_key IN (");
-            let mut list = qb.separated(", ");
-            for key in chunk {
-                list.push_bind(*key);
-            }
-            qb.push(")");
-            // Planned afresh each time with its values: a cached generic plan made while the table
-            // was small keeps scanning it whole once it has grown (PostgreSQL).
-            for row in qb.build_query_as::<KeyRow>().persistent(false).fetch_all(&mut *conn).await? {
-                found.insert((customer.to_string(), row.idempotency_key), row.id);
-            }
-        }
-    }
-    Ok(found)
-}
-
-#[derive(sqlx::FromRow)]
-struct WindowSums {
-    tool: String,
-    hour_q: i64,
-    day_q: i64,
-    month_q: i64,
-    period_q: i64,
-}
-
-/// The state decisions are made on: the customer, the meter's usage per window and per tool in
-/// the period, and the live credit grants.
-async fn load_snapshot(conn: &mut Conn, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<(Snapshot, Option<Spans>)>, StoreError> {
-    let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
-    let mut in_window = BTreeMap::new();
-    let mut period_by_tool = BTreeMap::new();
-    let mut counted = None;
-    if let Some(meter) = meter {
-        let interval = if record.billing_interval == "year" { Interval::Year } else { Interval::Month };
-        let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
-        let (h, d, m) = (span(Window::Hour), span(Window::Day), span(Window::Month));
-        counted = Some(Spans { hour: h, day: d, month: m, period });
-        let lo = [h.start, d.start, m.start, period.start].into_iter().min().unwrap_or(period.start);
-        let hi = [h.end, d.end, m.end, period.end].into_iter().max().unwrap_or(period.end);
-        let rows = sqlx::query_as::<Db, WindowSums>(
-            "SELECT tool, \
-             CAST(SUM(CASE WHEN hour >= $3 AND hour < $4 THEN quantity ELSE 0 END) AS BIGINT) AS hour_q, \
-             CAST(SUM(CASE WHEN hour >= $5 AND hour < $6 THEN quantity ELSE 0 END) AS BIGINT) AS day_q, \
-             CAST(SUM(CASE WHEN hour >= $7 AND hour < $8 THEN quantity ELSE 0 END) AS BIGINT) AS month_q, \
-             CAST(SUM(CASE WHEN hour >= $9 AND hour < $10 THEN quantity ELSE 0 END) AS BIGINT) AS period_q \
-             FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $11 AND hour < $12 GROUP BY tool",
-        )
-        .bind(customer)
-        .bind(meter)
-        .bind(h.start).bind(h.end).bind(d.start).bind(d.end).bind(m.start).bind(m.end).bind(period.start).bind(period.end)
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(&mut *conn)
-        .await?;
-        let as_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
-        for r in rows {
-            for (w, q) in [(Window::Hour, r.hour_q), (Window::Day, r.day_q), (Window::Month, r.month_q)] {
-                *in_window.entry(w).or_insert(0_u64) += as_u64(q);
-            }
-            period_by_tool.insert(r.tool, as_u64(r.period_q));
-        }
-    }
-    let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_by_tool, grants }, counted)))
 }
 
 const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
@@ -653,7 +563,8 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
     {
         return Ok(Consumed::Duplicate { event_id });
     }
-    let Some((snapshot, _)) = load_snapshot(conn, &request.customer, request.meter.as_deref(), request.now).await? else {
+    let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
+    let Some((snapshot, _)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
         return Ok(Consumed::UnknownCustomer);
     };
     let mut verdict = (request.decide)(&snapshot);
@@ -668,7 +579,11 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
             return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
         }
     };
-    let event_id = match &request.event {
+    let mut event = request.event;
+    if let (Some(e), Some(level)) = (event.as_mut(), verdict.record_quantity) {
+        e.quantity = i64::try_from(level).map_err(|_| StoreError::Corrupt("quantity overflows".into()))?;
+    }
+    let event_id = match &event {
         Some(event) => match insert_events(conn, std::slice::from_ref(event), known).await?.pop() {
             Some(Recorded::Recorded { id }) => Some(id),
             Some(Recorded::Duplicate { id }) => return Ok(Consumed::Duplicate { event_id: id }),
@@ -761,10 +676,7 @@ impl Ledger for Backend {
     }
 
     async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError> {
-        Ok(sqlx::query_as::<Db, CustomerRecord>(
-            "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
-             stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE id > $1 ORDER BY id LIMIT $2",
-        )
+        Ok(sqlx::query_as::<Db, CustomerRecord>(*CUSTOMERS_AFTER)
         .bind(page.starting_after.unwrap_or(""))
         .bind(page.limit)
         .fetch_all(&self.read)
@@ -787,28 +699,51 @@ impl Ledger for Backend {
         writer::submit(&self.writer, |r| Op::Consume(request, r)).await
     }
 
-    async fn snapshot(&self, customer: &str, meter: Option<&str>, now: i64) -> Result<Option<Arc<Snapshot>>, StoreError> {
+    async fn snapshot(&self, customer: &str, counted: Option<Counted<'_>>, now: i64) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        let meter = counted.map(|c| c.meter);
         let generation = match self.cache.get(customer, meter, now) {
             Ok(cached) => return Ok(Some(cached)),
             Err(generation) => generation,
         };
         let mut conn = self.read.acquire().await?;
-        let Some((snapshot, spans)) = load_snapshot(&mut conn, customer, meter, now).await? else { return Ok(None) };
+        let Some((snapshot, spans)) = load_snapshot(&mut conn, customer, counted, now).await? else { return Ok(None) };
         let snapshot = Arc::new(snapshot);
         self.cache.put(meter, Arc::clone(&snapshot), spans, generation, now);
         Ok(Some(snapshot))
     }
 
-    async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<Vec<UsageTotal>, StoreError> {
-        Ok(sqlx::query_as::<Db, UsageTotal>(
-            "SELECT meter, tool, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_hourly \
-             WHERE customer_id = $1 AND hour >= $2 AND hour < $3 GROUP BY meter, tool ORDER BY meter, tool",
+    async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<UsageTotals, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        span_totals(&mut conn, customer, crate::core::period::Span { start: from, end: to }).await
+    }
+
+    async fn plan_changes(&self, customer: &str, from: i64, to: i64) -> Result<Vec<PlanChangeRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, PlanChangeRecord>(
+            "SELECT id, customer_id, at, previous_plan, previous_interval, plan, billing_interval FROM plan_changes \
+             WHERE customer_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id",
         )
         .bind(customer)
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    async fn set_reserved(&self, write: ReservedWrite) -> Result<Option<CustomerRecord>, StoreError> {
+        writer::submit(&self.writer, |r| Op::SetReserved(write, r)).await
+    }
+
+    async fn credits_burned(&self, customer: &str, from: i64, to: i64) -> Result<BTreeMap<String, u64>, StoreError> {
+        let rows = sqlx::query_as::<Db, BurnedRow>(
+            "SELECT e.meter AS meter, CAST(-SUM(c.credits) AS BIGINT) AS credits FROM credit_entries c JOIN usage_events e ON e.id = c.event_id \
+             WHERE c.customer_id = $1 AND c.kind = 'debit' AND e.occurred_at >= $2 AND e.occurred_at < $3 GROUP BY e.meter",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.meter, u64::try_from(r.credits).unwrap_or(0))).collect())
     }
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError> {
@@ -923,10 +858,7 @@ impl Ledger for Backend {
     }
 
     async fn customer_by_stripe(&self, stripe_customer_id: &str) -> Result<Option<CustomerRecord>, StoreError> {
-        Ok(sqlx::query_as::<Db, CustomerRecord>(
-            "SELECT id, name, email, plan, billing_interval, status, delinquent, period_anchor, trial_ends_at, \
-             stripe_customer_id, metadata, created_at, updated_at FROM customers WHERE stripe_customer_id = $1 ORDER BY id LIMIT 1",
-        )
+        Ok(sqlx::query_as::<Db, CustomerRecord>(*CUSTOMER_BY_STRIPE)
         .bind(stripe_customer_id)
         .fetch_optional(&self.read)
         .await?)

@@ -68,16 +68,36 @@ pub trait Ledger: AccessLedger {
     async fn snapshot(
         &self,
         customer: &str,
-        meter: Option<&str>,
+        meter: Option<Counted<'_>>,
         now: i64,
     ) -> Result<Option<Arc<Snapshot>>, StoreError>;
-    /// Units per meter and tool between `from` (inclusive) and `to` (exclusive), whole hours.
+    /// Usage per meter and priced dimension value between `from` (inclusive) and `to`
+    /// (exclusive), exact to the millisecond.
     async fn usage_totals(
         &self,
         customer: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<UsageTotal>, StoreError>;
+    ) -> Result<UsageTotals, StoreError>;
+    /// Changes of plan or interval between `from` and `to`, oldest first.
+    async fn plan_changes(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<PlanChangeRecord>, StoreError>;
+    /// Replace a customer's reserved capacity; `None` for an unknown customer.
+    async fn set_reserved(
+        &self,
+        write: ReservedWrite,
+    ) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Credits burned by usage events between `from` and `to`, per meter.
+    async fn credits_burned(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
     /// Claim events due for Stripe (see [`OutboxClaim`]); oldest due first.
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError>;

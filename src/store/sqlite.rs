@@ -34,4 +34,6 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
 }
 
 include!("ledger.rs");
+include!("usage.rs");
+include!("snapshot.rs");
 include!("access.rs");

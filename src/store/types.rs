@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use crate::core::credit::Grant;
 use crate::core::entitlement::Decision;
 use crate::core::period::Window;
+use crate::core::reserved::{OverageTier, ReservedMeter};
+use crate::core::usage::{Aggregation, Tally};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerRecord {
@@ -21,6 +23,62 @@ pub struct CustomerRecord {
     pub metadata: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the current plan's billing began, if a plan change inside a period set it (0 = the
+    /// period start).
+    pub plan_since: i64,
+    /// Reserved capacity per meter (JSON, see [`ReservedTiers`]).
+    pub reserved_tiers: String,
+}
+
+/// The customer columns, in [`CustomerRecord`]'s order.
+pub const CUSTOMER_COLUMNS: &str = "id, name, email, plan, billing_interval, status, delinquent, period_anchor, \
+     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers";
+
+/// Reserved capacity of one customer, by meter, as stored: decimals as exact strings.
+pub type ReservedTiers = BTreeMap<String, StoredReserved>;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredReserved {
+    pub reserved: u64,
+    pub tiers: Vec<StoredTier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredTier {
+    pub threshold: u64,
+    pub price_per_unit: String,
+    pub stripe_item: Option<String>,
+}
+
+impl CustomerRecord {
+    /// The customer's reserved capacity as the core prices it (an unreadable entry is skipped:
+    /// only `set_reserved_tiers` writes it, after validation).
+    pub fn reserved(&self) -> BTreeMap<String, ReservedMeter> {
+        let stored: ReservedTiers = serde_json::from_str(&self.reserved_tiers).unwrap_or_default();
+        stored
+            .into_iter()
+            .filter_map(|(meter, r)| {
+                let tiers = r
+                    .tiers
+                    .iter()
+                    .map(|t| {
+                        Some(OverageTier {
+                            threshold: t.threshold,
+                            price_per_unit: t.price_per_unit.parse().ok()?,
+                            stripe_item: t.stripe_item.clone(),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((
+                    meter,
+                    ReservedMeter {
+                        reserved: r.reserved,
+                        tiers,
+                    },
+                ))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +109,28 @@ pub struct PlanChange {
     pub status: String,
     pub period_anchor: i64,
     pub trial_ends_at: Option<i64>,
+    /// A new billing period starts at `period_anchor` (even when the anchor is the same hour).
+    pub new_period: bool,
+    pub now: i64,
+}
+
+/// A change of plan or interval, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlanChangeRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub at: i64,
+    pub previous_plan: Option<String>,
+    pub previous_interval: String,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+}
+
+/// Replace a customer's reserved capacity (JSON of [`ReservedTiers`]).
+#[derive(Debug, Clone)]
+pub struct ReservedWrite {
+    pub customer: String,
+    pub reserved_tiers: String,
     pub now: i64,
 }
 
@@ -79,6 +159,8 @@ pub struct NewEvent {
     pub dimensions: String,
     pub idempotency_key: Option<String>,
     pub recorded_at: i64,
+    /// For a `unique` meter: the value of the dimension it counts.
+    pub distinct: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,11 +201,15 @@ pub struct EventQuery {
     pub starting_after: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct UsageTotal {
-    pub meter: String,
-    pub tool: String,
-    pub quantity: i64,
+/// A span's usage: per meter and priced dimension value ('' = none); a `unique` meter's
+/// distinct count is on its '' entry.
+pub type UsageTotals = BTreeMap<String, BTreeMap<String, Tally>>;
+
+/// The meter a snapshot counts, and how it aggregates (what the ledger must read for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted<'a> {
+    pub meter: &'a str,
+    pub aggregation: Aggregation,
 }
 
 /// The state a decision is made on.
@@ -132,10 +218,13 @@ pub struct Snapshot {
     /// When (app clock) the figures were read.
     pub loaded_at: i64,
     pub customer: CustomerRecord,
-    /// Units of the meter in the window of each kind containing now (all tools).
-    pub in_window: BTreeMap<Window, u64>,
-    /// Units of the meter in the current billing period per tool ('' = no tool).
-    pub period_by_tool: BTreeMap<String, u64>,
+    /// The meter's usage in the window of each kind containing now (all values).
+    pub in_window: BTreeMap<Window, Tally>,
+    /// The meter's billable usage (since the plan's billing began: see
+    /// [`crate::core::period::billable_from`]) in the month window containing now and in the
+    /// billing period, per priced dimension value ('' = none).
+    pub month_by_value: BTreeMap<String, Tally>,
+    pub period_by_value: BTreeMap<String, Tally>,
     pub grants: Vec<Grant>,
 }
 
@@ -145,15 +234,18 @@ pub struct Verdict {
     pub decision: Decision,
     /// Credits to burn (0 for none).
     pub credits: u64,
+    /// The quantity to record instead of the event's (a gauge records its new level).
+    pub record_quantity: Option<u64>,
 }
 
 pub type Decide = Box<dyn FnOnce(&Snapshot) -> Verdict + Send>;
 
 pub struct ConsumeRequest {
     pub customer: String,
-    /// The event to append when allowed; its meter is the one the snapshot covers.
+    /// The event to append when allowed; its meter is the one the snapshot covers. A closure
+    /// may set its quantity from the snapshot (a gauge records its new level).
     pub event: Option<NewEvent>,
-    pub meter: Option<String>,
+    pub meter: Option<(String, Aggregation)>,
     pub now: i64,
     pub decide: Decide,
 }

@@ -6,8 +6,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
-    NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded, StoreError, StripeLink,
-    WebhookApply, WebhookRecord,
+    NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded, ReservedWrite,
+    StoreError, StripeLink, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -18,6 +18,8 @@ pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 pub enum Op {
     CreateCustomer(NewCustomer, Reply<Created>),
     ChangePlan(PlanChange, Reply<Option<CustomerRecord>>),
+    /// Replace a customer's reserved capacity.
+    SetReserved(ReservedWrite, Reply<Option<CustomerRecord>>),
     /// Record the Stripe customer a ledger customer is linked to (the first link stays).
     LinkStripe(StripeLink, Reply<Option<CustomerRecord>>),
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
@@ -46,6 +48,7 @@ impl Op {
         match self {
             Op::CreateCustomer(c, _) => vec![c.id.as_str()],
             Op::ChangePlan(c, _) => vec![c.customer.as_str()],
+            Op::SetReserved(w, _) => vec![w.customer.as_str()],
             Op::LinkStripe(l, _) => vec![l.customer.as_str()],
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
@@ -69,6 +72,7 @@ impl Op {
         match self {
             Op::CreateCustomer(_, r) => answer(r, message),
             Op::ChangePlan(_, r) => answer(r, message),
+            Op::SetReserved(_, r) => answer(r, message),
             Op::LinkStripe(_, r) => answer(r, message),
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),

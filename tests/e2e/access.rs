@@ -39,6 +39,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "list_webhook_events" => return Some(json!({})),
         "sync_catalog" => return Some(json!({})),
         "sync_reserved_tiers" => return Some(json!({"reserved_json": "{}"})),
+        "set_reserved_tiers" => return Some(json!({"reserved_json": "{}", "dry_run": false})),
         "retry_webhook_event" => return Some(json!({"event_id": "evt_1"})),
         "create_api_key" => json!({"role": "customer"}),
         "list_api_keys" => json!({}),

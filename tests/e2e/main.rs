@@ -9,6 +9,7 @@ mod cache;
 mod catalog;
 mod concurrency;
 mod inventory;
+mod ledger_truth;
 mod meter_events;
 mod store_contract;
 mod stripe;

@@ -30,6 +30,7 @@ fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
         dimensions: "{}".into(),
         idempotency_key: key.map(String::from),
         recorded_at: NOW,
+        distinct: None,
     }
 }
 
@@ -116,7 +117,11 @@ async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
             .await
             .unwrap();
         assert_eq!(
-            totals.iter().map(|t| t.quantity).sum::<i64>(),
+            totals
+                .values()
+                .flat_map(|m| m.values())
+                .map(|t| t.sum)
+                .sum::<u64>(),
             5,
             "{backend:?}: 2 + 3, duplicates not counted"
         );
@@ -160,7 +165,11 @@ async fn acknowledged_usage_and_credits_survive_a_restart() {
             .await
             .unwrap();
         assert_eq!(
-            totals.iter().map(|t| t.quantity).sum::<i64>(),
+            totals
+                .values()
+                .flat_map(|m| m.values())
+                .map(|t| t.sum)
+                .sum::<u64>(),
             250,
             "{backend:?}"
         );

@@ -67,7 +67,7 @@ fn meter_id(stripe: &StripeServer, event_name: &str) -> String {
         .unwrap()
 }
 
-const PRICE_KEYS: [&str; 14] = [
+const PRICE_KEYS: [&str; 15] = [
     "starter_monthly",
     "starter_yearly",
     "starter_tool_calls_monthly",
@@ -78,6 +78,7 @@ const PRICE_KEYS: [&str; 14] = [
     "professional_tool_calls_yearly",
     "per_call_tool_calls_monthly",
     "metered_tool_calls_monthly",
+    "metered_llm_tokens_monthly",
     "forensics_monthly",
     "forensics_cases_monthly",
     "forensics_events_ingested_monthly",
@@ -90,10 +91,10 @@ async fn sync_catalog_plans_the_example_catalog_applies_it_exactly_and_then_has_
     let plan = c.ok("sync_catalog", json!({})).await;
     assert_eq!(plan["dry_run"], true);
     let steps = &plan["steps"];
-    assert_eq!(count(steps, "create", "meter"), 6, "{steps}");
+    assert_eq!(count(steps, "create", "meter"), 7, "{steps}");
     assert_eq!(count(steps, "create", "product"), 5);
-    assert_eq!(count(steps, "create", "price"), 14);
-    assert_eq!(plan["changes"], 25);
+    assert_eq!(count(steps, "create", "price"), 15);
+    assert_eq!(plan["changes"], 27);
     let wanted: BTreeSet<String> = PRICE_KEYS.iter().map(|k| k.to_string()).collect();
     assert_eq!(keys(steps, "price"), wanted);
     assert_eq!(
@@ -123,7 +124,7 @@ async fn sync_catalog_plans_the_example_catalog_applies_it_exactly_and_then_has_
     let applied = c.ok("sync_catalog", json!({"dry_run": false})).await;
     assert_eq!(
         (applied["dry_run"].clone(), applied["changes"].clone()),
-        (json!(false), json!(25))
+        (json!(false), json!(27))
     );
     assert!(
         applied["steps"]
@@ -133,14 +134,14 @@ async fn sync_catalog_plans_the_example_catalog_applies_it_exactly_and_then_has_
             .all(|s| s["result"].is_string())
     );
     // Stripe holds exactly those objects
-    assert_eq!(stripe.objects("meter").len(), 6);
+    assert_eq!(stripe.objects("meter").len(), 7);
     assert_eq!(stripe.objects("product").len(), 5);
     let prices = stripe.objects("price");
     let held: BTreeSet<String> = prices
         .iter()
         .map(|p| p["lookup_key"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!((prices.len(), held), (14, wanted));
+    assert_eq!((prices.len(), held), (15, wanted));
 
     // exactly what was sent
     let tool_calls = meter_id(&stripe, "tool_call_executed");
@@ -194,7 +195,7 @@ async fn sync_catalog_plans_the_example_catalog_applies_it_exactly_and_then_has_
     let before = posts(&stripe);
     let again = c.ok("sync_catalog", json!({})).await;
     assert_eq!(again["changes"], 0, "{again}");
-    assert_eq!(again["unchanged"].as_array().unwrap().len(), 25);
+    assert_eq!(again["unchanged"].as_array().unwrap().len(), 27);
     let reapplied = c.ok("sync_catalog", json!({"dry_run": false})).await;
     assert_eq!(reapplied["changes"], 0);
     assert_eq!(posts(&stripe), before);
@@ -220,7 +221,7 @@ async fn a_changed_price_is_replaced_and_a_removed_plan_archived() {
     let c2 = h2.client().await;
     let plan = c2.ok("sync_catalog", json!({})).await;
     let steps = plan["steps"].as_array().unwrap();
-    assert_eq!(plan["changes"], 3, "{plan}");
+    assert_eq!(plan["changes"], 4, "{plan}");
     let replace = steps.iter().find(|s| s["action"] == "replace").unwrap();
     assert_eq!(
         (replace["key"].as_str(), replace["id"].as_str()),
@@ -230,7 +231,8 @@ async fn a_changed_price_is_replaced_and_a_removed_plan_archived() {
         replace["detail"].as_str().unwrap().contains("3900"),
         "{replace}"
     );
-    assert_eq!(count(&plan["steps"], "archive", "price"), 1);
+    // the Metered plan's two usage prices (tool calls, tokens) and its product
+    assert_eq!(count(&plan["steps"], "archive", "price"), 2);
     assert_eq!(count(&plan["steps"], "archive", "product"), 1);
 
     c2.ok("sync_catalog", json!({"dry_run": false})).await;
@@ -300,13 +302,13 @@ async fn applying_reports_progress_step_by_step_to_a_client_that_asks() {
     let result = client.call_tool(request).await.unwrap();
     assert_ne!(result.is_error, Some(true));
     for _ in 0..100 {
-        if seen.0.lock().unwrap().len() >= 25 {
+        if seen.0.lock().unwrap().len() >= 27 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let got = seen.0.lock().unwrap().clone();
-    assert_eq!(got.len(), 25);
+    assert_eq!(got.len(), 27);
     // rmcp's client puts its own token on the request; every notification carries that one
     assert!(
         got.iter()
@@ -314,7 +316,7 @@ async fn applying_reports_progress_step_by_step_to_a_client_that_asks() {
     );
     assert!(got.windows(2).all(|w| w[0].progress < w[1].progress));
     let last = got.last().unwrap();
-    assert_eq!((last.progress, last.total), (25.0, Some(25.0)));
+    assert_eq!((last.progress, last.total), (27.0, Some(27.0)));
     assert_eq!(
         got[0].message.as_deref(),
         Some("create meter forensics_api_call")

@@ -43,7 +43,13 @@ async fn graduated_sub_cent_quote_and_invoice_match_a_hand_computation() {
     // 12,345 calls: 10,000 × 0.5 + 2,345 × 0.25 = 5,000 + 586.25 = 5,586.25 → $55.86
     assert_eq!(inv["total"]["amount"], 5_586);
     assert_eq!(inv["total"]["display"], "55.86");
-    assert_eq!(inv["lines"][0]["tiers"][1]["amount"], "586.25");
+    let calls = inv["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["meter"] == "tool_calls")
+        .unwrap();
+    assert_eq!(calls["tiers"][1]["amount"], "586.25");
 }
 
 #[tokio::test]
@@ -279,7 +285,7 @@ async fn a_plan_change_applies_to_the_next_check() {
 }
 
 #[tokio::test]
-async fn included_units_then_overage_show_in_status_and_invoice() {
+async fn a_trial_bills_nothing_then_included_units_and_overage_show_in_status_and_invoice() {
     let h = Harness::new(Backend::Sqlite).await;
     let c = h.client().await;
     c.ok(
@@ -293,20 +299,61 @@ async fn included_units_then_overage_show_in_status_and_invoice() {
             json!({"customer": "acme", "feature": "tool_calls", "quantity": 1200}),
         )
         .await;
+    assert_eq!(check["allowed"], true);
     assert_eq!(
-        check["cost"]["amount"]["amount"],
-        200 * 5,
-        "200 calls above the 1,000 included at 5¢"
+        check["cost"]["amount"]["amount"], 0,
+        "Stripe bills no usage during a trial"
     );
+    c.ok(
+        "record_usage",
+        json!({"customer": "acme", "meter": "tool_calls", "quantity": 1250}),
+    )
+    .await;
+    let trial = c.ok("preview_invoice", json!({"customer": "acme"})).await;
+    assert_eq!(trial["in_trial"], true);
+    assert_eq!(trial["total"]["amount"], 0, "{trial}");
+    let usage = trial["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "usage")
+        .unwrap();
+    assert_eq!(
+        (
+            usage["quantity"].as_u64(),
+            usage["amount"]["amount"].as_i64()
+        ),
+        (Some(1250), Some(0))
+    );
+
+    h.set_now(NOW + 15 * 24 * HOUR); // the 14-day trial is over: a paid period began at its end
+    let status = c
+        .ok("get_billing_status", json!({"customer": "acme"}))
+        .await;
+    assert_eq!(status["status"], "active", "{status}");
     c.ok(
         "record_usage",
         json!({"customer": "acme", "meter": "tool_calls", "quantity": 1200}),
     )
     .await;
-    h.set_now(NOW + 15 * 24 * HOUR); // trial (14 days) over
+    let check = c
+        .ok(
+            "check_entitlement",
+            json!({"customer": "acme", "feature": "tool_calls", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(check["cost"]["amount"]["amount"], 5);
+    assert_eq!(
+        (check["used"].as_u64(), check["limit"].as_u64()),
+        (Some(1200), Some(1000))
+    );
     let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
     assert_eq!(inv["in_trial"], false);
-    assert_eq!(inv["total"]["amount"], 2_900 + 1_000);
+    assert_eq!(
+        inv["total"]["amount"],
+        2_900 + 200 * 5,
+        "the base fee and the 200 calls above the 1,000 included, not the trial's: {inv}"
+    );
     assert_eq!(
         c.ok("get_billing_status", json!({"customer": "acme"}))
             .await["next_invoice_amount"]["amount"],

@@ -42,6 +42,7 @@ pub mod retry_webhook_event;
 pub mod revoke_api_key;
 pub mod rotate_api_key;
 pub mod set_customer_plan;
+pub mod set_reserved_tiers;
 pub mod sync_catalog;
 pub mod sync_reserved_tiers;
 pub mod update_dispute;
@@ -79,6 +80,7 @@ pub fn all() -> Registry {
     r.add::<list_prices::Tool>();
     r.add::<create_payment_link::Tool>();
     r.add::<sync_catalog::Tool>();
+    r.add::<set_reserved_tiers::Tool>();
     r.add::<sync_reserved_tiers::Tool>();
     r.add::<create_checkout_session::Tool>();
     r.add::<create_billing_portal_session::Tool>();

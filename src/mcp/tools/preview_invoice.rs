@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::access::Audience;
 use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
-use crate::service::pricing::{self, InvoicePreviewView};
+use crate::service::invoice::{self, InvoicePreviewView};
 use crate::service::{App, BillingError};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -29,6 +29,6 @@ impl BillingTool for Tool {
 
     async fn run(app: &App, p: Params) -> Result<InvoicePreviewView, BillingError> {
         let record = app.customer(&p.customer.0).await?;
-        pricing::preview(app, &record).await
+        invoice::preview(app, &record).await
     }
 }

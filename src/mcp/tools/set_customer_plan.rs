@@ -6,8 +6,8 @@ use serde::Deserialize;
 use crate::access::Audience;
 use crate::mcp::params::{CustomerId, Name};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
-use crate::service::customers::{self, SetPlan};
-use crate::service::{App, BillingError, CustomerView};
+use crate::service::plan_change::{self, PlanSet, SetPlan};
+use crate::service::{App, BillingError};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +22,9 @@ pub struct Params {
     /// Start a new billing period now (resets the monthly window); default false.
     #[serde(default)]
     pub reset_period: bool,
+    /// Show the change and the invoice it makes without changing anything; default false.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 pub struct Tool;
@@ -34,10 +37,10 @@ impl BillingTool for Tool {
     const HINTS: Hints = Hints::WRITE;
     const AUDIENCE: Audience = Audience::Admin;
     type Params = Params;
-    type Output = CustomerView;
+    type Output = PlanSet;
 
-    async fn run(app: &App, p: Params) -> Result<CustomerView, BillingError> {
-        customers::set_plan(
+    async fn run(app: &App, p: Params) -> Result<PlanSet, BillingError> {
+        plan_change::set_plan(
             app,
             SetPlan {
                 customer: p.customer.0,
@@ -45,6 +48,7 @@ impl BillingTool for Tool {
                 interval: p.interval,
                 status: p.status,
                 reset_period: p.reset_period,
+                dry_run: p.dry_run,
             },
         )
         .await

@@ -13,10 +13,11 @@ use crate::service::{App, BillingError};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// The text of reserved.json: {"<customer>": {"<meter>_reserved": units,
-    /// "<meter>_overage_tiers": [{"threshold", "price_per_unit", "stripe_item"}]}}. Passed as a
-    /// string so decimal prices such as 0.001 stay exact.
-    pub reserved_json: String,
+    /// Optional: the text of reserved.json ({"<customer>": {"<meter>_reserved": units,
+    /// "<meter>_overage_tiers": [{"threshold", "price_per_unit", "stripe_item"}]}}), as a string
+    /// so 0.001 stays exact; it is stored in the ledger first (as set_reserved_tiers does).
+    /// Without it, what the ledger holds is synced.
+    pub reserved_json: Option<String>,
     /// Only this customer of the document (default: every customer in it).
     pub customer: Option<CustomerId>,
     /// true (default): only return the plan. false: apply it.
@@ -39,7 +40,7 @@ impl BillingTool for Tool {
     async fn run(app: &App, p: Params) -> Result<ReservedSync, BillingError> {
         sync_reserved_tiers(
             app,
-            &p.reserved_json,
+            p.reserved_json.as_deref(),
             p.customer.as_ref().map(|c| c.0.as_str()),
             p.dry_run,
         )

@@ -197,13 +197,14 @@ fn plan_prices(catalog: &Catalog, plan: &Plan, out: &mut Desired) {
                     reason,
                 }),
             }
-            if !terms.tool_prices.is_empty() {
-                let tools: Vec<&str> = terms.tool_prices.keys().map(String::as_str).collect();
+            if !terms.dimension_prices.is_empty() {
+                let tools: Vec<&str> = terms.dimension_prices.keys().map(String::as_str).collect();
                 out.skipped.push(Skipped {
                     object: "price",
                     key: format!("{}_{meter_id}_tools", plan.id),
                     reason: format!(
-                        "per-tool prices ({}) need a Stripe meter per tool; the ledger prices those calls, Stripe bills them at the meter's price",
+                        "prices by {} ({}) need a Stripe meter per value; the ledger prices that usage, Stripe bills it at the meter's price",
+                        meter.price_dimension,
                         tools.join(", ")
                     ),
                 });

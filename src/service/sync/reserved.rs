@@ -175,32 +175,22 @@ struct Stripe {
 
 pub async fn sync_reserved_tiers(
     app: &App,
-    document: &str,
+    document: Option<&str>,
     only: Option<&str>,
     dry_run: bool,
 ) -> Result<ReservedSync, BillingError> {
     let stripe = app.stripe()?;
-    let mut all = parse_document(document)?;
-    if let Some(c) = only {
-        all.retain(|k, _| k == c);
-        if all.is_empty() {
-            return Err(BillingError::invalid(format!(
-                "customer `{c}` is not in reserved_json"
-            )));
-        }
-    }
-    for meters in all.values() {
-        for meter in meters.keys() {
-            if !app.catalog.meters.contains_key(meter) {
-                return Err(BillingError::new(
-                    "unknown_meter",
-                    format!(
-                        "meter `{meter}` in reserved_json is not in the catalog; add [meters.{meter}] to billing.toml and run sync_catalog"
-                    ),
-                ));
+    // The ledger holds what customers have reserved; a document given here is stored first.
+    let all = match document {
+        Some(text) => {
+            let all = crate::service::reserved::checked_document(app, text, only).await?;
+            if !dry_run {
+                crate::service::reserved::set_reserved_tiers(app, text, only, false).await?;
             }
+            all
         }
-    }
+        None => crate::service::reserved::held(app, only).await?,
+    };
     let mut state = Stripe {
         meters: stripe.every_meter().await?,
         products: stripe.every_active_product().await?,

@@ -1,0 +1,110 @@
+//! Changing a customer's plan: the old plan's usage stays on the period's invoice, both base fees
+//! are prorated by time (Stripe's `create_prorations`), and a dry run shows that invoice before
+//! anything changes. A change of interval starts a new billing period at the change, as Stripe
+//! restarts the billing cycle.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::customers::{anchor_at, interval_of, parse_interval};
+use super::invoice::{self, InvoicePreviewView, Pending};
+use super::{App, BillingError, CustomerView};
+use crate::core::entitlement::Status;
+use crate::store::PlanChange;
+
+#[derive(Debug, Clone)]
+pub struct SetPlan {
+    pub customer: String,
+    pub plan: String,
+    pub interval: Option<String>,
+    pub status: Option<String>,
+    pub reset_period: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PlanSet {
+    /// True when nothing was changed: `invoice` shows what the change would bill.
+    pub dry_run: bool,
+    /// The customer after the change (as it would be, on a dry run).
+    #[serde(flatten)]
+    pub customer: CustomerView,
+    /// The current period's invoice with the change: the old plan's lines, the prorations and
+    /// the new plan's lines.
+    pub invoice: Option<InvoicePreviewView>,
+}
+
+pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError> {
+    app.check_plan(&input.plan)?;
+    let current = app.customer(&input.customer).await?;
+    let interval = match input.interval.as_deref() {
+        Some(i) => parse_interval(Some(i))?,
+        None => interval_of(&current),
+    };
+    let status = input.status.unwrap_or_else(|| "active".into());
+    if Status::parse(&status).is_none() {
+        return Err(BillingError::invalid(format!(
+            "status `{status}` is not known; use one of: {}",
+            Status::NAMES.join(", ")
+        )));
+    }
+    let now = app.now();
+    let new_period = input.reset_period || interval != interval_of(&current);
+    let change = PlanChange {
+        customer: input.customer.clone(),
+        plan: Some(input.plan.clone()),
+        billing_interval: interval.as_str().into(),
+        trial_ends_at: if status == "trialing" {
+            current.trial_ends_at
+        } else {
+            None
+        },
+        status,
+        period_anchor: if new_period {
+            anchor_at(now)
+        } else {
+            current.period_anchor
+        },
+        new_period,
+        now,
+    };
+    if input.dry_run {
+        let mut after = current.clone();
+        after.plan = change.plan.clone();
+        after.billing_interval = change.billing_interval.clone();
+        after.status = change.status.clone();
+        after.trial_ends_at = change.trial_ends_at;
+        after.period_anchor = change.period_anchor;
+        let invoice = if new_period {
+            // A new period begins now: nothing of it is billed yet but the new base fee.
+            invoice::preview_with(app, &after, None).await.ok()
+        } else {
+            let plan = app
+                .plan_of(&after)
+                .ok_or_else(|| BillingError::invalid("unknown plan"))?;
+            let pending = Pending {
+                at: now,
+                plan,
+                interval,
+            };
+            invoice::preview_with(app, &current, Some(pending))
+                .await
+                .ok()
+        };
+        return Ok(PlanSet {
+            dry_run: true,
+            customer: app.view(&after),
+            invoice,
+        });
+    }
+    let record = app
+        .store
+        .change_plan(change)
+        .await?
+        .ok_or_else(|| BillingError::unknown_customer(&input.customer))?;
+    Ok(PlanSet {
+        dry_run: false,
+        customer: app.view(&record),
+        invoice: invoice::preview(app, &record).await.ok(),
+    })
+}

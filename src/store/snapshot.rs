@@ -1,0 +1,175 @@
+// The snapshot a decision is made on, included into `sqlite.rs` and `postgres.rs` after
+// `usage.rs`: the customer, one meter's usage in the hour, day and month windows containing now
+// and in the billing period, its billable usage (since the current plan's billing began) in the
+// month and the period per priced value, and the live credit grants. One query reads sum, count
+// and max for all six spans; a `last` meter adds one read of its hourly rows and a `unique`
+// meter one count of distinct values.
+
+/// The spans a snapshot counts, in this order: the hour, day and month windows containing now,
+/// the billing period, and the month window and period from when the current plan's billing
+/// began (what prices and included units read).
+const SNAPSHOT_SPANS: usize = 6;
+
+/// One query for sum, count and max of a meter in every snapshot span, per value.
+static SNAPSHOT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
+    let mut columns = Vec::new();
+    for i in 0..SNAPSHOT_SPANS {
+        let (lo, hi) = (3 + 2 * i, 4 + 2 * i);
+        let within = format!("hour >= ${lo} AND hour < ${hi}");
+        columns.push(format!(
+            "CAST(SUM(CASE WHEN {within} THEN quantity ELSE 0 END) AS BIGINT) AS s{i}, \
+             CAST(SUM(CASE WHEN {within} THEN events ELSE 0 END) AS BIGINT) AS c{i}, \
+             CAST(MAX(CASE WHEN {within} THEN max_q ELSE 0 END) AS BIGINT) AS m{i}"
+        ));
+    }
+    let sql = format!(
+        "SELECT tool, {} FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $15 AND hour < $16 GROUP BY tool",
+        columns.join(", ")
+    );
+    Box::leak(sql.into_boxed_str())
+});
+
+/// Distinct values of a `unique` meter in every snapshot span.
+static DISTINCT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
+    let columns: Vec<String> = (0..SNAPSHOT_SPANS)
+        .map(|i| {
+            let (start, end, floor) = (3 + 3 * i, 4 + 3 * i, 5 + 3 * i);
+            format!("COUNT(DISTINCT CASE WHEN hour >= ${floor} AND hour < ${end} AND last_at >= ${start} AND first_at < ${end} THEN value END) AS d{i}")
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM usage_distinct WHERE customer_id = $1 AND meter = $2", columns.join(", "));
+    Box::leak(sql.into_boxed_str())
+});
+
+#[derive(sqlx::FromRow)]
+struct SpanSums {
+    tool: String,
+    s0: i64, c0: i64, m0: i64,
+    s1: i64, c1: i64, m1: i64,
+    s2: i64, c2: i64, m2: i64,
+    s3: i64, c3: i64, m3: i64,
+    s4: i64, c4: i64, m4: i64,
+    s5: i64, c5: i64, m5: i64,
+}
+
+impl SpanSums {
+    fn tallies(&self) -> [Tally; SNAPSHOT_SPANS] {
+        let t = |s: i64, c: i64, m: i64| Tally { sum: as_u64(s), count: as_u64(c), max: as_u64(m), last: None, distinct: 0 };
+        [
+            t(self.s0, self.c0, self.m0),
+            t(self.s1, self.c1, self.m1),
+            t(self.s2, self.c2, self.m2),
+            t(self.s3, self.c3, self.m3),
+            t(self.s4, self.c4, self.m4),
+            t(self.s5, self.c5, self.m5),
+        ]
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DistinctSums {
+    d0: i64,
+    d1: i64,
+    d2: i64,
+    d3: i64,
+    d4: i64,
+    d5: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct LastRow {
+    tool: String,
+    hour: i64,
+    last_at: i64,
+    last_q: i64,
+}
+
+/// A meter's tallies in each snapshot span, per value.
+async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>, spans: &[Span; SNAPSHOT_SPANS]) -> Result<Vec<BTreeMap<String, Tally>>, StoreError> {
+    let covers: Vec<(Span, Vec<Span>)> = spans.iter().map(|s| cover(*s)).collect();
+    let lo = covers.iter().map(|(h, _)| h.start).min().unwrap_or(0);
+    let hi = covers.iter().map(|(h, _)| h.end).max().unwrap_or(0);
+    let mut q = sqlx::query_as::<Db, SpanSums>(*SNAPSHOT_SQL).bind(customer).bind(counted.meter);
+    for (hours, _) in &covers {
+        q = q.bind(hours.start).bind(hours.end);
+    }
+    let rows = q.bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+    let mut out: Vec<BTreeMap<String, Tally>> = vec![BTreeMap::new(); SNAPSHOT_SPANS];
+    for r in rows {
+        for (i, t) in r.tallies().into_iter().enumerate() {
+            out[i].insert(r.tool.clone(), t);
+        }
+    }
+    if counted.aggregation == Aggregation::Last {
+        let rows = sqlx::query_as::<Db, LastRow>(
+            "SELECT tool, hour, last_at, last_q FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $3 AND hour < $4 AND events > 0",
+        )
+        .bind(customer)
+        .bind(counted.meter)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            for (i, (hours, _)) in covers.iter().enumerate() {
+                if hours.contains(r.hour) {
+                    let latest = Tally { last: Some((r.last_at, as_u64(r.last_q))), ..Tally::default() };
+                    out[i].entry(r.tool.clone()).or_default().merge(&latest);
+                }
+            }
+        }
+    }
+    for (i, (_, edges)) in covers.iter().enumerate() {
+        for edge in edges {
+            let mut extra = UsageTotals::new();
+            edge_tallies(conn, customer, Some(counted.meter), *edge, &mut extra).await?;
+            for (tool, t) in extra.remove(counted.meter).unwrap_or_default() {
+                out[i].entry(tool).or_default().merge(&t);
+            }
+        }
+    }
+    if counted.aggregation == Aggregation::Unique {
+        let mut q = sqlx::query_as::<Db, DistinctSums>(*DISTINCT_SQL).bind(customer).bind(counted.meter);
+        for s in spans {
+            q = q.bind(s.start).bind(s.end).bind(floor_hour(s.start));
+        }
+        let d = q.fetch_one(&mut *conn).await?;
+        for (i, count) in [d.d0, d.d1, d.d2, d.d3, d.d4, d.d5].into_iter().enumerate() {
+            out[i].entry(String::new()).or_default().distinct = as_u64(count);
+        }
+    }
+    Ok(out)
+}
+
+/// The state decisions are made on: the customer, the meter's usage per window, its billable
+/// usage per value in the month and the period, and the live credit grants.
+async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<'_>>, now: i64) -> Result<Option<(Snapshot, Option<Spans>)>, StoreError> {
+    let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
+    let mut in_window = BTreeMap::new();
+    let (mut month_by_value, mut period_by_value) = (BTreeMap::new(), BTreeMap::new());
+    let mut counted_spans = None;
+    if let Some(counted) = counted {
+        let interval = if record.billing_interval == "year" { Interval::Year } else { Interval::Month };
+        let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
+        let from = billable_from(record.plan_since, record.trial_ends_at, now);
+        let s = Spans {
+            hour: span(Window::Hour),
+            day: span(Window::Day),
+            month: span(Window::Month),
+            period,
+            month_billable: from_on(span(Window::Month), from),
+            period_billable: from_on(period, from),
+        };
+        let all = [s.hour, s.day, s.month, s.period, s.month_billable, s.period_billable];
+        let mut tallies = snapshot_tallies(conn, customer, counted, &all).await?;
+        period_by_value = tallies.pop().unwrap_or_default();
+        month_by_value = tallies.pop().unwrap_or_default();
+        for (w, by_value) in [Window::Hour, Window::Day, Window::Month].into_iter().zip(tallies) {
+            in_window.insert(w, crate::core::usage::merged(by_value.values()));
+        }
+        counted_spans = Some(s);
+    }
+    let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
+    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, month_by_value, period_by_value, grants }, counted_spans)))
+}
