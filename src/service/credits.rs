@@ -1,5 +1,6 @@
-//! Credits: grants (idempotent by key) and the balance with the grants behind it and the latest
-//! ledger entries. Debits happen in `check_entitlement` with `consume`.
+//! Credits: grants and adjustments (idempotent by key), and the balance with the grants behind
+//! it and the latest ledger entries. Debits happen in `check_entitlement` with `consume`;
+//! expired grants are written off as `expiry` entries (once) before a balance is shown.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -8,7 +9,7 @@ use super::{App, BillingError};
 use crate::core::credit;
 use crate::core::period::{parse_rfc3339, rfc3339};
 use crate::ids::new_id;
-use crate::store::{Granted, NewGrant};
+use crate::store::{Adjusted, Granted, NewAdjustment, NewGrant};
 
 /// Largest grant at once.
 pub const MAX_GRANT: u64 = 1_000_000_000_000;
@@ -121,9 +122,9 @@ pub struct GrantView {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct EntryView {
     pub entry_id: String,
-    /// grant, purchase or debit.
+    /// grant, purchase, debit (usage), adjustment or expiry.
     pub kind: String,
-    /// Signed: + for grants, − for debits.
+    /// Signed: + for grants, − for debits, adjustments taking credits back and expiry.
     pub credits: i64,
     pub grant_id: String,
     pub event_id: Option<String>,
@@ -140,9 +141,105 @@ pub struct CreditBalance {
     pub recent_entries: Vec<EntryView>,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct AdjustInput {
+    pub customer: String,
+    /// Signed: credits to add (> 0) or take back (< 0); absent with `grant_id`: all it holds.
+    pub credits: Option<i64>,
+    pub grant_id: Option<String>,
+    pub reason: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AdjustResult {
+    pub adjustment_id: String,
+    /// `adjusted`, or `duplicate` when the idempotency_key was used before (nothing changed again).
+    pub status: String,
+    pub customer: String,
+    /// Signed: what was added or taken back.
+    pub credits: i64,
+    /// The grant made (credits added) or taken from.
+    pub grant_id: Option<String>,
+    pub reason: String,
+    /// Live balance after the adjustment.
+    pub balance: u64,
+}
+
+pub async fn adjust(app: &App, input: AdjustInput) -> Result<AdjustResult, BillingError> {
+    let credits = match (input.credits, &input.grant_id) {
+        (Some(0), _) | (None, None) => {
+            return Err(BillingError::invalid(
+                "give credits (positive to add, negative to take back), or a grant_id to take back all it holds",
+            ));
+        }
+        (Some(c), Some(_)) if c > 0 => {
+            return Err(BillingError::invalid(
+                "a grant_id only takes credits back; to add credits leave grant_id out",
+            ));
+        }
+        (Some(c), _) if c.unsigned_abs() > MAX_GRANT => {
+            return Err(BillingError::invalid(format!(
+                "credits must be within ±{MAX_GRANT}"
+            )));
+        }
+        (c, _) => c.unwrap_or(0),
+    };
+    if input.reason.trim().is_empty() {
+        return Err(BillingError::invalid(
+            "say why in `reason` (e.g. \"refund of re_123\"): it is kept in the ledger",
+        ));
+    }
+    let adjusted = app
+        .store
+        .adjust_credits(NewAdjustment {
+            id: new_id("cad"),
+            customer: input.customer.clone(),
+            credits,
+            grant_id: input.grant_id.clone(),
+            reason: input.reason,
+            idempotency_key: input.idempotency_key,
+            now: app.now(),
+        })
+        .await?;
+    let (record, status) = match adjusted {
+        Adjusted::Adjusted(r) => (r, "adjusted"),
+        Adjusted::Duplicate(r) => (r, "duplicate"),
+        Adjusted::UnknownCustomer => return Err(BillingError::unknown_customer(&input.customer)),
+        Adjusted::UnknownGrant => {
+            return Err(BillingError::new(
+                "unknown_grant",
+                format!(
+                    "grant `{}` is not one of this customer's; get_credit_balance lists them",
+                    input.grant_id.unwrap_or_default()
+                ),
+            ));
+        }
+        Adjusted::Insufficient { balance } => {
+            return Err(BillingError::new(
+                "insufficient_credits",
+                format!(
+                    "only {balance} credits can be taken back (a balance never goes below zero); nothing was taken"
+                ),
+            )
+            .with("balance", balance));
+        }
+    };
+    Ok(AdjustResult {
+        adjustment_id: record.id,
+        status: status.into(),
+        customer: input.customer.clone(),
+        credits: record.credits,
+        grant_id: record.grant_id,
+        reason: record.reason,
+        balance: balance_of(app, &input.customer).await?,
+    })
+}
+
 pub async fn balance(app: &App, customer: &str) -> Result<CreditBalance, BillingError> {
     app.customer(customer).await?;
     let now = app.now();
+    app.store.expire_credits(customer, now).await?;
     let mut grants = app.store.credit_grants(customer).await?;
     grants.sort_by_key(|g| {
         (

@@ -13,7 +13,7 @@ use super::cache::{Added, SnapshotCache, Spans};
 use super::writer::{self, Op, Pending, settle};
 use super::{
     CUSTOMER_COLUMNS, ConsumeRequest, Consumed, Counted, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
-    Granted, Ledger, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
+    Adjusted, AdjustmentRecord, Granted, Ledger, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
     PlanChange, PlanChangeRecord, Recorded, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookDecision,
     WebhookEffect, WebhookQuery, WebhookRecord,
 };
@@ -161,6 +161,16 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             Op::Grant(g, reply) => {
                 let r = grant(&mut conn, &g, &known).await;
                 fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
+                settle(reply, r)
+            }
+            Op::Adjust(a, reply) => {
+                let r = adjust_credits(&mut conn, &a, &known).await;
+                fx.invalidated.extend(r.is_ok().then(|| a.customer.clone()));
+                settle(reply, r)
+            }
+            Op::Expire { customer, now, reply } => {
+                let r = if known.contains(&customer) { expire_credits(&mut conn, &customer, now).await } else { Ok(0) };
+                fx.invalidated.extend(r.is_ok().then(|| customer.clone()));
                 settle(reply, r)
             }
             Op::LeaseOutbox { ids, now, lease_until, reply } => settle(reply, lease_outbox(&mut conn, &ids, now, lease_until).await),
@@ -532,19 +542,6 @@ struct StateCount {
     oldest: Option<i64>,
 }
 
-const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
-     idempotency_key, created_at FROM credit_grants WHERE customer_id = $1 ORDER BY created_at, id";
-
-async fn live_grants(conn: &mut Conn, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
-    Ok(sqlx::query_as::<Db, GrantRecord>(
-        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
-         FROM credit_grants WHERE customer_id = $1 AND remaining > 0",
-    )
-    .bind(customer)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query_scalar::<Db, String>("SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2")
         .bind(customer)
@@ -563,6 +560,7 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
     {
         return Ok(Consumed::Duplicate { event_id });
     }
+    expire_credits(conn, &request.customer, request.now).await?;
     let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
     let Some((snapshot, _)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
         return Ok(Consumed::UnknownCustomer);
@@ -592,72 +590,9 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
         None => None,
     };
     for (grant_id, take) in parts {
-        let take = i64::try_from(take).map_err(|_| StoreError::Corrupt("credit amount overflows".into()))?;
-        let updated = sqlx::query("UPDATE credit_grants SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2")
-            .bind(&grant_id)
-            .bind(take)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if updated != 1 {
-            return Err(StoreError::Corrupt(format!("grant {grant_id} changed under its customer's lock")));
-        }
-        sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, 'debit', $4, $5, $6)")
-            .bind(crate::ids::new_id("cde"))
-            .bind(&request.customer)
-            .bind(&grant_id)
-            .bind(-take)
-            .bind(&event_id)
-            .bind(request.now)
-            .execute(&mut *conn)
-            .await?;
+        take_credits(conn, &request.customer, &grant_id, take, "debit", event_id.as_deref(), request.now).await?;
     }
     Ok(Consumed::Decided { verdict: Box::new(verdict), event_id })
-}
-
-async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Result<Granted, StoreError> {
-    if !known.contains(&g.customer) {
-        return Ok(Granted::UnknownCustomer);
-    }
-    if let Some(key) = &g.idempotency_key {
-        let existing = sqlx::query_as::<Db, GrantRecord>(
-            "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
-             FROM credit_grants WHERE customer_id = $1 AND idempotency_key = $2",
-        )
-        .bind(&g.customer)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(existing) = existing {
-            return Ok(Granted::Duplicate(existing));
-        }
-    }
-    let record = sqlx::query_as::<Db, GrantRecord>(
-        "INSERT INTO credit_grants (id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) \
-         RETURNING id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at",
-    )
-    .bind(&g.id)
-    .bind(&g.customer)
-    .bind(g.credits)
-    .bind(g.priority)
-    .bind(g.expires_at)
-    .bind(&g.source)
-    .bind(&g.description)
-    .bind(&g.idempotency_key)
-    .bind(g.now)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)")
-        .bind(crate::ids::new_id("cde"))
-        .bind(&g.customer)
-        .bind(&g.id)
-        .bind(&g.source)
-        .bind(g.credits)
-        .bind(g.now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Granted::Granted(record))
 }
 
 #[async_trait::async_trait]
@@ -866,6 +801,15 @@ impl Ledger for Backend {
 
     async fn grant_credits(&self, g: NewGrant) -> Result<Granted, StoreError> {
         writer::submit(&self.writer, |r| Op::Grant(g, r)).await
+    }
+
+    async fn adjust_credits(&self, a: NewAdjustment) -> Result<Adjusted, StoreError> {
+        writer::submit(&self.writer, |r| Op::Adjust(a, r)).await
+    }
+
+    async fn expire_credits(&self, customer: &str, now: i64) -> Result<u64, StoreError> {
+        let customer = customer.to_string();
+        writer::submit(&self.writer, |reply| Op::Expire { customer, now, reply }).await
     }
 
     async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {

@@ -127,6 +127,9 @@ pub trait Ledger: AccessLedger {
         stripe_customer_id: &str,
     ) -> Result<Option<CustomerRecord>, StoreError>;
     async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
+    async fn adjust_credits(&self, adjustment: NewAdjustment) -> Result<Adjusted, StoreError>;
+    /// Write off what expired grants still hold (an `expiry` entry each, once).
+    async fn expire_credits(&self, customer: &str, now: i64) -> Result<u64, StoreError>;
     async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
     async fn credit_entries(
         &self,

@@ -309,6 +309,44 @@ pub enum Granted {
     UnknownCustomer,
 }
 
+/// Add credits (`credits > 0`, a new grant) or take them back (`credits < 0`, from `grant_id` or
+/// in burn order; `0` with a `grant_id`: all the grant still holds).
+#[derive(Debug, Clone)]
+pub struct NewAdjustment {
+    pub id: String,
+    pub customer: String,
+    pub credits: i64,
+    pub grant_id: Option<String>,
+    pub reason: String,
+    pub idempotency_key: Option<String>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AdjustmentRecord {
+    pub id: String,
+    pub customer_id: String,
+    /// Signed: what was added or taken back.
+    pub credits: i64,
+    /// The grant made (added) or taken from (one named grant).
+    pub grant_id: Option<String>,
+    pub reason: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adjusted {
+    Adjusted(AdjustmentRecord),
+    Duplicate(AdjustmentRecord),
+    UnknownCustomer,
+    UnknownGrant,
+    /// Taking back more than there is: nothing was taken.
+    Insufficient {
+        balance: u64,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CreditEntryRecord {
     pub id: String,

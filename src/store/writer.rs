@@ -5,9 +5,9 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome, KeyWrite,
-    NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded, ReservedWrite,
-    StoreError, StripeLink, WebhookApply, WebhookRecord,
+    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome,
+    KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded,
+    ReservedWrite, StoreError, StripeLink, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -25,6 +25,13 @@ pub enum Op {
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     Grant(NewGrant, Reply<Granted>),
+    Adjust(NewAdjustment, Reply<Adjusted>),
+    /// Write off what the customer's expired grants still hold; answers the credits.
+    Expire {
+        customer: String,
+        now: i64,
+        reply: Reply<u64>,
+    },
     /// Lease due outbox events to this process; answers the ids it got.
     LeaseOutbox {
         ids: Vec<String>,
@@ -53,6 +60,8 @@ impl Op {
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
+            Op::Adjust(a, _) => vec![a.customer.as_str()],
+            Op::Expire { customer, .. } => vec![customer.as_str()],
             Op::ApplyWebhook(a, _) => a.customers(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
             Op::Key(..)
@@ -77,6 +86,8 @@ impl Op {
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),
+            Op::Adjust(_, r) => answer(r, message),
+            Op::Expire { reply, .. } => answer(reply, message),
             Op::Key(_, r) => answer(r, message),
             Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),

@@ -212,6 +212,70 @@ async def confirmation_scenario(label, db_url, catalog):
         check(f"{label}: a confirmed refund runs", err and body.get("code") == "stripe_not_configured" and len(asked) == 2, (body, asked))
 
 
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "billing.toml")
+RESERVED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "reserved.json")
+
+
+def ms(text):
+    from datetime import datetime
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def stripe_proration(price, period, at):
+    """Stripe's create_prorations: price × (end − at) / (end − start), to the nearest cent (halves up)."""
+    from decimal import Decimal, ROUND_HALF_UP
+    start, end = ms(period["start"]), ms(period["end"])
+    return int((Decimal(price) * Decimal(end - at) / Decimal(end - start)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+async def ledger_scenario(label, connect):
+    """The seeds' worked numbers through the official client, checked by hand here."""
+    print(f"== {label}", flush=True)
+    async with connect() as c:
+        # Seed 003: base $100, 2 cases, 1,234 events, 2,500 API calls, agents 3 then 5 (max).
+        await call(c, "create_customer", {"customer": "jeturing"})
+        await call(c, "set_customer_plan", {"customer": "jeturing", "plan": "forensics", "status": "active", "reset_period": True})
+        for meter, q in [("agents", 3), ("agents", 5), ("cases", 1), ("cases", 1), ("events_ingested", 1234), ("api_calls", 2500)]:
+            await call(c, "record_usage", {"customer": "jeturing", "meter": meter, "quantity": q})
+        _, inv = await call(c, "preview_invoice", {"customer": "jeturing"})
+        agents = [l for l in inv.get("lines", []) if l.get("meter") == "agents"]
+        by_hand = 10000 + 2 * 1000 + 1234 * 1 + 3 * 10 + 5 * 5000
+        check(f"{label}: seed 003's forensics invoice is $382.64 with 5 agents at the peak",
+              inv.get("total", {}).get("amount") == by_hand == 38264 and agents and agents[0]["amount"]["amount"] == 25000, inv.get("total"))
+
+        # Seed 001: acme at 17,000 VEx and 80,000 FU with examples/reserved.json.
+        await call(c, "create_customer", {"customer": "acme"})
+        with open(RESERVED) as f:
+            err, stored = await call(c, "set_reserved_tiers", {"reserved_json": f.read(), "dry_run": False})
+        await call(c, "record_usage", {"customer": "acme", "meter": "vex", "quantity": 17000})
+        await call(c, "record_usage", {"customer": "acme", "meter": "fu", "quantity": 80000})
+        _, inv = await call(c, "preview_invoice", {"customer": "acme"})
+        overage = {l["meter"]: l["amount"]["amount"] for l in inv.get("lines", []) if l.get("kind") == "usage"}
+        check(f"{label}: seed 001's reserved overage is 2,000 × $0.01 and 5,000 × $0.001",
+              not err and overage.get("vex") == 2000 and overage.get("fu") == 500, (stored, overage))
+
+        # A trial bills no usage; a plan change's dry run prorates as Stripe does.
+        await call(c, "create_customer", {"customer": "trial", "plan": "starter"})
+        await call(c, "record_usage", {"customer": "trial", "meter": "tool_calls", "quantity": 1250})
+        _, inv = await call(c, "preview_invoice", {"customer": "trial"})
+        check(f"{label}: 1,250 calls in a trial are $0.00", inv.get("in_trial") is True and inv.get("total", {}).get("amount") == 0, inv.get("total"))
+        await call(c, "create_customer", {"customer": "mover"})
+        await call(c, "set_customer_plan", {"customer": "mover", "plan": "starter", "status": "active", "reset_period": True})
+        await call(c, "record_usage", {"customer": "mover", "meter": "tool_calls", "quantity": 1250})
+        err, dry = await call(c, "set_customer_plan", {"customer": "mover", "plan": "professional", "dry_run": True})
+        lines = dry.get("invoice", {}).get("lines", [])
+        prorations = [l for l in lines if l["kind"] == "proration"]
+        period = dry.get("invoice", {}).get("period", {})
+        ok = len(prorations) == 2 and not err
+        if ok:
+            at = ms(prorations[0]["from"])
+            ok = prorations[0]["amount"]["amount"] == -stripe_proration(2900, period, at) and prorations[1]["amount"]["amount"] == stripe_proration(9900, period, at)
+        owed = [l for l in lines if l["kind"] == "usage" and l["plan"] == "starter"]
+        _, still = await call(c, "get_customer", {"customer": "mover"})
+        check(f"{label}: a plan change's dry run keeps the 250 calls owed and prorates both fees as Stripe does",
+              ok and owed and owed[0]["amount"]["amount"] == 1250 and still.get("plan") == "starter", prorations)
+
+
 def postgres_db():
     base = os.environ.get("BILLING_TEST_POSTGRES_URL")
     if not base:
@@ -229,9 +293,11 @@ async def main():
     await scenario("http · sqlite", HttpServer(sqlite("b.db"), catalog, "auto"), restart=HttpServer(sqlite("b.db"), catalog, "auto"))
     await access_scenario("access · http · sqlite", sqlite("c.db"), catalog)
     await confirmation_scenario("confirmation · stdio · sqlite", sqlite("d.db"), catalog)
+    await ledger_scenario("ledger · stdio · sqlite", stdio(sqlite("e.db"), EXAMPLE))
     pg = postgres_db()
     if pg:
         await scenario("http legacy · postgres", HttpServer(pg, catalog, "legacy"), restart=HttpServer(pg, catalog, "legacy"))
+        await ledger_scenario("ledger · http · postgres", HttpServer(postgres_db(), EXAMPLE, "auto"))
     print(f"{results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)
 

@@ -31,6 +31,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         | "preview_invoice" => json!({}),
         "quote_price" => json!({"meter": "tool_calls", "quantity": 10}),
         "grant_credits" => json!({"credits": 1000}),
+        "adjust_credits" => json!({"credits": -1, "reason": "probe"}),
         "create_customer" => json!({"plan": "free"}),
         "set_customer_plan" => json!({"plan": "professional"}),
         "list_customers" | "list_plans" => return Some(json!({})),

@@ -1,5 +1,6 @@
 //! Every tool, one file each; `all()` has one registration line per tool.
 
+pub mod adjust_credits;
 pub mod cancel_subscription;
 pub mod check_entitlement;
 pub mod create_api_key;
@@ -59,6 +60,7 @@ pub fn all() -> Registry {
     r.add::<get_usage::Tool>();
     r.add::<quote_price::Tool>();
     r.add::<grant_credits::Tool>();
+    r.add::<adjust_credits::Tool>();
     r.add::<get_credit_balance::Tool>();
     r.add::<create_customer::Tool>();
     r.add::<get_customer::Tool>();

@@ -49,3 +49,16 @@ CREATE INDEX plan_changes_by_customer ON plan_changes (customer_id, at);
 -- Seed 001's reserved capacity per customer: {meter: {reserved, tiers: [{threshold,
 -- price_per_unit (exact decimal string), stripe_item}]}}, read with the customer.
 ALTER TABLE customers ADD COLUMN reserved_tiers TEXT NOT NULL DEFAULT '{}';
+
+-- Credit adjustments: credits added (a grant) or taken back (entries of kind `adjustment` whose
+-- event_id names the adjustment), idempotent per customer and key.
+CREATE TABLE credit_adjustments (
+    id              TEXT PRIMARY KEY,
+    customer_id     TEXT NOT NULL REFERENCES customers(id),
+    credits         BIGINT NOT NULL,
+    grant_id        TEXT,
+    reason          TEXT NOT NULL,
+    idempotency_key TEXT,
+    created_at      BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX credit_adjustments_idempotency ON credit_adjustments (customer_id, idempotency_key);

@@ -1,0 +1,202 @@
+// Credits in the ledger, included into `sqlite.rs` and `postgres.rs` after `ledger.rs`: grants,
+// adjustments (a goodwill grant, or credits taken back — never below zero), expiry written as an
+// entry once, and the one debit step every burn goes through. Each runs under its customer's
+// lock in the writer's transaction.
+
+const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
+     idempotency_key, created_at FROM credit_grants WHERE customer_id = $1 ORDER BY created_at, id";
+
+async fn live_grants(conn: &mut Conn, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
+    Ok(sqlx::query_as::<Db, GrantRecord>(
+        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
+         FROM credit_grants WHERE customer_id = $1 AND remaining > 0",
+    )
+    .bind(customer)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Take `take` credits from one grant and write the entry that says why (`debit` for usage,
+/// `adjustment`, `expiry`), naming the event or adjustment.
+async fn take_credits(conn: &mut Conn, customer: &str, grant_id: &str, take: u64, kind: &str, source: Option<&str>, at: i64) -> Result<(), StoreError> {
+    let take = i64::try_from(take).map_err(|_| StoreError::Corrupt("credit amount overflows".into()))?;
+    let updated = sqlx::query("UPDATE credit_grants SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2")
+        .bind(grant_id)
+        .bind(take)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if updated != 1 {
+        return Err(StoreError::Corrupt(format!("grant {grant_id} changed under its customer's lock")));
+    }
+    sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(crate::ids::new_id("cde"))
+        .bind(customer)
+        .bind(grant_id)
+        .bind(kind)
+        .bind(-take)
+        .bind(source)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Write off what expired grants still held, once: each gets an `expiry` entry dated at its
+/// expiry and keeps nothing. Returns the credits written off.
+async fn expire_credits(conn: &mut Conn, customer: &str, now: i64) -> Result<u64, StoreError> {
+    let expired = sqlx::query_as::<Db, GrantRecord>(
+        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
+         FROM credit_grants WHERE customer_id = $1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $2",
+    )
+    .bind(customer)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut total = 0_u64;
+    for g in expired {
+        let left = u64::try_from(g.remaining).unwrap_or(0);
+        take_credits(conn, customer, &g.id, left, "expiry", None, g.expires_at.unwrap_or(now)).await?;
+        total = total.saturating_add(left);
+    }
+    Ok(total)
+}
+
+const ADJUSTMENT_COLUMNS: &str = "id, customer_id, credits, grant_id, reason, idempotency_key, created_at";
+
+/// Add credits (a new grant) or take them back (from one grant, or in burn order), never below
+/// zero; idempotent by key.
+async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &BTreeSet<String>) -> Result<Adjusted, StoreError> {
+    if !known.contains(&a.customer) {
+        return Ok(Adjusted::UnknownCustomer);
+    }
+    if let Some(key) = &a.idempotency_key {
+        let sql = format!("SELECT {ADJUSTMENT_COLUMNS} FROM credit_adjustments WHERE customer_id = $1 AND idempotency_key = $2");
+        let existing = sqlx::query_as::<Db, AdjustmentRecord>(sqlx::AssertSqlSafe(sql)).bind(&a.customer).bind(key).fetch_optional(&mut *conn).await?;
+        if let Some(existing) = existing {
+            return Ok(Adjusted::Duplicate(existing));
+        }
+    }
+    expire_credits(conn, &a.customer, a.now).await?;
+    let grants: Vec<_> = live_grants(conn, &a.customer).await?;
+    let mut grant_id = a.grant_id.clone();
+    if a.credits > 0 {
+        let id = crate::ids::new_id("cgr");
+        let g = NewGrant {
+            id: id.clone(),
+            customer: a.customer.clone(),
+            credits: a.credits,
+            priority: 50,
+            expires_at: None,
+            source: "adjustment".into(),
+            description: Some(a.reason.clone()),
+            idempotency_key: None,
+            now: a.now,
+        };
+        grant(conn, &g, known).await?;
+        grant_id = Some(id);
+    } else {
+        let wanted = a.credits.unsigned_abs();
+        let parts = match &a.grant_id {
+            Some(id) => match grants.iter().find(|g| g.id == *id && g.customer_id == a.customer) {
+                None if !grant_exists(conn, &a.customer, id).await? => return Ok(Adjusted::UnknownGrant),
+                found => {
+                    let left = found.map_or(0, |g| u64::try_from(g.remaining).unwrap_or(0));
+                    // Nothing given: all the grant still holds.
+                    let take = if a.credits == 0 { left } else { wanted };
+                    if take > left {
+                        return Ok(Adjusted::Insufficient { balance: left });
+                    }
+                    vec![(id.clone(), take)]
+                }
+            },
+            None => {
+                let core: Vec<_> = grants.iter().map(GrantRecord::to_core).collect();
+                match credit::burn(&core, wanted, a.now) {
+                    Ok(parts) => parts,
+                    Err(balance) => return Ok(Adjusted::Insufficient { balance }),
+                }
+            }
+        };
+        let id = a.id.clone();
+        for (grant, take) in parts.into_iter().filter(|(_, t)| *t > 0) {
+            take_credits(conn, &a.customer, &grant, take, "adjustment", Some(&id), a.now).await?;
+        }
+    }
+    let taken = if a.credits == 0 {
+        // The whole grant's remainder was taken: record how much.
+        let sql = "SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM credit_entries WHERE event_id = $1";
+        sqlx::query_scalar::<Db, i64>(sql).bind(&a.id).fetch_one(&mut *conn).await?
+    } else {
+        a.credits
+    };
+    let sql = format!(
+        "INSERT INTO credit_adjustments ({ADJUSTMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ADJUSTMENT_COLUMNS}"
+    );
+    let record = sqlx::query_as::<Db, AdjustmentRecord>(sqlx::AssertSqlSafe(sql))
+        .bind(&a.id)
+        .bind(&a.customer)
+        .bind(taken)
+        .bind(&grant_id)
+        .bind(&a.reason)
+        .bind(&a.idempotency_key)
+        .bind(a.now)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Adjusted::Adjusted(record))
+}
+
+async fn grant_exists(conn: &mut Conn, customer: &str, id: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>("SELECT id FROM credit_grants WHERE id = $1 AND customer_id = $2")
+        .bind(id)
+        .bind(customer)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Result<Granted, StoreError> {
+    if !known.contains(&g.customer) {
+        return Ok(Granted::UnknownCustomer);
+    }
+    if let Some(key) = &g.idempotency_key {
+        let existing = sqlx::query_as::<Db, GrantRecord>(
+            "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
+             FROM credit_grants WHERE customer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&g.customer)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(existing) = existing {
+            return Ok(Granted::Duplicate(existing));
+        }
+    }
+    let record = sqlx::query_as::<Db, GrantRecord>(
+        "INSERT INTO credit_grants (id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at",
+    )
+    .bind(&g.id)
+    .bind(&g.customer)
+    .bind(g.credits)
+    .bind(g.priority)
+    .bind(g.expires_at)
+    .bind(&g.source)
+    .bind(&g.description)
+    .bind(&g.idempotency_key)
+    .bind(g.now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)")
+        .bind(crate::ids::new_id("cde"))
+        .bind(&g.customer)
+        .bind(&g.id)
+        .bind(&g.source)
+        .bind(g.credits)
+        .bind(g.now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Granted::Granted(record))
+}
+
