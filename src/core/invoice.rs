@@ -381,3 +381,67 @@ fn meter_lines(
     }
     Ok(lines)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::plan::{AtLimit, OverduePolicy};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn starter() -> Plan {
+        let meter = PlanMeter {
+            included: 1000,
+            price: Some(PriceModel::PerUnit {
+                unit_amount: rust_decimal::Decimal::from(5),
+            }),
+            ..PlanMeter::default()
+        };
+        Plan {
+            id: "starter".into(),
+            name: "Starter".into(),
+            description: None,
+            currency: crate::core::Currency::USD,
+            monthly: Some(MinorUnits(2900)),
+            yearly: None,
+            trial_days: 0,
+            features: BTreeSet::new(),
+            meters: BTreeMap::from([("tool_calls".to_string(), meter)]),
+            at_limit: AtLimit::ChargeOverage,
+            upgrade_to: None,
+            pay_with_credits: false,
+            on_payment_overdue: OverduePolicy::Block,
+            rate_limit: None,
+            upgrade_url: None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_lines_add_up_to_the_total(calls in 0_u64..5_000, change in 0_i64..30, trial in proptest::option::of(0_i64..30)) {
+            let (a, mut b) = (starter(), starter());
+            b.id = "pro".into();
+            b.monthly = Some(MinorUnits(9900));
+            let day = 86_400_000;
+            let period = Span { start: 0, end: 30 * day };
+            let plans = [
+                PlanAt { at: 0, plan: &a, interval: Interval::Month },
+                PlanAt { at: change * day, plan: &b, interval: Interval::Month },
+            ];
+            let trial_end = trial.map(|t| t * day);
+            let usage = StretchUsage {
+                whole: BTreeMap::from([("tool_calls".to_string(), BTreeMap::from([(String::new(), Tally::event(0, calls))]))]),
+                months: Vec::new(),
+            };
+            let priced: Vec<_> = stretches(period, &plans, trial_end).into_iter().map(|s| (s, usage.clone())).collect();
+            let aggregations = BTreeMap::new();
+            let reserved = BTreeMap::new();
+            let burned = BTreeMap::new();
+            let terms = Terms { period, trial_end, aggregations: &aggregations, reserved: &reserved, credits_burned: &burned };
+            let p = preview(&terms, &priced).unwrap();
+            let sum = p.lines.iter().map(|l| l.amount.0).sum::<i64>();
+            prop_assert_eq!(p.total.0, sum);
+            prop_assert!(p.total.0 >= 0);
+        }
+    }
+}

@@ -6,6 +6,8 @@ pub mod cost;
 pub mod credit;
 pub mod entitlement;
 pub mod error;
+#[cfg(test)]
+mod examples;
 pub mod invoice;
 pub mod money;
 pub mod period;

@@ -30,7 +30,7 @@ pub struct PlanSet {
     #[serde(flatten)]
     pub customer: CustomerView,
     /// The current period's invoice with the change: the old plan's lines, the prorations and
-    /// the new plan's lines.
+    /// the new plan's lines (absent only when it could not be read after the change).
     pub invoice: Option<InvoicePreviewView>,
 }
 
@@ -102,9 +102,17 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
         .change_plan(change)
         .await?
         .ok_or_else(|| BillingError::unknown_customer(&input.customer))?;
+    // The change is made; an invoice that cannot be read now is left out, not an error.
+    let invoice = match invoice::preview(app, &record).await {
+        Ok(i) => Some(i),
+        Err(e) => {
+            tracing::warn!(customer = %record.id, error = %e.message, "the changed plan's invoice could not be computed");
+            None
+        }
+    };
     Ok(PlanSet {
         dry_run: false,
         customer: app.view(&record),
-        invoice: invoice::preview(app, &record).await.ok(),
+        invoice,
     })
 }
