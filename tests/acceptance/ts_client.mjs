@@ -1,0 +1,75 @@
+// Outside check with the official MCP TypeScript client (@modelcontextprotocol/sdk 1.x), which
+// validates every tool result's structuredContent against the tool's outputSchema: the ledger's
+// figures (seed 003's invoice, seed 001's reserved overage, a plan change's dry run, credits) come
+// back through it intact. Usage: node tests/acceptance/ts_client.mjs target/debug/billing-mcp
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const binary = resolve(process.argv[2] ?? "target/debug/billing-mcp");
+const catalog = join(here, "..", "..", "examples", "billing.toml");
+const reserved = readFileSync(join(here, "..", "..", "examples", "reserved.json"), "utf8");
+const db = `sqlite://${join(mkdtempSync(join(tmpdir(), "bmcp-ts-")), "ledger.db")}`;
+
+let passed = 0, failed = 0;
+const check = (name, ok, detail) => {
+  ok ? passed++ : failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : ": " + JSON.stringify(detail)}`);
+};
+
+const client = new Client({ name: "ts-acceptance", version: "1.0.0" });
+await client.connect(new StdioClientTransport({ command: binary, args: ["serve", "--stdio", "--catalog", catalog, "--database-url", db] }));
+await client.listTools(); // the client keeps each tool's outputSchema to validate results against
+const call = async (name, args) => {
+  const r = await client.callTool({ name, arguments: args }); // throws when a result breaks its schema
+  return r.structuredContent ?? {};
+};
+
+console.log("== ledger · stdio · TypeScript SDK");
+try {
+  await call("create_customer", { customer: "jeturing" });
+  await call("set_customer_plan", { customer: "jeturing", plan: "forensics", status: "active", reset_period: true });
+  for (const [meter, quantity] of [["agents", 3], ["agents", 5], ["cases", 1], ["cases", 1], ["events_ingested", 1234], ["api_calls", 2500]]) {
+    await call("record_usage", { customer: "jeturing", meter, quantity });
+  }
+  const inv = await call("preview_invoice", { customer: "jeturing" });
+  check("seed 003's invoice validates and totals 382.64", inv.total?.display === "382.64", inv.total);
+  const usage = await call("get_usage", { customer: "jeturing", meter: "agents" });
+  check("get_usage shows the agents' peak", usage.totals?.[0]?.quantity === 5, usage.totals);
+
+  await call("create_customer", { customer: "acme" });
+  const stored = await call("set_reserved_tiers", { reserved_json: reserved, dry_run: false });
+  await call("record_usage", { customer: "acme", meter: "vex", quantity: 17000 });
+  await call("record_usage", { customer: "acme", meter: "fu", quantity: 80000 });
+  const acme = await call("preview_invoice", { customer: "acme" });
+  const overage = Object.fromEntries(acme.lines.filter((l) => l.kind === "usage").map((l) => [l.meter, l.amount.amount]));
+  check("seed 001's reserved overage is $20.00 and $5.00", overage.vex === 2000 && overage.fu === 500 && stored.customers?.length === 1, overage);
+  const quote = await call("quote_price", { customer: "acme", meter: "vex", quantity: 100 });
+  check("a reserved quote validates", quote.amount?.amount === 100, quote.amount);
+
+  await call("create_customer", { customer: "mover" });
+  await call("set_customer_plan", { customer: "mover", plan: "starter", status: "active", reset_period: true });
+  await call("record_usage", { customer: "mover", meter: "tool_calls", quantity: 1250 });
+  const dry = await call("set_customer_plan", { customer: "mover", plan: "professional", dry_run: true });
+  const kinds = dry.invoice?.lines?.map((l) => l.kind);
+  check("a plan change's dry run validates with its prorations", dry.dry_run === true && kinds?.filter((k) => k === "proration").length === 2, kinds);
+  const check1 = await call("check_entitlement", { customer: "mover", feature: "tool_calls", quantity: 1 });
+  check("an entitlement's cost validates and is 5 cents above the allowance", check1.cost?.amount?.amount === 5 && check1.cost?.total_after?.amount === 1255, check1.cost);
+
+  await call("create_customer", { customer: "cred", plan: "credits" });
+  await call("grant_credits", { customer: "cred", credits: 10 });
+  const adjusted = await call("adjust_credits", { customer: "cred", credits: -4, reason: "correction" });
+  const balance = await call("get_credit_balance", { customer: "cred" });
+  check("adjust_credits and the balance validate", adjusted.balance === 6 && balance.balance === 6, adjusted);
+  const plans = await call("list_plans", {});
+  check("list_plans validates with dimension prices", plans.plans?.some((p) => Object.keys(p.meters.find((m) => m.meter === "llm_tokens")?.dimension_prices ?? {}).length === 2), null);
+} catch (e) {
+  check("every result validates against its outputSchema", false, String(e));
+}
+await client.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
