@@ -1,4 +1,6 @@
-//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary.
+//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary
+//! (a subscription only on a paid plan; what is owed and whether a payment method is on file, as
+//! Stripe's webhooks reported them).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,9 @@ use serde::Serialize;
 
 use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
 use crate::core::entitlement::Status;
+use crate::core::money::MinorUnits;
 use crate::core::period::{Interval, Span, period_span, rfc3339};
+use crate::core::plan::Plan;
 use crate::store::{Created, CustomerRecord, NewCustomer, Page, PlanChange, StripeLink};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -272,8 +276,16 @@ pub struct BillingStatus {
     pub customer: String,
     pub plan: Option<String>,
     pub status: String,
+    /// True on a paid plan (a base price above zero, or a priced meter; not one paid with
+    /// credits, not a free plan) with status `active` or `trialing`.
     pub has_active_subscription: bool,
     pub is_delinquent: bool,
+    /// What the customer's open Stripe invoices (past-due included) leave to pay, in the plan's
+    /// currency, as `invoice.*` webhooks reported them; zero when none is open.
+    pub outstanding: Money,
+    /// Whether Stripe holds a payment method for the customer: a default payment method, or one
+    /// set up or attached (from webhooks); false once Stripe removes the default.
+    pub payment_method_configured: bool,
     pub trial_ends_at: Option<String>,
     pub current_period: Option<PeriodView>,
     /// The upcoming invoice total computed from the ledger (see preview_invoice for lines).
@@ -297,6 +309,20 @@ pub struct MeterEventStatus {
     pub last_error: Option<String>,
 }
 
+/// A plan a subscription pays for: a base price above zero or a priced meter. A plan paid with
+/// prepaid credits is not one, nor is a free plan.
+pub fn is_paid(plan: &Plan) -> bool {
+    let base = [plan.monthly, plan.yearly]
+        .iter()
+        .flatten()
+        .any(|m| m.0 > 0);
+    let metered = plan
+        .meters
+        .values()
+        .any(|m| m.price.is_some() || !m.tool_prices.is_empty());
+    !plan.pay_with_credits && (base || metered)
+}
+
 pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, BillingError> {
     let record = app.customer(customer).await?;
     let view = app.view(&record);
@@ -311,14 +337,24 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         .store
         .outbox_summary(customer, period.start, period.end)
         .await?;
+    let standing = app.store.payment_standing(customer).await?;
+    let currency = app
+        .plan_of(&record)
+        .map_or(app.catalog.currency, |p| p.currency);
+    let owed = standing
+        .open_by_currency
+        .iter()
+        .filter(|(code, _)| code.eq_ignore_ascii_case(currency.code()))
+        .map(|(_, amount)| *amount)
+        .fold(0_i64, i64::saturating_add);
     Ok(BillingStatus {
         customer: record.id.clone(),
         plan: view.plan,
-        has_active_subscription: matches!(
-            status,
-            Some(Status::Active | Status::Trialing | Status::PastDue)
-        ),
+        has_active_subscription: app.plan_of(&record).is_some_and(is_paid)
+            && matches!(status, Some(Status::Active | Status::Trialing)),
         is_delinquent: record.delinquent != 0 || status == Some(Status::PastDue),
+        outstanding: Money::new(MinorUnits(owed), currency),
+        payment_method_configured: standing.payment_method_configured,
         status: record.status.clone(),
         trial_ends_at: view.trial_ends_at,
         current_period: view.current_period,

@@ -29,4 +29,5 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
 }
 
 include!("ledger.rs");
+include!("webhooks.rs");
 include!("access.rs");
