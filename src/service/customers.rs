@@ -37,6 +37,12 @@ pub fn period_of(record: &CustomerRecord, now: i64) -> Result<Span, BillingError
         .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))
 }
 
+/// Outside a trial, a trial the customer had stays on record (so a later sale gives no second
+/// one), ending no later than `now`.
+pub fn trial_over(trial_ends_at: Option<i64>, now: i64) -> Option<i64> {
+    trial_ends_at.map(|t| t.min(now))
+}
+
 pub fn parse_interval(value: Option<&str>) -> Result<Interval, BillingError> {
     match value.unwrap_or("month") {
         "month" | "monthly" => Ok(Interval::Month),
@@ -256,7 +262,7 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<CustomerView, Billing
             trial_ends_at: if status == "trialing" {
                 current.trial_ends_at
             } else {
-                None
+                trial_over(current.trial_ends_at, now)
             },
             status,
             period_anchor: if input.reset_period {

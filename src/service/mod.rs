@@ -8,7 +8,7 @@ pub mod entitlements;
 mod error;
 pub mod keys;
 pub mod outbox;
-mod payments;
+pub mod payments;
 pub mod pricing;
 pub mod progress;
 pub mod sync;

@@ -7,7 +7,7 @@ use super::{Change, Skip, ledger_customer, link_if_new};
 use crate::core::entitlement::Status;
 use crate::ids::new_id;
 use crate::service::App;
-use crate::service::customers::anchor_at;
+use crate::service::customers::{anchor_at, trial_over};
 use crate::store::{NewGrant, PlanChange, WebhookEffect};
 use crate::stripe::checkout::{PACK_KEY, PLAN_KEY};
 
@@ -74,13 +74,17 @@ pub(super) async fn subscription(
         customer.id,
         plan.as_deref().unwrap_or("none")
     );
+    // Stripe keeps a subscription's `trial_end` after the trial.
+    let trial_end = sub.trial_end.map(|t| t.saturating_mul(1000));
     change.effects.push(WebhookEffect::Plan(PlanChange {
         customer: customer.id.clone(),
         plan,
         billing_interval: interval,
-        trial_ends_at: (status == "trialing")
-            .then(|| sub.trial_end.map(|t| t.saturating_mul(1000)))
-            .flatten(),
+        trial_ends_at: if status == "trialing" {
+            trial_end
+        } else {
+            trial_over(trial_end.or(customer.trial_ends_at), change.now)
+        },
         status,
         period_anchor: anchor,
         now: change.now,
@@ -140,13 +144,25 @@ pub(super) async fn checkout(app: &App, event: &Event, change: &mut Change) -> R
             "customer {}: plan {plan} bought through Checkout",
             customer.id
         );
+        // The plan's subscription may be in its trial already (its event came first): it stays.
+        let trialing = customer.plan.as_deref() == Some(plan.as_str())
+            && customer.status == "trialing"
+            && customer.trial_ends_at.is_some_and(|t| t > change.now);
         change.effects.push(WebhookEffect::Plan(PlanChange {
             customer: customer.id.clone(),
             plan: Some(plan.clone()),
             billing_interval: customer.billing_interval.clone(),
-            status: "active".into(),
-            period_anchor: anchor_at(change.now),
-            trial_ends_at: None,
+            status: if trialing { "trialing" } else { "active" }.into(),
+            period_anchor: if trialing {
+                customer.period_anchor
+            } else {
+                anchor_at(change.now)
+            },
+            trial_ends_at: if trialing {
+                customer.trial_ends_at
+            } else {
+                trial_over(customer.trial_ends_at, change.now)
+            },
             now: change.now,
         }));
     }

@@ -1,12 +1,12 @@
 //! What webhooks tell `get_billing_status`, on both backends: only a paid plan that is active or
 //! trialing is a subscription; `outstanding` follows each invoice's events in order; the
 //! payment-method flag follows setup intents, attached and detached payment methods and the
-//! customer's default.
+//! customer's default; a trial that ended stays on record.
 
 use serde_json::{Value, json};
 
 use super::{NEW, event, setup};
-use crate::support::{Client, backends};
+use crate::support::{Client, NOW, backends};
 
 async fn status(c: &Client) -> Value {
     c.ok("get_billing_status", json!({"customer": "acme"}))
@@ -261,5 +261,41 @@ async fn the_payment_method_flag_follows_stripe() {
         let name = deliver(updated("evt_c3", 70, None, None)).await;
         assert_eq!(name["status"], "ignored", "{name}");
         assert_eq!(configured(c.clone()).await, false);
+    }
+}
+
+#[tokio::test]
+async fn a_trial_that_ended_stays_on_record_and_checkout_keeps_a_running_one() {
+    for backend in backends() {
+        let (_h, hook, c) = setup(backend).await;
+        let sub = |id: &str, at: i64, state: &str, trial_end: i64| {
+            let mut s = super::subscription("sub_1", "acme", "starter", state);
+            s["trial_end"] = json!(trial_end);
+            event(id, "customer.subscription.updated", at, s)
+        };
+        let trial_end = NOW / 1000 + 14 * 86_400;
+        hook.deliver(&sub("evt_t1", 10, "trialing", trial_end), NEW)
+            .await;
+        // Checkout completes after the subscription started its trial: the trial stays.
+        let done = event(
+            "evt_cs",
+            "checkout.session.completed",
+            20,
+            json!({"id": "cs_1", "object": "checkout.session", "mode": "subscription", "payment_status": "no_payment_required",
+                   "customer": "cus_w1", "metadata": {"billing_mcp_customer": "acme", "billing_mcp_plan": "starter"}}),
+        );
+        hook.deliver(&done, NEW).await;
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(acme["status"], "trialing", "{backend:?} {acme}");
+        assert_eq!(acme["trial_ends_at"], "2026-12-05T10:30:00.000Z");
+        // Active now, with the trial ended early: Stripe keeps trial_end, and so does the ledger.
+        hook.deliver(&sub("evt_t2", 30, "active", NOW / 1000), NEW)
+            .await;
+        let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(acme["status"], "active");
+        assert_eq!(
+            acme["trial_ends_at"], "2026-11-21T10:30:00.000Z",
+            "{backend:?} {acme}"
+        );
     }
 }

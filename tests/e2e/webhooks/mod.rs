@@ -55,7 +55,7 @@ pub(crate) fn event(id: &str, kind: &str, created_offset_s: i64, object: Value) 
         "api_version": "2026-09-30", "livemode": false, "data": {"object": object}})
 }
 
-fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
+pub(crate) fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
     json!({"id": id, "object": "subscription", "customer": "cus_w1", "status": status,
         "metadata": {"billing_mcp_customer": customer},
         "items": {"object": "list", "data": [{"id": "si_1", "current_period_start": NOW / 1000 - 86_400,
