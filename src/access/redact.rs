@@ -1,6 +1,9 @@
-//! Arguments as the audit log keeps them: secrets replaced by `[redacted]` (fields named like a
-//! secret, and values shaped like an API key or a Stripe secret whatever their field), long
-//! strings and lists shortened, the whole bounded in size.
+//! Arguments as the audit log keeps them: secrets replaced by `[redacted]`, long strings and
+//! lists shortened, the whole bounded in size. A secret is a field with a secret's name (a whole
+//! name such as `token` or `client_secret`, or one ending in `_secret`, `_password`, `_api_key`:
+//! never a name that merely contains one, so a usage dimension `token_count` stays), or a value
+//! shaped like an API key or a Stripe secret (one of our keys, Stripe's secret, restricted and
+//! webhook-signing keys) starting a word anywhere in a string, whatever its field.
 
 use serde_json::{Map, Value};
 
@@ -11,29 +14,85 @@ const MAX_DEPTH: usize = 6;
 /// Largest stored argument text.
 pub const MAX_BYTES: usize = 8 * 1024;
 
-/// Field names whose values are secrets.
-fn secret_field(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "secret",
-        "password",
-        "token",
-        "authorization",
-        "api_key",
-        "apikey",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
+/// Whole field names (lower case, words joined by `_`) whose values are secrets.
+const SECRET_NAMES: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth_token",
+    "bearer_token",
+    "session_token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "client_secret",
+    "webhook_secret",
+    "secret_key",
+    "private_key",
+];
+
+/// Name endings (whole words) that make any name a secret's: `db_password`, `stripe_api_key`.
+const SECRET_ENDINGS: &[&str] = &[
+    "_secret",
+    "_password",
+    "_api_key",
+    "_secret_key",
+    "_private_key",
+];
+
+/// What starts a secret value: our API keys and Stripe's secret, restricted and webhook keys.
+const SECRET_PREFIXES: &[&str] = &[
+    "bmcp_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_",
+];
+
+/// `clientSecret`, `Client-Secret` and `client_secret` all read `client_secret`.
+fn normalized(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c == '-' || c == '_' || c == ' ' || c == '.' {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !out.ends_with('_') {
+            out.push('_');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
-/// Values that are secrets wherever they appear: our keys and Stripe's secret, restricted and
-/// webhook-signing keys.
+/// Field names whose values are secrets: whole names, never a name that only contains one.
+fn secret_field(name: &str) -> bool {
+    let n = normalized(name);
+    SECRET_NAMES.contains(&n.as_str()) || SECRET_ENDINGS.iter().any(|e| n.ends_with(e))
+}
+
+fn word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A secret's shape starting a word (`sk_test_…`, `Bearer bmcp_…`, `key=whsec_…`), followed by
+/// at least one character of the key; `task_test_plan` or a bare `sk_test_` is not one.
 fn secret_value(s: &str) -> bool {
-    [
-        "bmcp_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_",
-    ]
-    .iter()
-    .any(|p| s.contains(p))
+    SECRET_PREFIXES.iter().any(|prefix| {
+        s.match_indices(prefix).any(|(at, _)| {
+            let starts_word = s[..at].chars().next_back().is_none_or(|c| !word_char(c));
+            let has_body = s[at + prefix.len()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
+            starts_word && has_body
+        })
+    })
 }
 
 fn clean(value: &Value, depth: usize) -> Value {
@@ -114,6 +173,64 @@ mod tests {
                 "idempotency_key": "retry-1",
                 "metadata": {"note": REDACTED, "stripe": REDACTED},
                 "list": [REDACTED, "plain"],
+            })
+        );
+    }
+
+    #[test]
+    fn a_name_is_a_secret_only_as_a_whole_name_or_a_secret_ending() {
+        let out = r(json!({
+            "token_count": 1200,
+            "tokens": 3,
+            "max_tokens": 4096,
+            "dimensions": {"token_count": "512", "tokenizer": "cl100k"},
+            "token": "t-1",
+            "api_key": "k-1",
+            "client_secret": "c-1",
+            "clientSecret": "c-2",
+            "X-Api-Key": "k-2",
+            "db_password": "p-1",
+            "Authorization": "Basic abc",
+        }));
+        assert_eq!(
+            out,
+            json!({
+                "token_count": 1200,
+                "tokens": 3,
+                "max_tokens": 4096,
+                "dimensions": {"token_count": "512", "tokenizer": "cl100k"},
+                "token": REDACTED,
+                "api_key": REDACTED,
+                "client_secret": REDACTED,
+                "clientSecret": REDACTED,
+                "X-Api-Key": REDACTED,
+                "db_password": REDACTED,
+                "Authorization": REDACTED,
+            })
+        );
+    }
+
+    #[test]
+    fn a_secret_shaped_value_is_redacted_wherever_it_starts_a_word() {
+        let out = r(json!({
+            "description": "sk_test_51Habc",
+            "note": "use key=sk_test_51Habc here",
+            "header": "Bearer bmcp_0011223344556677_ff",
+            "deep": {"a": [{"b": "whsec_abc"}]},
+            "tool": "ask_test_runner",
+            "plan": "task_live_plan",
+            "bare": "sk_test_",
+        }));
+        assert_eq!(
+            out,
+            json!({
+                "description": REDACTED,
+                "note": REDACTED,
+                "header": REDACTED,
+                "deep": {"a": [{"b": REDACTED}]},
+                "tool": "ask_test_runner",
+                "plan": "task_live_plan",
+                "bare": "sk_test_",
             })
         );
     }

@@ -1,4 +1,6 @@
-//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary.
+//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary
+//! (a subscription only on a paid plan; what is owed and whether a payment method is on file, as
+//! Stripe's webhooks reported them).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +9,7 @@ use serde::Serialize;
 
 use super::{App, BillingError, CustomerView, Money, PageInfo, PeriodView};
 use crate::core::entitlement::Status;
+use crate::core::money::MinorUnits;
 use crate::core::period::{Interval, Span, period_span, rfc3339};
 use crate::store::{Created, CustomerRecord, NewCustomer, Page, StripeLink};
 
@@ -45,6 +48,12 @@ pub fn interval_of(record: &CustomerRecord) -> Interval {
 pub fn period_of(record: &CustomerRecord, now: i64) -> Result<Span, BillingError> {
     period_span(record.period_anchor, interval_of(record), now)
         .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))
+}
+
+/// Outside a trial, a trial the customer had stays on record (so a later sale gives no second
+/// one), ending no later than `now`.
+pub fn trial_over(trial_ends_at: Option<i64>, now: i64) -> Option<i64> {
+    trial_ends_at.map(|t| t.min(now))
 }
 
 pub fn parse_interval(value: Option<&str>) -> Result<Interval, BillingError> {
@@ -242,8 +251,16 @@ pub struct BillingStatus {
     pub customer: String,
     pub plan: Option<String>,
     pub status: String,
+    /// True on a paid plan (a base price above zero, or a priced meter; not one paid with
+    /// credits, not a free plan) with status `active` or `trialing`.
     pub has_active_subscription: bool,
     pub is_delinquent: bool,
+    /// What the customer's open Stripe invoices (past-due included) leave to pay, in the plan's
+    /// currency, as `invoice.*` webhooks reported them; zero when none is open.
+    pub outstanding: Money,
+    /// Whether Stripe holds a payment method for the customer: a default payment method, or one
+    /// set up or attached (from webhooks); false once Stripe removes the default.
+    pub payment_method_configured: bool,
     pub trial_ends_at: Option<String>,
     pub current_period: Option<PeriodView>,
     /// The upcoming invoice total computed from the ledger (see preview_invoice for lines).
@@ -281,14 +298,24 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         .store
         .outbox_summary(customer, period.start, period.end)
         .await?;
+    let standing = app.store.payment_standing(customer).await?;
+    let currency = app
+        .plan_of(&record)
+        .map_or(app.catalog.currency, |p| p.currency);
+    let owed = standing
+        .open_by_currency
+        .iter()
+        .filter(|(code, _)| code.eq_ignore_ascii_case(currency.code()))
+        .map(|(_, amount)| *amount)
+        .fold(0_i64, i64::saturating_add);
     Ok(BillingStatus {
         customer: record.id.clone(),
         plan: view.plan,
-        has_active_subscription: matches!(
-            status,
-            Some(Status::Active | Status::Trialing | Status::PastDue)
-        ),
+        has_active_subscription: app.plan_of(&record).is_some_and(|p| p.is_paid())
+            && matches!(status, Some(Status::Active | Status::Trialing)),
         is_delinquent: record.delinquent != 0 || status == Some(Status::PastDue),
+        outstanding: Money::new(MinorUnits(owed), currency),
+        payment_method_configured: standing.payment_method_configured,
         status: view.status.clone(),
         trial_ends_at: view.trial_ends_at,
         current_period: view.current_period,

@@ -9,7 +9,7 @@ mod error;
 pub mod invoice;
 pub mod keys;
 pub mod outbox;
-mod payments;
+pub mod payments;
 pub mod plan_change;
 pub mod pricing;
 pub mod progress;

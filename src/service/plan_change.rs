@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::customers::{anchor_at, interval_of, parse_interval};
+use super::customers::{anchor_at, interval_of, parse_interval, trial_over};
 use super::invoice::{self, InvoicePreviewView, Pending};
 use super::{App, BillingError, CustomerView};
 use crate::core::entitlement::Status;
@@ -54,10 +54,11 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
         customer: input.customer.clone(),
         plan: Some(input.plan.clone()),
         billing_interval: interval.as_str().into(),
+        // A trial that ended (or ends now) stays on record: one trial per customer.
         trial_ends_at: if status == "trialing" {
             current.trial_ends_at
         } else {
-            None
+            trial_over(current.trial_ends_at, now)
         },
         status,
         period_anchor: if new_period {

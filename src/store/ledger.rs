@@ -14,8 +14,8 @@ use super::writer::{self, Op, Pending, settle};
 use super::{
     CUSTOMER_COLUMNS, ConsumeRequest, Consumed, Counted, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
     Adjusted, AdjustmentRecord, Granted, Ledger, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
-    PlanChange, PlanChangeRecord, Recorded, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookDecision,
-    WebhookEffect, WebhookQuery, WebhookRecord,
+    PlanChange, PlanChangeRecord, Recorded, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookQuery,
+    WebhookRecord,
 };
 use crate::core::credit;
 use crate::core::entitlement::windows_for;
@@ -422,113 +422,6 @@ macro_rules! select_webhooks {
     };
 }
 
-async fn fetch_webhook(conn: &mut Conn, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
-    Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!("WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?)
-}
-
-async fn receive_webhook(conn: &mut Conn, e: &WebhookRecord) -> Result<(WebhookRecord, bool), StoreError> {
-    let stored = sqlx::query(
-        "INSERT INTO webhook_events (id, type, object_id, created, payload, status, received_at) VALUES ($1, $2, $3, $4, $5, 'received', $6) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&e.id)
-    .bind(&e.kind)
-    .bind(&e.object_id)
-    .bind(e.created)
-    .bind(&e.payload)
-    .bind(e.received_at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    let record = fetch_webhook(conn, &e.id).await?.ok_or_else(|| StoreError::Corrupt(format!("webhook event {} vanished", e.id)))?;
-    Ok((record, stored))
-}
-
-/// Gate, effects and the event's new status, in the caller's savepoint: all or nothing.
-async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<String>) -> Result<Option<WebhookRecord>, StoreError> {
-    if fetch_webhook(conn, &a.event_id).await?.is_none() {
-        return Ok(None);
-    }
-    let (status, outcome) = match &a.decision {
-        WebhookDecision::Fail(why) => ("failed", why.clone()),
-        WebhookDecision::Ignore(why) => ("ignored", why.clone()),
-        WebhookDecision::Apply { gate: Some((object, created)), .. } if !advance_object(conn, object, *created, &a.event_id).await? => {
-            let newer: Option<String> = sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1")
-                .bind(object)
-                .fetch_optional(&mut *conn)
-                .await?;
-            ("ignored", format!("older than {} already applied to {object}", newer.unwrap_or_default()))
-        }
-        WebhookDecision::Apply { effects, outcome, .. } => {
-            for effect in effects {
-                apply_effect(conn, effect, known).await?;
-            }
-            ("processed", outcome.clone())
-        }
-    };
-    sqlx::query("UPDATE webhook_events SET status = $2, outcome = $3, attempts = attempts + 1, processed_at = $4 WHERE id = $1")
-        .bind(&a.event_id)
-        .bind(status)
-        .bind(&outcome)
-        .bind(a.now)
-        .execute(&mut *conn)
-        .await?;
-    fetch_webhook(conn, &a.event_id).await
-}
-
-async fn apply_effect(conn: &mut Conn, effect: &WebhookEffect, known: &BTreeSet<String>) -> Result<(), StoreError> {
-    match effect {
-        WebhookEffect::Plan(c) => {
-            change_plan(conn, c).await?;
-        }
-        WebhookEffect::Delinquent { customer, delinquent, now } => {
-            sqlx::query("UPDATE customers SET delinquent = $2, updated_at = $3 WHERE id = $1")
-                .bind(customer)
-                .bind(i64::from(*delinquent))
-                .bind(*now)
-                .execute(&mut *conn)
-                .await?;
-        }
-        WebhookEffect::Grant(g) => {
-            grant(conn, g, known).await?;
-        }
-        WebhookEffect::Link(l) => {
-            link_stripe(conn, l).await?;
-        }
-        WebhookEffect::Billed { customer, invoice, from, to } => {
-            sqlx::query(
-                "UPDATE usage_events SET billed_invoice = $2 \
-                 WHERE customer_id = $1 AND occurred_at >= $3 AND occurred_at < $4 AND billed_invoice IS NULL",
-            )
-            .bind(customer)
-            .bind(invoice)
-            .bind(*from)
-            .bind(*to)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Record `event` as the newest applied to `object` unless a newer one is (same second: the later
-/// arrival wins). False when the event is older than what was applied.
-async fn advance_object(conn: &mut Conn, object: &str, created: i64, event: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
-        "INSERT INTO stripe_object_versions (object_id, event_created, event_id) VALUES ($1, $2, $3) \
-         ON CONFLICT (object_id) DO UPDATE SET event_created = excluded.event_created, event_id = excluded.event_id \
-         WHERE stripe_object_versions.event_created <= excluded.event_created",
-    )
-    .bind(object)
-    .bind(created)
-    .bind(event)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1)
-}
-
 #[derive(sqlx::FromRow)]
 struct BurnedRow {
     meter: String,
@@ -790,6 +683,10 @@ impl Ledger for Backend {
         .bind(q.limit)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    async fn payment_standing(&self, customer: &str) -> Result<PaymentStanding, StoreError> {
+        payment_standing(&self.read, customer).await
     }
 
     async fn customer_by_stripe(&self, stripe_customer_id: &str) -> Result<Option<CustomerRecord>, StoreError> {

@@ -4,13 +4,15 @@
 //! and their writer: writes go through one task per process that groups concurrent operations
 //! into one transaction (one commit for many callers, each answered after the commit), and every
 //! consume locks its customer first, so limits and credits hold across processes too. API keys
-//! and the audit log (`access.rs`, [`AccessLedger`]) share the same writer.
+//! and the audit log (`access.rs`, [`AccessLedger`]) and Stripe webhooks (`webhooks.rs`: events,
+//! the order of events per object, invoices and payment methods) share the same writer.
 
 mod access_types;
 mod cache;
 pub mod postgres;
 pub mod sqlite;
 mod types;
+mod webhook_types;
 mod writer;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 pub use access_types::*;
 pub use cache::TTL_MS as CACHE_TTL_MS;
 pub use types::*;
+pub use webhook_types::*;
 
 /// A storage failure the caller cannot fix by changing its input.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +125,8 @@ pub trait Ledger: AccessLedger {
     async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError>;
     /// Newest first.
     async fn list_webhooks(&self, query: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// A customer's open Stripe invoices and payment method, as webhooks reported them.
+    async fn payment_standing(&self, customer: &str) -> Result<PaymentStanding, StoreError>;
     async fn customer_by_stripe(
         &self,
         stripe_customer_id: &str,

@@ -32,4 +32,5 @@ include!("ledger.rs");
 include!("usage.rs");
 include!("snapshot.rs");
 include!("credits.rs");
+include!("webhooks.rs");
 include!("access.rs");

@@ -37,4 +37,5 @@ include!("ledger.rs");
 include!("usage.rs");
 include!("snapshot.rs");
 include!("credits.rs");
+include!("webhooks.rs");
 include!("access.rs");

@@ -1,6 +1,8 @@
 //! Where customers pay: payment links, Checkout sessions and billing-portal sessions. Links and
 //! sessions carry the ledger customer and plan in metadata (`billing_mcp_customer`,
-//! `billing_mcp_plan`), so a completed payment can be matched back to them.
+//! `billing_mcp_plan`), so a completed payment can be matched back to them. One that sells a
+//! catalog plan's synced prices starts the subscription with the plan's trial
+//! (`subscription_data[trial_period_days]`) when the service grants one.
 
 use std::collections::HashMap;
 
@@ -13,6 +15,7 @@ use stripe_checkout::checkout_session::{
 use stripe_payment::payment_link::{
     AfterCompletionRedirectParams, CreatePaymentLink, CreatePaymentLinkAfterCompletion,
     CreatePaymentLinkAfterCompletionType, CreatePaymentLinkLineItems,
+    CreatePaymentLinkSubscriptionData,
 };
 
 use super::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
@@ -54,6 +57,14 @@ fn one() -> u64 {
     1
 }
 
+/// Set by the service when a link or session sells a catalog plan's synced prices (never by the
+/// caller): the subscription it starts carries the customer and plan metadata and this trial.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanSale {
+    /// Days of free trial (at least 1), or none.
+    pub trial_days: Option<u32>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentLink {
@@ -71,6 +82,9 @@ pub struct NewPaymentLink {
     #[serde(default)]
     pub metadata: StringMap,
     pub idempotency_key: Option<IdempotencyKey>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sale: Option<PlanSale>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -105,6 +119,9 @@ pub struct NewCheckoutSession {
     #[serde(default)]
     pub metadata: StringMap,
     pub idempotency_key: Option<IdempotencyKey>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sale: Option<PlanSale>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -175,7 +192,15 @@ impl Payments {
             l.customer.as_ref().map(|c| c.0.as_str()),
             l.plan.as_ref().map(|p| p.0.as_str()),
         );
-        let mut req = CreatePaymentLink::new(items).metadata(meta);
+        let trial_days = l.sale.as_ref().and_then(|s| s.trial_days);
+        let mut req = CreatePaymentLink::new(items).metadata(meta.clone());
+        if l.sale.is_some() {
+            // A link's metadata does not reach the subscription it starts: it is given again.
+            let mut data = CreatePaymentLinkSubscriptionData::new();
+            data.metadata = Some(meta);
+            data.trial_period_days = trial_days;
+            req = req.subscription_data(data);
+        }
         if let Some(url) = &l.redirect_url {
             let mut after = CreatePaymentLinkAfterCompletion::new(
                 CreatePaymentLinkAfterCompletionType::Redirect,
@@ -187,6 +212,7 @@ impl Payments {
             .write(req, &key("create_payment_link", &l.idempotency_key))
             .await?;
         let mut view = PaymentLinkView::from(&link);
+        view.trial_days = trial_days;
         if !usage.is_empty() {
             view.note = Some(format!(
                 "the plan's usage prices ({}) are not on the link: a payment link cannot carry a usage price; create_checkout_session with plan and interval includes them",
@@ -228,9 +254,14 @@ impl Payments {
             .line_items(items)
             .success_url(s.success_url.0.clone())
             .metadata(meta.clone());
+        let trial_days = match s.mode {
+            Mode::Subscription => s.sale.as_ref().and_then(|s| s.trial_days),
+            Mode::Payment => None,
+        };
         if matches!(s.mode, Mode::Subscription) {
             let mut data = CreateCheckoutSessionSubscriptionData::new();
             data.metadata = Some(meta);
+            data.trial_period_days = trial_days;
             req = req.subscription_data(data);
         }
         if let Some(url) = &s.cancel_url {
@@ -245,7 +276,9 @@ impl Payments {
         let session = self
             .write(req, &key("create_checkout_session", &s.idempotency_key))
             .await?;
-        Ok(CheckoutSessionView::from(&session))
+        let mut view = CheckoutSessionView::from(&session);
+        view.trial_days = trial_days;
+        Ok(view)
     }
 
     pub async fn create_billing_portal_session(

@@ -216,7 +216,11 @@ pub struct PaymentLinkView {
     pub active: bool,
     pub currency: String,
     pub metadata: BTreeMap<String, String>,
-    /// What the link leaves out, when it sells a plan with usage prices.
+    /// Days of free trial the subscription it starts begins with (a catalog plan's trial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_days: Option<u32>,
+    /// What the link leaves out, when it sells a plan with usage prices, and why a plan's trial
+    /// is not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -229,6 +233,7 @@ impl From<&stripe_shared::PaymentLink> for PaymentLinkView {
             active: l.active,
             currency: l.currency.to_string(),
             metadata: sorted(&l.metadata),
+            trial_days: None,
             note: None,
         }
     }
@@ -248,6 +253,12 @@ pub struct CheckoutSessionView {
     pub amount_total: Option<Money>,
     pub expires_at: String,
     pub metadata: BTreeMap<String, String>,
+    /// Days of free trial the subscription begins with (a catalog plan's trial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_days: Option<u32>,
+    /// Why a plan's trial is shorter or not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl From<&stripe_shared::CheckoutSession> for CheckoutSessionView {
@@ -265,6 +276,8 @@ impl From<&stripe_shared::CheckoutSession> for CheckoutSessionView {
                 .map(|(a, c)| money(a, c)),
             expires_at: time(s.expires_at),
             metadata: s.metadata.as_ref().map(sorted).unwrap_or_default(),
+            trial_days: None,
+            note: None,
         }
     }
 }

@@ -609,6 +609,21 @@ async fn mutating_calls_are_audited_with_secrets_redacted() {
         .ok("get_audit_log", json!({"tool": "create_api_key"}))
         .await;
     assert_eq!(by_tool["entries"].as_array().unwrap().len(), 1);
+
+    // A usage dimension named like a count of tokens is not a secret; a key in a value is.
+    owner
+        .ok(
+            "record_usage",
+            json!({"customer": A, "meter": "tool_calls", "quantity": 1,
+                   "dimensions": {"token_count": "512", "note": "key sk_test_leaked2"}}),
+        )
+        .await;
+    let usage = owner
+        .ok("get_audit_log", json!({"tool": "record_usage"}))
+        .await;
+    let dimensions = &usage["entries"][0]["arguments"]["dimensions"];
+    assert_eq!(dimensions["token_count"], "512", "{usage}");
+    assert_eq!(dimensions["note"], "[redacted]", "{usage}");
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `get_billing_status`: plan, subscription status, delinquency, period, next invoice, credits.
+//! `get_billing_status`: plan, subscription status, delinquency, what is owed, payment method,
+//! period, next invoice, credits.
 
 use schemars::JsonSchema;
 use serde::Deserialize;

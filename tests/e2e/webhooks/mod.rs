@@ -1,17 +1,20 @@
 //! Stripe webhooks in, through the HTTP server: signatures (forged, stale, several `v1`, a rolled
 //! secret), each event stored and processed once, per-object order, and what each event does to
-//! plans, credits, delinquency and entitlements.
+//! plans, credits, delinquency and entitlements; `billing_status` checks what they tell
+//! `get_billing_status` (subscription, outstanding invoices, payment method).
 
 use billing_mcp::stripe::signature::sign;
 use serde_json::{Value, json};
 
+mod billing_status;
+
 use crate::support::http::Server;
 use crate::support::{Backend, Client, Harness, NOW, backends};
 
-const NEW: &str = "whsec_new1";
+pub(crate) const NEW: &str = "whsec_new1";
 const OLD: &str = "whsec_old1";
 
-struct Hook {
+pub(crate) struct Hook {
     server: Server,
     http: reqwest::Client,
 }
@@ -40,19 +43,19 @@ impl Hook {
     }
 
     /// Deliver `event` signed now with `secret`.
-    async fn deliver(&self, event: &Value, secret: &str) -> (u16, Value) {
+    pub(crate) async fn deliver(&self, event: &Value, secret: &str) -> (u16, Value) {
         let t = NOW / 1000;
         let header = format!("t={t},v1={}", sign(secret, t, event.to_string().as_bytes()));
         self.deliver_with(event, Some(header)).await
     }
 }
 
-fn event(id: &str, kind: &str, created_offset_s: i64, object: Value) -> Value {
+pub(crate) fn event(id: &str, kind: &str, created_offset_s: i64, object: Value) -> Value {
     json!({"id": id, "object": "event", "type": kind, "created": NOW / 1000 + created_offset_s,
         "api_version": "2026-09-30", "livemode": false, "data": {"object": object}})
 }
 
-fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
+pub(crate) fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
     json!({"id": id, "object": "subscription", "customer": "cus_w1", "status": status,
         "metadata": {"billing_mcp_customer": customer},
         "items": {"object": "list", "data": [{"id": "si_1", "current_period_start": NOW / 1000 - 86_400,
@@ -60,7 +63,7 @@ fn subscription(id: &str, customer: &str, plan: &str, status: &str) -> Value {
                       "recurring": {"interval": "year"}}}]}})
 }
 
-async fn setup(backend: Backend) -> (Harness, Hook, Client) {
+pub(crate) async fn setup(backend: Backend) -> (Harness, Hook, Client) {
     let h = Harness::with_webhook_secrets(backend, &[NEW, OLD]).await;
     let hook = Hook::start(&h).await;
     let c = h.client().await;

@@ -1,7 +1,9 @@
 //! Catalog and reserved tiers to Stripe, through a real MCP client against the Stripe test server:
 //! the dry-run plan on the seeds' examples, exactly what applying creates at Stripe, a second
-//! apply that changes nothing, changes and removals, progress notifications, and selling a
+//! apply that changes nothing, changes and removals, progress notifications; `selling` sells a
 //! synced plan through a payment link or a Checkout session.
+
+mod selling;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -17,9 +19,9 @@ use serde_json::{Value, json};
 use crate::support::stripe::StripeServer;
 use crate::support::{Backend, Client, EXAMPLE_CATALOG, Harness};
 
-const RESERVED: &str = include_str!("../../examples/reserved.json");
+const RESERVED: &str = include_str!("../../../examples/reserved.json");
 
-async fn setup() -> (StripeServer, Harness, Client) {
+pub(crate) async fn setup() -> (StripeServer, Harness, Client) {
     let stripe = StripeServer::start().await;
     let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
     let c = h.client().await;
@@ -575,101 +577,4 @@ async fn a_dry_run_already_says_the_meters_are_not_synced() {
     assert_eq!(code, "meter_not_synced");
     assert!(message.contains("sync_catalog"), "{message}");
     assert_eq!(posts(&stripe), before, "nothing was written");
-}
-
-#[tokio::test]
-async fn a_plan_is_sold_with_its_synced_prices_by_link_or_checkout() {
-    let (stripe, _h, c) = setup().await;
-    c.ok("create_customer", json!({"customer": "acme"})).await;
-    let (code, message) = c
-        .err(
-            "create_payment_link",
-            json!({"customer": "acme", "plan": "starter", "interval": "annual"}),
-        )
-        .await;
-    assert_eq!(code, "catalog_not_synced", "{message}");
-    assert!(message.contains("sync_catalog"));
-
-    c.ok("sync_catalog", json!({"dry_run": false})).await;
-    let price = |key: &str| {
-        stripe
-            .objects("price")
-            .into_iter()
-            .find(|p| p["lookup_key"] == key)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let link = c
-        .ok(
-            "create_payment_link",
-            json!({"customer": "acme", "plan": "starter", "interval": "annual"}),
-        )
-        .await;
-    assert!(
-        link["url"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://buy.stripe.com/")
-    );
-    assert_eq!(link["metadata"]["billing_mcp_customer"], "acme");
-    assert_eq!(link["metadata"]["billing_mcp_plan"], "starter");
-    assert!(
-        link["note"]
-            .as_str()
-            .unwrap()
-            .contains(&price("starter_tool_calls_yearly"))
-    );
-    let sent = stripe.requests("POST", "/v1/payment_links").pop().unwrap();
-    assert_eq!(
-        sent.param("line_items[0][price]"),
-        Some(price("starter_yearly").as_str())
-    );
-    assert_eq!(sent.param("line_items[0][quantity]"), Some("1"));
-    assert_eq!(sent.param("line_items[1][price]"), None);
-
-    let session = c
-        .ok(
-            "create_checkout_session",
-            json!({"mode": "subscription", "customer": "acme", "plan": "starter", "interval": "monthly",
-                   "success_url": "https://example.com/ok"}),
-        )
-        .await;
-    assert!(session["url"].is_string());
-    let sent = stripe
-        .requests("POST", "/v1/checkout/sessions")
-        .pop()
-        .unwrap();
-    assert_eq!(
-        sent.param("line_items[0][price]"),
-        Some(price("starter_monthly").as_str())
-    );
-    assert_eq!(sent.param("line_items[0][quantity]"), Some("1"));
-    assert_eq!(
-        sent.param("line_items[1][price]"),
-        Some(price("starter_tool_calls_monthly").as_str())
-    );
-    assert_eq!(
-        sent.param("line_items[1][quantity]"),
-        None,
-        "a usage price takes no quantity"
-    );
-    assert_eq!(sent.param("metadata[billing_mcp_plan]"), Some("starter"));
-
-    let (code, message) = c
-        .err(
-            "create_payment_link",
-            json!({"plan": "per_call", "interval": "monthly"}),
-        )
-        .await;
-    assert_eq!(code, "invalid_params");
-    assert!(message.contains("create_checkout_session"), "{message}");
-    let (code, _) = c
-        .err(
-            "create_payment_link",
-            json!({"plan": "per_call", "interval": "yearly"}),
-        )
-        .await;
-    assert_eq!(code, "invalid_params");
 }
