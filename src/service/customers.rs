@@ -46,8 +46,19 @@ pub fn interval_of(record: &CustomerRecord) -> Interval {
 
 /// The customer's billing period containing `now`.
 pub fn period_of(record: &CustomerRecord, now: i64) -> Result<Span, BillingError> {
-    period_span(record.period_anchor, interval_of(record), now)
+    current_period(record, now)
         .ok_or_else(|| BillingError::invalid("the customer's billing period cannot be computed"))
+}
+
+/// The billing period containing `now`. A sign-up trial is a period of its own, from the
+/// customer's first hour to the trial's end (where the first paid period is anchored), as
+/// Stripe's subscriptions show it.
+fn current_period(record: &CustomerRecord, now: i64) -> Option<Span> {
+    let mut span = period_span(record.period_anchor, interval_of(record), now)?;
+    if record.trial_ends_at == Some(span.end) {
+        span.start = span.start.max(anchor_at(record.created_at)).min(span.end);
+    }
+    Some(span)
 }
 
 /// Outside a trial, a trial the customer had stays on record (so a later sale gives no second
@@ -89,8 +100,7 @@ impl App {
             interval: record.billing_interval.clone(),
             status: status_of(record, now).as_str().into(),
             delinquent: record.delinquent != 0,
-            current_period: period_span(record.period_anchor, interval_of(record), now)
-                .map(PeriodView::from),
+            current_period: current_period(record, now).map(PeriodView::from),
             trial_ends_at: record.trial_ends_at.map(rfc3339),
             stripe_customer_id: record.stripe_customer_id.clone(),
             metadata: serde_json::from_str(&record.metadata).unwrap_or_default(),

@@ -311,6 +311,17 @@ async fn a_trial_bills_nothing_then_included_units_and_overage_show_in_status_an
     .await;
     let trial = c.ok("preview_invoice", json!({"customer": "acme"})).await;
     assert_eq!(trial["in_trial"], true);
+    assert_eq!(
+        (
+            trial["period"]["start"].as_str(),
+            trial["period"]["end"].as_str()
+        ),
+        (
+            Some("2026-11-21T10:00:00.000Z"),
+            Some("2026-12-05T11:00:00.000Z")
+        ),
+        "the trial is a period of its own, from sign-up to its end"
+    );
     assert_eq!(trial["total"]["amount"], 0, "{trial}");
     let usage = trial["lines"]
         .as_array()
