@@ -153,7 +153,13 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
                 let (event, customer) = (request.event.as_ref().map(added), request.customer.clone());
                 let r = consume(&mut conn, request, &known).await;
                 if let Ok(Consumed::Decided { verdict, event_id: Some(_) }) = &r {
-                    fx.added.extend(event);
+                    // A gauge recorded its new level, not the asked quantity.
+                    fx.added.extend(event.map(|mut a| {
+                        if let Some(level) = verdict.record_quantity {
+                            a.tally = crate::core::usage::Tally::event(a.occurred_at, level);
+                        }
+                        a
+                    }));
                     fx.invalidated.extend((verdict.credits > 0).then_some(customer));
                 }
                 settle(reply, r)

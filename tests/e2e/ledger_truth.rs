@@ -494,3 +494,60 @@ async fn credits_expire_once_are_taken_back_never_below_zero_and_show_on_the_inv
         assert_eq!(goodwill["balance"], 20, "{backend:?}");
     }
 }
+
+const SEATS: &str = r#"
+currency = "usd"
+default_plan = "team"
+[meters.seats]
+event_name = "seats"
+aggregation = "last"
+[plans.team]
+features = ["seats"]
+at_limit = "block"
+[plans.team.meters.seats]
+limits = { month = 10 }
+price = { unit_amount = 1000 }
+"#;
+
+#[tokio::test]
+async fn a_level_meter_caps_the_level_and_every_read_shows_the_level_recorded() {
+    for backend in backends() {
+        let h = Harness::with_catalog(backend, SEATS).await;
+        let c = h.client().await;
+        c.ok("create_customer", json!({"customer": "acme"})).await;
+        let check = |q: u64, consume: bool| json!({"customer": "acme", "feature": "seats", "quantity": q, "consume": consume});
+        // warm the cache, then add 3 seats and 2 more: the level is 5, not 2
+        c.ok("check_entitlement", check(1, false)).await;
+        c.ok("check_entitlement", check(3, true)).await;
+        let more = c.ok("check_entitlement", check(2, true)).await;
+        assert_eq!(
+            amount(&more["cost"]),
+            2000,
+            "{backend:?}: two more seats: {more}"
+        );
+        let now = c.ok("check_entitlement", check(6, false)).await;
+        assert_eq!(
+            (
+                now["allowed"].as_bool(),
+                now["used"].as_u64(),
+                now["remaining"].as_u64()
+            ),
+            (Some(false), Some(5), Some(5)),
+            "{backend:?}: 5 + 6 seats do not fit 10: {now}"
+        );
+        let fits = c.ok("check_entitlement", check(5, false)).await;
+        assert_eq!(fits["allowed"], true, "{backend:?}: {fits}");
+        let fresh = h.second_process().await;
+        let other = fresh
+            .client()
+            .await
+            .ok("check_entitlement", check(6, false))
+            .await;
+        assert_eq!(
+            other["used"], now["used"],
+            "{backend:?}: a fresh read agrees with the cache"
+        );
+        let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
+        assert_eq!(inv["total"]["amount"], 5 * 1000, "{backend:?}: {inv}");
+    }
+}
