@@ -289,6 +289,8 @@ pub struct MeterEventStatus {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Events the ledger alone bills (`max` and `unique` meters, boolean features): never sent.
+    pub ledger_only: i64,
     pub oldest_pending_at: Option<String>,
     /// The newest reason an event is not delivered yet (pending) or will not be (failed).
     pub last_error: Option<String>,
@@ -337,6 +339,7 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
             pending: delivery.pending,
             sent: delivery.sent,
             failed: delivery.failed,
+            ledger_only: delivery.ledger_only,
             oldest_pending_at: delivery.oldest_pending_at.map(rfc3339),
             last_error: delivery.last_error,
         },

@@ -82,6 +82,13 @@ impl App {
         let mut event = new_event(input, now)?;
         event.tool = priced_value;
         event.distinct = distinct;
+        // Stripe meters sum, count or take the last value; other usage the ledger alone bills.
+        event.to_stripe = meter.is_some_and(|m| {
+            matches!(
+                m.aggregation,
+                Aggregation::Sum | Aggregation::Count | Aggregation::Last
+            )
+        });
         Ok(event)
     }
 }
@@ -137,6 +144,7 @@ fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
         idempotency_key: input.idempotency_key,
         recorded_at: now,
         distinct: None,
+        to_stripe: true,
     })
 }
 
@@ -278,7 +286,8 @@ pub struct UsageEventView {
 }
 
 /// An event's delivery to Stripe: `pending` (not sent yet, or being retried), `sent` (Stripe
-/// holds it) or `failed` (Stripe refused it for good: `error` says why).
+/// holds it), `failed` (Stripe refused it for good: `error` says why) or `ledger` (usage the
+/// ledger alone bills — a `max` or `unique` meter, a boolean feature — never sent).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct StripeDelivery {
     pub state: String,

@@ -647,6 +647,7 @@ impl Ledger for Backend {
                     summary.oldest_pending_at = c.oldest;
                 }
                 "sent" => summary.sent = c.events,
+                "ledger" => summary.ledger_only = c.events,
                 _ => summary.failed += c.events,
             }
         }

@@ -161,6 +161,10 @@ pub struct NewEvent {
     pub recorded_at: i64,
     /// For a `unique` meter: the value of the dimension it counts.
     pub distinct: Option<String>,
+    /// Whether Stripe bills the event (a meter event through the outbox); false for usage the
+    /// ledger alone bills (`max` and `unique` meters, a boolean feature's own counter), which is
+    /// stored with the state `ledger` and never sent.
+    pub to_stripe: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +185,8 @@ pub struct UsageEventRecord {
     pub dimensions: String,
     pub idempotency_key: Option<String>,
     pub recorded_at: i64,
-    /// Where the event stands with Stripe: `pending`, `sent` or `failed`.
+    /// Where the event stands with Stripe: `pending`, `sent`, `failed`, or `ledger` (billed by
+    /// the ledger alone, never sent).
     pub stripe_state: String,
     pub stripe_attempts: i64,
     /// Why the last attempt did not deliver it (kept while pending, final when failed).
@@ -403,6 +408,8 @@ pub struct OutboxSummary {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Events the ledger alone bills (never sent).
+    pub ledger_only: i64,
     pub oldest_pending_at: Option<i64>,
     /// The newest reason an event is not delivered (pending or failed).
     pub last_error: Option<String>,

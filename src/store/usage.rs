@@ -36,7 +36,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
     let mut stored = 0_u64;
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at) ",
+            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
         );
         qb.push_values(chunk, |mut b, e| {
             b.push_bind(&e.id)
@@ -47,7 +47,8 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
                 .push_bind(&e.tool)
                 .push_bind(&e.dimensions)
                 .push_bind(&e.idempotency_key)
-                .push_bind(e.recorded_at);
+                .push_bind(e.recorded_at)
+                .push_bind(if e.to_stripe { "pending" } else { "ledger" });
         });
         qb.push(" ON CONFLICT DO NOTHING");
         stored += qb.build().execute(&mut *conn).await?.rows_affected();

@@ -357,3 +357,55 @@ async fn a_server_killed_while_sending_delivers_every_event_exactly_once_after_r
         "events in flight at the kill were sent again"
     );
 }
+
+#[tokio::test]
+async fn usage_stripe_cannot_meter_is_kept_by_the_ledger_and_never_sent() {
+    let stripe = StripeServer::start().await;
+    for backend in backends() {
+        let h = Harness::with_stripe(backend, &stripe.url).await;
+        let c = h.client().await;
+        c.ok(
+            "create_customer",
+            json!({"customer": "jeturing", "plan": "forensics"}),
+        )
+        .await;
+        c.ok(
+            "record_usage",
+            json!({"customer": "jeturing", "meter": "agents", "quantity": 3}),
+        )
+        .await;
+        c.ok(
+            "record_usage",
+            json!({"customer": "jeturing", "meter": "cases", "quantity": 1}),
+        )
+        .await;
+        let usage = c.ok("get_usage", json!({"customer": "jeturing"})).await;
+        let states: Vec<(&str, &str)> = usage["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["meter"].as_str().unwrap(),
+                    e["stripe"]["state"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            states.contains(&("agents", "ledger")),
+            "{backend:?}: a max meter has no Stripe meter: {states:?}"
+        );
+        assert!(states.contains(&("cases", "pending")), "{states:?}");
+        let status = c
+            .ok("get_billing_status", json!({"customer": "jeturing"}))
+            .await;
+        assert_eq!(
+            (
+                status["meter_events"]["ledger_only"].as_i64(),
+                status["meter_events"]["failed"].as_i64()
+            ),
+            (Some(1), Some(0)),
+            "{backend:?}: {status}"
+        );
+    }
+}

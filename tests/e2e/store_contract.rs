@@ -31,6 +31,7 @@ fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
         idempotency_key: key.map(String::from),
         recorded_at: NOW,
         distinct: None,
+        to_stripe: true,
     }
 }
 
