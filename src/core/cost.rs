@@ -12,6 +12,7 @@ use super::money::{Currency, MinorUnits, round_minor};
 use super::plan::PlanMeter;
 use super::reserved::{ReservedMeter, overage_charge};
 use super::tier::{PriceModel, TiersMode, tier_for};
+use super::usage::Aggregation;
 
 /// A request's price and the span's charge around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,15 +63,16 @@ pub fn request_cost(
     reserved: Option<&ReservedMeter>,
     priced_value: Option<&str>,
     usage: &UsageSoFar,
+    aggregation: Aggregation,
     increase: u64,
     currency: Currency,
 ) -> Result<Option<Charge>, CoreError> {
     if let Some(r) = reserved {
-        let used = usage.allowance_generic;
+        let used = usage.period_total;
         let before = overage_charge(r, used, currency)?.total;
         let after = overage_charge(
             r,
-            used.checked_add(increase).ok_or(CoreError::Overflow)?,
+            value_after(aggregation, usage, used, increase)?,
             currency,
         )?
         .total;
@@ -87,11 +89,25 @@ pub fn request_cost(
         return Ok(None);
     };
     let before = usage.allowance_generic.saturating_sub(terms.included);
-    let after = usage
-        .allowance_generic
-        .saturating_add(increase)
+    let after = value_after(aggregation, usage, usage.allowance_generic, increase)?
         .saturating_sub(terms.included);
-    asked_units(price, before, after - before).map(Some)
+    asked_units(price, before, after.saturating_sub(before)).map(Some)
+}
+
+/// The meter's quantity after the request: a sum grows by `increase`; a level meter's level
+/// becomes its current level plus `increase`, which for `max` counts only above the peak so far.
+fn value_after(
+    aggregation: Aggregation,
+    usage: &UsageSoFar,
+    now: u64,
+    increase: u64,
+) -> Result<u64, CoreError> {
+    let raised = |from: u64| from.checked_add(increase).ok_or(CoreError::Overflow);
+    match (aggregation, usage.level) {
+        (Aggregation::Max, Some(level)) => Ok(now.max(raised(level)?)),
+        (Aggregation::Last, Some(level)) => raised(level),
+        _ => raised(now),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::CoreError;
 use super::money::{Currency, MinorUnits};
 use super::period::{Interval, Span, Window, period_span, window_span};
-use super::plan::{AtLimit, Feature, OverduePolicy, Plan, PlanMeter};
+use super::plan::{AtLimit, Feature, OverduePolicy, Per, Plan, PlanMeter};
 use super::reserved::ReservedMeter;
 use super::usage::Aggregation;
 
@@ -131,6 +131,12 @@ pub struct UsageSoFar {
     pub allowance_generic: u64,
     /// The same for the requested dimension value, when it has its own price.
     pub allowance_own: u64,
+    /// A level meter's (`max`, `last`) current level: its latest value this month. What the
+    /// asked quantity adds to, and what a limit caps ("at most N at once").
+    pub level: Option<u64>,
+    /// The meter's quantity over the whole billing period (reserved capacity is per period,
+    /// whatever plan changes happened in it).
+    pub period_total: u64,
 }
 
 /// What is being asked.
@@ -303,6 +309,7 @@ pub fn decide(
         request.reserved,
         request.priced_value,
         usage,
+        request.aggregation,
         increase,
         plan.currency,
     )? {
@@ -353,9 +360,16 @@ pub fn standing(
 ) -> (Option<Standing>, bool) {
     let mut exceeded: Option<Standing> = None;
     let mut tightest: Option<Standing> = None;
+    let month_end = spans.get(&Window::Month).map_or(period.end, |s| s.end);
     for (window, limit) in &terms.limits {
-        let used = usage.in_window.get(window).copied().unwrap_or(0);
-        let resets_at = spans.get(window).map_or(period.end, |s| s.end);
+        let used = usage
+            .level
+            .unwrap_or_else(|| usage.in_window.get(window).copied().unwrap_or(0));
+        // With `per = "period"` the month limit covers the whole period.
+        let resets_at = match (window, terms.per) {
+            (Window::Month, Per::Period) => period.end,
+            _ => spans.get(window).map_or(period.end, |s| s.end),
+        };
         let entry = Standing {
             window: *window,
             limit: *limit,
@@ -376,7 +390,10 @@ pub fn standing(
             window: Window::Month,
             limit: terms.included,
             used: usage.allowance_generic,
-            resets_at: period.end,
+            resets_at: match terms.per {
+                Per::Month => month_end,
+                Per::Period => period.end,
+            },
         })
     });
     (report, over_limit)
@@ -485,6 +502,8 @@ mod tests {
             ]),
             allowance_generic: month,
             allowance_own: 0,
+            level: None,
+            period_total: month,
         }
     }
 

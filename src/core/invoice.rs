@@ -100,29 +100,22 @@ pub fn preview(
         if stretch.plan.pay_with_credits {
             continue;
         }
-        // Reserved capacity bills its meter whether or not the plan names it.
-        let unnamed = PlanMeter::default();
-        let reserved_only = terms
-            .reserved
-            .keys()
-            .filter(|m| !stretch.plan.meters.contains_key(*m))
-            .map(|m| (m, &unnamed));
-        for (meter, plan_meter) in stretch.plan.meters.iter().chain(reserved_only) {
+        // Reserved capacity is priced once for the period, below.
+        let priced_here = stretch
+            .plan
+            .meters
+            .iter()
+            .filter(|(m, _)| !terms.reserved.contains_key(*m));
+        for (meter, plan_meter) in priced_here {
             let aggregation = terms
                 .aggregations
                 .get(meter)
                 .copied()
                 .unwrap_or(Aggregation::Sum);
-            lines.extend(meter_lines(
-                terms,
-                stretch,
-                usage,
-                meter,
-                plan_meter,
-                aggregation,
-            )?);
+            lines.extend(meter_lines(stretch, usage, meter, plan_meter, aggregation)?);
         }
     }
+    lines.extend(reserved_lines(terms, stretches)?);
     for (meter, credits) in terms.credits_burned.iter().filter(|(_, c)| **c > 0) {
         let quantity = stretches
             .iter()
@@ -259,8 +252,51 @@ fn base_lines(
     Ok(lines)
 }
 
-fn meter_lines(
+/// Reserved capacity, once for the period whatever plan was in force (the customer's Stripe
+/// subscription items bill the whole period): the usage outside a trial, priced by the tiers.
+fn reserved_lines(
     terms: &Terms<'_>,
+    stretches: &[(Stretch<'_>, StretchUsage)],
+) -> Result<Vec<InvoiceLine>, CoreError> {
+    let Some((last, _)) = stretches.last() else {
+        return Ok(Vec::new());
+    };
+    let mut lines = Vec::new();
+    for (meter, reserved) in terms.reserved {
+        let aggregation = terms
+            .aggregations
+            .get(meter)
+            .copied()
+            .unwrap_or(Aggregation::Sum);
+        let billed = stretches.iter().filter(|(s, _)| !s.trial);
+        let tallies: Vec<&Tally> = billed
+            .filter_map(|(_, u)| u.whole.get(meter))
+            .flat_map(|m| m.values())
+            .collect();
+        let quantity = merged(tallies).value(aggregation);
+        let charge = overage_charge(reserved, quantity, last.plan.currency)?;
+        lines.push(InvoiceLine {
+            kind: LineKind::Usage,
+            description: format!(
+                "{meter} · {} reserved, {} overage",
+                reserved.reserved, charge.overage
+            ),
+            plan: last.plan.id.clone(),
+            span: terms.period,
+            meter: Some(meter.clone()),
+            dimension_value: None,
+            quantity,
+            included: reserved.reserved,
+            billable: charge.overage,
+            tiers: Vec::new(),
+            credits: 0,
+            amount: charge.total,
+        });
+    }
+    Ok(lines)
+}
+
+fn meter_lines(
     stretch: &Stretch<'_>,
     usage: &StretchUsage,
     meter: &str,
@@ -301,31 +337,6 @@ fn meter_lines(
     };
     let empty = MeterUsage::new();
     let whole = usage.whole.get(meter).unwrap_or(&empty);
-    if let Some(reserved) = terms.reserved.get(meter) {
-        let quantity = merged(whole.values()).value(aggregation);
-        let charge = overage_charge(reserved, quantity, stretch.plan.currency)?;
-        return Ok(vec![InvoiceLine {
-            kind: LineKind::Usage,
-            description: format!(
-                "{meter} · {} reserved, {} overage{trial}",
-                reserved.reserved, charge.overage
-            ),
-            plan: stretch.plan.id.clone(),
-            span: stretch.span,
-            meter: Some(meter.to_string()),
-            dimension_value: None,
-            quantity,
-            included: reserved.reserved,
-            billable: charge.overage,
-            tiers: Vec::new(),
-            credits: 0,
-            amount: if stretch.trial {
-                MinorUnits::ZERO
-            } else {
-                charge.total
-            },
-        }]);
-    }
     let mut lines = Vec::new();
     for (value, tally) in whole {
         if let Some(price) = plan_meter.dimension_prices.get(value) {

@@ -104,8 +104,10 @@ impl Currency {
     }
 
     /// Convert an amount in major units (e.g. dollars, as an exact decimal) to exact minor units.
-    pub fn major_to_minor(&self, major: Decimal) -> Decimal {
-        major * Decimal::from(10_i64.pow(self.exponent))
+    pub fn major_to_minor(&self, major: Decimal) -> Result<Decimal, CoreError> {
+        major
+            .checked_mul(Decimal::from(10_i64.pow(self.exponent)))
+            .ok_or(CoreError::Overflow)
     }
 
     /// Render minor units as a major-unit string, e.g. 12345 usd → "123.45".
@@ -146,7 +148,10 @@ mod tests {
             Ok("123.45".into())
         );
         assert!(Currency::parse("xyz").is_err());
-        assert_eq!(Currency::USD.major_to_minor(d("0.001")), d("0.100"));
+        assert_eq!(
+            Currency::USD.major_to_minor(d("0.001")).ok(),
+            Some(d("0.100"))
+        );
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct ReservedTierCharge {
     pub threshold: u64,
     pub units: u64,
     pub price_per_unit: Decimal,
+    /// The price per unit in minor units, exact.
+    pub unit_amount: Decimal,
+    /// `units × unit_amount`, exact, before the single rounding.
+    pub exact: Decimal,
     pub amount: MinorUnits,
 }
 
@@ -84,11 +88,16 @@ pub fn overage_charge(
             .get(i + 1)
             .map_or(overage, |next| next.threshold.min(overage));
         let units = upper.saturating_sub(tier.threshold);
-        let exact = currency.major_to_minor(tier.price_per_unit) * Decimal::from(units);
+        let unit_amount = currency.major_to_minor(tier.price_per_unit)?;
+        let exact = unit_amount
+            .checked_mul(Decimal::from(units))
+            .ok_or(CoreError::Overflow)?;
         tiers.push(ReservedTierCharge {
             threshold: tier.threshold,
             units,
             price_per_unit: tier.price_per_unit,
+            unit_amount,
+            exact,
             amount: round_minor(exact)?,
         });
     }

@@ -106,7 +106,10 @@ impl PriceModel {
                     PackageRounding::Up => quantity.div_ceil(*size),
                     PackageRounding::Down => quantity / size,
                 };
-                let exact = amount.to_decimal() * Decimal::from(blocks);
+                let exact = amount
+                    .to_decimal()
+                    .checked_mul(Decimal::from(blocks))
+                    .ok_or(CoreError::Overflow)?;
                 vec![TierSlice {
                     tier: 1,
                     from_unit: u64::from(quantity > 0),

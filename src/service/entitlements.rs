@@ -96,16 +96,24 @@ pub(crate) fn usage_so_far(
     priced_value: Option<&str>,
 ) -> UsageSoFar {
     let own_price = |v: &str| terms.is_some_and(|m| m.dimension_prices.contains_key(v));
-    let by_value = match terms.map(|t| t.per) {
-        Some(Per::Period) => &snapshot.period_by_value,
-        _ => &snapshot.month_by_value,
+    let per = terms.map_or(Per::Month, |t| t.per);
+    let by_value = match per {
+        Per::Period => &snapshot.period_by_value,
+        Per::Month => &snapshot.month_by_value,
     };
+    let period_total = snapshot.period_total.value(aggregation);
+    let mut in_window: BTreeMap<Window, u64> = snapshot
+        .in_window
+        .iter()
+        .map(|(w, t)| (*w, t.value(aggregation)))
+        .collect();
+    if per == Per::Period {
+        // The month limit covers the whole period.
+        in_window.insert(Window::Month, period_total);
+    }
+    let month = snapshot.in_window.get(&Window::Month);
     UsageSoFar {
-        in_window: snapshot
-            .in_window
-            .iter()
-            .map(|(w, t)| (*w, t.value(aggregation)))
-            .collect(),
+        in_window,
         allowance_generic: merged(
             by_value
                 .iter()
@@ -117,6 +125,10 @@ pub(crate) fn usage_so_far(
             .filter(|v| own_price(v))
             .and_then(|v| by_value.get(v))
             .map_or(0, |t| t.value(aggregation)),
+        level: aggregation
+            .is_gauge()
+            .then(|| month.and_then(|t| t.last).map_or(0, |(_, q)| q)),
+        period_total,
     }
 }
 
@@ -149,8 +161,16 @@ fn decide(
     let aggregation = meter
         .and_then(|m| catalog.meters.get(m))
         .map_or(Aggregation::Sum, |m| m.aggregation);
-    let reserved = meter.and_then(|m| record.reserved().remove(m));
+    // A damaged row cannot price the request: it is said loudly and priced by the plan.
+    let reserved = meter.and_then(|m| match record.reserved() {
+        Ok(mut all) => all.remove(m),
+        Err(e) => {
+            tracing::error!(error = %e, "reserved tiers unreadable; pricing by the plan");
+            None
+        }
+    });
     let usage = usage_so_far(snapshot, terms, aggregation, priced_value);
+    let level = usage.level;
     let balance = crate::core::credit::balance(&snapshot.grants, now);
     let request = Request {
         feature,
@@ -173,12 +193,8 @@ fn decide(
     } else {
         0
     };
-    // A gauge records its new level: what the period holds now plus the asked units.
-    let record_quantity = aggregation.is_gauge().then(|| {
-        merged(snapshot.period_by_value.values())
-            .value(aggregation)
-            .saturating_add(quantity)
-    });
+    // A level meter records its new level: its latest value this month plus the asked units.
+    let record_quantity = level.map(|l| l.saturating_add(quantity));
     Verdict {
         decision,
         credits,

@@ -190,7 +190,7 @@ pub async fn preview_with(
         priced.push((stretch, StretchUsage { whole, months }));
     }
     let aggregations = app.catalog.aggregations();
-    let reserved = record.reserved();
+    let reserved = record.reserved()?;
     let credits_burned = app
         .store
         .credits_burned(&record.id, period.start, period.end)

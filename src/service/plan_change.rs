@@ -34,6 +34,26 @@ pub struct PlanSet {
     pub invoice: Option<InvoicePreviewView>,
 }
 
+/// When a trial set by hand ends: the one running keeps its end; otherwise the plan's trial
+/// starts now (a plan without one cannot be put in a trial, or nothing would ever be billed).
+fn trial_end(
+    app: &App,
+    current: &crate::store::CustomerRecord,
+    plan: &str,
+    now: i64,
+) -> Result<i64, BillingError> {
+    if let Some(end) = current.trial_ends_at.filter(|t| *t > now) {
+        return Ok(end);
+    }
+    let days = app.catalog.plan(plan).map_or(0, |p| p.trial_days);
+    if days == 0 {
+        return Err(BillingError::invalid(format!(
+            "plan `{plan}` has no trial_days, so status `trialing` would never end; use status active"
+        )));
+    }
+    Ok(now + i64::from(days) * 24 * 3_600_000)
+}
+
 pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError> {
     app.check_plan(&input.plan)?;
     let current = app.customer(&input.customer).await?;
@@ -50,16 +70,17 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
     }
     let now = app.now();
     let new_period = input.reset_period || interval != interval_of(&current);
+    let trial_ends_at = if status == "trialing" {
+        Some(trial_end(app, &current, &input.plan, now)?)
+    } else {
+        // A trial that ended (or ends now) stays on record: one trial per customer.
+        trial_over(current.trial_ends_at, now)
+    };
     let change = PlanChange {
         customer: input.customer.clone(),
         plan: Some(input.plan.clone()),
         billing_interval: interval.as_str().into(),
-        // A trial that ended (or ends now) stays on record: one trial per customer.
-        trial_ends_at: if status == "trialing" {
-            current.trial_ends_at
-        } else {
-            trial_over(current.trial_ends_at, now)
-        },
+        trial_ends_at,
         status,
         period_anchor: if new_period {
             anchor_at(now)
@@ -67,18 +88,22 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
             current.period_anchor
         },
         new_period,
+        at: now,
         now,
     };
     if input.dry_run {
+        // The customer as the change leaves it, and as it stands up to the change.
         let mut after = current.clone();
         after.plan = change.plan.clone();
         after.billing_interval = change.billing_interval.clone();
         after.status = change.status.clone();
         after.trial_ends_at = change.trial_ends_at;
         after.period_anchor = change.period_anchor;
+        let mut before = current.clone();
+        before.trial_ends_at = change.trial_ends_at;
         let invoice = if new_period {
             // A new period begins now: nothing of it is billed yet but the new base fee.
-            invoice::preview_with(app, &after, None).await.ok()
+            invoice::preview_with(app, &after, None).await?
         } else {
             let plan = app
                 .plan_of(&after)
@@ -88,14 +113,12 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
                 plan,
                 interval,
             };
-            invoice::preview_with(app, &current, Some(pending))
-                .await
-                .ok()
+            invoice::preview_with(app, &before, Some(pending)).await?
         };
         return Ok(PlanSet {
             dry_run: true,
             customer: app.view(&after),
-            invoice,
+            invoice: Some(invoice),
         });
     }
     let record = app

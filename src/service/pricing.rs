@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{App, BillingError, Money};
 use crate::core::entitlement::UsageSoFar;
-use crate::core::plan::{Plan, Rate};
+use crate::core::plan::{Plan, PlanMeter, Rate};
 use crate::core::quote;
 use crate::core::reserved::{ReservedMeter, overage_charge};
 use crate::core::tier::{PackageRounding, PriceModel, TiersMode};
@@ -258,6 +258,12 @@ pub struct QuoteView {
 
 pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, BillingError> {
     app.check_meter(&input.meter)?;
+    if input.quantity > super::usage::MAX_QUANTITY {
+        return Err(BillingError::invalid(format!(
+            "quantity is above the maximum of {}",
+            super::usage::MAX_QUANTITY
+        )));
+    }
     let now = app.now();
     let record = match &input.customer {
         Some(c) => Some(app.customer(c).await?),
@@ -287,9 +293,10 @@ pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, Bill
     let own = value.and_then(|t| terms.dimension_prices.get(t));
     let counted = app.counted(Some(input.meter.as_str()));
     let aggregation = counted.map_or(Aggregation::Sum, |c| c.aggregation);
-    let reserved = record
-        .as_ref()
-        .and_then(|r| r.reserved().remove(&input.meter));
+    let reserved = match &record {
+        Some(r) => r.reserved()?.remove(&input.meter),
+        None => None,
+    };
     let usage = match &record {
         Some(r) => {
             let snapshot = app
@@ -306,9 +313,30 @@ pub async fn quote_price(app: &App, input: QuoteInput) -> Result<QuoteView, Bill
     } else {
         usage.allowance_generic
     };
-    if let Some(r) = &reserved {
-        return quote_reserved(plan, input, r, already);
+    let in_trial = record
+        .as_ref()
+        .is_some_and(|r| super::customers::in_trial(r, now));
+    let mut view = match &reserved {
+        Some(r) => quote_reserved(plan, input, r, usage.period_total)?,
+        None => quote_plan(plan, &terms, input, own, already)?,
+    };
+    if in_trial {
+        // Stripe bills no usage during a trial.
+        view.amount = Money::new(crate::core::MinorUnits::ZERO, plan.currency);
+        view.explanation
+            .push_str(" The customer is in a trial: nothing is charged until it ends.");
     }
+    Ok(view)
+}
+
+/// A quote on the plan's price for the meter (or the dimension value's own price).
+fn quote_plan(
+    plan: &Plan,
+    terms: &PlanMeter,
+    input: QuoteInput,
+    own: Option<&PriceModel>,
+    already: u64,
+) -> Result<QuoteView, BillingError> {
     let included = if own.is_some() { 0 } else { terms.included };
     let billable_before = already.saturating_sub(included);
     let billable_after = already
@@ -383,16 +411,9 @@ fn quote_reserved(
         .map(|(i, (a, b))| QuoteLineView {
             tier: i + 1,
             quantity: i64::try_from(a.units - b.units).unwrap_or(i64::MAX),
-            unit_amount: plan
-                .currency
-                .major_to_minor(a.price_per_unit)
-                .normalize()
-                .to_string(),
+            unit_amount: a.unit_amount.normalize().to_string(),
             flat_amount: 0,
-            amount: (plan.currency.major_to_minor(a.price_per_unit)
-                * rust_decimal::Decimal::from(a.units - b.units))
-            .normalize()
-            .to_string(),
+            amount: (a.exact - b.exact).normalize().to_string(),
         })
         .collect();
     let covered = input

@@ -129,7 +129,7 @@ pub async fn set_reserved_tiers(
     let mut customers = Vec::with_capacity(all.len());
     for (customer, meters) in &all {
         let record = app.customer(customer).await?;
-        let changed = record.reserved() != *meters;
+        let changed = record.reserved()? != *meters;
         if changed && !dry_run {
             let json = serde_json::to_string(&stored(meters))
                 .map_err(|e| BillingError::invalid(e.to_string()))?;
@@ -159,7 +159,7 @@ pub async fn held(
     let mut out = BTreeMap::new();
     if let Some(c) = only {
         let record = app.customer(c).await?;
-        out.insert(record.id.clone(), record.reserved());
+        out.insert(record.id.clone(), record.reserved()?);
         return Ok(out);
     }
     let mut after: Option<String> = None;
@@ -172,7 +172,7 @@ pub async fn held(
             })
             .await?;
         for r in &page {
-            let reserved = r.reserved();
+            let reserved = r.reserved()?;
             if !reserved.is_empty() {
                 out.insert(r.id.clone(), reserved);
             }

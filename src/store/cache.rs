@@ -172,6 +172,9 @@ impl SnapshotCache {
                         .merge(&e.tally);
                 }
             }
+            if spans.period.contains(e.occurred_at) {
+                snapshot.period_total.merge(&e.tally);
+            }
             for (span, by_value) in [
                 (spans.month_billable, &mut snapshot.month_by_value),
                 (spans.period_billable, &mut snapshot.period_by_value),

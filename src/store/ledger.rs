@@ -285,7 +285,7 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
         .fetch_optional(&mut *conn)
         .await?;
         match last {
-            Some(l) if !new_period && l.at == c.now && l.previous_plan == c.plan && l.previous_interval == c.billing_interval => {
+            Some(l) if !new_period && l.at == c.at && l.previous_plan == c.plan && l.previous_interval == c.billing_interval => {
                 sqlx::query("DELETE FROM plan_changes WHERE id = $1").bind(&l.id).execute(&mut *conn).await?;
                 plan_since = sqlx::query_scalar::<Db, i64>("SELECT CAST(COALESCE(MAX(at), 0) AS BIGINT) FROM plan_changes WHERE customer_id = $1")
                     .bind(&c.customer)
@@ -294,7 +294,7 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
             }
             _ => {
                 // In a new period the change is at its start (the old period is closed).
-                let at = if new_period { c.period_anchor.min(c.now) } else { c.now };
+                let at = if new_period { c.period_anchor.min(c.at) } else { c.at };
                 sqlx::query(
                     "INSERT INTO plan_changes (id, customer_id, at, previous_plan, previous_interval, plan, billing_interval) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -308,7 +308,7 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
                 .bind(&c.billing_interval)
                 .execute(&mut *conn)
                 .await?;
-                plan_since = if new_period { 0 } else { c.now };
+                plan_since = if new_period { 0 } else { c.at };
             }
         }
     }

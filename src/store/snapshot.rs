@@ -2,8 +2,8 @@
 // `usage.rs`: the customer, one meter's usage in the hour, day and month windows containing now
 // and in the billing period, its billable usage (since the current plan's billing began) in the
 // month and the period per priced value, and the live credit grants. One query reads sum, count
-// and max for all six spans; a `last` meter adds one read of its hourly rows and a `unique`
-// meter one count of distinct values.
+// and max for all six spans; a level meter (`max`, `last`) adds one read of its hourly rows for
+// its latest value, and a `unique` meter one count of distinct values.
 
 /// The spans a snapshot counts, in this order: the hour, day and month windows containing now,
 /// the billing period, and the month window and period from when the current plan's billing
@@ -37,7 +37,11 @@ static DISTINCT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
             format!("COUNT(DISTINCT CASE WHEN hour >= ${floor} AND hour < ${end} AND last_at >= ${start} AND first_at < ${end} THEN value END) AS d{i}")
         })
         .collect();
-    let sql = format!("SELECT {} FROM usage_distinct WHERE customer_id = $1 AND meter = $2", columns.join(", "));
+    let (lo, hi) = (3 + 3 * SNAPSHOT_SPANS, 4 + 3 * SNAPSHOT_SPANS);
+    let sql = format!(
+        "SELECT {} FROM usage_distinct WHERE customer_id = $1 AND meter = $2 AND hour >= ${lo} AND hour < ${hi}",
+        columns.join(", ")
+    );
     Box::leak(sql.into_boxed_str())
 });
 
@@ -100,7 +104,7 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
             out[i].insert(r.tool.clone(), t);
         }
     }
-    if counted.aggregation == Aggregation::Last {
+    if counted.aggregation.is_gauge() {
         let rows = sqlx::query_as::<Db, LastRow>(
             "SELECT tool, hour, last_at, last_q FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $3 AND hour < $4 AND events > 0",
         )
@@ -133,7 +137,9 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
         for s in spans {
             q = q.bind(s.start).bind(s.end).bind(floor_hour(s.start));
         }
-        let d = q.fetch_one(&mut *conn).await?;
+        let first = spans.iter().map(|s| floor_hour(s.start)).min().unwrap_or(0);
+        let last = spans.iter().map(|s| s.end).max().unwrap_or(0);
+        let d = q.bind(first).bind(last).fetch_one(&mut *conn).await?;
         for (i, count) in [d.d0, d.d1, d.d2, d.d3, d.d4, d.d5].into_iter().enumerate() {
             out[i].entry(String::new()).or_default().distinct = as_u64(count);
         }
@@ -146,6 +152,7 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
 async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<'_>>, now: i64) -> Result<Option<(Snapshot, Option<Spans>)>, StoreError> {
     let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
     let mut in_window = BTreeMap::new();
+    let mut period_total = Tally::default();
     let (mut month_by_value, mut period_by_value) = (BTreeMap::new(), BTreeMap::new());
     let mut counted_spans = None;
     if let Some(counted) = counted {
@@ -165,11 +172,13 @@ async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<
         let mut tallies = snapshot_tallies(conn, customer, counted, &all).await?;
         period_by_value = tallies.pop().unwrap_or_default();
         month_by_value = tallies.pop().unwrap_or_default();
-        for (w, by_value) in [Window::Hour, Window::Day, Window::Month].into_iter().zip(tallies) {
-            in_window.insert(w, crate::core::usage::merged(by_value.values()));
+        let mut tallies = tallies.into_iter().map(|by_value| crate::core::usage::merged(by_value.values()));
+        for w in [Window::Hour, Window::Day, Window::Month] {
+            in_window.insert(w, tallies.next().unwrap_or_default());
         }
+        period_total = tallies.next().unwrap_or_default();
         counted_spans = Some(s);
     }
     let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, month_by_value, period_by_value, grants }, counted_spans)))
+    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants }, counted_spans)))
 }

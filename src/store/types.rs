@@ -7,6 +7,7 @@ use crate::core::entitlement::Decision;
 use crate::core::period::Window;
 use crate::core::reserved::{OverageTier, ReservedMeter};
 use crate::core::usage::{Aggregation, Tally};
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerRecord {
@@ -51,25 +52,31 @@ pub struct StoredTier {
 }
 
 impl CustomerRecord {
-    /// The customer's reserved capacity as the core prices it (an unreadable entry is skipped:
-    /// only `set_reserved_tiers` writes it, after validation).
-    pub fn reserved(&self) -> BTreeMap<String, ReservedMeter> {
-        let stored: ReservedTiers = serde_json::from_str(&self.reserved_tiers).unwrap_or_default();
+    /// The customer's reserved capacity as the core prices it. Only `set_reserved_tiers` writes
+    /// it, after validation, so an unreadable entry means the stored row was damaged.
+    pub fn reserved(&self) -> Result<BTreeMap<String, ReservedMeter>, StoreError> {
+        let damaged = |why: String| {
+            StoreError::Corrupt(format!("customer {}'s reserved tiers: {why}", self.id))
+        };
+        let stored: ReservedTiers =
+            serde_json::from_str(&self.reserved_tiers).map_err(|e| damaged(e.to_string()))?;
         stored
             .into_iter()
-            .filter_map(|(meter, r)| {
+            .map(|(meter, r)| {
                 let tiers = r
                     .tiers
                     .iter()
                     .map(|t| {
-                        Some(OverageTier {
+                        Ok(OverageTier {
                             threshold: t.threshold,
-                            price_per_unit: t.price_per_unit.parse().ok()?,
+                            price_per_unit: t.price_per_unit.parse().map_err(|_| {
+                                damaged(format!("`{}` is no decimal", t.price_per_unit))
+                            })?,
                             stripe_item: t.stripe_item.clone(),
                         })
                     })
-                    .collect::<Option<Vec<_>>>()?;
-                Some((
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok((
                     meter,
                     ReservedMeter {
                         reserved: r.reserved,
@@ -111,6 +118,8 @@ pub struct PlanChange {
     pub trial_ends_at: Option<i64>,
     /// A new billing period starts at `period_anchor` (even when the anchor is the same hour).
     pub new_period: bool,
+    /// When the change took effect (a Stripe event's time for webhooks), at most `now`.
+    pub at: i64,
     pub now: i64,
 }
 
@@ -225,6 +234,8 @@ pub struct Snapshot {
     pub customer: CustomerRecord,
     /// The meter's usage in the window of each kind containing now (all values).
     pub in_window: BTreeMap<Window, Tally>,
+    /// The meter's usage over the whole billing period (all values, whatever plan changes).
+    pub period_total: Tally,
     /// The meter's billable usage (since the plan's billing began: see
     /// [`crate::core::period::billable_from`]) in the month window containing now and in the
     /// billing period, per priced dimension value ('' = none).

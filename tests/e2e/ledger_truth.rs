@@ -137,8 +137,16 @@ async fn seed_001_acme_reserved_tiers_price_20_and_5_dollars_of_overage() {
             (Some("fu"), Some("0.001")),
             "the decimal stays exact"
         );
-        record(&c, "acme", "vex", 17_000).await;
+        record(&c, "acme", "vex", 9_000).await;
         record(&c, "acme", "fu", 80_000).await;
+        // A plan change inside the period does not grant the reserved units again.
+        h.set_now(NOW + HOUR);
+        c.ok(
+            "set_customer_plan",
+            json!({"customer": "acme", "plan": "professional"}),
+        )
+        .await;
+        record(&c, "acme", "vex", 8_000).await;
         let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
         let by_meter = |m: &str| {
             lines(&inv, "usage")
@@ -260,6 +268,10 @@ async fn a_yearly_starter_customer_gets_1000_included_calls_each_month() {
             ),
             (Some(0), Some(1000), 0),
             "{backend:?}: a new month, a new allowance: {fresh}"
+        );
+        assert_eq!(
+            fresh["resets_at"], "2027-01-21T10:00:00.000Z",
+            "{backend:?}: the allowance resets with the month, not the year"
         );
         record(&c, "acme", "tool_calls", 1300).await;
         let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
@@ -549,5 +561,94 @@ async fn a_level_meter_caps_the_level_and_every_read_shows_the_level_recorded() 
         );
         let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
         assert_eq!(inv["total"]["amount"], 5 * 1000, "{backend:?}: {inv}");
+    }
+}
+
+#[tokio::test]
+async fn a_peak_meter_adds_to_the_level_and_costs_only_above_the_peak() {
+    for backend in backends() {
+        let h = Harness::new(backend).await;
+        let c = h.client().await;
+        on_plan(&c, "jeturing", "forensics", "month").await;
+        record(&c, "jeturing", "agents", 5).await;
+        h.set_now(NOW + HOUR);
+        record(&c, "jeturing", "agents", 3).await; // two agents decommissioned
+        let one = c
+            .ok(
+                "check_entitlement",
+                json!({"customer": "jeturing", "feature": "agents", "quantity": 1, "consume": true}),
+            )
+            .await;
+        assert_eq!(
+            amount(&one["cost"]),
+            0,
+            "{backend:?}: 4 agents stay under the peak of 5: {one}"
+        );
+        let three = c
+            .ok(
+                "check_entitlement",
+                json!({"customer": "jeturing", "feature": "agents", "quantity": 3}),
+            )
+            .await;
+        assert_eq!(
+            amount(&three["cost"]),
+            2 * 5000,
+            "{backend:?}: 4 + 3 = 7 is 2 above the peak: {three}"
+        );
+        let inv = c
+            .ok("preview_invoice", json!({"customer": "jeturing"}))
+            .await;
+        let agents = lines(&inv, "usage")
+            .into_iter()
+            .find(|l| l["meter"] == "agents")
+            .unwrap();
+        assert_eq!(agents["quantity"], 5, "{backend:?}: {agents}");
+    }
+}
+
+#[tokio::test]
+async fn a_trial_set_by_hand_ends_and_a_dry_run_during_a_trial_bills_what_applying_does() {
+    for backend in backends() {
+        let h = Harness::new(backend).await;
+        let c = h.client().await;
+        c.ok("create_customer", json!({"customer": "acme"})).await;
+        let (code, message) = c
+            .err(
+                "set_customer_plan",
+                json!({"customer": "acme", "plan": "free", "status": "trialing"}),
+            )
+            .await;
+        assert_eq!(code, "invalid_params", "{message}");
+        let trial = c
+            .ok(
+                "set_customer_plan",
+                json!({"customer": "acme", "plan": "starter", "status": "trialing"}),
+            )
+            .await;
+        assert_eq!(
+            trial["trial_ends_at"], "2026-12-05T10:30:00.000Z",
+            "{backend:?}: the plan's 14 days"
+        );
+        h.set_now(NOW + 5 * DAY);
+        let dry = c
+            .ok(
+                "set_customer_plan",
+                json!({"customer": "acme", "plan": "professional", "dry_run": true}),
+            )
+            .await;
+        let applied = c
+            .ok(
+                "set_customer_plan",
+                json!({"customer": "acme", "plan": "professional"}),
+            )
+            .await;
+        assert_eq!(
+            dry["invoice"]["total"], applied["invoice"]["total"],
+            "{backend:?}: {dry}"
+        );
+        assert!(
+            applied["invoice"]["total"]["amount"].as_i64() > Some(0),
+            "{backend:?}: the trial ended with the change"
+        );
     }
 }

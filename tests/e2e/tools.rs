@@ -304,6 +304,13 @@ async fn a_trial_bills_nothing_then_included_units_and_overage_show_in_status_an
         check["cost"]["amount"]["amount"], 0,
         "Stripe bills no usage during a trial"
     );
+    let quote = c
+        .ok(
+            "quote_price",
+            json!({"customer": "acme", "meter": "tool_calls", "quantity": 1200}),
+        )
+        .await;
+    assert_eq!(quote["amount"]["amount"], 0, "{quote}");
     c.ok(
         "record_usage",
         json!({"customer": "acme", "meter": "tool_calls", "quantity": 1250}),

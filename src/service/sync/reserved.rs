@@ -354,7 +354,7 @@ async fn plan_customer(
                 ),
             ));
         };
-        let minor = currency.major_to_minor(item.price_per_unit).normalize();
+        let minor = currency.major_to_minor(item.price_per_unit)?.normalize();
         if minor.scale() > 12 {
             return Err(BillingError::invalid(format!(
                 "{customer}.{meter}: price_per_unit {} is finer than Stripe's 12 decimals of a minor unit",
@@ -589,7 +589,7 @@ mod tests {
         let items = desired_items(&doc["acme"]);
         let item = items.iter().find(|i| i.key == "vex/5000").unwrap();
         let price = band_price(
-            Currency::USD.major_to_minor(item.price_per_unit),
+            Currency::USD.major_to_minor(item.price_per_unit).unwrap(),
             item.band_start,
             item.band_end,
         );

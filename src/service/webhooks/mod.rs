@@ -161,8 +161,11 @@ pub async fn receive(
 async fn process(app: &App, record: &WebhookRecord) -> Result<WebhookRecord, BillingError> {
     let event: Event = serde_json::from_str(&record.payload)
         .map_err(|e| BillingError::invalid(format!("the stored event cannot be read: {e}")))?;
+    let now = app.now();
     let mut change = Change {
-        now: app.now(),
+        now,
+        // Changes take effect when Stripe made them, even if the event arrives late.
+        happened: event.created.saturating_mul(1000).min(now),
         gate: None,
         effects: Vec::new(),
         outcome: String::new(),
@@ -217,6 +220,8 @@ async fn process(app: &App, record: &WebhookRecord) -> Result<WebhookRecord, Bil
 /// What an event changes, as its handler works it out.
 struct Change {
     now: i64,
+    /// When Stripe created the event (epoch ms), at most `now`.
+    happened: i64,
     /// (Stripe object id, event created ms): see [`WebhookDecision::Apply`].
     gate: Option<(String, i64)>,
     effects: Vec<WebhookEffect>,

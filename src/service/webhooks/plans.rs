@@ -88,6 +88,7 @@ pub(super) async fn subscription(
         status,
         period_anchor: anchor,
         new_period: false,
+        at: change.happened,
         now: change.now,
     }));
     Ok(())
@@ -165,6 +166,7 @@ pub(super) async fn checkout(app: &App, event: &Event, change: &mut Change) -> R
                 trial_over(customer.trial_ends_at, change.now)
             },
             new_period: !trialing,
+            at: change.happened,
             now: change.now,
         }));
     }
