@@ -159,6 +159,51 @@ pub fn preview(
     })
 }
 
+/// The lines a period closed early at `closed_at` still owes (Stripe invoices them at the
+/// change): its stretches' usage and prorations up to then, and a credit for the unused time of
+/// the plan in force at the change. Its base fee was invoiced when it began.
+pub fn closing(
+    terms: &Terms<'_>,
+    stretches: &[(Stretch<'_>, StretchUsage)],
+    closed_at: i64,
+) -> Result<Vec<InvoiceLine>, CoreError> {
+    let owed = preview(terms, stretches)?;
+    let mut lines: Vec<InvoiceLine> = owed
+        .lines
+        .into_iter()
+        .filter(|l| l.kind != LineKind::Base)
+        .collect();
+    if let Some((last, _)) = stretches.last() {
+        let unused = time_share(
+            last.plan.base_price(last.interval),
+            terms.period,
+            closed_at,
+            terms.trial_end,
+        )?;
+        if unused > MinorUnits::ZERO {
+            lines.push(line(
+                LineKind::Proration,
+                format!(
+                    "Unused time on {} ({}) from {}",
+                    last.plan.name,
+                    interval_word(last.interval),
+                    rfc3339(closed_at)
+                ),
+                last.plan,
+                Span {
+                    start: closed_at,
+                    end: terms.period.end,
+                },
+                MinorUnits::ZERO.checked_sub(unused)?,
+            ));
+        }
+    }
+    for l in &mut lines {
+        l.description = format!("Closed period · {}", l.description);
+    }
+    Ok(lines)
+}
+
 fn interval_word(interval: Interval) -> &'static str {
     match interval {
         Interval::Month => "monthly",

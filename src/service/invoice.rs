@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use super::customers::{in_trial, interval_of, period_of};
 use super::{App, BillingError, Money, PeriodView};
-use crate::core::invoice::{self, LineKind, PlanAt, StretchUsage, Terms};
-use crate::core::period::{Interval, Span, Window, rfc3339, window_span};
+use std::collections::BTreeMap;
+
+use crate::core::invoice::{self, LineKind, PlanAt, Stretch, StretchUsage, Terms};
+use crate::core::period::{Interval, Span, Window, period_span, rfc3339, window_span};
 use crate::core::plan::{Per, Plan};
 use crate::store::CustomerRecord;
 
@@ -75,7 +77,7 @@ pub async fn preview(
     app: &App,
     record: &CustomerRecord,
 ) -> Result<InvoicePreviewView, BillingError> {
-    preview_with(app, record, None).await
+    preview_with(app, record, None, None).await
 }
 
 fn no_plan(customer: &str) -> BillingError {
@@ -85,11 +87,21 @@ fn no_plan(customer: &str) -> BillingError {
     )
 }
 
-/// The plans in force during `period`: the one at its start, then each change inside it.
+fn interval_named(i: &str) -> Interval {
+    if i == "year" {
+        Interval::Year
+    } else {
+        Interval::Month
+    }
+}
+
+/// The plans in force during `span`: the one at its start, then each change inside it.
+/// `at_end` is the plan (and interval) in force when no change says otherwise.
 async fn plans_in<'a>(
     app: &'a App,
-    record: &CustomerRecord,
-    period: Span,
+    customer: &str,
+    at_end: (&'a Plan, Interval),
+    span: Span,
     pending: Option<Pending<'a>>,
 ) -> Result<Vec<PlanAt<'a>>, BillingError> {
     let catalog = &app.catalog;
@@ -97,28 +109,20 @@ async fn plans_in<'a>(
         id.or(catalog.default_plan.as_deref())
             .and_then(|p| catalog.plan(p))
     };
-    let interval = |i: &str| {
-        if i == "year" {
-            Interval::Year
-        } else {
-            Interval::Month
-        }
-    };
-    let current = app.plan_of(record).ok_or_else(|| no_plan(&record.id))?;
     let changes = app
         .store
-        .plan_changes(&record.id, period.start, period.end)
+        .plan_changes(customer, span.start, span.end)
         .await?;
     let (first_plan, first_interval) = match changes.first() {
         Some(c) => (
             named(c.previous_plan.as_deref()),
-            interval(&c.previous_interval),
+            interval_named(&c.previous_interval),
         ),
-        None => (Some(current), interval_of(record)),
+        None => (Some(at_end.0), at_end.1),
     };
     let mut plans = vec![PlanAt {
-        at: period.start,
-        plan: first_plan.unwrap_or(current),
+        at: span.start,
+        plan: first_plan.unwrap_or(at_end.0),
         interval: first_interval,
     }];
     // A plan no longer in the catalog keeps the stretch of the plan before it.
@@ -126,7 +130,7 @@ async fn plans_in<'a>(
         named(c.plan.as_deref()).map(|plan| PlanAt {
             at: c.at,
             plan,
-            interval: interval(&c.billing_interval),
+            interval: interval_named(&c.billing_interval),
         })
     }));
     if let Some(p) = pending {
@@ -137,6 +141,116 @@ async fn plans_in<'a>(
         });
     }
     Ok(plans)
+}
+
+/// Each stretch with its usage: over the whole stretch, and per month where a yearly plan
+/// includes units per month.
+async fn with_usage<'a>(
+    app: &App,
+    record: &CustomerRecord,
+    anchor: i64,
+    stretches: Vec<Stretch<'a>>,
+) -> Result<Vec<(Stretch<'a>, StretchUsage)>, BillingError> {
+    let now = app.now();
+    let mut priced = Vec::with_capacity(stretches.len());
+    for stretch in stretches {
+        let whole = app
+            .store
+            .usage_totals(&record.id, stretch.span.start, stretch.span.end)
+            .await?;
+        let monthly = stretch.interval == Interval::Year
+            && stretch.plan.meters.values().any(|m| m.per == Per::Month);
+        let mut months = Vec::new();
+        if monthly {
+            for span in months_of(anchor, stretch.span, now)? {
+                months.push((
+                    span,
+                    app.store
+                        .usage_totals(&record.id, span.start, span.end)
+                        .await?,
+                ));
+            }
+        }
+        priced.push((stretch, StretchUsage { whole, months }));
+    }
+    Ok(priced)
+}
+
+/// What a period closed early still owes (a change of interval, a purchase or a reset started
+/// the current period inside it): its usage up to the change and a credit for its unused time,
+/// as Stripe invoices them at the change. Nothing for a period that ran to its end.
+async fn closing_lines(
+    app: &App,
+    record: &CustomerRecord,
+    period: Span,
+    reserved: &BTreeMap<String, crate::core::reserved::ReservedMeter>,
+    closed: Option<Closed>,
+) -> Result<Vec<invoice::InvoiceLine>, BillingError> {
+    let closed = match closed {
+        Some(c) => Some(c),
+        None => app
+            .store
+            .plan_changes(&record.id, period.start, period.start + 1)
+            .await?
+            .into_iter()
+            .find_map(|c| {
+                c.previous_anchor.map(|anchor| Closed {
+                    anchor,
+                    interval: interval_named(&c.previous_interval),
+                    plan: c.previous_plan,
+                    at: c.at,
+                })
+            }),
+    };
+    let Some(Closed {
+        anchor,
+        interval,
+        plan,
+        at,
+    }) = closed
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(old) = period_span(anchor, interval, at - 1) else {
+        return Ok(Vec::new());
+    };
+    if at <= old.start || at >= old.end {
+        return Ok(Vec::new());
+    }
+    let catalog = &app.catalog;
+    let Some(closed_plan) = plan
+        .as_deref()
+        .or(catalog.default_plan.as_deref())
+        .and_then(|p| catalog.plan(p))
+    else {
+        return Ok(Vec::new());
+    };
+    let upto = Span {
+        start: old.start,
+        end: at,
+    };
+    let plans = plans_in(app, &record.id, (closed_plan, interval), upto, None).await?;
+    let stretches = invoice::stretches(upto, &plans, record.trial_ends_at);
+    let priced = with_usage(app, record, anchor, stretches).await?;
+    let aggregations = app.catalog.aggregations();
+    let no_credits = BTreeMap::new();
+    let terms = Terms {
+        period: old,
+        trial_end: record.trial_ends_at,
+        aggregations: &aggregations,
+        reserved,
+        credits_burned: &no_credits,
+    };
+    Ok(invoice::closing(&terms, &priced, at)?)
+}
+
+/// A period a change not made yet would close: its anchor, interval and plan, and when.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub anchor: i64,
+    pub interval: Interval,
+    pub plan: Option<String>,
+    pub at: i64,
 }
 
 /// The month windows (from the period's anchor) that `span` touches up to `now`, cut to it.
@@ -154,41 +268,25 @@ fn months_of(anchor: i64, span: Span, now: i64) -> Result<Vec<Span>, BillingErro
     Ok(out)
 }
 
-/// The invoice of the current period, with `pending` applied at its moment when given.
+/// The invoice of the current period, with `pending` applied at its moment when given, and
+/// `closed` as the period a change not made yet would close.
 pub async fn preview_with(
     app: &App,
     record: &CustomerRecord,
     pending: Option<Pending<'_>>,
+    closed: Option<Closed>,
 ) -> Result<InvoicePreviewView, BillingError> {
     let now = app.now();
     let period = period_of(record, now)?;
-    let plans = plans_in(app, record, period, pending).await?;
+    let current = app.plan_of(record).ok_or_else(|| no_plan(&record.id))?;
+    let at_end = (current, interval_of(record));
+    let plans = plans_in(app, &record.id, at_end, period, pending).await?;
     let current = plans
         .last()
         .map(|p| p.plan)
         .ok_or_else(|| no_plan(&record.id))?;
     let stretches = invoice::stretches(period, &plans, record.trial_ends_at);
-    let mut priced = Vec::with_capacity(stretches.len());
-    for stretch in stretches {
-        let whole = app
-            .store
-            .usage_totals(&record.id, stretch.span.start, stretch.span.end)
-            .await?;
-        let monthly = stretch.interval == Interval::Year
-            && stretch.plan.meters.values().any(|m| m.per == Per::Month);
-        let mut months = Vec::new();
-        if monthly {
-            for span in months_of(record.period_anchor, stretch.span, now)? {
-                months.push((
-                    span,
-                    app.store
-                        .usage_totals(&record.id, span.start, span.end)
-                        .await?,
-                ));
-            }
-        }
-        priced.push((stretch, StretchUsage { whole, months }));
-    }
+    let priced = with_usage(app, record, record.period_anchor, stretches).await?;
     let aggregations = app.catalog.aggregations();
     let reserved = record.reserved()?;
     let credits_burned = app
@@ -202,7 +300,14 @@ pub async fn preview_with(
         reserved: &reserved,
         credits_burned: &credits_burned,
     };
-    let p = invoice::preview(&terms, &priced)?;
+    let mut p = invoice::preview(&terms, &priced)?;
+    let closing = closing_lines(app, record, period, &reserved, closed).await?;
+    if !closing.is_empty() {
+        p.total = closing
+            .iter()
+            .try_fold(p.total, |t, l| t.checked_add(l.amount))?;
+        p.lines.splice(0..0, closing);
+    }
     let currency = current.currency;
     Ok(InvoicePreviewView {
         customer: record.id.clone(),

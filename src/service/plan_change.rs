@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::customers::{anchor_at, interval_of, parse_interval, trial_over};
-use super::invoice::{self, InvoicePreviewView, Pending};
+use super::invoice::{self, Closed, InvoicePreviewView, Pending};
 use super::{App, BillingError, CustomerView};
 use crate::core::entitlement::Status;
 use crate::store::PlanChange;
@@ -102,8 +102,14 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
         let mut before = current.clone();
         before.trial_ends_at = change.trial_ends_at;
         let invoice = if new_period {
-            // A new period begins now: nothing of it is billed yet but the new base fee.
-            invoice::preview_with(app, &after, None).await?
+            // A new period begins now: the old one's last usage and unused time, the new base fee.
+            let closed = Closed {
+                anchor: current.period_anchor,
+                interval: interval_of(&current),
+                plan: current.plan.clone(),
+                at: change.period_anchor.min(now),
+            };
+            invoice::preview_with(app, &after, None, Some(closed)).await?
         } else {
             let plan = app
                 .plan_of(&after)
@@ -113,7 +119,7 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
                 plan,
                 interval,
             };
-            invoice::preview_with(app, &before, Some(pending)).await?
+            invoice::preview_with(app, &before, Some(pending), None).await?
         };
         return Ok(PlanSet {
             dry_run: true,

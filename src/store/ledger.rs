@@ -275,10 +275,12 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
     let changed = current.plan != c.plan || current.billing_interval != c.billing_interval;
     let new_period = c.new_period || c.period_anchor != current.period_anchor;
     let mut plan_since = current.plan_since;
-    if changed {
+    // A period restarted by hand (or a purchase) inside the old one closes it: kept so the first
+    // invoice of the new period shows what the old one still owed.
+    if changed || c.new_period {
         // A change that undoes the last one at the same moment leaves no trace.
         let last = sqlx::query_as::<Db, PlanChangeRecord>(
-            "SELECT id, customer_id, at, previous_plan, previous_interval, plan, billing_interval FROM plan_changes \
+            "SELECT id, customer_id, at, previous_plan, previous_interval, previous_anchor, plan, billing_interval FROM plan_changes \
              WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
         )
         .bind(&c.customer)
@@ -296,14 +298,15 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
                 // In a new period the change is at its start (the old period is closed).
                 let at = if new_period { c.period_anchor.min(c.at) } else { c.at };
                 sqlx::query(
-                    "INSERT INTO plan_changes (id, customer_id, at, previous_plan, previous_interval, plan, billing_interval) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO plan_changes (id, customer_id, at, previous_plan, previous_interval, previous_anchor, plan, billing_interval) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(crate::ids::new_id("pch"))
                 .bind(&c.customer)
                 .bind(at)
                 .bind(&current.plan)
                 .bind(&current.billing_interval)
+                .bind(new_period.then_some(current.period_anchor))
                 .bind(&c.plan)
                 .bind(&c.billing_interval)
                 .execute(&mut *conn)
@@ -553,7 +556,7 @@ impl Ledger for Backend {
 
     async fn plan_changes(&self, customer: &str, from: i64, to: i64) -> Result<Vec<PlanChangeRecord>, StoreError> {
         Ok(sqlx::query_as::<Db, PlanChangeRecord>(
-            "SELECT id, customer_id, at, previous_plan, previous_interval, plan, billing_interval FROM plan_changes \
+            "SELECT id, customer_id, at, previous_plan, previous_interval, previous_anchor, plan, billing_interval FROM plan_changes \
              WHERE customer_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id",
         )
         .bind(customer)

@@ -131,6 +131,8 @@ pub struct PlanChangeRecord {
     pub at: i64,
     pub previous_plan: Option<String>,
     pub previous_interval: String,
+    /// The anchor of the period the change closed, when it started a new one.
+    pub previous_anchor: Option<i64>,
     pub plan: Option<String>,
     pub billing_interval: String,
 }

@@ -652,3 +652,48 @@ async fn a_trial_set_by_hand_ends_and_a_dry_run_during_a_trial_bills_what_applyi
         );
     }
 }
+
+#[tokio::test]
+async fn a_change_to_yearly_halfway_starts_a_new_period_and_keeps_what_the_month_owed() {
+    for backend in backends() {
+        let h = Harness::new(backend).await;
+        let c = h.client().await;
+        on_plan(&c, "acme", "starter", "month").await;
+        record(&c, "acme", "tool_calls", 1250).await;
+        h.set_now(NOW - 30 * 60_000 + 15 * DAY); // half of the 30-day month
+        let dry = c
+            .ok(
+                "set_customer_plan",
+                json!({"customer": "acme", "plan": "starter", "interval": "year", "dry_run": true}),
+            )
+            .await;
+        c.ok(
+            "set_customer_plan",
+            json!({"customer": "acme", "plan": "starter", "interval": "year"}),
+        )
+        .await;
+        let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
+        assert_eq!(
+            inv["period"]["start"], "2026-12-06T10:00:00.000Z",
+            "{backend:?}: a new period: {inv}"
+        );
+        let by_kind: Vec<(&str, i64)> = inv["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| amount(l) != 0)
+            .map(|l| (l["kind"].as_str().unwrap(), amount(l)))
+            .collect();
+        // the month's 250 calls above 1,000 and the unused half of $29, then the year's $290
+        assert_eq!(
+            by_kind,
+            vec![("usage", 1250), ("proration", -1450), ("base", 29_000)],
+            "{backend:?}: {inv}"
+        );
+        assert_eq!(inv["total"]["amount"], 29_000 + 1250 - 1450);
+        assert_eq!(
+            dry["invoice"]["total"], inv["total"],
+            "{backend:?}: the dry run showed it"
+        );
+    }
+}

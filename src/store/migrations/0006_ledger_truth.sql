@@ -41,6 +41,7 @@ CREATE TABLE plan_changes (
     at                BIGINT NOT NULL,
     previous_plan     TEXT,
     previous_interval TEXT NOT NULL,
+    previous_anchor   BIGINT,
     plan              TEXT,
     billing_interval  TEXT NOT NULL
 );
