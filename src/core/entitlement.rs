@@ -153,6 +153,8 @@ pub struct Request<'a> {
     pub aggregation: Aggregation,
     /// The customer's reserved capacity on this meter, which prices it instead of the plan.
     pub reserved: Option<&'a ReservedMeter>,
+    /// A `unique` meter's asked value is counted already this month: it adds nothing.
+    pub value_counted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -273,7 +275,11 @@ pub fn decide(
     let (spans, period) = windows_for(customer.anchor, customer.interval, request.now)?;
     let terms = plan.meters.get(meter).cloned().unwrap_or_default();
     let q = request.quantity;
-    let increase = increase(request.aggregation, q);
+    let increase = if request.value_counted {
+        0
+    } else {
+        increase(request.aggregation, q)
+    };
 
     let (report, over_limit) = standing(&terms, usage, &spans, period, increase);
     if let Some(st) = report {
@@ -490,6 +496,7 @@ mod tests {
             credits_per_unit: 1,
             aggregation: Aggregation::Sum,
             reserved: None,
+            value_counted: false,
         }
     }
 

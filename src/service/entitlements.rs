@@ -180,6 +180,7 @@ fn decide(
         credits_per_unit: catalog.credits.cost_of(tool),
         aggregation,
         reserved: reserved.as_ref(),
+        value_counted: snapshot.value_counted,
     };
     let mut decision = entitlement::decide(&state, &request, &usage, balance).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "entitlement arithmetic overflowed; denying");
@@ -303,9 +304,25 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         }
     } else {
         let snapshot = app.store.snapshot(&input.customer, counted, now).await?;
-        let Some(snapshot) = snapshot else {
+        let Some(mut snapshot) = snapshot else {
             return Err(unknown(&input.customer));
         };
+        // A unique meter's value counted already this month adds nothing.
+        let distinct = meter
+            .and_then(|m| m.unique.as_deref())
+            .and_then(|d| dimensions.get(d));
+        if let (Some(value), Some(m)) = (distinct, meter) {
+            let record = &snapshot.customer;
+            if let Some(month) =
+                crate::core::period::window_span(record.period_anchor, Window::Month, now)
+            {
+                let counted = app
+                    .store
+                    .value_counted(&record.id, &m.id, value, month.start, month.end)
+                    .await?;
+                Arc::make_mut(&mut snapshot).value_counted = counted;
+            }
+        }
         (decide_fn(&snapshot), None, false)
     };
     Ok(view(app, &input, verdict.decision, event_id, duplicate))

@@ -464,9 +464,13 @@ async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<Stri
     }
     expire_credits(conn, &request.customer, request.now).await?;
     let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-    let Some((snapshot, _)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
+    let Some((mut snapshot, spans)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
         return Ok(Consumed::UnknownCustomer);
     };
+    if let (Some(value), Some(spans)) = (request.event.as_ref().and_then(|e| e.distinct.as_deref()), spans) {
+        let meter = request.event.as_ref().map_or("", |e| e.meter.as_str());
+        snapshot.value_counted = value_counted(conn, &request.customer, meter, value, spans.month).await?;
+    }
     let mut verdict = (request.decide)(&snapshot);
     if !verdict.decision.allowed {
         return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
@@ -547,6 +551,11 @@ impl Ledger for Backend {
         let snapshot = Arc::new(snapshot);
         self.cache.put(meter, Arc::clone(&snapshot), spans, generation, now);
         Ok(Some(snapshot))
+    }
+
+    async fn value_counted(&self, customer: &str, meter: &str, value: &str, from: i64, to: i64) -> Result<bool, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        value_counted(&mut conn, customer, meter, value, crate::core::period::Span { start: from, end: to }).await
     }
 
     async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<UsageTotals, StoreError> {

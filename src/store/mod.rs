@@ -74,6 +74,15 @@ pub trait Ledger: AccessLedger {
         meter: Option<Counted<'_>>,
         now: i64,
     ) -> Result<Option<Arc<Snapshot>>, StoreError>;
+    /// Whether a `unique` meter's `value` occurred between `from` and `to`.
+    async fn value_counted(
+        &self,
+        customer: &str,
+        meter: &str,
+        value: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError>;
     /// Usage per meter and priced dimension value between `from` (inclusive) and `to`
     /// (exclusive), exact to the millisecond.
     async fn usage_totals(

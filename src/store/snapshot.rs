@@ -180,5 +180,22 @@ async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<
         counted_spans = Some(s);
     }
     let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants }, counted_spans)))
+    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false }, counted_spans)))
+}
+
+/// Whether a `unique` meter's value occurred in `span` (it would add nothing to the count).
+async fn value_counted(conn: &mut Conn, customer: &str, meter: &str, value: &str, span: Span) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>(
+        "SELECT value FROM usage_distinct WHERE customer_id = $1 AND meter = $2 AND value = $3 \
+         AND hour >= $4 AND hour < $5 AND last_at >= $6 AND first_at < $5 LIMIT 1",
+    )
+    .bind(customer)
+    .bind(meter)
+    .bind(value)
+    .bind(floor_hour(span.start))
+    .bind(span.end)
+    .bind(span.start)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
 }

@@ -244,6 +244,8 @@ pub struct Snapshot {
     pub month_by_value: BTreeMap<String, Tally>,
     pub period_by_value: BTreeMap<String, Tally>,
     pub grants: Vec<Grant>,
+    /// For a `unique` meter's request: its value is counted already in the month window.
+    pub value_counted: bool,
 }
 
 /// What `consume` should do after deciding.

@@ -697,3 +697,45 @@ async fn a_change_to_yearly_halfway_starts_a_new_period_and_keeps_what_the_month
         );
     }
 }
+
+const TOOLS: &str = r#"
+currency = "usd"
+default_plan = "team"
+[meters.tools_used]
+event_name = "tools_used"
+aggregation = "unique"
+unique = "tool"
+dimensions = ["tool"]
+[plans.team]
+features = ["tools_used"]
+at_limit = "block"
+[plans.team.meters.tools_used]
+limits = { month = 2 }
+"#;
+
+#[tokio::test]
+async fn a_unique_limit_counts_each_value_once() {
+    for backend in backends() {
+        let h = Harness::with_catalog(backend, TOOLS).await;
+        let c = h.client().await;
+        c.ok("create_customer", json!({"customer": "acme"})).await;
+        let ask = |tool: &str, consume: bool| json!({"customer": "acme", "feature": "tools_used", "dimensions": {"tool": tool}, "consume": consume});
+        for tool in ["search", "fetch"] {
+            let a = c.ok("check_entitlement", ask(tool, true)).await;
+            assert_eq!(a["allowed"], true, "{backend:?}: {a}");
+        }
+        for consume in [false, true] {
+            let again = c.ok("check_entitlement", ask("search", consume)).await;
+            assert_eq!(
+                again["allowed"], true,
+                "{backend:?}: search is counted already: {again}"
+            );
+        }
+        let third = c.ok("check_entitlement", ask("render", false)).await;
+        assert_eq!(
+            (third["allowed"].as_bool(), third["used"].as_u64()),
+            (Some(false), Some(2)),
+            "{backend:?}: a third tool is over the limit of 2: {third}"
+        );
+    }
+}
