@@ -441,9 +441,7 @@ fn meter_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::plan::{AtLimit, OverduePolicy};
     use proptest::prelude::*;
-    use std::collections::BTreeSet;
 
     fn starter() -> Plan {
         let meter = PlanMeter {
@@ -453,23 +451,9 @@ mod tests {
             }),
             ..PlanMeter::default()
         };
-        Plan {
-            id: "starter".into(),
-            name: "Starter".into(),
-            description: None,
-            currency: crate::core::Currency::USD,
-            monthly: Some(MinorUnits(2900)),
-            yearly: None,
-            trial_days: 0,
-            features: BTreeSet::new(),
-            meters: BTreeMap::from([("tool_calls".to_string(), meter)]),
-            at_limit: AtLimit::ChargeOverage,
-            upgrade_to: None,
-            pay_with_credits: false,
-            on_payment_overdue: OverduePolicy::Block,
-            rate_limit: None,
-            upgrade_url: None,
-        }
+        let mut plan = crate::core::plan::test_plan("starter", 2900);
+        plan.meters.insert("tool_calls".to_string(), meter);
+        plan
     }
 
     proptest! {

@@ -119,6 +119,28 @@ impl Plan {
     }
 }
 
+/// A plan with a monthly price and nothing else, for tests to build on.
+#[cfg(test)]
+pub fn test_plan(id: &str, monthly: i64) -> Plan {
+    Plan {
+        id: id.into(),
+        name: id.into(),
+        description: None,
+        currency: Currency::USD,
+        monthly: Some(MinorUnits(monthly)),
+        yearly: None,
+        trial_days: 0,
+        features: BTreeSet::new(),
+        meters: BTreeMap::new(),
+        at_limit: AtLimit::ChargeOverage,
+        upgrade_to: None,
+        pay_with_credits: false,
+        on_payment_overdue: OverduePolicy::Block,
+        rate_limit: None,
+        upgrade_url: None,
+    }
+}
+
 /// A feature: a boolean gate, or metered through a meter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Feature {

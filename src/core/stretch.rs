@@ -99,30 +99,12 @@ pub fn time_share(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::plan::{AtLimit, OverduePolicy};
     use proptest::prelude::*;
-    use std::collections::{BTreeMap, BTreeSet};
 
     const DAY: i64 = 86_400_000;
 
     fn plan(id: &str, monthly: i64) -> Plan {
-        Plan {
-            id: id.into(),
-            name: id.into(),
-            description: None,
-            currency: crate::core::Currency::USD,
-            monthly: Some(MinorUnits(monthly)),
-            yearly: None,
-            trial_days: 0,
-            features: BTreeSet::new(),
-            meters: BTreeMap::new(),
-            at_limit: AtLimit::ChargeOverage,
-            upgrade_to: None,
-            pay_with_credits: false,
-            on_payment_overdue: OverduePolicy::Block,
-            rate_limit: None,
-            upgrade_url: None,
-        }
+        crate::core::plan::test_plan(id, monthly)
     }
 
     #[test]
