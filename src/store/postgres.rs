@@ -12,6 +12,8 @@ type Conn = sqlx::PgConnection;
 const BACKEND: &str = "postgres";
 const BEGIN: &str = "BEGIN";
 const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE";
+/// A webhook event's status, locked until the transaction ends (one application per event).
+const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1 FOR UPDATE";
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let write = PgPoolOptions::new()

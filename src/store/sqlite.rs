@@ -13,6 +13,8 @@ const BACKEND: &str = "sqlite";
 const BEGIN: &str = "BEGIN IMMEDIATE";
 /// `BEGIN IMMEDIATE` already holds the database's write lock; this only checks existence.
 const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1";
+/// A webhook event's status (`BEGIN IMMEDIATE` already serialises every writer).
+const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1";
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -31,8 +31,13 @@ async fn receive_webhook(conn: &mut Conn, e: &WebhookRecord) -> Result<(WebhookR
 
 /// Gate, effects and the event's new status, in the caller's savepoint: all or nothing.
 async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<String>) -> Result<Option<WebhookRecord>, StoreError> {
-    if fetch_webhook(conn, &a.event_id).await?.is_none() {
+    let Some(status) = sqlx::query_scalar::<Db, String>(LOCK_WEBHOOK).bind(&a.event_id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
+    };
+    // Concurrent deliveries of one event (in this process or another) apply it once: the first
+    // to lock it does; the others find it done and change nothing.
+    if matches!(status.as_str(), "processed" | "ignored") {
+        return fetch_webhook(conn, &a.event_id).await;
     }
     let (status, outcome) = match &a.decision {
         WebhookDecision::Fail(why) => ("failed", why.clone()),

@@ -224,6 +224,19 @@ impl Harness {
         Harness::build(db, (*self.app.catalog).clone()).await
     }
 
+    /// Another server process on the same ledger that accepts webhooks signed with `secrets`.
+    pub async fn second_process_accepting(&self, secrets: &[&str]) -> Harness {
+        let db = TestDb {
+            url: self._db.url.clone(),
+            _dir: None,
+        };
+        let webhooks = billing_mcp::service::webhooks::WebhookSettings {
+            secrets: secrets.iter().map(|s| s.to_string().into()).collect(),
+            tolerance_secs: 300,
+        };
+        Harness::build_full(db, (*self.app.catalog).clone(), None, webhooks).await
+    }
+
     pub fn set_now(&self, ms: i64) {
         self.now.store(ms, std::sync::atomic::Ordering::SeqCst);
     }

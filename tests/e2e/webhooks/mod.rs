@@ -434,3 +434,38 @@ async fn a_paid_invoice_marks_its_periods_usage_billed_once() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_copies_of_one_event_apply_it_once() {
+    for backend in backends() {
+        let (h, hook, c) = setup(backend).await;
+        let other = h.second_process_accepting(&[NEW]).await;
+        let hook2 = Hook::start(&other).await;
+        let e = event(
+            "evt_storm",
+            "customer.subscription.updated",
+            0,
+            subscription("sub_storm", "acme", "professional", "active"),
+        );
+        let copies = (0..20).map(|i| {
+            let hook = if i % 2 == 0 { &hook } else { &hook2 };
+            let e = &e;
+            async move { hook.deliver(e, NEW).await }
+        });
+        let answers = futures::future::join_all(copies).await;
+        assert!(
+            answers.iter().all(|(s, _)| *s == 200),
+            "{backend:?}: {answers:?}"
+        );
+        let events = stored(&c).await;
+        let storm = events
+            .iter()
+            .find(|e| e["event_id"] == "evt_storm")
+            .unwrap();
+        assert_eq!(
+            (storm["status"].as_str(), storm["attempts"].as_i64()),
+            (Some("processed"), Some(1)),
+            "{backend:?}: 20 copies across two processes apply once: {storm}"
+        );
+    }
+}
