@@ -8,11 +8,11 @@
 use serde_json::{Map, Value};
 
 const REDACTED: &str = "[redacted]";
-const MAX_STRING: usize = 200;
-const MAX_ITEMS: usize = 10;
+const MAX_STRING: usize = crate::core::text::QUOTE_CHARS;
+const MAX_ITEMS: usize = 5;
 const MAX_DEPTH: usize = 6;
-/// Largest stored argument text.
-pub const MAX_BYTES: usize = 8 * 1024;
+/// Largest stored argument text: with the entry's other fields, an audit entry stays under 1 KB.
+pub const MAX_BYTES: usize = 600;
 
 /// Whole field names (lower case, words joined by `_`) whose values are secrets.
 const SECRET_NAMES: &[&str] = &[
@@ -242,7 +242,10 @@ mod tests {
             .collect();
         let out = r(json!({"events": events, "note": "x".repeat(10_000)}));
         assert_eq!(out["events"].as_array().unwrap().len(), MAX_ITEMS + 1);
-        assert_eq!(out["events"][MAX_ITEMS], "… 990 more");
+        assert_eq!(
+            out["events"][MAX_ITEMS],
+            format!("… {} more", 1000 - MAX_ITEMS)
+        );
         assert_eq!(
             out["note"].as_str().unwrap().chars().count(),
             MAX_STRING + 1

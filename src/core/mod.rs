@@ -15,6 +15,7 @@ pub mod plan;
 pub mod quote;
 pub mod reserved;
 pub mod stretch;
+pub mod text;
 pub mod tier;
 pub mod usage;
 

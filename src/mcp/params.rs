@@ -1,5 +1,8 @@
 //! Parameter types shared by tools. Identifiers and keys are validated while arguments are
 //! parsed, so oversized or malformed values are refused with a clear message before any work.
+//! Every string a tool takes is one of these types, and each follows the one text rule of
+//! [`crate::core::text`]: no control characters (free [`Text`] may hold line feeds and tabs), a
+//! length cap, and a JSON schema whose `maxLength` and `pattern` say exactly what is accepted.
 
 use std::collections::BTreeMap;
 
@@ -8,21 +11,28 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 
+use crate::core::text::{self, quote};
+
+/// Characters an identifier may hold, as its message says.
+const ID_CHARS: &str = "letters, digits and _ - . : @";
+
 fn check(
     value: String,
     what: &str,
     max: usize,
     allowed: fn(char) -> bool,
+    hint: &str,
 ) -> Result<String, String> {
-    if value.is_empty() || value.len() > max {
+    let count = value.chars().count();
+    if count == 0 || count > max {
         return Err(format!(
-            "{what} must be 1 to {max} characters long (got {})",
-            value.len()
+            "{what} must be 1 to {max} characters long (got {count})"
         ));
     }
     if let Some(c) = value.chars().find(|c| !allowed(*c)) {
         return Err(format!(
-            "{what} may not contain {c:?}; use letters, digits and _ - . : @"
+            "{what} may not contain {}; use {hint}",
+            c.escape_debug()
         ));
     }
     Ok(value)
@@ -41,7 +51,7 @@ pub struct CustomerId(pub String);
 impl TryFrom<String> for CustomerId {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        check(v, "customer", 128, id_char).map(CustomerId)
+        check(v, "customer", 128, id_char, ID_CHARS).map(CustomerId)
     }
 }
 
@@ -53,12 +63,12 @@ pub struct Name(pub String);
 impl TryFrom<String> for Name {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        check(v, "name", 64, id_char).map(Name)
+        check(v, "name", 64, id_char, ID_CHARS).map(Name)
     }
 }
 
 /// An idempotency key: a repeat with the same key returns the first result and changes nothing.
-/// 1–255 printable characters.
+/// 1–255 printable ASCII characters (no spaces).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct IdempotencyKey(pub String);
@@ -66,7 +76,14 @@ pub struct IdempotencyKey(pub String);
 impl TryFrom<String> for IdempotencyKey {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        check(v, "idempotency_key", 255, |c| c.is_ascii_graphic()).map(IdempotencyKey)
+        check(
+            v,
+            "idempotency_key",
+            255,
+            |c| c.is_ascii_graphic(),
+            "printable ASCII without spaces",
+        )
+        .map(IdempotencyKey)
     }
 }
 
@@ -86,7 +103,8 @@ impl TryFrom<String> for KeyId {
     }
 }
 
-/// Free text such as a name or description: up to 500 characters.
+/// Free text such as a name, an email or a description: up to 500 characters, no control
+/// characters but line feeds and tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub struct Text(pub String);
@@ -94,19 +112,109 @@ pub struct Text(pub String);
 impl TryFrom<String> for Text {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        if v.chars().count() > 500 {
-            return Err(format!(
-                "text must be at most 500 characters (got {})",
-                v.chars().count()
-            ));
-        }
-        Ok(Text(v))
+        text::check(&v, "the text", 500, true).map(|()| Text(v))
     }
 }
 
-/// String-to-string map (dimensions, metadata): at most 16 entries, keys up to 64 characters,
-/// values up to 256.
-pub type StringMap = BTreeMap<String, String>;
+/// A short single-line value the ledger parses or compares: a time (RFC 3339), an interval or
+/// status word, a grant id, a list cursor. 1–128 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Token(pub String);
+
+impl TryFrom<String> for Token {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        if v.is_empty() {
+            return Err("the value must not be empty; leave the field out instead".into());
+        }
+        text::check(&v, "the value", 128, false).map(|()| Token(v))
+    }
+}
+
+/// A JSON document passed as text (reserved.json): up to 1,000,000 characters, no control
+/// characters but the whitespace JSON allows between tokens (line feed, carriage return, tab).
+/// The names and strings inside are checked where the document is read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct JsonText(pub String);
+
+impl TryFrom<String> for JsonText {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        let count = v.chars().count();
+        if count > 1_000_000 {
+            return Err(format!(
+                "the JSON text must be at most 1000000 characters (got {count}); split it"
+            ));
+        }
+        match v
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            Some(c) => Err(format!(
+                "the JSON text may not contain the control character {}; write it as a JSON escape inside a string, or remove it",
+                c.escape_unicode()
+            )),
+            None => Ok(JsonText(v)),
+        }
+    }
+}
+
+/// A string-to-string map of at most `ENTRIES` entries, keys of 1–64 characters and values of up
+/// to `VALUE`, no control characters in either.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "BTreeMap<String, String>")]
+pub struct BoundedMap<const ENTRIES: usize, const VALUE: usize>(pub BTreeMap<String, String>);
+
+/// Metadata: up to 50 entries, values up to 500 characters (Stripe's limits).
+pub type StringMap = BoundedMap<50, 500>;
+/// Usage dimensions: up to 16 entries, values up to 256 characters.
+pub type Dimensions = BoundedMap<16, 256>;
+
+impl<const E: usize, const V: usize> TryFrom<BTreeMap<String, String>> for BoundedMap<E, V> {
+    type Error = String;
+    fn try_from(m: BTreeMap<String, String>) -> Result<Self, String> {
+        if m.len() > E {
+            return Err(format!("at most {E} entries (got {})", m.len()));
+        }
+        for (k, v) in &m {
+            if k.is_empty() {
+                return Err("a key must not be empty".into());
+            }
+            text::check(k, &format!("key `{}`", quote(k)), 64, false)?;
+            text::check(v, &format!("the value of `{}`", quote(k)), V, false)?;
+        }
+        Ok(BoundedMap(m))
+    }
+}
+
+impl<const E: usize, const V: usize> std::ops::Deref for BoundedMap<E, V> {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<const E: usize, const V: usize> JsonSchema for BoundedMap<E, V> {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Owned(format!("StringMap{E}x{V}"))
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object", "maxProperties": E,
+            "propertyNames": { "minLength": 1, "maxLength": 64, "pattern": SINGLE_LINE },
+            "additionalProperties": { "type": "string", "maxLength": V, "pattern": SINGLE_LINE_OR_EMPTY }
+        })
+    }
+}
+
+/// The schema of single-line text: no control characters (see [`text::allowed`]).
+const SINGLE_LINE: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$";
+const SINGLE_LINE_OR_EMPTY: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
 /// For flags that are on unless turned off (`dry_run`).
 pub fn default_true() -> bool {
@@ -146,10 +254,19 @@ string_schema!(Name, "Name", {
     "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:@-]+$"
 });
 string_schema!(IdempotencyKey, "IdempotencyKey", {
-    "type": "string", "minLength": 1, "maxLength": 255,
+    "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
     "description": "A repeat with the same key returns the first result and changes nothing."
 });
-string_schema!(Text, "Text", { "type": "string", "maxLength": 500 });
+string_schema!(Text, "Text", {
+    "type": "string", "maxLength": 500, "pattern": "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$"
+});
+string_schema!(Token, "Token", {
+    "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+});
+string_schema!(JsonText, "JsonText", {
+    "type": "string", "maxLength": 1_000_000,
+    "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+});
 string_schema!(KeyId, "KeyId", {
     "type": "string", "pattern": "^bmcp_[0-9a-f]{16}$",
     "description": "An API key's id as list_api_keys shows it, e.g. `bmcp_3f9a1c0d5e7b2a64`."
@@ -164,9 +281,13 @@ pub struct StripeId(pub String);
 impl TryFrom<String> for StripeId {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        check(v, "Stripe id", 255, |c| {
-            c.is_ascii_alphanumeric() || "_-".contains(c)
-        })
+        check(
+            v,
+            "Stripe id",
+            255,
+            |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+            "letters, digits and _ -",
+        )
         .map(StripeId)
     }
 }
@@ -184,7 +305,8 @@ impl TryFrom<String> for CurrencyCode {
             Ok(CurrencyCode(lower))
         } else {
             Err(format!(
-                "currency `{v}` must be a three-letter ISO code such as usd or eur"
+                "currency `{}` must be a three-letter ISO code such as usd or eur",
+                quote(&v)
             ))
         }
     }
@@ -207,7 +329,10 @@ impl TryFrom<String> for DecimalString {
             })
             .map(DecimalString)
             .ok_or_else(|| {
-                format!("`{v}` is not a non-negative decimal such as \"0.5\" or \"12.3456\"")
+                format!(
+                    "`{}` is not a non-negative decimal such as \"0.5\" or \"12.3456\"",
+                    quote(&v)
+                )
             })
     }
 }
@@ -226,7 +351,10 @@ impl TryFrom<String> for Url {
         if ok {
             Ok(Url(v))
         } else {
-            Err(format!("`{v}` is not an http(s) URL"))
+            Err(format!(
+                "`{}` is not an http(s) URL of up to 2,048 characters",
+                quote(&v)
+            ))
         }
     }
 }

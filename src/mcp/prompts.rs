@@ -1,6 +1,7 @@
 //! MCP prompts from `prompts/*.md`: YAML front matter (name, description, arguments) and a body
 //! with `{{argument}}` placeholders. Compiled in, parsed and checked once at start.
 
+use crate::core::text::quote;
 use rmcp::model::{GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage, Role};
 use serde::Deserialize;
 use serde_json::Value;
@@ -105,7 +106,7 @@ impl Prompts {
             .templates
             .iter()
             .find(|t| t.meta.name == name)
-            .ok_or_else(|| format!("unknown prompt `{name}`"))?;
+            .ok_or_else(|| format!("unknown prompt `{}`", quote(name)))?;
         let mut text = t.body.clone();
         for a in &t.meta.arguments {
             let value = match args.get(&a.name) {

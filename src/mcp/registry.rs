@@ -18,6 +18,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::access::Audience;
+use crate::core::text;
 use crate::service::{App, BillingError};
 
 /// Groups of tools selectable with `--toolsets`.
@@ -264,14 +265,10 @@ async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
 }
 
 fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> BillingError {
-    let path = e.path().to_string();
-    let inner = e.inner().to_string();
-    // serde echoes the offending value; a huge one must not come back in full.
-    let inner: String = if inner.chars().count() > 300 {
-        format!("{}…", inner.chars().take(300).collect::<String>())
-    } else {
-        inner
-    };
+    // serde echoes the offending value (and a map key is part of the path): a huge one must
+    // not come back in full.
+    let path = text::quote(&e.path().to_string());
+    let inner = text::cut(&e.inner().to_string(), 160);
     let at = if path == "." {
         String::new()
     } else {

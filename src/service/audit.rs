@@ -1,5 +1,8 @@
 //! The audit log: one entry per mutating tool call (and per refused call), with who called, on
-//! which customer, the redacted arguments and the outcome; read back newest first.
+//! which customer, the redacted arguments and the outcome; read back newest first. An entry is
+//! bounded (well under 1 KB) and always storable: a customer value that is long or holds control
+//! characters is kept as its summary ([`crate::core::text::summary`]), the arguments as their
+//! bounded redaction, and every other field is the server's own.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -8,12 +11,14 @@ use serde_json::Value;
 use super::{App, BillingError, PageInfo};
 use crate::access::Principal;
 use crate::core::period::{parse_rfc3339, rfc3339};
+use crate::core::text::summary;
 use crate::ids::new_id;
 use crate::store::{AuditEntry, AuditQuery};
 
 /// Queue an entry for a call that has finished with `result` (`ok` or an error code);
-/// `arguments` are already redacted ([`crate::access::redact`]). A storage failure is logged,
-/// never returned: the call itself has already happened.
+/// `arguments` are already redacted ([`crate::access::redact`]). A storage failure is logged at
+/// error level (here, or by the writer when the entry's transaction fails), never returned: the
+/// call itself has already happened.
 pub async fn record(
     app: &App,
     who: &Principal,
@@ -28,7 +33,7 @@ pub async fn record(
         key_id: who.key_id.clone(),
         role: who.role.as_str().into(),
         tool: tool.into(),
-        customer_id: customer,
+        customer_id: customer.as_deref().map(summary),
         arguments,
         result: result.into(),
     };

@@ -2,6 +2,7 @@
 //! it and the latest ledger entries. Debits happen in `check_entitlement` with `consume`;
 //! expired grants are written off as `expiry` entries (once) before a balance is shown.
 
+use crate::core::text::quote;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -52,7 +53,10 @@ pub async fn grant(app: &App, input: GrantInput) -> Result<GrantResult, BillingE
     let expires_at = match &input.expires_at {
         Some(t) => {
             let at = parse_rfc3339(t).ok_or_else(|| {
-                BillingError::invalid(format!("expires_at `{t}` is not RFC 3339"))
+                BillingError::invalid(format!(
+                    "expires_at `{}` is not RFC 3339; use e.g. 2026-12-31T00:00:00Z",
+                    quote(t)
+                ))
             })?;
             if at <= now {
                 return Err(BillingError::invalid(
@@ -211,7 +215,7 @@ pub async fn adjust(app: &App, input: AdjustInput) -> Result<AdjustResult, Billi
                 "unknown_grant",
                 format!(
                     "grant `{}` is not one of this customer's; get_credit_balance lists them",
-                    input.grant_id.unwrap_or_default()
+                    quote(&input.grant_id.unwrap_or_default())
                 ),
             ));
         }

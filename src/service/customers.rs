@@ -2,6 +2,7 @@
 //! (a subscription only on a paid plan; what is owed and whether a payment method is on file, as
 //! Stripe's webhooks reported them).
 
+use crate::core::text::quote;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -72,7 +73,8 @@ pub fn parse_interval(value: Option<&str>) -> Result<Interval, BillingError> {
         "month" | "monthly" => Ok(Interval::Month),
         "year" | "yearly" | "annual" => Ok(Interval::Year),
         other => Err(BillingError::invalid(format!(
-            "interval `{other}` is not known; use month or year"
+            "interval `{}` is not known; use month or year",
+            quote(other)
         ))),
     }
 }

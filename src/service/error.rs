@@ -52,6 +52,11 @@ impl BillingError {
 
 impl From<StoreError> for BillingError {
     fn from(e: StoreError) -> BillingError {
+        if matches!(e, StoreError::UnknownCursor) {
+            return BillingError::invalid(
+                "starting_after is not a cursor of this list; pass a next_cursor this list returned with the same filters, or leave starting_after out for the first page",
+            );
+        }
         tracing::error!(error = %e, "ledger failure");
         BillingError::new(
             "internal_error",

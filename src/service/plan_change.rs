@@ -3,6 +3,7 @@
 //! anything changes. A change of interval starts a new billing period at the change, as Stripe
 //! restarts the billing cycle.
 
+use crate::core::text::quote;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -64,7 +65,8 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
     let status = input.status.unwrap_or_else(|| "active".into());
     if Status::parse(&status).is_none() {
         return Err(BillingError::invalid(format!(
-            "status `{status}` is not known; use one of: {}",
+            "status `{}` is not known; use one of: {}",
+            quote(&status),
             Status::NAMES.join(", ")
         )));
     }

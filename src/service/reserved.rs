@@ -109,7 +109,8 @@ pub async fn checked_document(
                 return Err(BillingError::new(
                     "unknown_meter",
                     format!(
-                        "meter `{meter}` in reserved_json is not in the catalog; add [meters.{meter}] to billing.toml"
+                        "meter `{m}` in reserved_json is not in the catalog; add [meters.{m}] to billing.toml",
+                        m = crate::core::text::quote(meter)
                     ),
                 ));
             }

@@ -1,6 +1,7 @@
 //! Usage: append events (one or a batch of up to 1,000, one durable commit), and read totals and
 //! events back. Recording never waits on anything but the ledger's commit.
 
+use crate::core::text::quote;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -104,7 +105,8 @@ fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
     let occurred_at = match &input.timestamp {
         Some(t) => parse_rfc3339(t).ok_or_else(|| {
             BillingError::invalid(format!(
-                "timestamp `{t}` is not RFC 3339; use e.g. 2026-11-21T10:00:00Z"
+                "timestamp `{}` is not RFC 3339; use e.g. 2026-11-21T10:00:00Z",
+                quote(t)
             ))
         })?,
         None => now,
@@ -127,7 +129,7 @@ fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
     {
         return Err(BillingError::invalid(format!(
             "dimension `{}` is too long: keys take 1–64 characters, values up to 256",
-            k.chars().take(64).collect::<String>()
+            quote(k)
         )));
     }
     let dimensions = serde_json::to_string(&input.dimensions)
@@ -331,7 +333,8 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
     let parse = |t: &Option<String>, default: i64| match t {
         Some(t) => parse_rfc3339(t).ok_or_else(|| {
             BillingError::invalid(format!(
-                "`{t}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z"
+                "`{}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z",
+                quote(t)
             ))
         }),
         None => Ok(default),

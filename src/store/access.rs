@@ -136,6 +136,13 @@ impl AccessLedger for Backend {
     }
 
     async fn list_keys(&self, q: KeyQuery) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND ($2 = '' OR role = $2) AND ($3 = '' OR customer_id = $3)",
+            q.starting_after.as_deref(),
+            &[q.role.as_deref().unwrap_or(""), q.customer.as_deref().unwrap_or("")],
+        )
+        .await?;
         Ok(sqlx::query_as::<Db, ApiKeyRecord>(sqlx::AssertSqlSafe(format!(
             "{KEY_COLUMNS} WHERE id > $1 AND ($2 = '' OR role = $2) AND ($3 = '' OR customer_id = $3) \
              AND ($4 < 0 OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4))) ORDER BY id LIMIT $5"
@@ -156,6 +163,19 @@ impl AccessLedger for Backend {
     async fn list_audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         // Entries queued before this call commit first, so a caller reads its own calls.
         writer::submit(&self.writer, Op::Barrier).await?;
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM audit_log WHERE id = $1 AND ($2 = '' OR key_id = $2) AND ($3 = '' OR tool = $3) \
+             AND ($4 = '' OR customer_id = $4) AND ($5 = '' OR result = $5)",
+            q.starting_after.as_deref(),
+            &[
+                q.key_id.as_deref().unwrap_or(""),
+                q.tool.as_deref().unwrap_or(""),
+                q.customer.as_deref().unwrap_or(""),
+                q.result.as_deref().unwrap_or(""),
+            ],
+        )
+        .await?;
         Ok(sqlx::query_as::<Db, AuditEntry>(
             "SELECT id, at, key_id, role, tool, customer_id, arguments, result FROM audit_log \
              WHERE ($1 = '' OR id < $1) AND ($2 = '' OR key_id = $2) AND ($3 = '' OR tool = $3) \

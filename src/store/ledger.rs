@@ -191,7 +191,12 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             }
             Op::Key(w, reply) => settle(reply, write_key(&mut conn, w, &known).await),
             Op::Audit(e) => match insert_audit(&mut conn, &e).await {
-                Ok(()) => Some(Box::new(|_: Result<(), &str>| {}) as Pending),
+                // Nobody waits for the entry, so a failed commit is said in the log.
+                Ok(()) => Some(Box::new(move |r: Result<(), &str>| {
+                    if let Err(error) = r {
+                        tracing::error!(tool = e.tool, error, "an audit entry was not stored");
+                    }
+                }) as Pending),
                 Err(err) => {
                     Op::Audit(e).fail(&err.to_string());
                     None
@@ -218,6 +223,21 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     }
     for p in pending {
         p(committed.as_ref().map(|_| ()).map_err(String::as_str));
+    }
+}
+
+/// A list's cursor must name a row the same list (with the same filters, bound after the cursor
+/// as `$2`, `$3`, …) could have returned; any other is [`StoreError::UnknownCursor`], whoever's
+/// row it is.
+async fn cursor_known(read: &sqlx::Pool<Db>, sql: &'static str, cursor: Option<&str>, filters: &[&str]) -> Result<(), StoreError> {
+    let Some(cursor) = cursor else { return Ok(()) };
+    let mut query = sqlx::query_scalar::<Db, i64>(sql).bind(cursor);
+    for f in filters {
+        query = query.bind(*f);
+    }
+    match query.fetch_one(read).await? {
+        0 => Err(StoreError::UnknownCursor),
+        _ => Ok(()),
     }
 }
 
@@ -517,6 +537,7 @@ impl Ledger for Backend {
     }
 
     async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError> {
+        cursor_known(&self.read, "SELECT COUNT(*) FROM customers WHERE id = $1", page.starting_after, &[]).await?;
         Ok(sqlx::query_as::<Db, CustomerRecord>(*CUSTOMERS_AFTER)
         .bind(page.starting_after.unwrap_or(""))
         .bind(page.limit)
@@ -593,7 +614,16 @@ impl Ledger for Backend {
     }
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError> {
-        // Newest first; the cursor is an event id, resolved to its (time, id) position.
+        // Newest first; the cursor is an event id of this customer (and meter), resolved to its
+        // (time, id) position: another customer's event is as unknown as one that never was.
+        let meter = q.meter.as_deref().unwrap_or("");
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM usage_events WHERE id = $1 AND customer_id = $2 AND ($3 = '' OR meter = $3)",
+            q.starting_after.as_deref(),
+            &[&q.customer, meter],
+        )
+        .await?;
         Ok(sqlx::query_as::<Db, UsageEventRecord>(
             "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, \
              stripe_state, stripe_attempts, stripe_error, stripe_sent_at, billed_invoice FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
@@ -691,6 +721,14 @@ impl Ledger for Backend {
     }
 
     async fn list_webhooks(&self, q: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError> {
+        // The type filter never changes for an event; its status may (a retry), so it is no test.
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM webhook_events WHERE id = $1 AND ($2 = '' OR type = $2)",
+            q.starting_after.as_deref(),
+            &[q.kind.as_deref().unwrap_or("")],
+        )
+        .await?;
         Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!(
             "w WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) \
              AND ($3 = '' OR (received_at, id) < (SELECT received_at, id FROM webhook_events WHERE id = $3)) \

@@ -37,6 +37,9 @@ pub enum StoreError {
     Batch(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A list's `starting_after` names no row that list, with its filters, could have returned.
+    #[error("unknown cursor")]
+    UnknownCursor,
 }
 
 /// API keys and the audit log.

@@ -8,6 +8,7 @@ mod access;
 mod cache;
 mod catalog;
 mod concurrency;
+mod hostile;
 mod inventory;
 mod ledger_truth;
 mod meter_events;

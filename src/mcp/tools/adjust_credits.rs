@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, IdempotencyKey, Text};
+use crate::mcp::params::{CustomerId, IdempotencyKey, Text, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::credits::{self, AdjustInput, AdjustResult};
 use crate::service::{App, BillingError};
@@ -17,7 +17,7 @@ pub struct Params {
     pub credits: Option<i64>,
     /// Take back from this grant only (get_credit_balance lists them); without `credits`, all it
     /// still holds (e.g. a refunded credit pack).
-    pub grant_id: Option<String>,
+    pub grant_id: Option<Token>,
     /// Why, kept in the ledger (e.g. "refund of re_123", "goodwill for the outage").
     pub reason: Text,
     /// A retry with the same key changes nothing again.
@@ -42,7 +42,7 @@ impl BillingTool for Tool {
             AdjustInput {
                 customer: p.customer.0,
                 credits: p.credits,
-                grant_id: p.grant_id,
+                grant_id: p.grant_id.map(|t| t.0),
                 reason: p.reason.0,
                 idempotency_key: p.idempotency_key.map(|k| k.0),
             },

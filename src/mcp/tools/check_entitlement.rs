@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, default_quantity};
+use crate::mcp::params::{CustomerId, Dimensions, IdempotencyKey, Name, default_quantity};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::entitlements::{self, CheckInput, EntitlementView};
 use crate::service::{App, BillingError};
@@ -27,7 +27,7 @@ pub struct Params {
     pub tool: Option<Name>,
     /// Extra dimensions for the recorded usage.
     #[serde(default)]
-    pub dimensions: StringMap,
+    pub dimensions: Dimensions,
     /// With consume: a retry with the same key consumes nothing again.
     pub idempotency_key: Option<IdempotencyKey>,
 }
@@ -53,7 +53,7 @@ impl BillingTool for Tool {
                 quantity: p.quantity,
                 consume: p.consume,
                 tool: p.tool.map(|t| t.0),
-                dimensions: p.dimensions,
+                dimensions: p.dimensions.0,
                 idempotency_key: p.idempotency_key.map(|k| k.0),
             },
         )

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Name, StringMap, Text};
+use crate::mcp::params::{CustomerId, Name, StringMap, Text, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, CreateCustomer, CreatedCustomer};
 use crate::service::{App, BillingError};
@@ -19,7 +19,7 @@ pub struct Params {
     /// A catalog plan (default: the catalog's default plan).
     pub plan: Option<Name>,
     /// `month` (default) or `year`.
-    pub interval: Option<String>,
+    pub interval: Option<Token>,
     /// Up to 16 string pairs kept with the customer.
     #[serde(default)]
     pub metadata: StringMap,
@@ -45,8 +45,8 @@ impl BillingTool for Tool {
                 name: p.name.map(|t| t.0),
                 email: p.email.map(|t| t.0),
                 plan: p.plan.map(|t| t.0),
-                interval: p.interval,
-                metadata: p.metadata,
+                interval: p.interval.map(|t| t.0),
+                metadata: p.metadata.0,
             },
         )
         .await

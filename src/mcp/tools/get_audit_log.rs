@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, KeyId, Name};
+use crate::mcp::params::{CustomerId, KeyId, Name, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::audit::{self, AuditFilter, AuditLog};
 use crate::service::{App, BillingError};
@@ -25,9 +25,9 @@ pub struct Params {
     /// Only calls with this outcome: `ok` or an error code such as `forbidden`.
     pub result: Option<Name>,
     /// From this time (RFC 3339, inclusive).
-    pub since: Option<String>,
+    pub since: Option<Token>,
     /// Until this time (RFC 3339, exclusive).
-    pub until: Option<String>,
+    pub until: Option<Token>,
     /// Entries per page (1–200, default 50).
     #[serde(default = "default_audit_limit")]
     pub limit: u32,
@@ -55,8 +55,8 @@ impl BillingTool for Tool {
                 tool: p.tool.map(|t| t.0),
                 customer: p.customer.map(|c| c.0),
                 result: p.result.map(|r| r.0),
-                since: p.since,
-                until: p.until,
+                since: p.since.map(|t| t.0),
+                until: p.until.map(|t| t.0),
                 limit: p.limit,
                 starting_after: p.starting_after.map(|s| s.0),
             },

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Name, default_limit};
+use crate::mcp::params::{CustomerId, Name, Token, default_limit};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, UsageQuery, UsageReport};
 use crate::service::{App, BillingError};
@@ -16,14 +16,14 @@ pub struct Params {
     /// Only this meter.
     pub meter: Option<Name>,
     /// Start of the range (RFC 3339); default: the current billing period's start.
-    pub from: Option<String>,
+    pub from: Option<Token>,
     /// End of the range, exclusive (RFC 3339); default: the current billing period's end.
-    pub to: Option<String>,
+    pub to: Option<Token>,
     /// Events per page (1–100, default 20).
     #[serde(default = "default_limit")]
     pub limit: u32,
     /// `next_cursor` of the previous page.
-    pub starting_after: Option<String>,
+    pub starting_after: Option<Token>,
 }
 
 pub struct Tool;
@@ -44,10 +44,10 @@ impl BillingTool for Tool {
             UsageQuery {
                 customer: p.customer.0,
                 meter: p.meter.map(|m| m.0),
-                from: p.from,
-                to: p.to,
+                from: p.from.map(|t| t.0),
+                to: p.to.map(|t| t.0),
                 limit: p.limit,
-                starting_after: p.starting_after,
+                starting_after: p.starting_after.map(|t| t.0),
             },
         )
         .await

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, IdempotencyKey, Text};
+use crate::mcp::params::{CustomerId, IdempotencyKey, Text, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::credits::{self, GrantInput, GrantResult};
 use crate::service::{App, BillingError};
@@ -18,7 +18,7 @@ pub struct Params {
     /// 0 (burned first) to 100 (burned last); default 50.
     pub priority: Option<u32>,
     /// When the credits expire (RFC 3339); default never.
-    pub expires_at: Option<String>,
+    pub expires_at: Option<Token>,
     /// Why, for the ledger (e.g. "welcome bonus").
     pub description: Option<Text>,
     /// A retry with the same key grants nothing again.
@@ -44,7 +44,7 @@ impl BillingTool for Tool {
                 customer: p.customer.0,
                 credits: p.credits,
                 priority: p.priority,
-                expires_at: p.expires_at,
+                expires_at: p.expires_at.map(|t| t.0),
                 description: p.description.map(|d| d.0),
                 idempotency_key: p.idempotency_key.map(|k| k.0),
             },

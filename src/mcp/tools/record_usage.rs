@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap};
+use crate::mcp::params::{CustomerId, Dimensions, IdempotencyKey, Name, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, UsageInput, UsageRecorded};
 use crate::service::{App, BillingError};
@@ -19,10 +19,10 @@ pub struct Params {
     /// Units used (integer ≥ 0).
     pub quantity: u64,
     /// When it happened (RFC 3339); defaults to now.
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Token>,
     /// Dimensions such as `tool` or `server_id` (string values).
     #[serde(default)]
-    pub dimensions: StringMap,
+    pub dimensions: Dimensions,
     /// Makes retries safe: the same key is counted once.
     pub idempotency_key: Option<IdempotencyKey>,
 }
@@ -46,8 +46,8 @@ impl BillingTool for Tool {
                 customer: p.customer.0,
                 meter: p.meter.0,
                 quantity: p.quantity,
-                timestamp: p.timestamp,
-                dimensions: p.dimensions,
+                timestamp: p.timestamp.map(|t| t.0),
+                dimensions: p.dimensions.0,
                 idempotency_key: p.idempotency_key.map(|k| k.0),
             },
         )

@@ -36,8 +36,8 @@ impl BillingTool for Tool {
                 customer: e.customer.0,
                 meter: e.meter.0,
                 quantity: e.quantity,
-                timestamp: e.timestamp,
-                dimensions: e.dimensions,
+                timestamp: e.timestamp.map(|t| t.0),
+                dimensions: e.dimensions.0,
                 idempotency_key: e.idempotency_key.map(|k| k.0),
             })
             .collect();

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Name};
+use crate::mcp::params::{CustomerId, Name, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::plan_change::{self, PlanSet, SetPlan};
 use crate::service::{App, BillingError};
@@ -16,9 +16,9 @@ pub struct Params {
     /// A plan from list_plans.
     pub plan: Name,
     /// `month` or `year` (default: unchanged).
-    pub interval: Option<String>,
+    pub interval: Option<Token>,
     /// Subscription status (default `active`): active, trialing, past_due, unpaid, canceled, incomplete, incomplete_expired, paused.
-    pub status: Option<String>,
+    pub status: Option<Token>,
     /// Start a new billing period now (resets the monthly window); default false.
     #[serde(default)]
     pub reset_period: bool,
@@ -45,8 +45,8 @@ impl BillingTool for Tool {
             SetPlan {
                 customer: p.customer.0,
                 plan: p.plan.0,
-                interval: p.interval,
-                status: p.status,
+                interval: p.interval.map(|t| t.0),
+                status: p.status.map(|t| t.0),
                 reset_period: p.reset_period,
                 dry_run: p.dry_run,
             },

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, default_true};
+use crate::mcp::params::{CustomerId, JsonText, default_true};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::reserved::{ReservedSet, set_reserved_tiers};
 use crate::service::{App, BillingError};
@@ -16,7 +16,7 @@ pub struct Params {
     /// The text of reserved.json: {"<customer>": {"<meter>_reserved": units,
     /// "<meter>_overage_tiers": [{"threshold", "price_per_unit", "stripe_item"}]}}. Passed as a
     /// string so decimal prices such as 0.001 stay exact.
-    pub reserved_json: String,
+    pub reserved_json: JsonText,
     /// Only this customer of the document (default: every customer in it).
     pub customer: Option<CustomerId>,
     /// true (default): only show what would be stored. false: store it.
@@ -39,7 +39,7 @@ impl BillingTool for Tool {
     async fn run(app: &App, p: Params) -> Result<ReservedSet, BillingError> {
         set_reserved_tiers(
             app,
-            &p.reserved_json,
+            &p.reserved_json.0,
             p.customer.as_ref().map(|c| c.0.as_str()),
             p.dry_run,
         )

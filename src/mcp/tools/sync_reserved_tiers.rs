@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, default_true};
+use crate::mcp::params::{CustomerId, JsonText, default_true};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::sync::reserved::{ReservedSync, sync_reserved_tiers};
 use crate::service::{App, BillingError};
@@ -17,7 +17,7 @@ pub struct Params {
     /// "<meter>_overage_tiers": [{"threshold", "price_per_unit", "stripe_item"}]}}), as a string
     /// so 0.001 stays exact; it is stored in the ledger first (as set_reserved_tiers does).
     /// Without it, what the ledger holds is synced.
-    pub reserved_json: Option<String>,
+    pub reserved_json: Option<JsonText>,
     /// Only this customer of the document (default: every customer in it).
     pub customer: Option<CustomerId>,
     /// true (default): only return the plan. false: apply it.
@@ -40,7 +40,7 @@ impl BillingTool for Tool {
     async fn run(app: &App, p: Params) -> Result<ReservedSync, BillingError> {
         sync_reserved_tiers(
             app,
-            p.reserved_json.as_deref(),
+            p.reserved_json.as_ref().map(|j| j.0.as_str()),
             p.customer.as_ref().map(|c| c.0.as_str()),
             p.dry_run,
         )

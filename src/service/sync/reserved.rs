@@ -20,6 +20,7 @@ use super::{SPEC_KEY, SYNC_KEY, describe, idempotency, tagged};
 use crate::core::reserved::{
     ItemAction, OverageTier, ReservedMeter, TierItem, desired_items, plan_items,
 };
+use crate::core::text::{self, quote};
 use crate::core::tier::{PriceModel, Tier, TiersMode};
 use crate::core::{Currency, MinorUnits};
 use crate::service::progress::report;
@@ -56,7 +57,8 @@ fn exact(raw: &RawValue, at: &str) -> Result<Decimal, BillingError> {
         .or_else(|_| Decimal::from_scientific(&text))
         .map_err(|_| {
             BillingError::invalid(format!(
-                "{at}: price_per_unit `{text}` is not a decimal number (e.g. 0.001)"
+                "{at}: price_per_unit `{}` is not a decimal number (e.g. 0.001)",
+                quote(&text)
             ))
         })
 }
@@ -69,9 +71,13 @@ pub fn parse_document(
         .map_err(|e| BillingError::invalid(format!("reserved_json is not reserved.json ({{\"<customer>\": {{\"<meter>_reserved\": …, \"<meter>_overage_tiers\": […]}}}}): {e}")))?;
     let mut out = BTreeMap::new();
     for (customer, fields) in raw {
+        text::check(&customer, "a customer in reserved_json", 128, false)
+            .map_err(BillingError::invalid)?;
         let mut meters: BTreeMap<String, ReservedMeter> = BTreeMap::new();
         for (field, value) in fields {
-            let at = format!("{customer}.{field}");
+            text::check(&field, "a field in reserved_json", 128, false)
+                .map_err(BillingError::invalid)?;
+            let at = format!("{}.{}", quote(&customer), quote(&field));
             if let Some(meter) = field.strip_suffix("_overage_tiers") {
                 let tiers: Vec<RawTier> = serde_json::from_str(value.get()).map_err(|e| {
                     BillingError::invalid(format!(
@@ -80,6 +86,10 @@ pub fn parse_document(
                 })?;
                 let entry = meters.entry(meter.to_string()).or_insert_with(empty);
                 for t in tiers {
+                    if let Some(item) = &t.stripe_item {
+                        text::check(item, &format!("{at}: stripe_item"), 255, false)
+                            .map_err(BillingError::invalid)?;
+                    }
                     entry.tiers.push(OverageTier {
                         threshold: t.threshold,
                         price_per_unit: exact(&t.price_per_unit, &at)?,
@@ -103,8 +113,9 @@ pub fn parse_document(
             }
         }
         for (meter, m) in &meters {
-            m.validate()
-                .map_err(|e| BillingError::invalid(format!("{customer}.{meter}: {e}")))?;
+            m.validate().map_err(|e| {
+                BillingError::invalid(format!("{}.{}: {e}", quote(&customer), quote(meter)))
+            })?;
         }
         out.insert(customer, meters);
     }
