@@ -8,12 +8,17 @@ use serde_json::{Map, Value, json};
 use crate::service::BillingError;
 
 /// Worth another attempt with the same idempotency key: Stripe's own transient statuses
-/// (409 conflict of concurrent idempotent requests, 429, 5xx) and network failures.
+/// (408, 409 conflict of concurrent idempotent requests, 425, 429, 5xx), network failures, and
+/// any answer that is not Stripe's JSON (an HTML page from Stripe's edge during an incident, or
+/// a body lost on the way). Only Stripe's own 4xx refusals are final; every write carries an
+/// idempotency key, so another attempt can never act twice.
 pub(super) fn transient(e: &StripeError) -> bool {
     match e {
-        StripeError::Stripe(_, status) => matches!(status, 409 | 429 | 500..=599),
-        StripeError::ClientError(_) | StripeError::Timeout => true,
-        StripeError::JSONDeserialize(_) | StripeError::ConfigError(_) => false,
+        StripeError::Stripe(_, status) => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
+        StripeError::ClientError(_) | StripeError::Timeout | StripeError::JSONDeserialize(_) => {
+            true
+        }
+        StripeError::ConfigError(_) => false,
     }
 }
 

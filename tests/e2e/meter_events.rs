@@ -409,3 +409,59 @@ async fn usage_stripe_cannot_meter_is_kept_by_the_ledger_and_never_sent() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_outage_answered_with_html_pages_loses_no_usage() {
+    for backend in backends() {
+        let stripe = StripeServer::start().await;
+        let h = Harness::with_stripe(backend, &stripe.url).await;
+        let c = h.client().await;
+        for customer in ["acme", "globex"] {
+            c.ok(
+                "create_customer",
+                json!({"customer": customer, "plan": "starter"}),
+            )
+            .await;
+        }
+        let batch: Vec<Value> = (0..60)
+            .map(|i| json!({"customer": if i % 2 == 0 { "acme" } else { "globex" }, "meter": "tool_calls", "quantity": 1}))
+            .collect();
+        c.ok("record_usage_batch", json!({"events": batch})).await;
+        // Stripe's edge answers HTML 502 and 503 pages, and loses answers of events it took.
+        let outbox = Outbox::new(settings());
+        stripe.edge_outage(true);
+        for second in 0..=60 {
+            h.set_now(NOW + second * 1000);
+            outbox.send_due(&h.app).await.unwrap();
+        }
+        let during = c
+            .ok("get_billing_status", json!({"customer": "acme"}))
+            .await;
+        assert_eq!(
+            during["meter_events"]["failed"], 0,
+            "{backend:?}: an HTML page is no refusal: {during}"
+        );
+        stripe.edge_outage(false);
+        for second in 61..=400 {
+            h.set_now(NOW + second * 1000);
+            outbox.send_due(&h.app).await.unwrap();
+        }
+        let mut states = BTreeSet::new();
+        for customer in ["acme", "globex"] {
+            for e in events(&c, customer).await {
+                states.insert(e["stripe"]["state"].as_str().unwrap().to_string());
+            }
+        }
+        assert_eq!(states, BTreeSet::from(["sent".to_string()]), "{backend:?}");
+        let held = stripe.meter_events();
+        let ids: BTreeSet<&str> = held
+            .iter()
+            .map(|m| m["identifier"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            (held.len(), ids.len()),
+            (60, 60),
+            "{backend:?}: every event once at Stripe"
+        );
+    }
+}

@@ -57,6 +57,9 @@ struct Data {
     outage: Option<u64>,
     /// Meter events are answered this long after they are accepted.
     meter_delay: Option<std::time::Duration>,
+    /// While on, meter-event requests meet Stripe's edge in trouble, in turn: an HTML 502, an
+    /// HTML 503, and an event accepted whose answer comes back as an HTML page.
+    edge_outage: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -144,6 +147,12 @@ impl StripeServer {
     /// Start (true) or end (false) a meter-event outage: 500, 429 and lost answers in turn.
     pub fn outage(&self, on: bool) {
         self.data.lock().unwrap().outage = on.then_some(0);
+    }
+
+    /// Start (true) or end (false) an outage at Stripe's edge: HTML 502 and 503 pages instead
+    /// of Stripe's JSON, and accepted events answered with an unreadable page.
+    pub fn edge_outage(&self, on: bool) {
+        self.data.lock().unwrap().edge_outage = on.then_some(0);
     }
 
     /// Answer meter events only after `delay` (they are accepted at once).
@@ -348,7 +357,35 @@ async fn handle(
     let delay = (uri.path() == METER_EVENTS)
         .then(|| data.lock().unwrap().meter_delay)
         .flatten();
+    let edge = (uri.path() == METER_EVENTS)
+        .then(|| {
+            let mut d = data.lock().unwrap();
+            let n = d.edge_outage?;
+            d.edge_outage = Some(n + 1);
+            Some(n % 3)
+        })
+        .flatten();
+    let page = |status: StatusCode, title: &str| {
+        let html = format!(
+            "<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+        );
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "text/html")],
+            html,
+        )
+            .into_response()
+    };
+    match edge {
+        Some(0) => return page(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+        Some(1) => return page(StatusCode::SERVICE_UNAVAILABLE, "503 Service Unavailable"),
+        _ => {}
+    }
     let response = respond(&data, method, uri, headers, body);
+    if edge == Some(2) {
+        // Stripe took the event; the answer is lost at the edge.
+        return page(StatusCode::OK, "OK");
+    }
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
