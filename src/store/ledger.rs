@@ -416,8 +416,12 @@ async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<()
                 .await?;
             }
             OutboxOutcome::Retry { id, next_at, error, attempted } => {
+                // An event parked for want of a Stripe customer is due at once if one was
+                // linked while the round ran (the link's release would otherwise be overwritten).
                 sqlx::query(
-                    "UPDATE usage_events SET stripe_next_at = $2, stripe_error = $3, stripe_attempts = stripe_attempts + $4 \
+                    "UPDATE usage_events SET stripe_next_at = CASE WHEN $4 = 0 AND (SELECT c.stripe_customer_id FROM customers c \
+                     WHERE c.id = usage_events.customer_id) IS NOT NULL THEN 0 ELSE $2 END, \
+                     stripe_error = $3, stripe_attempts = stripe_attempts + $4 \
                      WHERE id = $1 AND stripe_state = 'pending'",
                 )
                 .bind(id)

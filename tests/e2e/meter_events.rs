@@ -465,3 +465,58 @@ async fn an_outage_answered_with_html_pages_loses_no_usage() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_stripe_link_made_during_a_round_releases_the_parked_events_at_once() {
+    use billing_mcp::store::{OutboxClaim, OutboxOutcome, StripeLink};
+    for backend in backends() {
+        let h = Harness::new(backend).await; // no Stripe: the customer stays unlinked
+        let c = h.client().await;
+        c.ok("create_customer", json!({"customer": "acme"})).await;
+        c.ok(
+            "record_usage",
+            json!({"customer": "acme", "meter": "tool_calls", "quantity": 1}),
+        )
+        .await;
+        let store = &h.app.store;
+        let claimed = store
+            .claim_outbox(OutboxClaim {
+                now: NOW,
+                lease_until: NOW + 60_000,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        // The round found no Stripe customer; meanwhile create_customer links one.
+        store
+            .link_stripe(StripeLink {
+                customer: "acme".into(),
+                stripe_customer_id: "cus_new".into(),
+                now: NOW,
+            })
+            .await
+            .unwrap();
+        let parked = OutboxOutcome::Retry {
+            id: claimed[0].id.clone(),
+            next_at: NOW + 300_000,
+            error: "no Stripe customer yet".into(),
+            attempted: false,
+        };
+        store.settle_outbox(vec![parked]).await.unwrap();
+        let due = store
+            .claim_outbox(OutboxClaim {
+                now: NOW + 1,
+                lease_until: NOW + 60_000,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            due.len(),
+            1,
+            "{backend:?}: due at once, not after the backoff cap"
+        );
+        assert_eq!(due[0].stripe_customer_id.as_deref(), Some("cus_new"));
+    }
+}
