@@ -323,14 +323,15 @@ pub struct UsageQuery {
     pub starting_after: Option<String>,
 }
 
-pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingError> {
-    if let Some(m) = &q.meter {
-        app.check_meter(m)?;
-    }
-    let record = app.customer(&q.customer).await?;
-    let now = app.now();
-    let period = super::customers::period_of(&record, now)?;
-    let parse = |t: &Option<String>, default: i64| match t {
+/// `from`/`to` (RFC 3339) as a span, each defaulting to the customer's current billing period.
+pub fn range_of(
+    app: &App,
+    record: &crate::store::CustomerRecord,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Span, BillingError> {
+    let period = super::customers::period_of(record, app.now())?;
+    let parse = |t: Option<&str>, default: i64| match t {
         Some(t) => parse_rfc3339(t).ok_or_else(|| {
             BillingError::invalid(format!(
                 "`{}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z",
@@ -340,12 +341,21 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
         None => Ok(default),
     };
     let range = Span {
-        start: parse(&q.from, period.start)?,
-        end: parse(&q.to, period.end)?,
+        start: parse(from, period.start)?,
+        end: parse(to, period.end)?,
     };
     if range.end <= range.start {
         return Err(BillingError::invalid("`to` must be after `from`"));
     }
+    Ok(range)
+}
+
+pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingError> {
+    if let Some(m) = &q.meter {
+        app.check_meter(m)?;
+    }
+    let record = app.customer(&q.customer).await?;
+    let range = range_of(app, &record, q.from.as_deref(), q.to.as_deref())?;
     let mut totals = Vec::new();
     for (meter, by_value) in app
         .store

@@ -14,7 +14,7 @@ use super::writer::{self, Op, Pending, settle};
 use super::{
     CUSTOMER_COLUMNS, ConsumeRequest, Consumed, Counted, CreditEntryRecord, Created, CustomerRecord, EventQuery, GrantRecord,
     Adjusted, AdjustmentRecord, Granted, Ledger, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxClaim, OutboxEvent, OutboxOutcome, OutboxSummary, Page,
-    PlanChange, PlanChangeRecord, Recorded, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookQuery,
+    PlanChange, PlanChangeRecord, Recorded, Requeue, ReservedWrite, Snapshot, StoreError, StripeLink, UsageEventRecord, UsageTotals, WebhookApply, WebhookQuery,
     WebhookRecord,
 };
 use crate::core::credit;
@@ -181,6 +181,7 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             }
             Op::LeaseOutbox { ids, now, lease_until, reply } => settle(reply, lease_outbox(&mut conn, &ids, now, lease_until).await),
             Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(&mut conn, &outcomes).await),
+            Op::Requeue(r, reply) => settle(reply, requeue(&mut conn, &r).await),
             Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(&mut conn, &e).await),
             Op::ApplyWebhook(a, reply) => {
                 let r = apply_webhook(&mut conn, &a, &known).await;
@@ -400,6 +401,21 @@ async fn lease_outbox(conn: &mut Conn, ids: &[String], now: i64, lease_until: i6
     }
     qb.push(") RETURNING id");
     Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
+}
+
+/// Failed events back in the outbox, due at once (their attempts are kept).
+async fn requeue(conn: &mut Conn, r: &Requeue) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE usage_events SET stripe_state = 'pending', stripe_next_at = 0 WHERE customer_id = $1 AND stripe_state = 'failed' \
+         AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4",
+    )
+    .bind(&r.customer)
+    .bind(r.meter.as_deref().unwrap_or(""))
+    .bind(r.from)
+    .bind(r.to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<(), StoreError> {
@@ -669,6 +685,10 @@ impl Ledger for Backend {
         .into_iter()
         .collect();
         Ok(due.into_iter().filter(|e| taken.contains(&e.id)).collect())
+    }
+
+    async fn requeue(&self, r: Requeue) -> Result<u64, StoreError> {
+        writer::submit(&self.writer, |reply| Op::Requeue(r, reply)).await
     }
 
     async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError> {

@@ -116,6 +116,8 @@ pub trait Ledger: AccessLedger {
     async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
     /// Claim events due for Stripe (see [`OutboxClaim`]); oldest due first.
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// Put failed events back in the outbox (see [`Requeue`]); answers how many.
+    async fn requeue(&self, requeue: Requeue) -> Result<u64, StoreError>;
     /// Record what became of claimed events.
     async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError>;
     /// A customer's events between `from` and `to` by Stripe state.

@@ -417,6 +417,16 @@ pub enum OutboxOutcome {
     Failed { id: String, error: String },
 }
 
+/// Put a customer's `failed` events between `from` and `to` (of one meter, or all) back in the
+/// outbox, due at once.
+#[derive(Debug, Clone)]
+pub struct Requeue {
+    pub customer: String,
+    pub meter: Option<String>,
+    pub from: i64,
+    pub to: i64,
+}
+
 /// A customer's events in a range by Stripe state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutboxSummary {

@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome,
     KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded,
-    ReservedWrite, StoreError, StripeLink, WebhookApply, WebhookRecord,
+    Requeue, ReservedWrite, StoreError, StripeLink, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -40,6 +40,8 @@ pub enum Op {
         reply: Reply<Vec<String>>,
     },
     SettleOutbox(Vec<OutboxOutcome>, Reply<()>),
+    /// Failed events back to pending; answers how many.
+    Requeue(Requeue, Reply<u64>),
     ReceiveWebhook(WebhookRecord, Reply<(WebhookRecord, bool)>),
     ApplyWebhook(WebhookApply, Reply<Option<WebhookRecord>>),
     Key(KeyWrite, Reply<KeyOutcome>),
@@ -69,6 +71,7 @@ impl Op {
             | Op::Barrier(_)
             | Op::LeaseOutbox { .. }
             | Op::SettleOutbox(..)
+            | Op::Requeue(..)
             | Op::ReceiveWebhook(..) => vec![],
         }
     }
@@ -91,6 +94,7 @@ impl Op {
             Op::Key(_, r) => answer(r, message),
             Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),
+            Op::Requeue(_, r) => answer(r, message),
             Op::ReceiveWebhook(_, r) => answer(r, message),
             Op::ApplyWebhook(_, r) => answer(r, message),
             Op::Audit(e) => {

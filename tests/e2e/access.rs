@@ -42,6 +42,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "sync_reserved_tiers" => return Some(json!({"reserved_json": "{}"})),
         "set_reserved_tiers" => return Some(json!({"reserved_json": "{}", "dry_run": false})),
         "retry_webhook_event" => return Some(json!({"event_id": "evt_1"})),
+        "retry_meter_events" => json!({}),
         "create_api_key" => json!({"role": "customer"}),
         "list_api_keys" => json!({}),
         "rotate_api_key" | "revoke_api_key" => return Some(json!({"key_id": b_key})),

@@ -200,6 +200,21 @@ async fn an_event_stripe_refuses_fails_with_stripes_reason_and_is_not_retried() 
         .await;
     assert_eq!(status["meter_events"]["failed"], 1);
     assert_eq!(stripe.requests("POST", "/v1/billing/meter_events").len(), 1);
+
+    // Once the cause is fixed, the failed event goes again, under its own identifier.
+    let retried = c
+        .ok("retry_meter_events", json!({"customer": "acme"}))
+        .await;
+    assert_eq!(retried["requeued"], 1, "{retried}");
+    let again = c
+        .ok("retry_meter_events", json!({"customer": "acme"}))
+        .await;
+    assert_eq!(again["requeued"], 0, "a repeat changes nothing");
+    outbox.send_due(&h.app).await.unwrap();
+    let e = &events(&c, "acme").await[0];
+    assert_eq!(e["stripe"]["state"], "sent", "{e}");
+    assert_eq!(stripe.meter_events().len(), 1);
+    assert_eq!(stripe.meter_events()[0]["identifier"], e["event_id"]);
 }
 
 #[tokio::test]

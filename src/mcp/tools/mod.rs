@@ -39,6 +39,7 @@ pub mod quote_price;
 pub mod record_usage;
 pub mod record_usage_batch;
 pub mod retrieve_balance;
+pub mod retry_meter_events;
 pub mod retry_webhook_event;
 pub mod revoke_api_key;
 pub mod rotate_api_key;
@@ -102,5 +103,6 @@ pub fn all() -> Registry {
     r.add::<update_dispute::Tool>();
     r.add::<create_meter::Tool>();
     r.add::<list_meters::Tool>();
+    r.add::<retry_meter_events::Tool>();
     r
 }
