@@ -27,12 +27,30 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
-    MIGRATOR.run(&write).await?;
+    migrate_shared(&write).await?;
     let read = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
         .await?;
     Ok((read, write))
+}
+
+/// Migrate a file other processes may be migrating at the same moment (SQLite has no migration
+/// lock): a migration that collides with theirs is tried again once theirs has committed, and
+/// finds it applied.
+async fn migrate_shared(pool: &sqlx::Pool<Db>) -> Result<(), super::StoreError> {
+    let mut attempt = 0;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 50 => {
+                tracing::debug!(error = %e, attempt, "migration collided; trying again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 include!("ledger.rs");

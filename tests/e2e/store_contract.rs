@@ -224,3 +224,15 @@ async fn customers_list_in_pages_by_id() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_servers_starting_at_once_on_a_new_sqlite_file_both_come_up() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let (a, b) = tokio::join!(store::open(&url), store::open(&url));
+        assert!(a.is_ok() && b.is_ok(), "{:?} {:?}", a.err(), b.err());
+        let a = a.unwrap();
+        assert!(a.get_customer("nobody").await.unwrap().is_none());
+    }
+}
