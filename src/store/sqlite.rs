@@ -23,34 +23,48 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
+    // Another process may be creating or migrating the same file at this moment (SQLite has no
+    // migration lock, and switching a new file to WAL answers "database is locked" at once): a
+    // start that collides with theirs is tried again once theirs has committed, and finds the
+    // schema in place.
+    let mut attempt = 0;
+    loop {
+        match open_pools(&options).await {
+            Ok(pools) => return Ok(pools),
+            Err(e) if attempt < 50 && collided(&e) => {
+                tracing::debug!(error = %e, attempt, "opening the ledger collided; trying again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Another process's start in the way: the file busy or locked, or a migration it applied.
+fn collided(e: &super::StoreError) -> bool {
+    match e {
+        super::StoreError::Migrate(_) => true,
+        super::StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517"))
+        }
+        _ => false,
+    }
+}
+
+async fn open_pools(
+    options: &SqliteConnectOptions,
+) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
-    migrate_shared(&write).await?;
+    MIGRATOR.run(&write).await?;
     let read = SqlitePoolOptions::new()
         .max_connections(4)
-        .connect_with(options)
+        .connect_with(options.clone())
         .await?;
     Ok((read, write))
-}
-
-/// Migrate a file other processes may be migrating at the same moment (SQLite has no migration
-/// lock): a migration that collides with theirs is tried again once theirs has committed, and
-/// finds it applied.
-async fn migrate_shared(pool: &sqlx::Pool<Db>) -> Result<(), super::StoreError> {
-    let mut attempt = 0;
-    loop {
-        match MIGRATOR.run(pool).await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt < 50 => {
-                tracing::debug!(error = %e, attempt, "migration collided; trying again");
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 include!("ledger.rs");
