@@ -48,6 +48,8 @@ pub(super) struct Object {
     pub invoice_settings: Option<InvoiceSettings>,
     /// Setup intent: the payment method it set up.
     pub payment_method: Option<Expandable>,
+    /// Checkout session: the subscription it started.
+    pub subscription: Option<Expandable>,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(

@@ -146,6 +146,11 @@ pub(super) async fn checkout(app: &App, event: &Event, change: &mut Change) -> R
             "customer {}: plan {plan} bought through Checkout",
             customer.id
         );
+        // Ordered with the subscription's own events: a newer one applied already wins.
+        change.gate = session
+            .subscription
+            .as_ref()
+            .map(|s| (s.id().to_string(), event.created.saturating_mul(1000)));
         // The plan's subscription may be in its trial already (its event came first): it stays.
         let trialing = customer.plan.as_deref() == Some(plan.as_str())
             && customer.status == "trialing"
@@ -155,17 +160,15 @@ pub(super) async fn checkout(app: &App, event: &Event, change: &mut Change) -> R
             plan: Some(plan.clone()),
             billing_interval: customer.billing_interval.clone(),
             status: if trialing { "trialing" } else { "active" }.into(),
-            period_anchor: if trialing {
-                customer.period_anchor
-            } else {
-                anchor_at(change.now)
-            },
+            // The period comes from the subscription's own events (its current_period_start),
+            // never from when this event arrived.
+            period_anchor: customer.period_anchor,
             trial_ends_at: if trialing {
                 customer.trial_ends_at
             } else {
                 trial_over(customer.trial_ends_at, change.now)
             },
-            new_period: !trialing,
+            new_period: false,
             at: change.happened,
             now: change.now,
         }));

@@ -469,3 +469,40 @@ async fn concurrent_copies_of_one_event_apply_it_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_older_checkout_arriving_last_changes_nothing() {
+    for backend in backends() {
+        let (_h, hook, c) = setup(backend).await;
+        let before = c.ok("get_customer", json!({"customer": "acme"})).await;
+        let newer = event(
+            "evt_sub_new",
+            "customer.subscription.updated",
+            10,
+            subscription("sub_co", "acme", "professional", "active"),
+        );
+        assert_eq!(hook.deliver(&newer, NEW).await.0, 200);
+        let after_sub = c.ok("get_customer", json!({"customer": "acme"})).await;
+        let older = event(
+            "evt_checkout_old",
+            "checkout.session.completed",
+            0,
+            json!({"id": "cs_old", "object": "checkout.session", "mode": "subscription", "payment_status": "paid",
+                "customer": "cus_w1", "subscription": "sub_co", "client_reference_id": "acme",
+                "metadata": {"billing_mcp_customer": "acme", "billing_mcp_plan": "starter"}}),
+        );
+        let (status, answer) = hook.deliver(&older, NEW).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            answer["event"]["status"], "ignored",
+            "{backend:?}: {answer}"
+        );
+        let now = c.ok("get_customer", json!({"customer": "acme"})).await;
+        assert_eq!(now["plan"], "professional", "{backend:?}");
+        assert_eq!(
+            now["current_period"], after_sub["current_period"],
+            "{backend:?}: the period stays"
+        );
+        assert_ne!(before["plan"], now["plan"]);
+    }
+}
