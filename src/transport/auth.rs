@@ -1,9 +1,12 @@
 //! Bearer-key authentication for `/mcp`: every request must carry `Authorization: Bearer <key>`
 //! naming a live key, or it is answered 401 with `WWW-Authenticate` before the MCP service sees
 //! it. The verified [`Principal`] rides in the request's extensions (rmcp hands them to the
-//! handler), and the header itself is removed so no later layer can log the secret.
+//! handler), and the header itself is removed so no later layer can log the secret. A session
+//! (`Mcp-Session-Id`) belongs to the key that opened it: another key naming it (to post, listen
+//! or end it) is answered 404, as if it did not exist.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -15,8 +18,34 @@ use axum::response::{IntoResponse, Response};
 use crate::access::keys::{Refusal, VerifyError};
 use crate::service::App;
 
+const SESSION: &str = "mcp-session-id";
+
+/// Which key opened each live session of this server.
+#[derive(Default)]
+pub struct SessionOwners {
+    owners: Mutex<HashMap<String, String>>,
+}
+
+impl SessionOwners {
+    fn owner(&self, session: &str) -> Option<String> {
+        self.lock().get(session).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        // A map of ids holds no invariant a panicking holder could break half-way.
+        self.owners.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the middleware needs: the service (to verify keys) and the sessions' owners.
+#[derive(Clone)]
+pub struct AuthState {
+    pub app: Arc<App>,
+    pub sessions: Arc<SessionOwners>,
+}
+
 pub async fn authenticate(
-    State(app): State<Arc<App>>,
+    State(AuthState { app, sessions }): State<AuthState>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -31,8 +60,35 @@ pub async fn authenticate(
         None => Refusal::Missing,
         Some(secret) => match app.keys.verify(&app.store, secret, app.now()).await {
             Ok(principal) => {
+                let key = principal.key_id.clone().unwrap_or_default();
+                let session = request
+                    .headers()
+                    .get(SESSION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                if let Some(id) = &session
+                    && sessions.owner(id).is_some_and(|owner| owner != key)
+                {
+                    return not_found();
+                }
+                let ends = request.method() == axum::http::Method::DELETE;
                 request.extensions_mut().insert(principal);
-                return next.run(request).await;
+                let response = next.run(request).await;
+                let opened = response
+                    .headers()
+                    .get(SESSION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                match (opened, session) {
+                    (Some(id), _) => {
+                        sessions.lock().insert(id, key);
+                    }
+                    (None, Some(id)) if ends && response.status().is_success() => {
+                        sessions.lock().remove(&id);
+                    }
+                    _ => {}
+                }
+                return response;
             }
             Err(VerifyError::Refused(r)) => r,
             Err(VerifyError::Store(e)) => {
@@ -46,6 +102,16 @@ pub async fn authenticate(
         },
     };
     unauthorized(refusal)
+}
+
+/// The answer for a session this key did not open: the same as for one that does not exist.
+fn not_found() -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": -32001, "message": "Session not found"},
+    });
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 fn unauthorized(refusal: Refusal) -> Response {

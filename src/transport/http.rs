@@ -54,7 +54,10 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
-            Arc::clone(&shared.app),
+            auth::AuthState {
+                app: Arc::clone(&shared.app),
+                sessions: Arc::default(),
+            },
             auth::authenticate,
         ));
     Router::new()

@@ -191,3 +191,79 @@ async fn a_broken_catalog_stops_the_binary_with_the_field_and_the_fix() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_session_belongs_to_the_key_that_opened_it() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let admin = h.key(Role::Admin, None).await;
+    h.client()
+        .await
+        .ok("create_customer", json!({"customer": "acme"}))
+        .await;
+    let customer = h.key(Role::Customer, Some("acme")).await;
+    let server = Server::start(&h).await;
+    let url = format!("{}/mcp", server.base);
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, key: &str, session: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, &url)
+            .header("authorization", format!("Bearer {key}"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2025-11-25");
+        if !session.is_empty() {
+            req = req.header("mcp-session-id", session);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        req.send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = send(reqwest::Method::POST, &admin, "", Some(init))
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let unknown = send(
+        reqwest::Method::POST,
+        &customer,
+        "no-such-session",
+        Some(list.clone()),
+    )
+    .await
+    .unwrap()
+    .status();
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::GET,
+        reqwest::Method::DELETE,
+    ] {
+        let body = (method == reqwest::Method::POST).then(|| list.clone());
+        let other = send(method.clone(), &customer, &session, body)
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            other, 404,
+            "{method}: another key cannot use the admin's session"
+        );
+        assert_eq!(
+            other, unknown,
+            "{method}: answered as for a session that does not exist"
+        );
+    }
+    let notified = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    send(reqwest::Method::POST, &admin, &session, Some(notified))
+        .await
+        .unwrap();
+    let own = send(reqwest::Method::POST, &admin, &session, Some(list))
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200, "the admin's session is still there");
+}
