@@ -19,6 +19,9 @@ pub const MAX_QUANTITY: u64 = 1_000_000_000_000;
 pub const MAX_BATCH: usize = 1000;
 const MAX_DIMENSIONS: usize = 16;
 const FUTURE_SLACK_MS: i64 = 5 * 60_000;
+/// Oldest usage the ledger takes: Stripe refuses meter events older than 35 days, so older usage
+/// could be billed by the ledger but never reach Stripe.
+pub const MAX_AGE_DAYS: i64 = 35;
 
 #[derive(Debug, Clone, Default)]
 pub struct UsageInput {
@@ -114,6 +117,12 @@ fn new_event(input: UsageInput, now: i64) -> Result<NewEvent, BillingError> {
     if occurred_at > now + FUTURE_SLACK_MS {
         return Err(BillingError::invalid(format!(
             "timestamp {} is in the future; usage is recorded when it happened",
+            rfc3339(occurred_at)
+        )));
+    }
+    if occurred_at < now - MAX_AGE_DAYS * 86_400_000 {
+        return Err(BillingError::invalid(format!(
+            "timestamp {} is more than {MAX_AGE_DAYS} days ago; Stripe takes no meter event older than that, so usage is recorded from the last {MAX_AGE_DAYS} days up to 5 minutes ahead",
             rfc3339(occurred_at)
         )));
     }

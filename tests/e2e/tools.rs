@@ -134,6 +134,11 @@ async fn bad_input_is_a_tool_error_with_a_code_and_the_server_keeps_serving() {
             "RFC 3339",
         ),
         (
+            json!({"customer": "acme", "meter": "tool_calls", "quantity": 1, "timestamp": "0001-01-01T00:00:00Z"}),
+            "invalid_params",
+            "35 days",
+        ),
+        (
             json!({"customer": "acme", "meter": "tool_calls"}),
             "invalid_params",
             "quantity",
