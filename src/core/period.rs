@@ -39,6 +39,15 @@ pub enum Interval {
 }
 
 impl Interval {
+    /// The interval as the ledger stores it (`year`, anything else a month).
+    pub fn stored(text: &str) -> Interval {
+        if text == "year" {
+            Interval::Year
+        } else {
+            Interval::Month
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Interval::Month => "month",

@@ -38,11 +38,7 @@ pub fn status_of(record: &CustomerRecord, now: i64) -> Status {
 }
 
 pub fn interval_of(record: &CustomerRecord) -> Interval {
-    if record.billing_interval == "year" {
-        Interval::Year
-    } else {
-        Interval::Month
-    }
+    Interval::stored(&record.billing_interval)
 }
 
 /// The customer's billing period containing `now`.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use crate::core::invoice::{self, LineKind, PlanAt, Stretch, StretchUsage, Terms};
 use crate::core::period::{Interval, Span, Window, period_span, rfc3339, window_span};
 use crate::core::plan::{Per, Plan};
-use crate::store::CustomerRecord;
+use crate::store::{CustomerRecord, PlanChangeRecord};
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct InvoiceTierView {
@@ -87,36 +87,24 @@ fn no_plan(customer: &str) -> BillingError {
     )
 }
 
-fn interval_named(i: &str) -> Interval {
-    if i == "year" {
-        Interval::Year
-    } else {
-        Interval::Month
-    }
-}
-
-/// The plans in force during `span`: the one at its start, then each change inside it.
-/// `at_end` is the plan (and interval) in force when no change says otherwise.
-async fn plans_in<'a>(
+/// The plans in force during `span`: the one at its start, then each of `changes` (the changes
+/// inside it, oldest first). `at_end` is the plan (and interval) in force when none says otherwise.
+fn plans_in<'a>(
     app: &'a App,
-    customer: &str,
+    changes: &[PlanChangeRecord],
     at_end: (&'a Plan, Interval),
     span: Span,
     pending: Option<Pending<'a>>,
-) -> Result<Vec<PlanAt<'a>>, BillingError> {
+) -> Vec<PlanAt<'a>> {
     let catalog = &app.catalog;
     let named = |id: Option<&str>| {
         id.or(catalog.default_plan.as_deref())
             .and_then(|p| catalog.plan(p))
     };
-    let changes = app
-        .store
-        .plan_changes(customer, span.start, span.end)
-        .await?;
     let (first_plan, first_interval) = match changes.first() {
         Some(c) => (
             named(c.previous_plan.as_deref()),
-            interval_named(&c.previous_interval),
+            Interval::stored(&c.previous_interval),
         ),
         None => (Some(at_end.0), at_end.1),
     };
@@ -130,7 +118,7 @@ async fn plans_in<'a>(
         named(c.plan.as_deref()).map(|plan| PlanAt {
             at: c.at,
             plan,
-            interval: interval_named(&c.billing_interval),
+            interval: Interval::stored(&c.billing_interval),
         })
     }));
     if let Some(p) = pending {
@@ -140,7 +128,7 @@ async fn plans_in<'a>(
             interval: p.interval,
         });
     }
-    Ok(plans)
+    plans
 }
 
 /// Each stretch with its usage: over the whole stretch, and per month where a yearly plan
@@ -184,24 +172,23 @@ async fn closing_lines(
     record: &CustomerRecord,
     period: Span,
     reserved: &BTreeMap<String, crate::core::reserved::ReservedMeter>,
+    changes: &[PlanChangeRecord],
     closed: Option<Closed>,
 ) -> Result<Vec<invoice::InvoiceLine>, BillingError> {
-    let closed = match closed {
-        Some(c) => Some(c),
-        None => app
-            .store
-            .plan_changes(&record.id, period.start, period.start + 1)
-            .await?
-            .into_iter()
+    // The change that started this period, when one did (the period's first change, at its start).
+    let closed = closed.or_else(|| {
+        changes
+            .iter()
+            .take_while(|c| c.at == period.start)
             .find_map(|c| {
                 c.previous_anchor.map(|anchor| Closed {
                     anchor,
-                    interval: interval_named(&c.previous_interval),
-                    plan: c.previous_plan,
+                    interval: Interval::stored(&c.previous_interval),
+                    plan: c.previous_plan.clone(),
                     at: c.at,
                 })
-            }),
-    };
+            })
+    });
     let Some(Closed {
         anchor,
         interval,
@@ -229,7 +216,11 @@ async fn closing_lines(
         start: old.start,
         end: at,
     };
-    let plans = plans_in(app, &record.id, (closed_plan, interval), upto, None).await?;
+    let old_changes = app
+        .store
+        .plan_changes(&record.id, upto.start, upto.end)
+        .await?;
+    let plans = plans_in(app, &old_changes, (closed_plan, interval), upto, None);
     let stretches = invoice::stretches(upto, &plans, record.trial_ends_at);
     let priced = with_usage(app, record, anchor, stretches).await?;
     let aggregations = app.catalog.aggregations();
@@ -280,7 +271,11 @@ pub async fn preview_with(
     let period = period_of(record, now)?;
     let current = app.plan_of(record).ok_or_else(|| no_plan(&record.id))?;
     let at_end = (current, interval_of(record));
-    let plans = plans_in(app, &record.id, at_end, period, pending).await?;
+    let changes = app
+        .store
+        .plan_changes(&record.id, period.start, period.end)
+        .await?;
+    let plans = plans_in(app, &changes, at_end, period, pending);
     let current = plans
         .last()
         .map(|p| p.plan)
@@ -301,7 +296,7 @@ pub async fn preview_with(
         credits_burned: &credits_burned,
     };
     let mut p = invoice::preview(&terms, &priced)?;
-    let closing = closing_lines(app, record, period, &reserved, closed).await?;
+    let closing = closing_lines(app, record, period, &reserved, &changes, closed).await?;
     if !closing.is_empty() {
         p.total = closing
             .iter()

@@ -86,13 +86,9 @@ impl App {
         let mut event = new_event(input, now)?;
         event.tool = priced_value;
         event.distinct = distinct;
-        // Stripe meters sum, count or take the last value; other usage the ledger alone bills.
-        event.to_stripe = meter.is_some_and(|m| {
-            matches!(
-                m.aggregation,
-                Aggregation::Sum | Aggregation::Count | Aggregation::Last
-            )
-        });
+        // Usage of a meter Stripe can mirror goes to Stripe; the rest the ledger alone bills.
+        event.to_stripe =
+            meter.is_some_and(|m| super::sync::desired::formula(m.aggregation).is_some());
         Ok(event)
     }
 }

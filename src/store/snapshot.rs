@@ -156,7 +156,7 @@ async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<
     let (mut month_by_value, mut period_by_value) = (BTreeMap::new(), BTreeMap::new());
     let mut counted_spans = None;
     if let Some(counted) = counted {
-        let interval = if record.billing_interval == "year" { Interval::Year } else { Interval::Month };
+        let interval = Interval::stored(&record.billing_interval);
         let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
         let from = billable_from(record.plan_since, record.trial_ends_at, now);

@@ -58,6 +58,10 @@ impl CustomerRecord {
         let damaged = |why: String| {
             StoreError::Corrupt(format!("customer {}'s reserved tiers: {why}", self.id))
         };
+        // Most customers reserve nothing: no parse on the entitlement path for them.
+        if self.reserved_tiers == "{}" {
+            return Ok(BTreeMap::new());
+        }
         let stored: ReservedTiers =
             serde_json::from_str(&self.reserved_tiers).map_err(|e| damaged(e.to_string()))?;
         stored
