@@ -80,6 +80,8 @@ async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &BTreeSet<Str
     expire_credits(conn, &a.customer, a.now).await?;
     let grants: Vec<_> = live_grants(conn, &a.customer).await?;
     let mut grant_id = a.grant_id.clone();
+    // What the adjustment added (+) or took back (−).
+    let mut taken = a.credits;
     if a.credits > 0 {
         let id = crate::ids::new_id("cgr");
         let g = NewGrant {
@@ -118,18 +120,12 @@ async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &BTreeSet<Str
                 }
             }
         };
-        let id = a.id.clone();
+        let total: u64 = parts.iter().map(|(_, t)| *t).sum();
+        taken = -i64::try_from(total).map_err(|_| StoreError::Corrupt("credit amount overflows".into()))?;
         for (grant, take) in parts.into_iter().filter(|(_, t)| *t > 0) {
-            take_credits(conn, &a.customer, &grant, take, "adjustment", Some(&id), a.now).await?;
+            take_credits(conn, &a.customer, &grant, take, "adjustment", Some(&a.id), a.now).await?;
         }
     }
-    let taken = if a.credits == 0 {
-        // The whole grant's remainder was taken: record how much.
-        let sql = "SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM credit_entries WHERE event_id = $1";
-        sqlx::query_scalar::<Db, i64>(sql).bind(&a.id).fetch_one(&mut *conn).await?
-    } else {
-        a.credits
-    };
     let sql = format!(
         "INSERT INTO credit_adjustments ({ADJUSTMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ADJUSTMENT_COLUMNS}"
     );
