@@ -1,7 +1,8 @@
 """Outside check with the official MCP Python client (PyPI `mcp` 2.3.0).
 
-Runs the foundation's must-holds (and customer-key isolation) against the built binary over stdio and streamable HTTP, on
-SQLite and (when BILLING_TEST_POSTGRES_URL is set) PostgreSQL:
+Runs the foundation's must-holds (and customer-key isolation), the seeds' invoice numbers worked by hand, and usage
+delivery through a Stripe double of its own whose edge answers an outage with HTML pages, against the built binary over
+stdio and streamable HTTP, on SQLite and (when BILLING_TEST_POSTGRES_URL is set) PostgreSQL:
 
     python3 tests/acceptance/mcp_client.py target/debug/billing-mcp
 
@@ -9,6 +10,7 @@ Prints one line per check and closes with "N passed, M failed".
 """
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -276,6 +278,89 @@ async def ledger_scenario(label, connect):
               ok and owed and owed[0]["amount"]["amount"] == 1250 and still.get("plan") == "starter", prorations)
 
 
+def stripe_edge():
+    """A Stripe double written apart from the project's own: its edge answers the first 40 meter
+    events with HTML 502 and 503 pages, or takes the event and answers with an HTML page, then
+    with Stripe's JSON (and `resource_already_exists` for an identifier it holds)."""
+    import threading
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    state = {"held": {}, "requests": 0, "lock": threading.Lock()}
+
+    class Edge(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def answer(self, status, text, kind):
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers.get("content-length", 0))).decode()))
+            if self.path != "/v1/billing/meter_events":
+                return self.answer(404, json.dumps({"error": {"type": "invalid_request_error", "message": "no such route"}}), "application/json")
+            with state["lock"]:
+                state["requests"] += 1
+                n, ident = state["requests"], form.get("identifier")
+                if n <= 40 and n % 3 == 1:
+                    return self.answer(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+                if n <= 40 and n % 3 == 2:
+                    return self.answer(503, "<html><body><h1>503 Service Unavailable</h1></body></html>", "text/html")
+                if ident in state["held"]:
+                    return self.answer(400, json.dumps({"error": {"type": "invalid_request_error", "code": "resource_already_exists",
+                                                                   "message": f"An event with identifier {ident} already exists."}}), "application/json")
+                state["held"][ident] = form
+                if n <= 40:
+                    return self.answer(200, "<html><body>OK</body></html>", "text/html")
+            event = {"object": "billing.meter_event", "created": int(time.time()), "event_name": form.get("event_name"),
+                     "identifier": ident, "livemode": False, "timestamp": int(form.get("timestamp", 0)),
+                     "payload": {"value": form.get("payload[value]"), "stripe_customer_id": form.get("payload[stripe_customer_id]")}}
+            self.answer(200, json.dumps(event), "application/json")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Edge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, state
+
+
+async def edge_scenario(label, db_path):
+    """Usage reaches Stripe exactly once through an outage answered with HTML pages."""
+    print(f"== {label}", flush=True)
+    import sqlite3
+    url = f"sqlite://{db_path}"
+    async with stdio(url, EXAMPLE)() as c:
+        for customer in ("acme", "globex"):
+            await call(c, "create_customer", {"customer": customer})
+        events = [{"customer": ("acme", "globex")[i % 2], "meter": "tool_calls", "quantity": 1} for i in range(30)]
+        await call(c, "record_usage_batch", {"events": events})
+    # Linked to Stripe customers as create_customer would have with a key.
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE customers SET stripe_customer_id = 'cus_' || id")
+    con.commit()
+    con.close()
+    server, state = stripe_edge()
+    env = dict(os.environ, STRIPE_SECRET_KEY="sk_test_" + "0" * 24, STRIPE_API_BASE=f"http://127.0.0.1:{server.server_address[1]}")
+    params = StdioServerParameters(command=BINARY, env=env, args=["serve", "--stdio", "--catalog", EXAMPLE, "--database-url", url,
+                                                                  "--meter-events-max-backoff", "2"])
+    states = {}
+    async with Client(params) as c:
+        for _ in range(60):
+            await asyncio.sleep(1)
+            states = {}
+            for customer in ("acme", "globex"):
+                _, usage = await call(c, "get_usage", {"customer": customer, "limit": 100})
+                for e in usage.get("events", []):
+                    states[e["stripe"]["state"]] = states.get(e["stripe"]["state"], 0) + 1
+            if states == {"sent": 30}:
+                break
+    server.shutdown()
+    check(f"{label}: 30 events through HTML 502/503 pages and lost answers are all sent, each held once",
+          states == {"sent": 30} and len(state["held"]) == 30 and state["requests"] > 30, (states, len(state["held"]), state["requests"]))
+
+
 def postgres_db():
     base = os.environ.get("BILLING_TEST_POSTGRES_URL")
     if not base:
@@ -294,6 +379,7 @@ async def main():
     await access_scenario("access · http · sqlite", sqlite("c.db"), catalog)
     await confirmation_scenario("confirmation · stdio · sqlite", sqlite("d.db"), catalog)
     await ledger_scenario("ledger · stdio · sqlite", stdio(sqlite("e.db"), EXAMPLE))
+    await edge_scenario("stripe edge outage · stdio · sqlite", os.path.join(tmp, "f.db"))
     pg = postgres_db()
     if pg:
         await scenario("http legacy · postgres", HttpServer(pg, catalog, "legacy"), restart=HttpServer(pg, catalog, "legacy"))
