@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod ids;
@@ -22,3 +23,4 @@ pub mod service;
 pub mod store;
 pub mod stripe;
 pub mod transport;
+pub mod values;

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::{Principal, Rate, Role};
 use crate::store::{ApiKeyRecord, Store, StoreError};
 
-pub const PREFIX: &str = "bmcp_";
+pub use crate::values::{KEY_PREFIX as PREFIX, is_hex, is_key_id};
 /// How long a verified key is trusted without reading the ledger again. Revocation by another
 /// server process on the same database takes effect within this time; in this process, at once.
 pub const TTL_MS: i64 = 1_000;
@@ -41,17 +41,6 @@ pub fn mint() -> Result<Minted, getrandom::Error> {
 /// Hex SHA-256 of a secret.
 pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Whether `s` is `len` lowercase hex digits.
-pub fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Whether `id` is a key id (`bmcp_` and 16 hex digits).
-pub fn is_key_id(id: &str) -> bool {
-    id.strip_prefix(PREFIX)
-        .is_some_and(|digits| is_hex(digits, 16))
 }
 
 /// The key id a well-formed secret names, or `None`.

@@ -15,7 +15,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
 use super::{Principal, Role};
-use crate::service::Clock;
+use crate::clock::Clock;
 
 /// Default rates per role (`None`: unlimited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

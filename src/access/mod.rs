@@ -18,7 +18,21 @@ use serde_json::Value;
 pub use limits::Rate;
 pub use redact::redact;
 
-use crate::service::BillingError;
+/// A call this key may not make: the message says why and what to use instead. The service
+/// turns it into the `forbidden` tool error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    pub message: String,
+    /// The caller's role, when the role is what forbids the call.
+    pub role: Option<Role>,
+}
+
+impl Forbidden {
+    /// The stable code of the tool error.
+    pub fn code(&self) -> &'static str {
+        "forbidden"
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -105,16 +119,15 @@ impl Principal {
         tool: &str,
         audience: Audience,
         args: &mut JsonObject,
-    ) -> Result<Option<String>, BillingError> {
+    ) -> Result<Option<String>, Forbidden> {
         if !self.role.may_call(audience) {
-            return Err(BillingError::new(
-                "forbidden",
-                format!(
+            return Err(Forbidden {
+                message: format!(
                     "a `{}` key cannot call `{tool}`; call tools/list for the tools this key may use, or use a key with a wider role",
                     self.role
                 ),
-            )
-            .with("role", self.role.as_str()));
+                role: Some(self.role),
+            });
         }
         let named = match args.get("customer") {
             None | Some(Value::Null) => None,
@@ -124,10 +137,10 @@ impl Principal {
         };
         match (self.role, &self.customer, audience) {
             (Role::Customer, Some(own), Audience::OwnCustomer) => match named {
-                Some(c) if &c != own => Err(BillingError::new(
-                    "forbidden",
-                    "this key belongs to another customer and can act only on its own; omit `customer` or pass the key's own customer id",
-                )),
+                Some(c) if &c != own => Err(Forbidden {
+                    message: "this key belongs to another customer and can act only on its own; omit `customer` or pass the key's own customer id".into(),
+                    role: None,
+                }),
                 _ => {
                     args.insert("customer".into(), Value::String(own.clone()));
                     Ok(Some(own.clone()))
@@ -177,7 +190,7 @@ mod tests {
         let e = key
             .admit("get_usage", Audience::OwnCustomer, &mut other)
             .unwrap_err();
-        assert_eq!(e.code, "forbidden");
+        assert_eq!(e.code(), "forbidden");
         assert!(!e.message.contains("globex"), "{}", e.message);
 
         let mut none = args(json!({}));
@@ -191,7 +204,7 @@ mod tests {
         let e = key
             .admit("grant_credits", Audience::Service, &mut refused)
             .unwrap_err();
-        assert_eq!(e.code, "forbidden");
+        assert_eq!(e.code(), "forbidden");
     }
 
     #[test]
@@ -211,7 +224,7 @@ mod tests {
         assert_eq!(
             key.admit("create_api_key", Audience::Admin, &mut b)
                 .unwrap_err()
-                .code,
+                .code(),
             "forbidden"
         );
     }

@@ -144,7 +144,7 @@ pub async fn call(
         .limits
         .take(who, plan)
         .map_err(rate_limited)
-        .and_then(|()| who.admit(tool, entry.audience, &mut args));
+        .and_then(|()| Ok(who.admit(tool, entry.audience, &mut args)?));
     let admitted = match (admitted, peer) {
         (Ok(customer), Some(peer)) if entry.hints.destructive => {
             confirm(peer, entry, &mut args).await.map(|()| customer)

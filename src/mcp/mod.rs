@@ -3,7 +3,6 @@
 //! `ServerHandler` that serves them over any transport.
 
 pub mod guard;
-pub mod params;
 pub mod prompts;
 pub mod registry;
 pub mod server;

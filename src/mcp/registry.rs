@@ -293,11 +293,3 @@ pub fn error_result(e: &BillingError) -> CallToolResult {
     result.structured_content = Some(Value::Object(body));
     result
 }
-
-/// A destructive call the user has not confirmed.
-pub fn confirmation_required() -> BillingError {
-    BillingError::new(
-        "confirmation_required",
-        "this call cannot be undone: confirm it with the user, then call again with confirm: true",
-    )
-}

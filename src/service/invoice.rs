@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::customers::{in_trial, interval_of, period_of};
+use super::terms::{in_trial, interval_of, period_of};
 use super::{App, BillingError, Money, PeriodView};
 use std::collections::BTreeMap;
 

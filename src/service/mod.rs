@@ -9,18 +9,23 @@ mod error;
 pub mod invoice;
 pub mod keys;
 pub mod outbox;
-pub mod payments;
 pub mod plan_change;
+pub mod plans;
 pub mod pricing;
 pub mod progress;
 pub mod reserved;
+pub mod stripe_admin;
 pub mod sync;
+pub mod terms;
 pub mod usage;
+pub mod usage_event;
+pub mod usage_report;
 mod views;
 pub mod webhooks;
 
 use std::sync::Arc;
 
+pub use crate::clock::{Clock, system_clock};
 pub use error::BillingError;
 pub use views::*;
 
@@ -28,13 +33,6 @@ use crate::access::keys::Keyring;
 use crate::access::limits::{RateLimits, RoleRates};
 use crate::catalog::Catalog;
 use crate::store::Store;
-
-/// The clock, injected so tests can fix "now" (epoch milliseconds).
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| chrono::Utc::now().timestamp_millis())
-}
 
 /// Everything a use case needs.
 pub struct App {
@@ -81,5 +79,15 @@ impl App {
 
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// The Stripe client, or the error every Stripe tool gives without a key.
+    pub fn stripe(&self) -> Result<&crate::stripe::Payments, BillingError> {
+        self.stripe.as_ref().ok_or_else(|| {
+            BillingError::new(
+                "stripe_not_configured",
+                "Stripe is not configured: set STRIPE_SECRET_KEY (a sk_test_… or rk_test_… key) and restart the server; the ledger tools work without it",
+            )
+        })
     }
 }

@@ -184,23 +184,25 @@ impl Outbox {
                 at: app.now(),
             },
             Err(r) if r.transient => {
+                let r = BillingError::from(r);
                 let wait = backoff(
                     self.settings.backoff,
                     self.settings.max_backoff,
                     event.stripe_attempts,
                 );
-                tracing::warn!(event = %event.id, wait_ms = millis(wait), error = %r.error.message, "meter event not delivered; will retry");
+                tracing::warn!(event = %event.id, wait_ms = millis(wait), error = %r.message, "meter event not delivered; will retry");
                 OutboxOutcome::Retry {
                     next_at: app.now() + millis(wait),
-                    error: r.error.message,
+                    error: r.message,
                     attempted: true,
                     id: event.id,
                 }
             }
             Err(r) => {
-                tracing::error!(event = %event.id, error = %r.error.message, "Stripe refused a meter event");
+                let r = BillingError::from(r);
+                tracing::error!(event = %event.id, error = %r.message, "Stripe refused a meter event");
                 OutboxOutcome::Failed {
-                    error: r.error.message,
+                    error: r.message,
                     id: event.id,
                 }
             }
@@ -233,7 +235,7 @@ pub async fn requeue(
         app.check_meter(m)?;
     }
     let record = app.customer(customer).await?;
-    let range = super::usage::range_of(app, &record, from, to)?;
+    let range = super::usage_report::range_of(app, &record, from, to)?;
     let requeued = app
         .store
         .requeue(crate::store::Requeue {

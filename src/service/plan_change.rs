@@ -7,8 +7,8 @@ use crate::core::text::quote;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::customers::{anchor_at, interval_of, parse_interval, trial_over};
 use super::invoice::{self, Closed, InvoicePreviewView, Pending};
+use super::terms::{anchor_at, interval_of, parse_interval, trial_over};
 use super::{App, BillingError, CustomerView};
 use crate::core::entitlement::Status;
 use crate::store::PlanChange;

@@ -6,28 +6,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::values::{Money, PageInfo};
+
 use crate::core::period::{Span, rfc3339};
-use crate::core::{Currency, MinorUnits};
-
-/// An amount of money.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct Money {
-    /// Integer minor units (cents for usd).
-    pub amount: i64,
-    pub currency: String,
-    /// The amount in major units, e.g. "29.00".
-    pub display: String,
-}
-
-impl Money {
-    pub fn new(amount: MinorUnits, currency: Currency) -> Money {
-        Money {
-            amount: amount.0,
-            currency: currency.code().into(),
-            display: currency.format(amount),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PeriodView {
@@ -60,28 +41,4 @@ pub struct CustomerView {
     pub stripe_customer_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub created_at: String,
-}
-
-/// A page of a list: `next_cursor` goes into `starting_after` for the next page.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct PageInfo {
-    pub has_more: bool,
-    pub next_cursor: Option<String>,
-}
-
-impl PageInfo {
-    /// Rows were read with `limit + 1`: keep `limit`, and say whether more follow and from where.
-    pub fn cut<T>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> PageInfo {
-        let limit = usize::try_from(limit).unwrap_or(0);
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        PageInfo {
-            has_more,
-            next_cursor: if has_more {
-                rows.last().map(cursor)
-            } else {
-                None
-            },
-        }
-    }
 }

@@ -10,11 +10,10 @@ use stripe_billing::subscription::{
 };
 
 use super::views::{InvoiceItemView, InvoiceView, Page, SubscriptionView};
-use super::{Payments, key, metadata, page_limit, parse, wire as snake};
-use crate::mcp::params::{
+use super::{Error, Payments, key, metadata, page_limit, parse, wire as snake};
+use crate::values::{
     CurrencyCode, CustomerId, IdempotencyKey, StringMap, StripeId, Text, default_limit,
 };
-use crate::service::BillingError;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -175,7 +174,7 @@ impl Payments {
         &self,
         i: NewInvoice,
         stripe_customer: String,
-    ) -> Result<InvoiceView, BillingError> {
+    ) -> Result<InvoiceView, Error> {
         let mut req = CreateInvoice::new()
             .customer(stripe_customer)
             .metadata(metadata(&i.metadata));
@@ -202,7 +201,7 @@ impl Payments {
         &self,
         i: NewInvoiceItem,
         stripe_customer: String,
-    ) -> Result<InvoiceItemView, BillingError> {
+    ) -> Result<InvoiceItemView, Error> {
         let mut req = CreateInvoiceItem::new()
             .customer(stripe_customer)
             .metadata(metadata(&i.metadata));
@@ -218,7 +217,7 @@ impl Payments {
                     .currency(parse::<stripe_types::Currency>(&currency.0));
             }
             _ => {
-                return Err(BillingError::invalid(
+                return Err(Error::invalid(
                     "give either price (with an optional quantity) or amount with currency",
                 ));
             }
@@ -235,7 +234,7 @@ impl Payments {
         Ok(InvoiceItemView::from(&item))
     }
 
-    pub async fn finalize_invoice(&self, f: FinalizeInvoice) -> Result<InvoiceView, BillingError> {
+    pub async fn finalize_invoice(&self, f: FinalizeInvoice) -> Result<InvoiceView, Error> {
         let mut req = FinalizeInvoiceInvoice::new(f.invoice.0.as_str());
         if let Some(a) = f.auto_advance {
             req = req.auto_advance(a);
@@ -250,7 +249,7 @@ impl Payments {
         &self,
         q: InvoiceQuery,
         stripe_customer: Option<String>,
-    ) -> Result<Page<InvoiceView>, BillingError> {
+    ) -> Result<Page<InvoiceView>, Error> {
         let mut req = ListInvoice::new().limit(page_limit(q.limit)?);
         if let Some(c) = stripe_customer {
             req = req.customer(c);
@@ -274,7 +273,7 @@ impl Payments {
         &self,
         q: SubscriptionQuery,
         stripe_customer: Option<String>,
-    ) -> Result<Page<SubscriptionView>, BillingError> {
+    ) -> Result<Page<SubscriptionView>, Error> {
         let mut req = ListSubscription::new().limit(page_limit(q.limit)?);
         if let Some(c) = stripe_customer {
             req = req.customer(c);
@@ -296,13 +295,13 @@ impl Payments {
     pub async fn update_subscription(
         &self,
         c: SubscriptionChange,
-    ) -> Result<SubscriptionView, BillingError> {
+    ) -> Result<SubscriptionView, Error> {
         if c.items.is_empty()
             && c.proration_behavior.is_none()
             && c.cancel_at_period_end.is_none()
             && c.metadata.is_empty()
         {
-            return Err(BillingError::invalid(
+            return Err(Error::invalid(
                 "nothing to change: give items, cancel_at_period_end or metadata",
             ));
         }
@@ -311,7 +310,7 @@ impl Payments {
             let mut items = Vec::with_capacity(c.items.len());
             for (n, change) in c.items.iter().enumerate() {
                 if change.id.is_none() && change.price.is_none() {
-                    return Err(BillingError::invalid(format!(
+                    return Err(Error::invalid(format!(
                         "item {}: give id (to change or delete an item) or price (to add one)",
                         n + 1
                     )));
@@ -345,7 +344,7 @@ impl Payments {
     pub async fn cancel_subscription(
         &self,
         c: SubscriptionCancel,
-    ) -> Result<SubscriptionView, BillingError> {
+    ) -> Result<SubscriptionView, Error> {
         let mut req = CancelSubscription::new(c.subscription.0.as_str());
         if let Some(now) = c.invoice_now {
             req = req.invoice_now(now);

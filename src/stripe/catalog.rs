@@ -15,11 +15,10 @@ use stripe_product::price::{
 use stripe_product::product::{CreateProduct, ListProduct};
 
 use super::views::{CouponView, MeterView, Page, PriceView, ProductView};
-use super::{Payments, decimal, key, metadata, page_limit, parse, wire as name};
-use crate::mcp::params::{
+use super::{Error, Payments, decimal, key, metadata, page_limit, parse, wire as name};
+use crate::values::{
     CurrencyCode, DecimalString, IdempotencyKey, Name, StringMap, StripeId, Text, default_limit,
 };
-use crate::service::BillingError;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -256,42 +255,42 @@ pub(crate) fn tiered(req: CreatePrice, mode: &str, tiers: Vec<CreatePriceTiers>)
         .expand(vec!["tiers".to_string()])
 }
 
-fn check_price(p: &NewPrice) -> Result<(), BillingError> {
+fn check_price(p: &NewPrice) -> Result<(), Error> {
     let given = [
         p.unit_amount.is_some(),
         p.unit_amount_decimal.is_some(),
         !p.tiers.is_empty(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(BillingError::invalid(
+        return Err(Error::invalid(
             "give exactly one of unit_amount, unit_amount_decimal or tiers",
         ));
     }
     if p.tiers.is_empty() != p.tiers_mode.is_none() {
-        return Err(BillingError::invalid(
+        return Err(Error::invalid(
             "tiers and tiers_mode go together: tiers_mode graduated or volume, with the tiers",
         ));
     }
     if p.unit_amount.is_some_and(|a| a < 0) {
-        return Err(BillingError::invalid("unit_amount must be 0 or more"));
+        return Err(Error::invalid("unit_amount must be 0 or more"));
     }
     let last = p.tiers.len().saturating_sub(1);
     let mut previous = 0;
     for (i, t) in p.tiers.iter().enumerate() {
         match t.up_to {
             None if i != last => {
-                return Err(BillingError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "tier {} has no up_to; only the last tier is unbounded",
                     i + 1
                 )));
             }
             Some(_) if i == last => {
-                return Err(BillingError::invalid(
+                return Err(Error::invalid(
                     "the last tier must omit up_to (it covers every unit above the previous tier)",
                 ));
             }
             Some(u) if u <= previous => {
-                return Err(BillingError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "tier {} up_to {u} must be above the previous tier's {previous}",
                     i + 1
                 )));
@@ -300,13 +299,13 @@ fn check_price(p: &NewPrice) -> Result<(), BillingError> {
             None => {}
         }
         if t.unit_amount.is_some() && t.unit_amount_decimal.is_some() {
-            return Err(BillingError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "tier {}: give unit_amount or unit_amount_decimal, not both",
                 i + 1
             )));
         }
         if t.unit_amount.is_some_and(|a| a < 0) || t.flat_amount.is_some_and(|a| a < 0) {
-            return Err(BillingError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "tier {}: amounts must be 0 or more",
                 i + 1
             )));
@@ -316,7 +315,7 @@ fn check_price(p: &NewPrice) -> Result<(), BillingError> {
 }
 
 impl Payments {
-    pub async fn create_product(&self, p: NewProduct) -> Result<ProductView, BillingError> {
+    pub async fn create_product(&self, p: NewProduct) -> Result<ProductView, Error> {
         let mut req = CreateProduct::new(p.name.0).metadata(metadata(&p.metadata));
         if let Some(d) = p.description {
             req = req.description(d.0);
@@ -327,7 +326,7 @@ impl Payments {
         Ok(ProductView::from(&product))
     }
 
-    pub async fn list_products(&self, q: ProductQuery) -> Result<Page<ProductView>, BillingError> {
+    pub async fn list_products(&self, q: ProductQuery) -> Result<Page<ProductView>, Error> {
         let mut req = ListProduct::new().limit(page_limit(q.limit)?);
         if let Some(a) = q.active {
             req = req.active(a);
@@ -339,7 +338,7 @@ impl Payments {
         Ok(Page::of(list, |p| p.id.to_string()))
     }
 
-    pub async fn create_price(&self, p: NewPrice) -> Result<PriceView, BillingError> {
+    pub async fn create_price(&self, p: NewPrice) -> Result<PriceView, Error> {
         check_price(&p)?;
         let mut req = CreatePrice::new(parse::<stripe_types::Currency>(&p.currency.0))
             .product(p.product.0.clone())
@@ -389,9 +388,9 @@ impl Payments {
         Ok(PriceView::from(&price))
     }
 
-    pub async fn list_prices(&self, q: PriceQuery) -> Result<Page<PriceView>, BillingError> {
+    pub async fn list_prices(&self, q: PriceQuery) -> Result<Page<PriceView>, Error> {
         if q.lookup_keys.len() > 10 {
-            return Err(BillingError::invalid("at most 10 lookup_keys"));
+            return Err(Error::invalid("at most 10 lookup_keys"));
         }
         let mut req = ListPrice::new().limit(page_limit(q.limit)?);
         if let Some(p) = q.product {
@@ -413,7 +412,7 @@ impl Payments {
         Ok(Page::of(list, |p| p.id.to_string()))
     }
 
-    pub async fn create_coupon(&self, c: NewCoupon) -> Result<CouponView, BillingError> {
+    pub async fn create_coupon(&self, c: NewCoupon) -> Result<CouponView, Error> {
         let duration = c.duration.unwrap_or(Duration::Once);
         let mut req = CreateCoupon::new()
             .duration(parse::<stripe_shared::CouponDuration>(&name(duration)))
@@ -422,14 +421,14 @@ impl Payments {
             (Some(p), None, _) => {
                 let hundred = rust_decimal::Decimal::ONE_HUNDRED;
                 if p.0.is_zero() || p.0 > hundred || p.0.scale() > 2 {
-                    return Err(BillingError::invalid(
+                    return Err(Error::invalid(
                         "percent_off must be more than 0 and at most 100, with at most 2 decimals",
                     ));
                 }
                 // Stripe's parameter is a number; a decimal of at most 5 significant digits
                 // converts to the f64 whose shortest form is that same decimal.
                 let Some(percent) = p.0.to_f64() else {
-                    return Err(BillingError::invalid("percent_off is not a number"));
+                    return Err(Error::invalid("percent_off is not a number"));
                 };
                 req = req.percent_off(percent);
             }
@@ -439,15 +438,13 @@ impl Payments {
                     .currency(parse::<stripe_types::Currency>(&cur.0));
             }
             (None, Some(_), None) => {
-                return Err(BillingError::invalid(
-                    "amount_off needs currency (e.g. usd)",
-                ));
+                return Err(Error::invalid("amount_off needs currency (e.g. usd)"));
             }
             (None, Some(_), Some(_)) => {
-                return Err(BillingError::invalid("amount_off must be more than 0"));
+                return Err(Error::invalid("amount_off must be more than 0"));
             }
             _ => {
-                return Err(BillingError::invalid(
+                return Err(Error::invalid(
                     "give exactly one of percent_off or amount_off",
                 ));
             }
@@ -455,12 +452,12 @@ impl Payments {
         match (duration, c.duration_in_months) {
             (Duration::Repeating, Some(m)) if m > 0 => req = req.duration_in_months(i64::from(m)),
             (Duration::Repeating, _) => {
-                return Err(BillingError::invalid(
+                return Err(Error::invalid(
                     "a repeating coupon needs duration_in_months (1 or more)",
                 ));
             }
             (_, Some(_)) => {
-                return Err(BillingError::invalid(
+                return Err(Error::invalid(
                     "duration_in_months goes only with duration repeating",
                 ));
             }
@@ -481,7 +478,7 @@ impl Payments {
         Ok(CouponView::from(&coupon))
     }
 
-    pub async fn list_coupons(&self, q: CouponQuery) -> Result<Page<CouponView>, BillingError> {
+    pub async fn list_coupons(&self, q: CouponQuery) -> Result<Page<CouponView>, Error> {
         let mut req = ListCoupon::new().limit(page_limit(q.limit)?);
         if let Some(after) = q.starting_after {
             req = req.starting_after(after.0);
@@ -490,7 +487,7 @@ impl Payments {
         Ok(Page::of(list, |c| c.id.to_string()))
     }
 
-    pub async fn create_meter(&self, m: NewMeter) -> Result<MeterView, BillingError> {
+    pub async fn create_meter(&self, m: NewMeter) -> Result<MeterView, Error> {
         let aggregation = m.aggregation.unwrap_or(Aggregation::Sum);
         let customer_key = m
             .customer_key
@@ -514,7 +511,7 @@ impl Payments {
         Ok(MeterView::from(&meter))
     }
 
-    pub async fn list_meters(&self, q: MeterQuery) -> Result<Page<MeterView>, BillingError> {
+    pub async fn list_meters(&self, q: MeterQuery) -> Result<Page<MeterView>, Error> {
         let mut req = ListBillingMeter::new().limit(page_limit(q.limit)?);
         if let Some(s) = q.status {
             req = req.status(parse::<stripe_billing::BillingMeterStatus>(&name(s)));

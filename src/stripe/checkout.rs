@@ -19,9 +19,8 @@ use stripe_payment::payment_link::{
 };
 
 use super::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
-use super::{Payments, key, metadata, parse};
-use crate::mcp::params::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Url};
-use crate::service::BillingError;
+use super::{Error, Payments, key, metadata, parse};
+use crate::values::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Url};
 
 pub const CUSTOMER_KEY: &str = "billing_mcp_customer";
 pub const PLAN_KEY: &str = "billing_mcp_plan";
@@ -134,14 +133,12 @@ pub struct NewPortalSession {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-fn check_items(items: &[LineItem]) -> Result<(), BillingError> {
+fn check_items(items: &[LineItem]) -> Result<(), Error> {
     if items.is_empty() || items.len() > 20 {
-        return Err(BillingError::invalid("give 1 to 20 line_items"));
+        return Err(Error::invalid("give 1 to 20 line_items"));
     }
     if items.iter().any(|i| i.quantity == 0) {
-        return Err(BillingError::invalid(
-            "a line item's quantity must be 1 or more",
-        ));
+        return Err(Error::invalid("a line item's quantity must be 1 or more"));
     }
     Ok(())
 }
@@ -159,10 +156,7 @@ fn tagged(m: &StringMap, customer: Option<&str>, plan: Option<&str>) -> HashMap<
 }
 
 impl Payments {
-    pub async fn create_payment_link(
-        &self,
-        l: NewPaymentLink,
-    ) -> Result<PaymentLinkView, BillingError> {
+    pub async fn create_payment_link(&self, l: NewPaymentLink) -> Result<PaymentLinkView, Error> {
         check_items(&l.line_items)?;
         // A payment link line always carries a quantity, which Stripe refuses on a usage price:
         // those stay off the link and the answer says so.
@@ -183,7 +177,7 @@ impl Payments {
             })
             .collect();
         if items.is_empty() {
-            return Err(BillingError::invalid(
+            return Err(Error::invalid(
                 "every price of this plan is a usage price, and a payment link cannot carry one: use create_checkout_session with plan and interval",
             ));
         }
@@ -228,7 +222,7 @@ impl Payments {
         s: NewCheckoutSession,
         stripe_customer: Option<String>,
         ledger_customer: Option<String>,
-    ) -> Result<CheckoutSessionView, BillingError> {
+    ) -> Result<CheckoutSessionView, Error> {
         check_items(&s.line_items)?;
         let items: Vec<CreateCheckoutSessionLineItems> = s
             .line_items
@@ -286,7 +280,7 @@ impl Payments {
         stripe_customer: String,
         return_url: Option<&Url>,
         idempotency: &Option<IdempotencyKey>,
-    ) -> Result<PortalSessionView, BillingError> {
+    ) -> Result<PortalSessionView, Error> {
         let mut req = CreateBillingPortalSession::new().customer(stripe_customer);
         if let Some(url) = return_url {
             req = req.return_url(url.0.clone());

@@ -5,10 +5,9 @@ use std::collections::HashMap;
 
 use stripe_core::customer::CreateCustomer;
 
-use super::Payments;
 use super::checkout::CUSTOMER_KEY;
 use super::views::CustomerView;
-use crate::service::BillingError;
+use super::{Error, Payments};
 
 impl Payments {
     /// Create the Stripe customer of ledger customer `customer`. The idempotency key is derived
@@ -20,7 +19,7 @@ impl Payments {
         name: Option<&str>,
         email: Option<&str>,
         metadata: &std::collections::BTreeMap<String, String>,
-    ) -> Result<CustomerView, BillingError> {
+    ) -> Result<CustomerView, Error> {
         let mut meta: HashMap<String, String> = metadata
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))

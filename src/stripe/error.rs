@@ -1,32 +1,120 @@
-//! Stripe failures as tool errors. A refusal by Stripe keeps Stripe's own words (type, code,
-//! decline code, message, param, request id, HTTP status) and adds the next step; a network
-//! failure or an answer we cannot read says whether the request may have taken effect.
+//! What went wrong talking to Stripe, in the client's own terms: Stripe's refusal in its own
+//! words (type, code, decline code, message, param, request id, HTTP status), a network failure
+//! or an answer that is not Stripe's JSON, and whether another attempt with the same idempotency
+//! key is worth making. The service turns an [`Error`] into a tool error in one place.
 
-use ::stripe::StripeError;
-use serde_json::{Map, Value, json};
+use ::stripe::StripeError as ApiError;
 
-use crate::service::BillingError;
+/// A failed Stripe request, or an argument refused before any request was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    /// Attempts made (retries under the same idempotency key included).
+    pub attempts: u32,
+    /// Worth another attempt with the same key: Stripe's own transient statuses (408, 409
+    /// conflict of concurrent idempotent requests, 425, 429, 5xx), network failures, and any
+    /// answer that is not Stripe's JSON (an HTML page from Stripe's edge during an incident, or
+    /// a body lost on the way). Only Stripe's own 4xx refusals are final; every write carries an
+    /// idempotency key, so another attempt can never act twice.
+    pub transient: bool,
+    /// Stripe refused to create something because it holds it already (a meter event's
+    /// identifier seen before).
+    pub already_exists: bool,
+}
 
-/// Worth another attempt with the same idempotency key: Stripe's own transient statuses
-/// (408, 409 conflict of concurrent idempotent requests, 425, 429, 5xx), network failures, and
-/// any answer that is not Stripe's JSON (an HTML page from Stripe's edge during an incident, or
-/// a body lost on the way). Only Stripe's own 4xx refusals are final; every write carries an
-/// idempotency key, so another attempt can never act twice.
-pub(super) fn transient(e: &StripeError) -> bool {
-    match e {
-        StripeError::Stripe(_, status) => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
-        StripeError::ClientError(_) | StripeError::Timeout | StripeError::JSONDeserialize(_) => {
-            true
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorKind {
+    /// An argument this client refuses before asking Stripe (the message names it).
+    Invalid(String),
+    /// Stripe answered with its own error.
+    Refused(Refusal),
+    /// No answer: a network failure or a timeout reaching `base`.
+    Unreachable { base: String, detail: String },
+    /// An answer this client cannot read; the request may have taken effect.
+    Unreadable(String),
+    /// The client itself is misconfigured.
+    Misconfigured(String),
+}
+
+/// Stripe's own error, as it said it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    /// Stripe's error type (`card_error`, `invalid_request_error`, `idempotency_error`, …).
+    pub kind: String,
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub message: String,
+    pub param: Option<String>,
+    /// The `req_…` id Stripe's request log knows the request by.
+    pub request_id: Option<String>,
+    pub doc_url: Option<String>,
+}
+
+impl Error {
+    /// An argument refused before any request.
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Invalid(message.into()),
+            attempts: 0,
+            transient: false,
+            already_exists: false,
         }
-        StripeError::ConfigError(_) => false,
+    }
+
+    /// async-stripe's failure after `attempts` attempts against `base`.
+    pub(super) fn from_api(e: &ApiError, base: &str, attempts: u32) -> Error {
+        Error {
+            transient: transient(e),
+            already_exists: already_exists(e),
+            attempts,
+            kind: match e {
+                ApiError::Stripe(api, status) => ErrorKind::Refused(Refusal {
+                    status: *status,
+                    kind: api.type_.as_str().to_string(),
+                    code: api.code.as_ref().map(|c| c.as_str().to_string()),
+                    decline_code: api.decline_code.clone(),
+                    message: api.message.clone().unwrap_or_default(),
+                    param: api.param.clone(),
+                    request_id: request_id(api.request_log_url.as_deref()),
+                    doc_url: api.doc_url.clone(),
+                }),
+                ApiError::ClientError(_) | ApiError::Timeout => ErrorKind::Unreachable {
+                    base: base.to_string(),
+                    detail: summary(e),
+                },
+                ApiError::JSONDeserialize(m) => ErrorKind::Unreadable(m.clone()),
+                ApiError::ConfigError(m) => ErrorKind::Misconfigured(m.clone()),
+            },
+        }
     }
 }
 
-/// Stripe refused to create something because it holds it already (a meter event's
-/// identifier seen before).
-pub(super) fn already_exists(e: &StripeError) -> bool {
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            ErrorKind::Invalid(m) | ErrorKind::Unreadable(m) | ErrorKind::Misconfigured(m) => {
+                f.write_str(m)
+            }
+            ErrorKind::Refused(r) => write!(f, "HTTP {} {}: {}", r.status, r.kind, r.message),
+            ErrorKind::Unreachable { detail, .. } => f.write_str(detail),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub(super) fn transient(e: &ApiError) -> bool {
     match e {
-        StripeError::Stripe(api, 400) => {
+        ApiError::Stripe(_, status) => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
+        ApiError::ClientError(_) | ApiError::Timeout | ApiError::JSONDeserialize(_) => true,
+        ApiError::ConfigError(_) => false,
+    }
+}
+
+fn already_exists(e: &ApiError) -> bool {
+    match e {
+        ApiError::Stripe(api, 400) => {
             api.code
                 .as_ref()
                 .is_some_and(|c| c.as_str() == "resource_already_exists")
@@ -40,9 +128,9 @@ pub(super) fn already_exists(e: &StripeError) -> bool {
 }
 
 /// One line for logs (never the request's content).
-pub(super) fn summary(e: &StripeError) -> String {
+pub(super) fn summary(e: &ApiError) -> String {
     match e {
-        StripeError::Stripe(api, status) => {
+        ApiError::Stripe(api, status) => {
             format!("HTTP {status} {}", api.type_.as_str())
         }
         other => other.to_string(),
@@ -54,86 +142,6 @@ fn request_id(url: Option<&str>) -> Option<String> {
     let last = url?.trim_end_matches('/').rsplit('/').next()?;
     let id = last.split(['?', '#']).next()?;
     id.starts_with("req_").then(|| id.to_string())
-}
-
-fn next_step(status: u16, kind: &str, code: Option<&str>) -> &'static str {
-    match (status, kind, code) {
-        (_, "card_error", _) => "the payment method was declined; ask the customer for another one",
-        (401, ..) => {
-            "Stripe did not accept STRIPE_SECRET_KEY; check the key and restart the server"
-        }
-        (403, ..) => {
-            "the key may not do this; a restricted key needs this resource's permission in the Stripe dashboard"
-        }
-        (404, ..) | (_, _, Some("resource_missing")) => {
-            "check the id (list tools show the ids that exist)"
-        }
-        (_, "idempotency_error", _) => {
-            "this idempotency_key was already used with different arguments; use a new key for a new request"
-        }
-        (429, ..) => {
-            "Stripe is rate limiting this account; retry later with the same idempotency_key"
-        }
-        (500..=599, ..) => {
-            "Stripe failed; retry later with the same idempotency_key (a retry cannot create twice)"
-        }
-        _ => "fix the argument Stripe names and call again",
-    }
-}
-
-/// A Stripe failure after `attempts` attempts against `base`.
-pub fn stripe_error(e: &StripeError, base: &str, attempts: u32) -> BillingError {
-    match e {
-        StripeError::Stripe(api, status) => {
-            let kind = api.type_.as_str();
-            let code = api.code.as_ref().map(|c| c.as_str().to_string());
-            let message = api.message.clone().unwrap_or_default();
-            let request = request_id(api.request_log_url.as_deref());
-            let mut detail = Map::new();
-            detail.insert("type".into(), json!(kind));
-            detail.insert("code".into(), json!(code));
-            detail.insert("decline_code".into(), json!(api.decline_code));
-            detail.insert("message".into(), json!(message));
-            detail.insert("param".into(), json!(api.param));
-            detail.insert("request_id".into(), json!(request));
-            detail.insert("status".into(), json!(status));
-            detail.insert("doc_url".into(), json!(api.doc_url));
-            let mut said = format!("Stripe refused the request (HTTP {status}, {kind}");
-            if let Some(c) = &code {
-                said.push_str(&format!(", {c}"));
-            }
-            said.push_str(&format!("): {message}"));
-            if let Some(p) = &api.param {
-                said.push_str(&format!(" [param `{p}`]"));
-            }
-            if let Some(r) = &request {
-                said.push_str(&format!(" [request {r}]"));
-            }
-            if attempts > 1 {
-                said.push_str(&format!(" after {attempts} attempts"));
-            }
-            said.push_str("; ");
-            said.push_str(next_step(*status, kind, code.as_deref()));
-            BillingError::new("stripe_error", said).with("stripe", Value::Object(detail))
-        }
-        StripeError::ClientError(_) | StripeError::Timeout => BillingError::new(
-            "stripe_unreachable",
-            format!(
-                "could not reach Stripe at {base} after {attempts} attempts ({}); retry later with the same idempotency_key, which cannot create twice",
-                summary(e)
-            ),
-        ),
-        StripeError::JSONDeserialize(m) => BillingError::new(
-            "stripe_unexpected_response",
-            format!(
-                "Stripe answered in a shape this server cannot read ({m}); the request may have taken effect: retry with the same idempotency_key to get its result, or check the Stripe dashboard"
-            ),
-        ),
-        StripeError::ConfigError(m) => BillingError::new(
-            "stripe_not_configured",
-            format!("the Stripe client is misconfigured: {m}"),
-        ),
-    }
 }
 
 #[cfg(test)]

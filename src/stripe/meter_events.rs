@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use stripe_billing::billing_meter_event::CreateBillingMeterEvent;
 
-use super::{Payments, Refusal};
+use super::{Error, Payments};
 
 /// One meter event as Stripe takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub fn idempotency_key(identifier: &str) -> String {
 
 impl Payments {
     /// Send one meter event, once. `Ok` when Stripe holds it (now or from an earlier attempt).
-    pub async fn send_meter_event(&self, event: &MeterEvent) -> Result<(), Refusal> {
+    pub async fn send_meter_event(&self, event: &MeterEvent) -> Result<(), Error> {
         let request = CreateBillingMeterEvent::new(event.event_name.clone(), event.payload())
             .identifier(event.identifier.clone())
             .timestamp(event.occurred_at.div_euclid(1000));

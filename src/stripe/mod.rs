@@ -28,10 +28,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 
-use error::stripe_error;
+pub use error::{Error, ErrorKind, Refusal};
 
-use crate::mcp::params::{IdempotencyKey as CallKey, StringMap};
-use crate::service::BillingError;
+use crate::values::{IdempotencyKey as CallKey, StringMap};
 
 /// How to reach Stripe (from `STRIPE_SECRET_KEY`, `STRIPE_API_BASE`, `--stripe-account`,
 /// `--allow-live`).
@@ -60,16 +59,6 @@ impl Default for Retry {
             backoff: Duration::from_millis(500),
         }
     }
-}
-
-/// Why one attempt failed.
-#[derive(Debug)]
-pub struct Refusal {
-    pub error: BillingError,
-    /// Worth another attempt with the same key (409, 429, 5xx, network).
-    pub transient: bool,
-    /// Stripe says the object exists already (a resend of something it holds).
-    pub already_exists: bool,
 }
 
 /// The Stripe client the tools use.
@@ -131,18 +120,16 @@ impl Payments {
     }
 
     /// A POST: one `Idempotency-Key` for every attempt, so a retry never creates twice.
-    pub(crate) async fn write<R>(&self, request: R, key: &str) -> Result<R::Output, BillingError>
+    pub(crate) async fn write<R>(&self, request: R, key: &str) -> Result<R::Output, Error>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        self.send(&request, Some(key), self.retry.attempts)
-            .await
-            .map_err(|r| r.error)
+        self.send(&request, Some(key), self.retry.attempts).await
     }
 
     /// One POST attempt, for a caller that retries on its own schedule (the meter-event outbox).
-    pub(crate) async fn write_once<R>(&self, request: R, key: &str) -> Result<R::Output, Refusal>
+    pub(crate) async fn write_once<R>(&self, request: R, key: &str) -> Result<R::Output, Error>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
@@ -151,14 +138,12 @@ impl Payments {
     }
 
     /// A GET.
-    pub(crate) async fn read<R>(&self, request: R) -> Result<R::Output, BillingError>
+    pub(crate) async fn read<R>(&self, request: R) -> Result<R::Output, Error>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
-        self.send(&request, None, self.retry.attempts)
-            .await
-            .map_err(|r| r.error)
+        self.send(&request, None, self.retry.attempts).await
     }
 
     /// Up to `attempts` tries, retrying transient failures under the same key.
@@ -167,19 +152,15 @@ impl Payments {
         request: &R,
         key: Option<&str>,
         attempts: u32,
-    ) -> Result<R::Output, Refusal>
+    ) -> Result<R::Output, Error>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,
     {
         let strategy = match key {
-            Some(k) => {
-                RequestStrategy::Idempotent(IdempotencyKey::new(k).map_err(|e| Refusal {
-                    error: BillingError::invalid(e.to_string()),
-                    transient: false,
-                    already_exists: false,
-                })?)
-            }
+            Some(k) => RequestStrategy::Idempotent(
+                IdempotencyKey::new(k).map_err(|e| Error::invalid(e.to_string()))?,
+            ),
             None => RequestStrategy::Once,
         };
         let mut wait = self.retry.backoff;
@@ -199,11 +180,7 @@ impl Payments {
                     attempt += 1;
                 }
                 Err(e) => {
-                    return Err(Refusal {
-                        transient: error::transient(&e),
-                        already_exists: error::already_exists(&e),
-                        error: stripe_error(&e, &self.base, attempt),
-                    });
+                    return Err(Error::from_api(&e, &self.base, attempt));
                 }
             }
         }
@@ -230,11 +207,11 @@ pub(crate) fn decimal(d: rust_decimal::Decimal) -> String {
 }
 
 /// Page size 1–100, as Stripe allows.
-pub(crate) fn page_limit(limit: u32) -> Result<i64, BillingError> {
+pub(crate) fn page_limit(limit: u32) -> Result<i64, Error> {
     if (1..=100).contains(&limit) {
         Ok(i64::from(limit))
     } else {
-        Err(BillingError::invalid(format!(
+        Err(Error::invalid(format!(
             "limit {limit} is out of range; use 1 to 100"
         )))
     }

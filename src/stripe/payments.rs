@@ -8,9 +8,8 @@ use stripe_core::payment_intent::ListPaymentIntent;
 use stripe_core::refund::CreateRefund;
 
 use super::views::{BalanceView, DisputeView, Page, PaymentIntentView, RefundView};
-use super::{Payments, key, metadata, page_limit, parse};
-use crate::mcp::params::{CustomerId, IdempotencyKey, StringMap, StripeId, default_limit};
-use crate::service::BillingError;
+use super::{Error, Payments, key, metadata, page_limit, parse};
+use crate::values::{CustomerId, IdempotencyKey, StringMap, StripeId, default_limit};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,7 +99,7 @@ pub struct DisputeChange {
 }
 
 /// Each text field up to Stripe's 20,000 characters.
-fn evidence(e: Evidence) -> Result<UpdateDisputeEvidence, BillingError> {
+fn evidence(e: Evidence) -> Result<UpdateDisputeEvidence, Error> {
     let mut out = UpdateDisputeEvidence::new();
     let fields = [
         (
@@ -130,7 +129,7 @@ fn evidence(e: Evidence) -> Result<UpdateDisputeEvidence, BillingError> {
     ];
     for (slot, value) in fields {
         if value.as_ref().is_some_and(|v| v.chars().count() > 20_000) {
-            return Err(BillingError::invalid(
+            return Err(Error::invalid(
                 "an evidence field may hold at most 20,000 characters",
             ));
         }
@@ -140,14 +139,14 @@ fn evidence(e: Evidence) -> Result<UpdateDisputeEvidence, BillingError> {
 }
 
 impl Payments {
-    pub async fn retrieve_balance(&self) -> Result<BalanceView, BillingError> {
+    pub async fn retrieve_balance(&self) -> Result<BalanceView, Error> {
         let balance = self.read(RetrieveForMyAccountBalance::new()).await?;
         Ok(BalanceView::from(&balance))
     }
 
-    pub async fn create_refund(&self, r: NewRefund) -> Result<RefundView, BillingError> {
+    pub async fn create_refund(&self, r: NewRefund) -> Result<RefundView, Error> {
         if r.amount.is_some_and(|a| a <= 0) {
-            return Err(BillingError::invalid("amount must be more than 0"));
+            return Err(Error::invalid("amount must be more than 0"));
         }
         let mut req = CreateRefund::new()
             .payment_intent(r.payment_intent.0.clone())
@@ -173,7 +172,7 @@ impl Payments {
         &self,
         q: PaymentIntentQuery,
         stripe_customer: Option<String>,
-    ) -> Result<Page<PaymentIntentView>, BillingError> {
+    ) -> Result<Page<PaymentIntentView>, Error> {
         let mut req = ListPaymentIntent::new().limit(page_limit(q.limit)?);
         if let Some(c) = stripe_customer {
             req = req.customer(c);
@@ -185,7 +184,7 @@ impl Payments {
         Ok(Page::of(list, |p| p.id.to_string()))
     }
 
-    pub async fn list_disputes(&self, q: DisputeQuery) -> Result<Page<DisputeView>, BillingError> {
+    pub async fn list_disputes(&self, q: DisputeQuery) -> Result<Page<DisputeView>, Error> {
         let mut req = ListDispute::new().limit(page_limit(q.limit)?);
         if let Some(c) = q.charge {
             req = req.charge(c.0);
@@ -200,7 +199,7 @@ impl Payments {
         Ok(Page::of(list, |d| d.id.to_string()))
     }
 
-    pub async fn update_dispute(&self, d: DisputeChange) -> Result<DisputeView, BillingError> {
+    pub async fn update_dispute(&self, d: DisputeChange) -> Result<DisputeView, Error> {
         let idempotency = key("update_dispute", &d.idempotency_key);
         let mut req = UpdateDispute::new(d.dispute.0.as_str()).evidence(evidence(d.evidence)?);
         if d.submit {

@@ -17,10 +17,9 @@ use stripe_product::product::{CreateProduct, UpdateProduct};
 use super::billing::SubscriptionQuery;
 use super::catalog::{MeterQuery, PriceQuery, ProductQuery, tier, tiered};
 use super::views::{MeterView, Page, PriceView, ProductView, SubscriptionView};
-use super::{Payments, decimal, parse, wire};
+use super::{Error, Payments, decimal, parse, wire};
 use crate::core::tier::PriceModel;
-use crate::mcp::params::StripeId;
-use crate::service::BillingError;
+use crate::values::StripeId;
 
 /// One subscription item change: add (no id), change price (id + price) or delete (id only).
 #[derive(Debug, Clone)]
@@ -45,10 +44,10 @@ pub struct PriceRequest<'a> {
 }
 
 /// Every item of a paged list, following `next_cursor` to the end.
-async fn every<T, F, Fut>(mut page: F) -> Result<Vec<T>, BillingError>
+async fn every<T, F, Fut>(mut page: F) -> Result<Vec<T>, Error>
 where
     F: FnMut(Option<StripeId>) -> Fut,
-    Fut: Future<Output = Result<Page<T>, BillingError>>,
+    Fut: Future<Output = Result<Page<T>, Error>>,
 {
     let mut all = Vec::new();
     let mut after = None;
@@ -63,7 +62,7 @@ where
 }
 
 impl Payments {
-    pub async fn every_meter(&self) -> Result<Vec<MeterView>, BillingError> {
+    pub async fn every_meter(&self) -> Result<Vec<MeterView>, Error> {
         every(|starting_after| {
             self.list_meters(MeterQuery {
                 status: None,
@@ -74,7 +73,7 @@ impl Payments {
         .await
     }
 
-    pub async fn every_active_product(&self) -> Result<Vec<ProductView>, BillingError> {
+    pub async fn every_active_product(&self) -> Result<Vec<ProductView>, Error> {
         every(|starting_after| {
             self.list_products(ProductQuery {
                 active: Some(true),
@@ -85,7 +84,7 @@ impl Payments {
         .await
     }
 
-    pub async fn every_active_price(&self) -> Result<Vec<PriceView>, BillingError> {
+    pub async fn every_active_price(&self) -> Result<Vec<PriceView>, Error> {
         every(|starting_after| {
             self.list_prices(PriceQuery {
                 product: None,
@@ -103,7 +102,7 @@ impl Payments {
     pub async fn live_subscriptions(
         &self,
         stripe_customer: &str,
-    ) -> Result<Vec<SubscriptionView>, BillingError> {
+    ) -> Result<Vec<SubscriptionView>, Error> {
         let all = every(|starting_after| {
             self.list_subscriptions(
                 SubscriptionQuery {
@@ -128,7 +127,7 @@ impl Payments {
         id: &str,
         display_name: &str,
         key: &str,
-    ) -> Result<MeterView, BillingError> {
+    ) -> Result<MeterView, Error> {
         let meter = self
             .write(UpdateBillingMeter::new(id).display_name(display_name), key)
             .await?;
@@ -141,7 +140,7 @@ impl Payments {
         description: Option<&str>,
         metadata: HashMap<String, String>,
         key: &str,
-    ) -> Result<ProductView, BillingError> {
+    ) -> Result<ProductView, Error> {
         let mut req = CreateProduct::new(name).metadata(metadata);
         if let Some(d) = description {
             req = req.description(d);
@@ -157,7 +156,7 @@ impl Payments {
         description: Option<&str>,
         active: Option<bool>,
         key: &str,
-    ) -> Result<ProductView, BillingError> {
+    ) -> Result<ProductView, Error> {
         let mut req = UpdateProduct::new(id);
         if let Some(n) = name {
             req = req.name(n);
@@ -171,7 +170,7 @@ impl Payments {
         Ok(ProductView::from(&self.write(req, key).await?))
     }
 
-    pub async fn archive_price(&self, id: &str, key: &str) -> Result<PriceView, BillingError> {
+    pub async fn archive_price(&self, id: &str, key: &str) -> Result<PriceView, Error> {
         let price = self.write(UpdatePrice::new(id).active(false), key).await?;
         Ok(PriceView::from(&price))
     }
@@ -181,7 +180,7 @@ impl Payments {
         &self,
         p: PriceRequest<'_>,
         key: &str,
-    ) -> Result<PriceView, BillingError> {
+    ) -> Result<PriceView, Error> {
         let mut recurring = CreatePriceRecurring::new(parse::<
             stripe_product::price::CreatePriceRecurringInterval,
         >(p.interval));
@@ -236,7 +235,7 @@ impl Payments {
         subscription: &str,
         edits: &[ItemEdit],
         key: &str,
-    ) -> Result<SubscriptionView, BillingError> {
+    ) -> Result<SubscriptionView, Error> {
         let items: Vec<UpdateSubscriptionItems> = edits
             .iter()
             .map(|e| {

@@ -10,7 +10,7 @@ use stripe_types::{Expandable, List, Object};
 
 use crate::core::period::rfc3339;
 use crate::core::{Currency, MinorUnits};
-use crate::service::{Money, PageInfo};
+use crate::values::{Money, PageInfo};
 
 pub(crate) fn money(amount: i64, currency: &stripe_types::Currency) -> Money {
     let code = currency.to_string();

@@ -1,7 +1,6 @@
 //! `cancel_subscription`: cancel a subscription (Stripe).
 
 use crate::access::Audience;
-use crate::mcp::registry::confirmation_required;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::{App, BillingError};
 use crate::stripe::billing::SubscriptionCancel;
@@ -20,10 +19,6 @@ impl BillingTool for Tool {
     type Output = SubscriptionView;
 
     async fn run(app: &App, p: SubscriptionCancel) -> Result<SubscriptionView, BillingError> {
-        let stripe = app.stripe()?;
-        if !p.confirm {
-            return Err(confirmation_required());
-        }
-        stripe.cancel_subscription(p).await
+        app.cancel_subscription(p).await
     }
 }

@@ -6,10 +6,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Dimensions, IdempotencyKey, Name, default_quantity};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::entitlements::{self, CheckInput, EntitlementView};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, Dimensions, IdempotencyKey, Name, default_quantity};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::{Audience, Role};
-use crate::mcp::params::{CustomerId, IdempotencyKey, Text};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::keys::{self, IssuedKey, NewKey};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, IdempotencyKey, Text};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -20,10 +20,6 @@ impl BillingTool for Tool {
     type Output = PortalSessionView;
 
     async fn run(app: &App, p: NewPortalSession) -> Result<PortalSessionView, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app.stripe_customer(&p.customer.0).await?;
-        stripe
-            .create_billing_portal_session(customer, p.return_url.as_ref(), &p.idempotency_key)
-            .await
+        app.create_billing_portal_session(p).await
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = CouponView;
 
     async fn run(app: &App, p: NewCoupon) -> Result<CouponView, BillingError> {
-        app.stripe()?.create_coupon(p).await
+        app.create_coupon(p).await
     }
 }

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Name, StringMap, Text, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, CreateCustomer, CreatedCustomer};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, Name, StringMap, Text, Token};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

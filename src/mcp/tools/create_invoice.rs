@@ -19,8 +19,6 @@ impl BillingTool for Tool {
     type Output = InvoiceView;
 
     async fn run(app: &App, p: NewInvoice) -> Result<InvoiceView, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app.stripe_customer(&p.customer.0).await?;
-        stripe.create_invoice(p, customer).await
+        app.create_invoice(p).await
     }
 }

@@ -19,8 +19,6 @@ impl BillingTool for Tool {
     type Output = InvoiceItemView;
 
     async fn run(app: &App, p: NewInvoiceItem) -> Result<InvoiceItemView, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app.stripe_customer(&p.customer.0).await?;
-        stripe.create_invoice_item(p, customer).await
+        app.create_invoice_item(p).await
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = MeterView;
 
     async fn run(app: &App, p: NewMeter) -> Result<MeterView, BillingError> {
-        app.stripe()?.create_meter(p).await
+        app.create_meter(p).await
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = PriceView;
 
     async fn run(app: &App, p: NewPrice) -> Result<PriceView, BillingError> {
-        app.stripe()?.create_price(p).await
+        app.create_price(p).await
     }
 }

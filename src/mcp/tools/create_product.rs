@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = ProductView;
 
     async fn run(app: &App, p: NewProduct) -> Result<ProductView, BillingError> {
-        app.stripe()?.create_product(p).await
+        app.create_product(p).await
     }
 }

@@ -1,7 +1,6 @@
 //! `create_refund`: refund a payment (Stripe).
 
 use crate::access::Audience;
-use crate::mcp::registry::confirmation_required;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::{App, BillingError};
 use crate::stripe::payments::NewRefund;
@@ -20,10 +19,6 @@ impl BillingTool for Tool {
     type Output = RefundView;
 
     async fn run(app: &App, p: NewRefund) -> Result<RefundView, BillingError> {
-        let stripe = app.stripe()?;
-        if !p.confirm {
-            return Err(confirmation_required());
-        }
-        stripe.create_refund(p).await
+        app.create_refund(p).await
     }
 }

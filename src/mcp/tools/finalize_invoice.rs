@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = InvoiceView;
 
     async fn run(app: &App, p: FinalizeInvoice) -> Result<InvoiceView, BillingError> {
-        app.stripe()?.finalize_invoice(p).await
+        app.finalize_invoice(p).await
     }
 }

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, KeyId, Name, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::audit::{self, AuditFilter, AuditLog};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, KeyId, Name, Token};
 
 fn default_audit_limit() -> u32 {
     50

@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customers::{self, BillingStatus};
 use crate::service::{App, BillingError};
+use crate::values::CustomerId;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

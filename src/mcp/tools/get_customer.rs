@@ -4,9 +4,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::{App, BillingError, CustomerView};
+use crate::values::CustomerId;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, IdempotencyKey, Text, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::credits::{self, GrantInput, GrantResult};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, IdempotencyKey, Text, Token};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::{Audience, Role};
-use crate::mcp::params::{CustomerId, KeyId, default_limit};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::keys::{self, KeyFilter, KeyList};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, KeyId, default_limit};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<CouponView>;
 
     async fn run(app: &App, p: CouponQuery) -> Result<Page<CouponView>, BillingError> {
-        app.stripe()?.list_coupons(p).await
+        app.list_coupons(p).await
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<DisputeView>;
 
     async fn run(app: &App, p: DisputeQuery) -> Result<Page<DisputeView>, BillingError> {
-        app.stripe()?.list_disputes(p).await
+        app.list_disputes(p).await
     }
 }

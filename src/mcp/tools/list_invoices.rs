@@ -19,10 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<InvoiceView>;
 
     async fn run(app: &App, p: InvoiceQuery) -> Result<Page<InvoiceView>, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app
-            .stripe_customer_opt(p.customer.as_ref().map(|c| c.0.as_str()))
-            .await?;
-        stripe.list_invoices(p, customer).await
+        app.list_invoices(p).await
     }
 }

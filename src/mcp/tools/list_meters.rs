@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<MeterView>;
 
     async fn run(app: &App, p: MeterQuery) -> Result<Page<MeterView>, BillingError> {
-        app.stripe()?.list_meters(p).await
+        app.list_meters(p).await
     }
 }

@@ -22,10 +22,6 @@ impl BillingTool for Tool {
         app: &App,
         p: PaymentIntentQuery,
     ) -> Result<Page<PaymentIntentView>, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app
-            .stripe_customer_opt(p.customer.as_ref().map(|c| c.0.as_str()))
-            .await?;
-        stripe.list_payment_intents(p, customer).await
+        app.list_payment_intents(p).await
     }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
-use crate::service::pricing::{self, PlanList};
+use crate::service::plans::{self, PlanList};
 use crate::service::{App, BillingError};
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -25,6 +25,6 @@ impl BillingTool for Tool {
     type Output = PlanList;
 
     async fn run(app: &App, _p: Params) -> Result<PlanList, BillingError> {
-        Ok(pricing::list_plans(app))
+        Ok(plans::list_plans(app))
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<PriceView>;
 
     async fn run(app: &App, p: PriceQuery) -> Result<Page<PriceView>, BillingError> {
-        app.stripe()?.list_prices(p).await
+        app.list_prices(p).await
     }
 }

@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<ProductView>;
 
     async fn run(app: &App, p: ProductQuery) -> Result<Page<ProductView>, BillingError> {
-        app.stripe()?.list_products(p).await
+        app.list_products(p).await
     }
 }

@@ -19,10 +19,6 @@ impl BillingTool for Tool {
     type Output = Page<SubscriptionView>;
 
     async fn run(app: &App, p: SubscriptionQuery) -> Result<Page<SubscriptionView>, BillingError> {
-        let stripe = app.stripe()?;
-        let customer = app
-            .stripe_customer_opt(p.customer.as_ref().map(|c| c.0.as_str()))
-            .await?;
-        stripe.list_subscriptions(p, customer).await
+        app.list_subscriptions(p).await
     }
 }

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{Name, default_limit};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::webhooks::{self, WebhookEventList};
 use crate::service::{App, BillingError};
+use crate::values::{Name, default_limit};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

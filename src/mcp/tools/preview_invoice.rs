@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::CustomerId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::invoice::{self, InvoicePreviewView};
 use crate::service::{App, BillingError};
+use crate::values::CustomerId;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

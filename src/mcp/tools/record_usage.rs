@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, Dimensions, IdempotencyKey, Name, Token};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::usage::{self, UsageInput, UsageRecorded};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, Dimensions, IdempotencyKey, Name, Token};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

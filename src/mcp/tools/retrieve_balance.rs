@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = BalanceView;
 
     async fn run(app: &App, _p: NoParams) -> Result<BalanceView, BillingError> {
-        app.stripe()?.retrieve_balance().await
+        app.retrieve_balance().await
     }
 }

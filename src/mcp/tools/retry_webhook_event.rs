@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::Name;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::webhooks::{self, WebhookEventView};
 use crate::service::{App, BillingError};
+use crate::values::Name;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::KeyId;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::keys::{self, KeyView};
 use crate::service::{App, BillingError};
+use crate::values::KeyId;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{IdempotencyKey, KeyId};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::keys::{self, IssuedKey};
 use crate::service::{App, BillingError};
+use crate::values::{IdempotencyKey, KeyId};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

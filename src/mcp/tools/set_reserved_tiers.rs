@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::access::Audience;
-use crate::mcp::params::{CustomerId, JsonText, default_true};
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::reserved::{ReservedSet, set_reserved_tiers};
 use crate::service::{App, BillingError};
+use crate::values::{CustomerId, JsonText, default_true};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

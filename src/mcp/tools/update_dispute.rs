@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = DisputeView;
 
     async fn run(app: &App, p: DisputeChange) -> Result<DisputeView, BillingError> {
-        app.stripe()?.update_dispute(p).await
+        app.update_dispute(p).await
     }
 }

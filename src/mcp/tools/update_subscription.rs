@@ -19,6 +19,6 @@ impl BillingTool for Tool {
     type Output = SubscriptionView;
 
     async fn run(app: &App, p: SubscriptionChange) -> Result<SubscriptionView, BillingError> {
-        app.stripe()?.update_subscription(p).await
+        app.update_subscription(p).await
     }
 }

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod desired;
 pub mod reserved;
+pub mod sale;
 
 use schemars::JsonSchema;
 use serde::Serialize;

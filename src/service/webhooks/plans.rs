@@ -7,7 +7,7 @@ use super::{Change, Skip, ledger_customer, link_if_new};
 use crate::core::entitlement::Status;
 use crate::ids::new_id;
 use crate::service::App;
-use crate::service::customers::{anchor_at, trial_over};
+use crate::service::terms::{anchor_at, trial_over};
 use crate::store::{NewGrant, PlanChange, WebhookEffect};
 use crate::stripe::checkout::{PACK_KEY, PLAN_KEY};
 

@@ -2,20 +2,22 @@
 //! usage record / credit debit happen in one locked step in the store, so concurrent consumers
 //! never exceed a limit and never overdraw credits.
 
+mod view;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::Serialize;
+pub use view::{CostView, EntitlementView, UpgradeView};
 
-use super::usage::UsageInput;
-use super::{App, BillingError, Money};
+use super::usage_event::UsageInput;
+use super::{App, BillingError};
 use crate::catalog::Catalog;
 use crate::core::entitlement::{self, CustomerState, Decision, Reason, Request, UsageSoFar};
-use crate::core::period::{Window, rfc3339};
+use crate::core::period::Window;
 use crate::core::plan::{Feature, Per, PlanMeter};
 use crate::core::usage::{Aggregation, merged};
 use crate::store::{ConsumeRequest, Consumed, Snapshot, Verdict};
+use view::view;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckInput {
@@ -26,64 +28,6 @@ pub struct CheckInput {
     pub tool: Option<String>,
     pub dimensions: BTreeMap<String, String>,
     pub idempotency_key: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct CostView {
-    /// The price of the asked units at the tier that applies, when the plan prices them (never
-    /// negative; 0 in a trial).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Money>,
-    /// This meter's charge for the allowance span (the month, or the period) before and after
-    /// the asked units; a volume price reaching a cheaper tier makes `total_after` the lower.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_before: Option<Money>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_after: Option<Money>,
-    /// Credits this request burns, when the plan is paid with credits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credits: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct UpgradeView {
-    pub plan: String,
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct EntitlementView {
-    pub allowed: bool,
-    /// ok, unknown_customer, feature_not_in_plan, quota_exceeded, insufficient_credits,
-    /// rate_limited, subscription_inactive or payment_overdue.
-    pub reason: String,
-    pub customer: String,
-    pub feature: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meter: Option<String>,
-    /// Window the limit figures refer to: hour, day or month (from the billing period start).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u64>,
-    /// Units used in that window (after this request when it was consumed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub used: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remaining: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resets_at: Option<String>,
-    pub cost: CostView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgrade: Option<UpgradeView>,
-    /// True when this call recorded the usage (and burned the credits).
-    pub consumed: bool,
-    /// True when the idempotency_key was used before: nothing was consumed again.
-    pub duplicate: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// One sentence for a person.
-    pub message: String,
 }
 
 /// The part of a snapshot one decision needs: window figures by the meter's aggregation, and the
@@ -150,11 +94,11 @@ fn decide(
         .and_then(|p| catalog.plan(p));
     let state = CustomerState {
         plan,
-        status: super::customers::status_of(record, now),
+        status: super::terms::status_of(record, now),
         delinquent: record.delinquent != 0,
         anchor: record.period_anchor,
-        interval: super::customers::interval_of(record),
-        in_trial: super::customers::in_trial(record, now),
+        interval: super::terms::interval_of(record),
+        in_trial: super::terms::in_trial(record, now),
     };
     let meter = feature.meter.as_deref();
     let terms = plan.zip(meter).and_then(|(p, m)| p.meters.get(m));
@@ -216,10 +160,10 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         )
         .with("known_features", known)
     })?;
-    if input.quantity > super::usage::MAX_QUANTITY {
+    if input.quantity > super::usage_event::MAX_QUANTITY {
         return Err(BillingError::invalid(format!(
             "quantity is above the maximum of {}",
-            super::usage::MAX_QUANTITY
+            super::usage_event::MAX_QUANTITY
         )));
     }
     let now = app.now();
@@ -334,103 +278,6 @@ fn unknown(customer: &str) -> BillingError {
         .with("reason", "unknown_customer")
 }
 
-fn view(
-    app: &App,
-    input: &CheckInput,
-    d: Decision,
-    event_id: Option<String>,
-    duplicate: bool,
-) -> EntitlementView {
-    let consumed = input.consume && d.allowed && !duplicate;
-    let (used, remaining) = if consumed {
-        (
-            d.used.map(|u| u.saturating_add(input.quantity)),
-            d.remaining.map(|r| r.saturating_sub(input.quantity)),
-        )
-    } else {
-        (d.used, d.remaining)
-    };
-    let currency = d
-        .cost
-        .currency
-        .as_deref()
-        .and_then(|c| crate::core::Currency::parse(c).ok())
-        .unwrap_or(app.catalog.currency);
-    let message = message(&d, input, remaining, duplicate);
-    EntitlementView {
-        allowed: d.allowed,
-        reason: d.reason.as_str().into(),
-        customer: input.customer.clone(),
-        feature: input.feature.clone(),
-        meter: d.meter,
-        window: d.window.map(|w| w.as_str().into()),
-        limit: d.limit,
-        used,
-        remaining,
-        resets_at: d.resets_at.map(rfc3339),
-        cost: CostView {
-            amount: d.cost.amount.map(|a| Money::new(a, currency)),
-            total_before: d.cost.total_before.map(|a| Money::new(a, currency)),
-            total_after: d.cost.total_after.map(|a| Money::new(a, currency)),
-            credits: d.cost.credits,
-        },
-        upgrade: d.upgrade.map(|u| UpgradeView {
-            plan: u.plan,
-            url: u.url,
-        }),
-        consumed,
-        duplicate,
-        event_id,
-        message,
-    }
-}
-
-fn message(d: &Decision, input: &CheckInput, remaining: Option<u64>, duplicate: bool) -> String {
-    let upgrade = d
-        .upgrade
-        .as_ref()
-        .map(|u| match &u.url {
-            Some(url) => format!(" Upgrade to plan `{}` for more: {url}", u.plan),
-            None => format!(" Upgrade to plan `{}` for more.", u.plan),
-        })
-        .unwrap_or_default();
-    match d.reason {
-        Reason::Ok if duplicate => {
-            "Already consumed with this idempotency_key; nothing was consumed again.".into()
-        }
-        Reason::Ok => match remaining {
-            Some(r) => format!(
-                "Allowed; {r} remaining in this {}.",
-                d.window.map_or("period", Window::as_str)
-            ),
-            None => "Allowed.".into(),
-        },
-        Reason::QuotaExceeded => format!(
-            "The {} limit of {} is used up; it resets at {}.{upgrade}",
-            d.window.map_or("plan", Window::as_str),
-            d.limit.unwrap_or(0),
-            d.resets_at
-                .map_or_else(|| "the next period".into(), rfc3339)
-        ),
-        Reason::InsufficientCredits => format!(
-            "This needs {} credits and the balance is lower; buy a credit pack or grant credits.{upgrade}",
-            d.cost.credits.unwrap_or(0)
-        ),
-        Reason::FeatureNotInPlan => format!(
-            "Feature `{}` is not in the customer's plan.{upgrade}",
-            input.feature
-        ),
-        Reason::SubscriptionInactive => {
-            "The customer's subscription is not active; reactivate it or set a plan.".into()
-        }
-        Reason::PaymentOverdue => {
-            "The customer's payment is overdue; settle the open invoice to continue.".into()
-        }
-        Reason::UnknownCustomer => "No such customer.".into(),
-        Reason::RateLimited => "Too many requests; retry later.".into(),
-    }
-}
-
 /// Figures for one meter without a decision: period usage and the plan's tightest allowance.
 #[derive(Debug, Clone, Default)]
 pub struct Allowance {
@@ -461,11 +308,8 @@ pub async fn allowance(
             ..Allowance::default()
         });
     };
-    let (spans, period) = entitlement::windows_for(
-        record.period_anchor,
-        super::customers::interval_of(record),
-        now,
-    )?;
+    let (spans, period) =
+        entitlement::windows_for(record.period_anchor, super::terms::interval_of(record), now)?;
     let (standing, _) = entitlement::standing(terms, &usage, &spans, period, 0);
     Ok(Allowance {
         period_used,

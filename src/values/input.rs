@@ -87,6 +87,20 @@ impl TryFrom<String> for IdempotencyKey {
     }
 }
 
+/// What every API key id and secret starts with.
+pub const KEY_PREFIX: &str = "bmcp_";
+
+/// Whether `s` is `len` lowercase hex digits.
+pub fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `id` is a key id (`bmcp_` and 16 hex digits).
+pub fn is_key_id(id: &str) -> bool {
+    id.strip_prefix(KEY_PREFIX)
+        .is_some_and(|digits| is_hex(digits, 16))
+}
+
 /// An API key's id: `bmcp_` and 16 hex digits (the start of its secret, never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -95,7 +109,7 @@ pub struct KeyId(pub String);
 impl TryFrom<String> for KeyId {
     type Error = String;
     fn try_from(v: String) -> Result<Self, String> {
-        if crate::access::keys::is_key_id(&v) {
+        if is_key_id(&v) {
             Ok(KeyId(v))
         } else {
             Err("key_id must be `bmcp_` and 16 hex digits, as list_api_keys shows it (not the secret)".into())

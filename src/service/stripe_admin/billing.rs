@@ -1,0 +1,68 @@
+//! Invoices, invoice items and subscriptions at Stripe, for a ledger customer (resolved to its
+//! Stripe customer) or a `cus_…` id. Cancelling a subscription cannot be undone, so it needs
+//! `confirm: true`.
+
+use crate::service::{App, BillingError};
+use crate::stripe::billing::{
+    FinalizeInvoice, InvoiceQuery, NewInvoice, NewInvoiceItem, SubscriptionCancel,
+    SubscriptionChange, SubscriptionQuery,
+};
+use crate::stripe::views::{InvoiceItemView, InvoiceView, Page, SubscriptionView};
+
+impl App {
+    pub async fn create_invoice(&self, p: NewInvoice) -> Result<InvoiceView, BillingError> {
+        self.stripe()?;
+        let customer = self.stripe_customer(&p.customer.0).await?;
+        self.on_stripe(|s| s.create_invoice(p, customer)).await
+    }
+
+    pub async fn create_invoice_item(
+        &self,
+        p: NewInvoiceItem,
+    ) -> Result<InvoiceItemView, BillingError> {
+        self.stripe()?;
+        let customer = self.stripe_customer(&p.customer.0).await?;
+        self.on_stripe(|s| s.create_invoice_item(p, customer)).await
+    }
+
+    pub async fn finalize_invoice(&self, f: FinalizeInvoice) -> Result<InvoiceView, BillingError> {
+        self.on_stripe(|s| s.finalize_invoice(f)).await
+    }
+
+    pub async fn list_invoices(&self, q: InvoiceQuery) -> Result<Page<InvoiceView>, BillingError> {
+        self.stripe()?;
+        let customer = self
+            .stripe_customer_opt(q.customer.as_ref().map(|c| c.0.as_str()))
+            .await?;
+        self.on_stripe(|s| s.list_invoices(q, customer)).await
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        q: SubscriptionQuery,
+    ) -> Result<Page<SubscriptionView>, BillingError> {
+        self.stripe()?;
+        let customer = self
+            .stripe_customer_opt(q.customer.as_ref().map(|c| c.0.as_str()))
+            .await?;
+        self.on_stripe(|s| s.list_subscriptions(q, customer)).await
+    }
+
+    pub async fn update_subscription(
+        &self,
+        c: SubscriptionChange,
+    ) -> Result<SubscriptionView, BillingError> {
+        self.on_stripe(|s| s.update_subscription(c)).await
+    }
+
+    pub async fn cancel_subscription(
+        &self,
+        c: SubscriptionCancel,
+    ) -> Result<SubscriptionView, BillingError> {
+        self.stripe()?;
+        if !c.confirm {
+            return Err(BillingError::confirmation_required());
+        }
+        self.on_stripe(|s| s.cancel_subscription(c)).await
+    }
+}
