@@ -27,7 +27,7 @@ pub enum ErrorKind {
     /// An argument this client refuses before asking Stripe (the message names it).
     Invalid(String),
     /// Stripe answered with its own error.
-    Refused(Refusal),
+    Refused(Box<Refusal>),
     /// No answer: a network failure or a timeout reaching `base`.
     Unreachable { base: String, detail: String },
     /// An answer this client cannot read; the request may have taken effect.
@@ -69,7 +69,7 @@ impl Error {
             already_exists: already_exists(e),
             attempts,
             kind: match e {
-                ApiError::Stripe(api, status) => ErrorKind::Refused(Refusal {
+                ApiError::Stripe(api, status) => ErrorKind::Refused(Box::new(Refusal {
                     status: *status,
                     kind: api.type_.as_str().to_string(),
                     code: api.code.as_ref().map(|c| c.as_str().to_string()),
@@ -78,7 +78,7 @@ impl Error {
                     param: api.param.clone(),
                     request_id: request_id(api.request_log_url.as_deref()),
                     doc_url: api.doc_url.clone(),
-                }),
+                })),
                 ApiError::ClientError(_) | ApiError::Timeout => ErrorKind::Unreachable {
                     base: base.to_string(),
                     detail: summary(e),

@@ -432,8 +432,7 @@ async fn a_wrong_key_is_stripes_401_and_no_key_means_not_configured() {
     };
     let app = billing_mcp::service::App::new(store, crate::support::example_catalog())
         .with_stripe(billing_mcp::stripe::Payments::connect(&settings).unwrap());
-    let e = billing_mcp::stripe::Payments::connect(&settings)
-        .unwrap()
+    let e = app
         .list_products(serde_json::from_value(json!({})).unwrap())
         .await
         .unwrap_err();
