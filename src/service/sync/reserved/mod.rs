@@ -7,26 +7,29 @@
 //! customer's item changes go to Stripe in one subscription update. Decimal prices are read
 //! from the JSON text itself, never through a float.
 
-use std::collections::{BTreeMap, HashMap};
+mod apply;
+mod document;
+
+pub use document::parse_document;
+use apply::apply_customer;
+
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use super::desired::{PriceSpec, fingerprint};
-use super::{SPEC_KEY, SYNC_KEY, describe, idempotency, tagged};
+use super::describe;
 use crate::core::reserved::{
-    ItemAction, OverageTier, ReservedMeter, TierItem, desired_items, plan_items,
+    ItemAction, ReservedMeter, TierItem, desired_items, plan_items,
 };
-use crate::core::text::{self, quote};
 use crate::core::tier::{PriceModel, Tier, TiersMode};
 use crate::core::{Currency, MinorUnits};
 use crate::service::progress::report;
 use crate::service::{App, BillingError};
 use crate::stripe::Payments;
-use crate::stripe::sync::{ItemEdit, PriceRequest};
 use crate::stripe::views::{MeterView, PriceView, ProductView, SubscriptionView};
 
 /// Item metadata: which tier the item bills (`<meter>/<threshold>`), at what price and band.
@@ -37,97 +40,6 @@ const TIER_BAND_KEY: &str = "billing_mcp_tier_band";
 const RESERVED_METER_KEY: &str = "billing_mcp_reserved_meter";
 /// Stripe's limit of items on one subscription.
 const MAX_ITEMS: usize = 20;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTier {
-    threshold: u64,
-    price_per_unit: Box<RawValue>,
-    stripe_item: Option<String>,
-}
-
-/// A decimal exactly as written in the JSON text: `0.001` or `"0.001"`.
-fn exact(raw: &RawValue, at: &str) -> Result<Decimal, BillingError> {
-    let text = raw.get().trim();
-    let text = match serde_json::from_str::<String>(text) {
-        Ok(s) => s,
-        Err(_) => text.to_string(),
-    };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| {
-            BillingError::invalid(format!(
-                "{at}: price_per_unit `{}` is not a decimal number (e.g. 0.001)",
-                quote(&text)
-            ))
-        })
-}
-
-/// Parse reserved.json: customer → meter → reserved units and overage tiers.
-pub fn parse_document(
-    text: &str,
-) -> Result<BTreeMap<String, BTreeMap<String, ReservedMeter>>, BillingError> {
-    let raw: BTreeMap<String, BTreeMap<String, Box<RawValue>>> = serde_json::from_str(text)
-        .map_err(|e| BillingError::invalid(format!("reserved_json is not reserved.json ({{\"<customer>\": {{\"<meter>_reserved\": …, \"<meter>_overage_tiers\": […]}}}}): {e}")))?;
-    let mut out = BTreeMap::new();
-    for (customer, fields) in raw {
-        text::check(&customer, "a customer in reserved_json", 128, false)
-            .map_err(BillingError::invalid)?;
-        let mut meters: BTreeMap<String, ReservedMeter> = BTreeMap::new();
-        for (field, value) in fields {
-            text::check(&field, "a field in reserved_json", 128, false)
-                .map_err(BillingError::invalid)?;
-            let at = format!("{}.{}", quote(&customer), quote(&field));
-            if let Some(meter) = field.strip_suffix("_overage_tiers") {
-                let tiers: Vec<RawTier> = serde_json::from_str(value.get()).map_err(|e| {
-                    BillingError::invalid(format!(
-                        "{at}: a list of {{threshold, price_per_unit, stripe_item}} expected: {e}"
-                    ))
-                })?;
-                let entry = meters.entry(meter.to_string()).or_insert_with(empty);
-                for t in tiers {
-                    if let Some(item) = &t.stripe_item {
-                        text::check(item, &format!("{at}: stripe_item"), 255, false)
-                            .map_err(BillingError::invalid)?;
-                    }
-                    entry.tiers.push(OverageTier {
-                        threshold: t.threshold,
-                        price_per_unit: exact(&t.price_per_unit, &at)?,
-                        stripe_item: t.stripe_item,
-                    });
-                }
-            } else if let Some(meter) = field.strip_suffix("_reserved") {
-                let units: u64 = serde_json::from_str(value.get()).map_err(|_| {
-                    BillingError::invalid(format!(
-                        "{at}: reserved units must be a whole number ≥ 0"
-                    ))
-                })?;
-                meters
-                    .entry(meter.to_string())
-                    .or_insert_with(empty)
-                    .reserved = units;
-            } else {
-                return Err(BillingError::invalid(format!(
-                    "{at}: unknown field; expected <meter>_reserved or <meter>_overage_tiers"
-                )));
-            }
-        }
-        for (meter, m) in &meters {
-            m.validate().map_err(|e| {
-                BillingError::invalid(format!("{}.{}: {e}", quote(&customer), quote(meter)))
-            })?;
-        }
-        out.insert(customer, meters);
-    }
-    Ok(out)
-}
-
-fn empty() -> ReservedMeter {
-    ReservedMeter {
-        reserved: 0,
-        tiers: Vec::new(),
-    }
-}
 
 /// A price the plan needs that Stripe does not hold yet.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -416,131 +328,6 @@ async fn plan_customer(
         tiers,
         current,
     })
-}
-
-/// The product holding a meter's tier prices, created on first use.
-async fn product_for(
-    stripe: &Payments,
-    state: &mut Stripe,
-    app: &App,
-    meter: &str,
-) -> Result<String, BillingError> {
-    if let Some(p) = state
-        .products
-        .iter()
-        .find(|p| p.metadata.get(RESERVED_METER_KEY).map(String::as_str) == Some(meter))
-    {
-        return Ok(p.id.clone());
-    }
-    let name = match &app.catalog.meters[meter].description {
-        Some(d) => format!("{d} (reserved overage)"),
-        None => format!("{meter} reserved overage"),
-    };
-    let meta = tagged(&[(RESERVED_METER_KEY, meter), (SYNC_KEY, "reserved")]);
-    let made = stripe
-        .create_tagged_product(
-            &name,
-            None,
-            meta,
-            &idempotency(&["reserved_product", meter]),
-        )
-        .await?;
-    let id = made.id.clone();
-    state.products.push(made);
-    Ok(id)
-}
-
-async fn apply_customer(
-    app: &App,
-    stripe: &Payments,
-    state: &mut Stripe,
-    p: &mut Planned,
-) -> Result<(), BillingError> {
-    for new in &mut p.view.prices {
-        let Some(t) = p.tiers.values().find(|t| t.lookup_key == new.lookup_key) else {
-            continue;
-        };
-        let product = product_for(stripe, state, app, &t.meter).await?;
-        let made = stripe
-            .create_spec_price(
-                PriceRequest {
-                    product: &product,
-                    currency: &t.spec.currency,
-                    interval: t.spec.interval,
-                    meter: Some(&t.stripe_meter),
-                    amount: &t.spec.amount,
-                    lookup_key: Some(&t.lookup_key),
-                    nickname: &format!("{} reserved-tier overage", t.meter),
-                    metadata: tagged(&[(SPEC_KEY, &t.digest), (SYNC_KEY, "reserved")]),
-                },
-                &idempotency(&["reserved_price", &t.lookup_key, &product, &t.stripe_meter]),
-            )
-            .await?;
-        new.result = Some(made.id.clone());
-        state.prices.push(made);
-    }
-    let mut edits = Vec::new();
-    for action in &p.view.items {
-        edits.push(match action {
-            ItemAction::Remove { item_id, .. } => ItemEdit {
-                id: item_id.clone(),
-                price: None,
-                metadata: HashMap::new(),
-                deleted: true,
-            },
-            ItemAction::Add { key, .. } | ItemAction::Update { key, .. } => {
-                let t = &p.tiers[key];
-                let Some(price) = state
-                    .prices
-                    .iter()
-                    .find(|x| x.lookup_key.as_deref() == Some(t.lookup_key.as_str()))
-                    .map(|x| x.id.clone())
-                else {
-                    return Err(BillingError::new(
-                        "stripe_unexpected_response",
-                        format!(
-                            "no price {} after creating it; run sync_reserved_tiers again",
-                            t.lookup_key
-                        ),
-                    ));
-                };
-                let item = &t.item;
-                let band = format!(
-                    "{}-{}",
-                    item.band_start,
-                    item.band_end.map(|e| e.to_string()).unwrap_or_default()
-                );
-                let price_text = item.price_per_unit.normalize().to_string();
-                let meta = tagged(&[
-                    (TIER_KEY, key),
-                    (TIER_PRICE_KEY, &price_text),
-                    (TIER_BAND_KEY, &band),
-                ]);
-                let id = match action {
-                    ItemAction::Update { item_id, .. } => item_id.clone(),
-                    _ => None,
-                };
-                ItemEdit {
-                    id,
-                    price: Some(price),
-                    metadata: meta,
-                    deleted: false,
-                }
-            }
-        });
-    }
-    if edits.is_empty() {
-        return Ok(());
-    }
-    let key = idempotency(&[
-        "reserved_items",
-        &p.view.subscription,
-        &fingerprint(&(&p.current, &p.view.items)),
-    ]);
-    stripe
-        .edit_items(&p.view.subscription, &edits, &key)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]
