@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod architecture;
 mod cache;
 mod catalog;
 mod concurrency;

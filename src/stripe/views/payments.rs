@@ -1,6 +1,5 @@
 //! The balance, refunds, payment intents and disputes.
 
-
 use schemars::JsonSchema;
 use serde::Serialize;
 

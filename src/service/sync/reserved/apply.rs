@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 
-
+use crate::core::reserved::ItemAction;
 use crate::service::sync::desired::fingerprint;
 use crate::service::sync::{SPEC_KEY, SYNC_KEY, idempotency, tagged};
-use crate::core::reserved::ItemAction;
 use crate::service::{App, BillingError};
 use crate::stripe::Payments;
 use crate::stripe::sync::{ItemEdit, PriceRequest};

@@ -8,9 +8,7 @@
 //! from the JSON text itself, never through a float.
 
 mod apply;
-mod document;
 
-pub use document::parse_document;
 use apply::apply_customer;
 
 use std::collections::BTreeMap;
@@ -20,11 +18,9 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::desired::{PriceSpec, fingerprint};
 use super::describe;
-use crate::core::reserved::{
-    ItemAction, ReservedMeter, TierItem, desired_items, plan_items,
-};
+use super::desired::{PriceSpec, fingerprint};
+use crate::core::reserved::{ItemAction, ReservedMeter, TierItem, desired_items, plan_items};
 use crate::core::tier::{PriceModel, Tier, TiersMode};
 use crate::core::{Currency, MinorUnits};
 use crate::service::progress::report;

@@ -10,12 +10,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::core::reserved::{
-    OverageTier, ReservedMeter,
-};
+use crate::core::reserved::{OverageTier, ReservedMeter};
 use crate::core::text::{self, quote};
 use crate::service::BillingError;
-
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,7 +98,7 @@ pub fn parse_document(
     Ok(out)
 }
 
-pub(super) fn empty() -> ReservedMeter {
+pub fn empty() -> ReservedMeter {
     ReservedMeter {
         reserved: 0,
         tiers: Vec::new(),

@@ -5,21 +5,19 @@
 //! archived. Applying runs the steps in order with a progress report after each; planning again
 //! afterwards finds nothing to do.
 
-use std::collections::{BTreeSet, HashMap};
+mod apply;
+
+use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::desired::{Desired, Skipped, WantMeter, WantPrice, WantProduct, desired};
-use super::{SPEC_KEY, SYNC_KEY, Step, describe, idempotency, tagged};
-use crate::service::progress::report;
+use super::{SPEC_KEY, SYNC_KEY, Step, describe};
 use crate::service::{App, BillingError};
-use crate::stripe::catalog::NewMeter;
 use crate::stripe::checkout::PLAN_KEY;
-use crate::stripe::sync::PriceRequest;
 use crate::stripe::views::{MeterView, PriceView, ProductView};
 use crate::stripe::{Payments, wire};
-use crate::values::{IdempotencyKey, Name, Text};
 
 /// The meter a synced usage price reads (catalog id).
 const METER_KEY: &str = "billing_mcp_meter";
@@ -258,7 +256,7 @@ pub async fn sync_catalog(app: &App, dry_run: bool) -> Result<CatalogSync, Billi
     let cur = Current::read(stripe).await?;
     let (mut steps, unchanged, skipped) = plan(&desired(&app.catalog), &cur);
     if !dry_run {
-        apply(stripe, &mut steps, &cur).await?;
+        apply::apply(stripe, &mut steps, &cur).await?;
     }
     Ok(CatalogSync {
         dry_run,
@@ -267,172 +265,4 @@ pub async fn sync_catalog(app: &App, dry_run: bool) -> Result<CatalogSync, Billi
         unchanged,
         skipped,
     })
-}
-
-async fn apply(
-    stripe: &Payments,
-    steps: &mut [(Step, Work)],
-    cur: &Current,
-) -> Result<(), BillingError> {
-    // Objects created by earlier steps of this run; the rest are found in `cur`.
-    let mut products: HashMap<String, String> = HashMap::new();
-    let mut meters: HashMap<String, String> = HashMap::new();
-    let total = steps.len() as u64;
-    for (n, (s, work)) in steps.iter_mut().enumerate() {
-        let existing = s.id.clone().unwrap_or_default();
-        let made = match work {
-            Work::CreateMeter(m) => {
-                let view = stripe
-                    .create_meter(NewMeter {
-                        display_name: Text(m.display_name.clone()),
-                        event_name: Name(m.event_name.clone()),
-                        aggregation: Some(m.formula),
-                        customer_key: None,
-                        value_key: None,
-                        idempotency_key: Some(IdempotencyKey(idempotency(&[
-                            "meter",
-                            &m.event_name,
-                            &wire(m.formula),
-                        ]))),
-                    })
-                    .await?;
-                meters.insert(m.event_name.clone(), view.id.clone());
-                view.id
-            }
-            Work::RenameMeter(name) => {
-                let key = idempotency(&["meter", &existing, name]);
-                stripe.rename_meter(&existing, name, &key).await?.id
-            }
-            Work::CreateProduct(p) => {
-                let key = idempotency(&[
-                    "product",
-                    &p.plan,
-                    &p.name,
-                    p.description.as_deref().unwrap_or(""),
-                ]);
-                let meta = tagged(&[(PLAN_KEY, &p.plan), (SYNC_KEY, "catalog")]);
-                let view = stripe
-                    .create_tagged_product(&p.name, p.description.as_deref(), meta, &key)
-                    .await?;
-                products.insert(p.plan.clone(), view.id.clone());
-                view.id
-            }
-            Work::UpdateProduct(p) => {
-                let key = idempotency(&[
-                    "product",
-                    &existing,
-                    &p.name,
-                    p.description.as_deref().unwrap_or(""),
-                ]);
-                stripe
-                    .update_product(
-                        &existing,
-                        Some(&p.name),
-                        p.description.as_deref(),
-                        None,
-                        &key,
-                    )
-                    .await?
-                    .id
-            }
-            Work::CreatePrice(p) => {
-                let product = products
-                    .get(&p.plan)
-                    .cloned()
-                    .or_else(|| cur.product(&p.plan).map(|v| v.id.clone()))
-                    .ok_or_else(|| missing("product", &p.plan))?;
-                let meter = match &p.spec.event_name {
-                    Some(e) => Some(
-                        meters
-                            .get(e)
-                            .cloned()
-                            .or_else(|| cur.meter(e).map(|v| v.id.clone()))
-                            .ok_or_else(|| missing("meter", e))?,
-                    ),
-                    None => None,
-                };
-                let made = create_price(stripe, p, &product, meter.as_deref(), &existing).await?;
-                let replaced = cur.prices.iter().find(|h| h.id == existing);
-                if replaced.is_some_and(|h| made_here(&h.metadata)) {
-                    archive_price(stripe, &existing).await?;
-                }
-                made
-            }
-            Work::ArchivePrice => archive_price(stripe, &existing).await?,
-            Work::ArchiveProduct => {
-                stripe
-                    .update_product(
-                        &existing,
-                        None,
-                        None,
-                        Some(false),
-                        &idempotency(&["archive", &existing]),
-                    )
-                    .await?
-                    .id
-            }
-        };
-        s.result = Some(made);
-        report(
-            n as u64 + 1,
-            total,
-            format!("{} {} {}", s.action, s.object, s.key),
-        )
-        .await;
-    }
-    Ok(())
-}
-
-async fn archive_price(stripe: &Payments, id: &str) -> Result<String, BillingError> {
-    let key = idempotency(&["archive", id]);
-    Ok(stripe.archive_price(id, &key).await?.id)
-}
-
-async fn create_price(
-    stripe: &Payments,
-    p: &WantPrice,
-    product: &str,
-    meter: Option<&str>,
-    replaces: &str,
-) -> Result<String, BillingError> {
-    let mut meta = tagged(&[
-        (PLAN_KEY, &p.plan),
-        (SPEC_KEY, &p.fingerprint),
-        (SYNC_KEY, "catalog"),
-    ]);
-    if let Some(m) = &p.meter {
-        meta.insert(METER_KEY.into(), m.clone());
-    }
-    let key = idempotency(&[
-        "price",
-        &p.lookup_key,
-        &p.fingerprint,
-        product,
-        meter.unwrap_or(""),
-        replaces,
-    ]);
-    let spec = &p.spec;
-    let view = stripe
-        .create_spec_price(
-            PriceRequest {
-                product,
-                currency: &spec.currency,
-                interval: spec.interval,
-                meter,
-                amount: &spec.amount,
-                lookup_key: Some(&p.lookup_key),
-                nickname: &p.nickname,
-                metadata: meta,
-            },
-            &key,
-        )
-        .await?;
-    Ok(view.id)
-}
-
-fn missing(object: &str, key: &str) -> BillingError {
-    BillingError::new(
-        "stripe_unexpected_response",
-        format!("the {object} for {key} was not created before its prices; run sync_catalog again"),
-    )
 }

@@ -3,15 +3,17 @@
 //! decimals, so `check_entitlement`, `quote_price` and `preview_invoice` price them with the
 //! core's `overage_charge`, and `sync_reserved_tiers` pushes what the ledger holds to Stripe.
 
+mod document;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::sync::reserved::parse_document;
 use super::{App, BillingError};
 use crate::core::reserved::ReservedMeter;
 use crate::store::{Page, ReservedTiers, ReservedWrite, StoredReserved, StoredTier};
+pub use document::{empty, parse_document};
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TierView {
