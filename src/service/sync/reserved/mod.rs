@@ -329,6 +329,7 @@ async fn plan_customer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::reserved::parse_document;
 
     const SEED: &str = r#"{
       "acme": {
