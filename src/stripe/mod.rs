@@ -1,9 +1,10 @@
 //! Stripe, through async-stripe. [`Payments`] is the one client the service holds: it checks the
 //! key at start (test keys, or live keys only with `--allow-live`), sends every POST with an
-//! `Idempotency-Key` and retries 409/429/5xx and network failures with that same key, and turns
-//! every Stripe failure into a tool error carrying Stripe's own type, code, message, param and
-//! request id. The resource files build async-stripe requests from our inputs and project the
-//! answers into [`views`].
+//! `Idempotency-Key` and retries 408/409/425/429/5xx, network failures and unreadable answers with
+//! that same key. A failure is this client's own [`Error`] (Stripe's type, code, message, param
+//! and request id, or why no answer came, and whether another attempt may succeed); the service
+//! turns it into a tool error. The resource files build async-stripe requests from validated
+//! inputs and project the answers into [`views`].
 //!
 //! `Payments` is a concrete type, not a trait: tests replace Stripe at the HTTP boundary (a
 //! Stripe-compatible test server behind `STRIPE_API_BASE`), so the real request encoding and
