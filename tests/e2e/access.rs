@@ -10,11 +10,8 @@ use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
-use crate::support::http::{Server, json_rpc};
-use crate::support::{BINARY, Backend, Client, EXAMPLE_CATALOG, Harness, backends, test_db};
-
-const A: &str = "cust_a";
-const B: &str = "cust_b";
+use crate::support::http::{Server, json_rpc, tools_call};
+use crate::support::{A, B, BINARY, Backend, Client, EXAMPLE_CATALOG, Harness, backends, test_db};
 
 /// Arguments for every tool in the registry, aimed at `customer` (or at the caller's own
 /// customer when `None`). A tool added without an entry here fails the isolation test.
@@ -745,19 +742,8 @@ async fn secrets_never_reach_the_binarys_logs() {
     let post = |key: String, tool: &'static str, args: Value| {
         let base = base.clone();
         async move {
-            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-                "name": tool, "arguments": args,
-                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-            }});
-            let resp = reqwest::Client::new()
-                .post(format!("{base}/mcp"))
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2026-07-28")
-                .header("mcp-method", "tools/call")
-                .header("mcp-name", tool)
+            let resp = tools_call(&base, tool, args)
                 .bearer_auth(key)
-                .body(body.to_string())
                 .send()
                 .await
                 .unwrap();

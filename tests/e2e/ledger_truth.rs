@@ -5,11 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Client, Harness, NOW, backends};
-
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
-const RESERVED_JSON: &str = include_str!("../../examples/reserved.json");
+use crate::support::{Backend, Client, DAY, HOUR, Harness, NOW, RESERVED_JSON, backends};
 
 /// A customer on `plan` with a period starting now (no trial), so the figures are the plan's.
 async fn on_plan(c: &Client, customer: &str, plan: &str, interval: &str) {

@@ -4,13 +4,14 @@
 //! and `get_billing_status`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use billing_mcp::service::outbox::{Outbox, OutboxSettings};
 use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
+use crate::support::binary::stdio;
 use crate::support::stripe::StripeServer;
 use crate::support::{Backend, Client, Harness, NOW, backends, test_db};
 
@@ -256,11 +257,8 @@ async fn events_of_a_customer_without_a_stripe_customer_wait_until_it_has_one() 
 }
 
 /// A client for the binary on stdio, and the child's pid.
-async fn serve(
-    db: &str,
-    stripe: &StripeServer,
-) -> (rmcp::service::RunningService<rmcp::RoleClient, ()>, u32) {
-    let cmd = crate::stripe::stdio(
+async fn serve(db: &str, stripe: &StripeServer) -> (Client, u32) {
+    let cmd = stdio(
         db,
         stripe,
         &[
@@ -272,21 +270,13 @@ async fn serve(
     );
     let transport = rmcp::transport::TokioChildProcess::new(cmd).unwrap();
     let pid = transport.id().unwrap();
-    (().serve(transport).await.unwrap(), pid)
+    let inner = Arc::new(().serve(transport).await.unwrap());
+    (Client { inner }, pid)
 }
 
-async fn call(
-    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
-    tool: &str,
-    args: Value,
-) -> Value {
-    let Value::Object(args) = args else {
-        unreachable!()
-    };
-    let r = client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap();
+/// Call and expect success with a structured result.
+async fn call(client: &Client, tool: &str, args: Value) -> Value {
+    let r = client.raw(tool, args).await;
     assert_ne!(r.is_error, Some(true), "{tool}: {:?}", r.structured_content);
     r.structured_content.unwrap()
 }

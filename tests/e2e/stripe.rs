@@ -3,15 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::stripe::StripeServer;
-use crate::support::{Backend, Client, Harness, backends};
-
-async fn setup() -> (StripeServer, Harness, Client) {
-    let stripe = StripeServer::start().await;
-    let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
-    let c = h.client().await;
-    (stripe, h, c)
-}
+use crate::support::binary::{stdio, tool_names};
+use crate::support::stripe::{StripeServer, setup};
+use crate::support::{Backend, Harness, backends};
 
 #[tokio::test]
 async fn an_agent_creates_a_product_with_a_monthly_price_and_a_graduated_tiered_price() {
@@ -658,38 +652,6 @@ async fn invoices_subscriptions_disputes_meters_and_checkout_work_end_to_end() {
             .filter(|s| s.method != "GET")
             .all(|s| s.idempotency_key.is_some())
     );
-}
-
-pub(crate) fn stdio(db: &str, stripe: &StripeServer, extra: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(crate::support::BINARY);
-    cmd.args([
-        "serve",
-        "--stdio",
-        "--catalog",
-        crate::support::EXAMPLE_CATALOG,
-        "--database-url",
-        db,
-    ])
-    .args(extra)
-    .env("STRIPE_SECRET_KEY", crate::support::stripe::KEY)
-    .env("STRIPE_API_BASE", &stripe.url)
-    .stdin(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::null());
-    cmd
-}
-
-async fn tool_names(cmd: tokio::process::Command) -> Vec<String> {
-    use rmcp::ServiceExt;
-    let client = ().serve(rmcp::transport::TokioChildProcess::new(cmd).unwrap()).await.unwrap();
-    let names = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    client.cancel().await.unwrap();
-    names
 }
 
 #[tokio::test]

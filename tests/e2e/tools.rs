@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Backend, Harness, NOW};
-
-const HOUR: i64 = 3_600_000;
+use crate::support::{Backend, HOUR, Harness, NOW};
 
 #[tokio::test]
 async fn graduated_sub_cent_quote_and_invoice_match_a_hand_computation() {

@@ -16,17 +16,8 @@ use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::support::stripe::StripeServer;
-use crate::support::{Backend, Client, EXAMPLE_CATALOG, Harness};
-
-const RESERVED: &str = include_str!("../../../examples/reserved.json");
-
-pub(crate) async fn setup() -> (StripeServer, Harness, Client) {
-    let stripe = StripeServer::start().await;
-    let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
-    let c = h.client().await;
-    (stripe, h, c)
-}
+use crate::support::stripe::{StripeServer, setup};
+use crate::support::{Backend, Client, EXAMPLE_CATALOG, Harness, RESERVED_JSON as RESERVED};
 
 fn posts(stripe: &StripeServer) -> usize {
     stripe.seen().iter().filter(|r| r.method == "POST").count()

@@ -48,6 +48,13 @@ impl Hook {
         let header = format!("t={t},v1={}", sign(secret, t, event.to_string().as_bytes()));
         self.deliver_with(event, Some(header)).await
     }
+
+    /// Deliver `event` signed now with the new secret, expect 200, and return what became of it.
+    pub(crate) async fn accept(&self, event: Value) -> Value {
+        let (code, answer) = self.deliver(&event, NEW).await;
+        assert_eq!(code, 200, "{answer}");
+        answer["event"].clone()
+    }
 }
 
 pub(crate) fn event(id: &str, kind: &str, created_offset_s: i64, object: Value) -> Value {
@@ -262,6 +269,12 @@ async fn subscription_events_change_the_plan_in_order_and_entitlements_follow_at
     }
 }
 
+/// An invoice of acme's for the day before now.
+fn invoice(id: &str) -> Value {
+    json!({"id": id, "object": "invoice", "customer": "cus_w1",
+        "metadata": {"billing_mcp_customer": "acme"}, "period_start": NOW / 1000 - 86_400, "period_end": NOW / 1000})
+}
+
 #[tokio::test]
 async fn a_failed_invoice_payment_makes_the_customer_overdue_until_a_newer_invoice_is_paid() {
     let (_h, hook, c) = setup(Backend::Sqlite).await;
@@ -270,10 +283,6 @@ async fn a_failed_invoice_payment_makes_the_customer_overdue_until_a_newer_invoi
         json!({"customer": "acme", "plan": "forensics"}),
     )
     .await;
-    let invoice = |id: &str| {
-        json!({"id": id, "object": "invoice", "customer": "cus_w1",
-        "metadata": {"billing_mcp_customer": "acme"}, "period_start": NOW / 1000 - 86_400, "period_end": NOW / 1000})
-    };
     let failed = event("evt_f", "invoice.payment_failed", 10, invoice("in_1"));
     assert_eq!(hook.deliver(&failed, NEW).await.0, 200);
     let status = c
@@ -383,10 +392,6 @@ async fn a_paid_invoice_marks_its_periods_usage_billed_once() {
             )
             .await;
         }
-        let invoice = |id: &str| {
-            json!({"id": id, "object": "invoice", "customer": "cus_w1",
-            "metadata": {"billing_mcp_customer": "acme"}, "period_start": NOW / 1000 - 86_400, "period_end": NOW / 1000})
-        };
         let (_, answer) = hook
             .deliver(
                 &event("evt_paid1", "invoice.paid", 10, invoice("in_9")),

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::{Backend, Client, Harness};
 use state::Data;
 
 /// The test key the server accepts (short enough that CI's secret scan does not mistake it).
@@ -89,4 +90,12 @@ impl StripeServer {
     pub fn meter_events(&self) -> Vec<Value> {
         self.data.lock().unwrap().meter_events.clone()
     }
+}
+
+/// A Stripe test server, a harness on SQLite whose Stripe it is, and a client of that harness.
+pub async fn setup() -> (StripeServer, Harness, Client) {
+    let stripe = StripeServer::start().await;
+    let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
+    let c = h.client().await;
+    (stripe, h, c)
 }
