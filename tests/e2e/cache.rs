@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, NOW, backends};
-
-const HOUR: i64 = 3_600_000;
+use crate::support::{HOUR, Harness, NOW, backends};
 
 #[tokio::test]
 async fn a_plain_check_sees_this_process_writes_at_once() {

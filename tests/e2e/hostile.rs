@@ -5,10 +5,7 @@
 use billing_mcp::access::Role;
 use serde_json::{Value, json};
 
-use crate::support::{Harness, backends};
-
-const A: &str = "cust_a";
-const B: &str = "cust_b";
+use crate::support::{A, B, Harness, backends};
 
 /// One call per text field that reaches the ledger, each holding a NUL.
 fn nul_calls() -> Vec<(&'static str, &'static str, Value)> {

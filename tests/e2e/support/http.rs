@@ -1,5 +1,5 @@
 //! The harness over streamable HTTP: a server on 127.0.0.1:0, clients that send a bearer key,
-//! and raw 2026-07-28 requests for asserting status codes and headers.
+//! and raw 2026-07-28 requests (to this server or any other) for asserting status codes and headers.
 
 use std::sync::Arc;
 
@@ -58,18 +58,7 @@ impl Server {
         key: Option<&str>,
         origin: Option<&str>,
     ) -> reqwest::Response {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": tool, "arguments": arguments,
-            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-        }});
-        let mut req = reqwest::Client::new()
-            .post(format!("{}/mcp", self.base))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2026-07-28")
-            .header("mcp-method", "tools/call")
-            .header("mcp-name", tool)
-            .body(body.to_string());
+        let mut req = tools_call(&self.base, tool, arguments);
         if let Some(k) = key {
             req = req.header("authorization", format!("Bearer {k}"));
         }
@@ -78,6 +67,22 @@ impl Server {
         }
         req.send().await.unwrap()
     }
+}
+
+/// One raw 2026-07-28 `tools/call` to the server at `base`, without a key: ready to send.
+pub fn tools_call(base: &str, tool: &str, arguments: Value) -> reqwest::RequestBuilder {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    }});
+    reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string())
 }
 
 /// The JSON-RPC response, whether sent as JSON or as one SSE event.

@@ -1,6 +1,7 @@
 //! Test harness: a fresh ledger per test (SQLite file, or a new PostgreSQL database when
 //! `BILLING_TEST_POSTGRES_URL` is set), the example catalog, and an in-process MCP client.
 
+pub mod binary;
 pub mod http;
 pub mod stripe;
 
@@ -42,6 +43,13 @@ pub fn backends() -> Vec<Backend> {
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// The ledger at `url`, made and kept alive by someone else.
+    fn existing(url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
 }
 
 pub async fn test_db(backend: Backend) -> TestDb {
@@ -115,6 +123,14 @@ fn stripe_settings(stripe_url: &str) -> StripeSettings {
     }
 }
 
+/// Webhooks signed with any of `secrets` are accepted, up to five minutes old.
+fn webhook_settings(secrets: &[&str]) -> billing_mcp::service::webhooks::WebhookSettings {
+    billing_mcp::service::webhooks::WebhookSettings {
+        secrets: secrets.iter().map(|s| s.to_string().into()).collect(),
+        tolerance_secs: 300,
+    }
+}
+
 pub fn example_catalog() -> Catalog {
     Catalog::load(std::path::Path::new(EXAMPLE_CATALOG)).unwrap()
 }
@@ -125,6 +141,15 @@ pub fn fixed_clock(ms: Arc<std::sync::atomic::AtomicI64>) -> Clock {
 }
 
 pub const NOW: i64 = 1_795_257_000_000; // 2026-11-21T10:30:00Z
+pub const HOUR: i64 = 3_600_000;
+pub const DAY: i64 = 24 * HOUR;
+
+/// The seeds' reserved tiers (seed 001), as an operator hands them to the tools.
+pub const RESERVED_JSON: &str = include_str!("../../../examples/reserved.json");
+
+/// Two customers that the isolation tests keep apart.
+pub const A: &str = "cust_a";
+pub const B: &str = "cust_b";
 
 /// An App over a fresh ledger, the example catalog and a controllable clock.
 pub struct Harness {
@@ -169,21 +194,14 @@ impl Harness {
 
     /// A server with Stripe on a ledger another harness created (`ledger_url`).
     pub async fn with_stripe_on(ledger_url: String, stripe_url: &str) -> Harness {
-        let db = TestDb {
-            url: ledger_url,
-            _dir: None,
-        };
+        let db = TestDb::existing(ledger_url);
         Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
     }
 
     /// A harness that accepts Stripe webhooks signed with any of `secrets`.
     pub async fn with_webhook_secrets(backend: Backend, secrets: &[&str]) -> Harness {
         let db = test_db(backend).await;
-        let webhooks = billing_mcp::service::webhooks::WebhookSettings {
-            secrets: secrets.iter().map(|s| s.to_string().into()).collect(),
-            tolerance_secs: 300,
-        };
-        Harness::build_full(db, example_catalog(), None, webhooks).await
+        Harness::build_full(db, example_catalog(), None, webhook_settings(secrets)).await
     }
 
     async fn build_with(db: TestDb, catalog: Catalog, stripe: Option<StripeSettings>) -> Harness {
@@ -217,23 +235,14 @@ impl Harness {
 
     /// Another server process on the same ledger: its own store (and cache), its own clock.
     pub async fn second_process(&self) -> Harness {
-        let db = TestDb {
-            url: self._db.url.clone(),
-            _dir: None,
-        };
+        let db = TestDb::existing(self._db.url.clone());
         Harness::build(db, (*self.app.catalog).clone()).await
     }
 
     /// Another server process on the same ledger that accepts webhooks signed with `secrets`.
     pub async fn second_process_accepting(&self, secrets: &[&str]) -> Harness {
-        let db = TestDb {
-            url: self._db.url.clone(),
-            _dir: None,
-        };
-        let webhooks = billing_mcp::service::webhooks::WebhookSettings {
-            secrets: secrets.iter().map(|s| s.to_string().into()).collect(),
-            tolerance_secs: 300,
-        };
+        let db = TestDb::existing(self._db.url.clone());
+        let webhooks = webhook_settings(secrets);
         Harness::build_full(db, (*self.app.catalog).clone(), None, webhooks).await
     }
 

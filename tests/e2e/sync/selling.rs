@@ -4,9 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::setup;
-use crate::support::stripe::StripeServer;
-use crate::support::{Client, Harness, NOW, backends};
+use crate::support::stripe::{StripeServer, setup};
+use crate::support::{Client, DAY, Harness, NOW, backends};
 
 #[tokio::test]
 async fn a_plan_is_sold_with_its_synced_prices_by_link_or_checkout() {
@@ -137,8 +136,6 @@ async fn a_plan_is_sold_with_its_synced_prices_by_link_or_checkout() {
 fn last(stripe: &StripeServer, path: &str) -> crate::support::stripe::Seen {
     stripe.requests("POST", path).pop().unwrap()
 }
-
-const DAY: i64 = 86_400_000;
 
 async fn checkout(c: &Client, customer: &str, plan: &str) -> Value {
     c.ok(

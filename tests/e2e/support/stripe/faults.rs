@@ -1,0 +1,118 @@
+//! Fault injection: queued Stripe errors, a meter-event outage (500, 429, answers lost after the
+//! event was taken), an outage at Stripe's edge (HTML 502 and 503 pages, an accepted event
+//! answered with a page), slow meter-event answers, and idempotency keys forgotten as after a day.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::StripeServer;
+use super::errors::{Reply, api_error, error};
+use super::state::Data;
+
+pub(super) const METER_EVENTS: &str = "/v1/billing/meter_events";
+
+impl StripeServer {
+    /// The next request gets this Stripe error instead of being handled.
+    pub fn fail_next(&self, status: u16, kind: &str, code: Option<&str>, message: &str) {
+        let (s, body) = error(
+            StatusCode::from_u16(status).unwrap(),
+            kind,
+            code,
+            message,
+            None,
+        );
+        self.data.lock().unwrap().failures.push_back((s, body));
+    }
+
+    /// Start (true) or end (false) a meter-event outage: 500, 429 and lost answers in turn.
+    pub fn outage(&self, on: bool) {
+        self.data.lock().unwrap().outage = on.then_some(0);
+    }
+
+    /// Start (true) or end (false) an outage at Stripe's edge: HTML 502 and 503 pages instead
+    /// of Stripe's JSON, and accepted events answered with an unreadable page.
+    pub fn edge_outage(&self, on: bool) {
+        self.data.lock().unwrap().edge_outage = on.then_some(0);
+    }
+
+    /// Answer meter events only after `delay` (they are accepted at once).
+    pub fn delay_meter_events(&self, delay: Duration) {
+        self.data.lock().unwrap().meter_delay = Some(delay);
+    }
+
+    /// Forget every idempotency key, as Stripe does after 24 hours.
+    pub fn forget_idempotency_keys(&self) {
+        self.data.lock().unwrap().idempotent.clear();
+    }
+}
+
+/// How long a request to `path` waits for its answer.
+pub(super) fn delay(data: &Mutex<Data>, path: &str) -> Option<Duration> {
+    (path == METER_EVENTS)
+        .then(|| data.lock().unwrap().meter_delay)
+        .flatten()
+}
+
+/// What Stripe's edge does with a request to `path` during an edge outage, in turn: an HTML 502
+/// page, an HTML 503 page, or the request passed on and its answer replaced by `edge_page`.
+pub(super) enum Edge {
+    BadGateway,
+    Unavailable,
+    AnswerLost,
+}
+
+pub(super) fn edge(data: &Mutex<Data>, path: &str) -> Option<Edge> {
+    (path == METER_EVENTS)
+        .then(|| {
+            let mut d = data.lock().unwrap();
+            let n = d.edge_outage?;
+            d.edge_outage = Some(n + 1);
+            Some(match n % 3 {
+                0 => Edge::BadGateway,
+                1 => Edge::Unavailable,
+                _ => Edge::AnswerLost,
+            })
+        })
+        .flatten()
+}
+
+/// The HTML page the edge answers with instead of Stripe's JSON.
+pub(super) fn edge_page(edge: &Edge) -> Response {
+    let (status, title) = match edge {
+        Edge::BadGateway => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+        Edge::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "503 Service Unavailable"),
+        // Stripe took the event; the answer is lost at the edge.
+        Edge::AnswerLost => (StatusCode::OK, "OK"),
+    };
+    let html =
+        format!("<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>");
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "text/html")],
+        html,
+    )
+        .into_response()
+}
+
+/// The meter-event outage's turn for a request to `path`: `Err` with the failure to answer at
+/// once, `Ok(true)` when the request is handled and its answer then lost (a 500 instead).
+pub(super) fn outage(d: &mut Data, path: &str) -> Result<bool, Reply> {
+    let Some(n) = d.outage.filter(|_| path == METER_EVENTS) else {
+        return Ok(false);
+    };
+    d.outage = Some(n + 1);
+    match n % 3 {
+        0 => Err(api_error()),
+        1 => Err(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_request_error",
+            Some("rate_limit"),
+            "Request rate limit exceeded.",
+            None,
+        )),
+        _ => Ok(true),
+    }
+}
