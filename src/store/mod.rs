@@ -8,20 +8,16 @@
 //! log (`access.rs`, [`AccessLedger`]) and Stripe webhooks (`webhooks.rs`: events, the order of
 //! events per object, invoices and payment methods) share the same writer.
 
-mod access_types;
 mod cache;
 pub mod postgres;
 pub mod sqlite;
 mod types;
-mod webhook_types;
 mod writer;
 
 use std::sync::Arc;
 
-pub use access_types::*;
 pub use cache::TTL_MS as CACHE_TTL_MS;
 pub use types::*;
-pub use webhook_types::*;
 
 /// A storage failure the caller cannot fix by changing its input.
 #[derive(Debug, thiserror::Error)]
