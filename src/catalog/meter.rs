@@ -1,8 +1,8 @@
 //! A meter's declaration checked: its Stripe event name, its aggregation, the dimension a
 //! `unique` meter counts and the dimension plans price apart.
 
+use super::error::{CatalogError, Context};
 use super::schema::MeterSpec;
-use super::validate::{CatalogError, Context};
 use super::{Aggregation, Meter};
 
 pub(super) fn build(

@@ -3,7 +3,11 @@
 //! file, the field and the fix. Money is integers (minor units) or decimal strings; a float in a
 //! price is refused rather than rounded.
 
+mod credits;
+mod error;
 mod meter;
+mod plan;
+mod price;
 mod schema;
 mod validate;
 
@@ -16,7 +20,7 @@ use crate::core::Currency;
 use crate::core::credit::CreditPack;
 use crate::core::plan::{Feature, Plan};
 
-pub use validate::CatalogError;
+pub use error::CatalogError;
 
 pub use crate::core::usage::Aggregation;
 

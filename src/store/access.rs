@@ -1,5 +1,5 @@
 // The SQL of API keys and the audit log, written once and included into `sqlite.rs` and
-// `postgres.rs` after `ledger.rs` (whose `Backend`, writer and `Db`/`Conn` it uses).
+// `postgres.rs` by `ledger.rs`.
 
 use super::{AccessLedger, ApiKeyRecord, AuditEntry, AuditQuery, KeyOutcome, KeyQuery, KeyWrite, NewApiKey};
 

@@ -1,16 +1,26 @@
-// Credits in the ledger, included into `sqlite.rs` and `postgres.rs` after `ledger.rs`: grants,
+// Credits in the ledger, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: grants,
 // adjustments (a goodwill grant, or credits taken back — never below zero), expiry written as an
 // entry once, and the one debit step every burn goes through. Each runs under its customer's
 // lock in the writer's transaction.
 
-const GRANT_COLUMNS_BY_CUSTOMER: &str = "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, \
-     idempotency_key, created_at FROM credit_grants WHERE customer_id = $1 ORDER BY created_at, id";
+use super::{Adjusted, AdjustmentRecord, CreditEntryRecord, CreditLedger, Granted, NewAdjustment, NewGrant};
+
+/// The grant columns, in [`GrantRecord`]'s order.
+macro_rules! grant_columns {
+    () => {
+        "id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at"
+    };
+}
+
+/// A query of grants: the grant columns of `credit_grants`, then `$rest`.
+macro_rules! select_grants {
+    ($rest:literal) => {
+        concat!("SELECT ", grant_columns!(), " FROM credit_grants ", $rest)
+    };
+}
 
 async fn live_grants(conn: &mut Conn, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
-    Ok(sqlx::query_as::<Db, GrantRecord>(
-        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
-         FROM credit_grants WHERE customer_id = $1 AND remaining > 0",
-    )
+    Ok(sqlx::query_as::<Db, GrantRecord>(select_grants!("WHERE customer_id = $1 AND remaining > 0"))
     .bind(customer)
     .fetch_all(&mut *conn)
     .await?)
@@ -29,12 +39,18 @@ async fn take_credits(conn: &mut Conn, customer: &str, grant_id: &str, take: u64
     if updated != 1 {
         return Err(StoreError::Corrupt(format!("grant {grant_id} changed under its customer's lock")));
     }
+    write_entry(conn, customer, grant_id, kind, -take, source, at).await
+}
+
+/// One entry of the credit ledger: `credits` (signed) moved on one grant, and why (`kind`, and
+/// the event or adjustment it was for).
+async fn write_entry(conn: &mut Conn, customer: &str, grant_id: &str, kind: &str, credits: i64, source: Option<&str>, at: i64) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(crate::ids::new_id("cde"))
         .bind(customer)
         .bind(grant_id)
         .bind(kind)
-        .bind(-take)
+        .bind(credits)
         .bind(source)
         .bind(at)
         .execute(&mut *conn)
@@ -45,10 +61,9 @@ async fn take_credits(conn: &mut Conn, customer: &str, grant_id: &str, take: u64
 /// Write off what expired grants still held, once: each gets an `expiry` entry dated at its
 /// expiry and keeps nothing. Returns the credits written off.
 async fn expire_credits(conn: &mut Conn, customer: &str, now: i64) -> Result<u64, StoreError> {
-    let expired = sqlx::query_as::<Db, GrantRecord>(
-        "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
-         FROM credit_grants WHERE customer_id = $1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $2",
-    )
+    let expired = sqlx::query_as::<Db, GrantRecord>(select_grants!(
+        "WHERE customer_id = $1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $2"
+    ))
     .bind(customer)
     .bind(now)
     .fetch_all(&mut *conn)
@@ -156,10 +171,7 @@ async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Resul
         return Ok(Granted::UnknownCustomer);
     }
     if let Some(key) = &g.idempotency_key {
-        let existing = sqlx::query_as::<Db, GrantRecord>(
-            "SELECT id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at \
-             FROM credit_grants WHERE customer_id = $1 AND idempotency_key = $2",
-        )
+        let existing = sqlx::query_as::<Db, GrantRecord>(select_grants!("WHERE customer_id = $1 AND idempotency_key = $2"))
         .bind(&g.customer)
         .bind(key)
         .fetch_optional(&mut *conn)
@@ -168,11 +180,12 @@ async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Resul
             return Ok(Granted::Duplicate(existing));
         }
     }
-    let record = sqlx::query_as::<Db, GrantRecord>(
-        "INSERT INTO credit_grants (id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) \
-         RETURNING id, customer_id, credits, remaining, priority, expires_at, source, description, idempotency_key, created_at",
-    )
+    let record = sqlx::query_as::<Db, GrantRecord>(concat!(
+        "INSERT INTO credit_grants (",
+        grant_columns!(),
+        ") VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+        grant_columns!()
+    ))
     .bind(&g.id)
     .bind(&g.customer)
     .bind(g.credits)
@@ -184,15 +197,56 @@ async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Resul
     .bind(g.now)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO credit_entries (id, customer_id, grant_id, kind, credits, event_id, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)")
-        .bind(crate::ids::new_id("cde"))
-        .bind(&g.customer)
-        .bind(&g.id)
-        .bind(&g.source)
-        .bind(g.credits)
-        .bind(g.now)
-        .execute(&mut *conn)
-        .await?;
+    write_entry(conn, &g.customer, &g.id, &g.source, g.credits, None, g.now).await?;
     Ok(Granted::Granted(record))
 }
 
+#[derive(sqlx::FromRow)]
+struct BurnedRow {
+    meter: String,
+    credits: i64,
+}
+
+#[async_trait::async_trait]
+impl CreditLedger for Backend {
+    async fn credits_burned(&self, customer: &str, from: i64, to: i64) -> Result<BTreeMap<String, u64>, StoreError> {
+        let rows = sqlx::query_as::<Db, BurnedRow>(
+            "SELECT e.meter AS meter, CAST(-SUM(c.credits) AS BIGINT) AS credits FROM credit_entries c JOIN usage_events e ON e.id = c.event_id \
+             WHERE c.customer_id = $1 AND c.kind = 'debit' AND e.occurred_at >= $2 AND e.occurred_at < $3 GROUP BY e.meter",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.meter, u64::try_from(r.credits).unwrap_or(0))).collect())
+    }
+
+    async fn grant_credits(&self, g: NewGrant) -> Result<Granted, StoreError> {
+        writer::submit(&self.writer, |r| Op::Grant(g, r)).await
+    }
+
+    async fn adjust_credits(&self, a: NewAdjustment) -> Result<Adjusted, StoreError> {
+        writer::submit(&self.writer, |r| Op::Adjust(a, r)).await
+    }
+
+    async fn expire_credits(&self, customer: &str, now: i64) -> Result<u64, StoreError> {
+        let customer = customer.to_string();
+        writer::submit(&self.writer, |reply| Op::Expire { customer, now, reply }).await
+    }
+
+    async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, GrantRecord>(select_grants!("WHERE customer_id = $1 ORDER BY created_at, id")).bind(customer).fetch_all(&self.read).await?)
+    }
+
+    async fn credit_entries(&self, customer: &str, limit: i64) -> Result<Vec<CreditEntryRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, CreditEntryRecord>(
+            "SELECT id, customer_id, grant_id, kind, credits, event_id, created_at FROM credit_entries \
+             WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(customer)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

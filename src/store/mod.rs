@@ -1,26 +1,23 @@
 //! The ledger: customers, append-only usage events (with hourly totals), credit grants and the
-//! append-only credit ledger, behind one [`Ledger`] trait with a SQLite and a PostgreSQL backend
-//! (the URL scheme picks one). Both backends share their SQL (`ledger.rs`, included into each)
-//! and their writer: writes go through one task per process that groups concurrent operations
-//! into one transaction (one commit for many callers, each answered after the commit), and every
-//! consume locks its customer first, so limits and credits hold across processes too. API keys
-//! and the audit log (`access.rs`, [`AccessLedger`]) and Stripe webhooks (`webhooks.rs`: events,
-//! the order of events per object, invoices and payment methods) share the same writer.
+//! append-only credit ledger, behind one [`Ledger`] trait (a part per aggregate) with a SQLite and
+//! a PostgreSQL backend (the URL scheme picks one). Both backends share their SQL (`ledger.rs` and
+//! the file per aggregate it includes, included into each) and their writer: writes go through
+//! one task per process that groups concurrent operations into one transaction (one commit for
+//! many callers, each answered after the commit; `dispatch.rs` runs each), and every consume locks
+//! its customer first, so limits and credits hold across processes too. API keys and the audit
+//! log (`access.rs`, [`AccessLedger`]) and Stripe webhooks (`webhooks.rs`: events, the order of
+//! events per object, invoices and payment methods) share the same writer.
 
-mod access_types;
 mod cache;
 pub mod postgres;
 pub mod sqlite;
 mod types;
-mod webhook_types;
 mod writer;
 
 use std::sync::Arc;
 
-pub use access_types::*;
 pub use cache::TTL_MS as CACHE_TTL_MS;
 pub use types::*;
-pub use webhook_types::*;
 
 /// A storage failure the caller cannot fix by changing its input.
 #[derive(Debug, thiserror::Error)]
@@ -55,18 +52,66 @@ pub trait AccessLedger: Send + Sync {
     async fn list_audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
-/// Everything the services need from storage. Each method is one atomic use case.
-#[async_trait::async_trait]
-pub trait Ledger: AccessLedger {
+/// Everything the services need from storage, one trait per aggregate. Each method is one atomic
+/// use case.
+pub trait Ledger:
+    CustomerLedger
+    + UsageLedger
+    + EntitlementLedger
+    + CreditLedger
+    + OutboxLedger
+    + WebhookLedger
+    + AccessLedger
+{
     fn backend(&self) -> &'static str;
+}
+
+/// Customers: their plan, status and period, reserved capacity and Stripe link.
+#[async_trait::async_trait]
+pub trait CustomerLedger: Send + Sync {
     async fn create_customer(&self, customer: NewCustomer) -> Result<Created, StoreError>;
     async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError>;
     async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError>;
     async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError>;
     /// Link a Stripe customer (kept if one is linked already); `None` for an unknown customer.
     async fn link_stripe(&self, link: StripeLink) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Changes of plan or interval between `from` and `to`, oldest first.
+    async fn plan_changes(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<PlanChangeRecord>, StoreError>;
+    /// Replace a customer's reserved capacity; `None` for an unknown customer.
+    async fn set_reserved(
+        &self,
+        write: ReservedWrite,
+    ) -> Result<Option<CustomerRecord>, StoreError>;
+    async fn customer_by_stripe(
+        &self,
+        stripe_customer_id: &str,
+    ) -> Result<Option<CustomerRecord>, StoreError>;
+}
+
+/// Usage events, appended once each, and the usage read back from them.
+#[async_trait::async_trait]
+pub trait UsageLedger: Send + Sync {
     /// Append events; each answers recorded, duplicate (with the first event's id) or unknown customer.
     async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError>;
+    /// Usage per meter and priced dimension value between `from` (inclusive) and `to`
+    /// (exclusive), exact to the millisecond.
+    async fn usage_totals(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<UsageTotals, StoreError>;
+    async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
+}
+
+/// The state entitlement decisions are made on, and the check that records what it allows.
+#[async_trait::async_trait]
+pub trait EntitlementLedger: Send + Sync {
     /// Check and record atomically: `decide` sees the customer's state under its lock.
     async fn consume(&self, request: ConsumeRequest) -> Result<Consumed, StoreError>;
     /// The same state `consume` shows `decide`, read without locking or writing; served from the
@@ -86,26 +131,11 @@ pub trait Ledger: AccessLedger {
         from: i64,
         to: i64,
     ) -> Result<bool, StoreError>;
-    /// Usage per meter and priced dimension value between `from` (inclusive) and `to`
-    /// (exclusive), exact to the millisecond.
-    async fn usage_totals(
-        &self,
-        customer: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<UsageTotals, StoreError>;
-    /// Changes of plan or interval between `from` and `to`, oldest first.
-    async fn plan_changes(
-        &self,
-        customer: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<PlanChangeRecord>, StoreError>;
-    /// Replace a customer's reserved capacity; `None` for an unknown customer.
-    async fn set_reserved(
-        &self,
-        write: ReservedWrite,
-    ) -> Result<Option<CustomerRecord>, StoreError>;
+}
+
+/// Credit grants and the append-only credit ledger.
+#[async_trait::async_trait]
+pub trait CreditLedger: Send + Sync {
     /// Credits burned by usage events between `from` and `to`, per meter.
     async fn credits_burned(
         &self,
@@ -113,7 +143,21 @@ pub trait Ledger: AccessLedger {
         from: i64,
         to: i64,
     ) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
-    async fn list_events(&self, query: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError>;
+    async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
+    async fn adjust_credits(&self, adjustment: NewAdjustment) -> Result<Adjusted, StoreError>;
+    /// Write off what expired grants still hold (an `expiry` entry each, once).
+    async fn expire_credits(&self, customer: &str, now: i64) -> Result<u64, StoreError>;
+    async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
+    async fn credit_entries(
+        &self,
+        customer: &str,
+        limit: i64,
+    ) -> Result<Vec<CreditEntryRecord>, StoreError>;
+}
+
+/// The outbox of usage events Stripe is to receive.
+#[async_trait::async_trait]
+pub trait OutboxLedger: Send + Sync {
     /// Claim events due for Stripe (see [`OutboxClaim`]); oldest due first.
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError>;
     /// Put failed events back in the outbox (see [`Requeue`]); answers how many.
@@ -127,6 +171,11 @@ pub trait Ledger: AccessLedger {
         from: i64,
         to: i64,
     ) -> Result<OutboxSummary, StoreError>;
+}
+
+/// Stripe webhook events and what they say of a customer's Stripe account.
+#[async_trait::async_trait]
+pub trait WebhookLedger: Send + Sync {
     /// Store a webhook event unless its id is stored already; returns the stored row and
     /// whether this call stored it.
     async fn receive_webhook(
@@ -141,20 +190,6 @@ pub trait Ledger: AccessLedger {
     async fn list_webhooks(&self, query: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A customer's open Stripe invoices and payment method, as webhooks reported them.
     async fn payment_standing(&self, customer: &str) -> Result<PaymentStanding, StoreError>;
-    async fn customer_by_stripe(
-        &self,
-        stripe_customer_id: &str,
-    ) -> Result<Option<CustomerRecord>, StoreError>;
-    async fn grant_credits(&self, grant: NewGrant) -> Result<Granted, StoreError>;
-    async fn adjust_credits(&self, adjustment: NewAdjustment) -> Result<Adjusted, StoreError>;
-    /// Write off what expired grants still hold (an `expiry` entry each, once).
-    async fn expire_credits(&self, customer: &str, now: i64) -> Result<u64, StoreError>;
-    async fn credit_grants(&self, customer: &str) -> Result<Vec<GrantRecord>, StoreError>;
-    async fn credit_entries(
-        &self,
-        customer: &str,
-        limit: i64,
-    ) -> Result<Vec<CreditEntryRecord>, StoreError>;
 }
 
 pub type Store = Arc<dyn Ledger>;

@@ -31,8 +31,3 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
 }
 
 include!("ledger.rs");
-include!("usage.rs");
-include!("snapshot.rs");
-include!("credits.rs");
-include!("webhooks.rs");
-include!("access.rs");

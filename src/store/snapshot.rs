@@ -1,9 +1,15 @@
-// The snapshot a decision is made on, included into `sqlite.rs` and `postgres.rs` after
-// `usage.rs`: the customer, one meter's usage in the hour, day and month windows containing now
-// and in the billing period, its billable usage (since the current plan's billing began) in the
-// month and the period per priced value, and the live credit grants. One query reads sum, count
-// and max for all six spans; a level meter (`max`, `last`) adds one read of its hourly rows for
-// its latest value, and a `unique` meter one count of distinct values.
+// The snapshot a decision is made on, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`:
+// the customer, one meter's usage in the hour, day and month windows containing now and in the
+// billing period, its billable usage (since the current plan's billing began) in the month and the
+// period per priced value, and the live credit grants. One query reads sum, count and max for all
+// six spans; a level meter (`max`, `last`) adds one read of its hourly rows for its latest value,
+// and a `unique` meter one count of distinct values. `consume` decides on the same state under the
+// customer's lock, and records what it allowed.
+
+use super::cache::Spans;
+use super::{ConsumeRequest, Counted, EntitlementLedger, Snapshot};
+use crate::core::entitlement::windows_for;
+use crate::core::period::{Interval, Window};
 
 /// The spans a snapshot counts, in this order: the hour, day and month windows containing now,
 /// the billing period, and the month window and period from when the current plan's billing
@@ -198,4 +204,86 @@ async fn value_counted(conn: &mut Conn, customer: &str, meter: &str, value: &str
     .fetch_optional(&mut *conn)
     .await?
     .is_some())
+}
+
+async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>("SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2")
+        .bind(customer)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Check and record under the customer's lock: no two consumes see the same state.
+async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<String>) -> Result<Consumed, StoreError> {
+    if !known.contains(&request.customer) {
+        return Ok(Consumed::UnknownCustomer);
+    }
+    if let Some(key) = request.event.as_ref().and_then(|e| e.idempotency_key.as_deref())
+        && let Some(event_id) = event_by_key(conn, &request.customer, key).await?
+    {
+        return Ok(Consumed::Duplicate { event_id });
+    }
+    expire_credits(conn, &request.customer, request.now).await?;
+    let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
+    let Some((mut snapshot, spans)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
+        return Ok(Consumed::UnknownCustomer);
+    };
+    if let (Some(value), Some(spans)) = (request.event.as_ref().and_then(|e| e.distinct.as_deref()), spans) {
+        let meter = request.event.as_ref().map_or("", |e| e.meter.as_str());
+        snapshot.value_counted = value_counted(conn, &request.customer, meter, value, spans.month).await?;
+    }
+    let mut verdict = (request.decide)(&snapshot);
+    if !verdict.decision.allowed {
+        return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
+    }
+    let parts = match credit::burn(&snapshot.grants, verdict.credits, request.now) {
+        Ok(parts) => parts,
+        Err(_) => {
+            verdict.decision.allowed = false;
+            verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
+            return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
+        }
+    };
+    let mut event = request.event;
+    if let (Some(e), Some(level)) = (event.as_mut(), verdict.record_quantity) {
+        e.quantity = i64::try_from(level).map_err(|_| StoreError::Corrupt("quantity overflows".into()))?;
+    }
+    let event_id = match &event {
+        Some(event) => match insert_events(conn, std::slice::from_ref(event), known).await?.pop() {
+            Some(Recorded::Recorded { id }) => Some(id),
+            Some(Recorded::Duplicate { id }) => return Ok(Consumed::Duplicate { event_id: id }),
+            _ => return Ok(Consumed::UnknownCustomer),
+        },
+        None => None,
+    };
+    for (grant_id, take) in parts {
+        take_credits(conn, &request.customer, &grant_id, take, "debit", event_id.as_deref(), request.now).await?;
+    }
+    Ok(Consumed::Decided { verdict: Box::new(verdict), event_id })
+}
+
+#[async_trait::async_trait]
+impl EntitlementLedger for Backend {
+    async fn consume(&self, request: ConsumeRequest) -> Result<Consumed, StoreError> {
+        writer::submit(&self.writer, |r| Op::Consume(request, r)).await
+    }
+
+    async fn snapshot(&self, customer: &str, counted: Option<Counted<'_>>, now: i64) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        let meter = counted.map(|c| c.meter);
+        let generation = match self.cache.get(customer, meter, now) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(generation) => generation,
+        };
+        let mut conn = self.read.acquire().await?;
+        let Some((snapshot, spans)) = load_snapshot(&mut conn, customer, counted, now).await? else { return Ok(None) };
+        let snapshot = Arc::new(snapshot);
+        self.cache.put(meter, Arc::clone(&snapshot), spans, generation, now);
+        Ok(Some(snapshot))
+    }
+
+    async fn value_counted(&self, customer: &str, meter: &str, value: &str, from: i64, to: i64) -> Result<bool, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        value_counted(&mut conn, customer, meter, value, crate::core::period::Span { start: from, end: to }).await
+    }
 }

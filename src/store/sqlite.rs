@@ -68,8 +68,3 @@ async fn open_pools(
 }
 
 include!("ledger.rs");
-include!("usage.rs");
-include!("snapshot.rs");
-include!("credits.rs");
-include!("webhooks.rs");
-include!("access.rs");

@@ -1,4 +1,4 @@
-// Usage in the ledger, included into `sqlite.rs` and `postgres.rs` after `ledger.rs`: appending
+// Usage in the ledger, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: appending
 // events with their hourly rows (sum, count, largest quantity, latest event) and, for `unique`
 // meters, the distinct values per hour; and reading a span's usage back. A span is read from the
 // hourly rows for its whole hours and from the events themselves only for a partial hour at
@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use crate::core::period::{Span, billable_from, from_on};
 use crate::core::usage::{Aggregation, Tally};
+
+use super::{EventQuery, UsageEventRecord, UsageLedger};
 
 /// Append events. Duplicates (same customer and idempotency key, stored earlier or repeated in
 /// the batch) answer with the first event's id and are not stored; hourly totals count only new
@@ -292,3 +294,41 @@ async fn span_totals(conn: &mut Conn, customer: &str, span: Span) -> Result<Usag
     Ok(totals)
 }
 
+#[async_trait::async_trait]
+impl UsageLedger for Backend {
+    async fn record_usage(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, StoreError> {
+        writer::submit(&self.writer, |r| Op::Usage(events, r)).await
+    }
+
+    async fn usage_totals(&self, customer: &str, from: i64, to: i64) -> Result<UsageTotals, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        span_totals(&mut conn, customer, crate::core::period::Span { start: from, end: to }).await
+    }
+
+    async fn list_events(&self, q: EventQuery) -> Result<Vec<UsageEventRecord>, StoreError> {
+        // Newest first; the cursor is an event id of this customer (and meter), resolved to its
+        // (time, id) position: another customer's event is as unknown as one that never was.
+        let meter = q.meter.as_deref().unwrap_or("");
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM usage_events WHERE id = $1 AND customer_id = $2 AND ($3 = '' OR meter = $3)",
+            q.starting_after.as_deref(),
+            &[&q.customer, meter],
+        )
+        .await?;
+        Ok(sqlx::query_as::<Db, UsageEventRecord>(
+            "SELECT id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, \
+             stripe_state, stripe_attempts, stripe_error, stripe_sent_at, billed_invoice FROM usage_events e WHERE customer_id = $1 AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4 \
+             AND ($5 = '' OR (occurred_at, id) < (SELECT occurred_at, id FROM usage_events WHERE id = $5)) \
+             ORDER BY occurred_at DESC, id DESC LIMIT $6",
+        )
+        .bind(&q.customer)
+        .bind(q.meter.as_deref().unwrap_or(""))
+        .bind(q.from)
+        .bind(q.to)
+        .bind(q.starting_after.as_deref().unwrap_or(""))
+        .bind(q.limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

@@ -1,10 +1,22 @@
-// The SQL of Stripe webhooks, written once and included into `sqlite.rs` and `postgres.rs` after
-// `ledger.rs` (whose writer, `Db`/`Conn` and customer and credit statements it uses): each event
-// stored once, its effects and new status applied in one savepoint, events of one object in
-// order (`stripe_object_versions`), and what the events say of a customer's Stripe account
-// (`stripe_invoices`, `customer_payment_methods`).
+// The SQL of Stripe webhooks, written once and included into `sqlite.rs` and `postgres.rs` by
+// `ledger.rs` (it uses the customer and credit statements of `customers.rs` and `credits.rs`):
+// each event stored once, its effects and new status applied in one savepoint, events of one
+// object in order (`stripe_object_versions`), and what the events say of a customer's Stripe
+// account (`stripe_invoices`, `customer_payment_methods`).
 
-use super::{InvoiceChange, PaymentMethodChange, PaymentMethodEvent, PaymentStanding, WebhookDecision, WebhookEffect};
+use super::{
+    InvoiceChange, PaymentMethodChange, PaymentMethodEvent, PaymentStanding, WebhookApply, WebhookDecision, WebhookEffect, WebhookLedger, WebhookQuery,
+    WebhookRecord,
+};
+
+macro_rules! select_webhooks {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, type, object_id, created, payload, status, outcome, attempts, received_at, processed_at FROM webhook_events ",
+            $rest
+        )
+    };
+}
 
 async fn fetch_webhook(conn: &mut Conn, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
     Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!("WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?)
@@ -43,11 +55,7 @@ async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<Strin
         WebhookDecision::Fail(why) => ("failed", why.clone()),
         WebhookDecision::Ignore(why) => ("ignored", why.clone()),
         WebhookDecision::Apply { gate: Some((object, created)), .. } if !advance_object(conn, object, *created, &a.event_id).await? => {
-            let newer: Option<String> = sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1")
-                .bind(object)
-                .fetch_optional(&mut *conn)
-                .await?;
-            ("ignored", format!("older than {} already applied to {object}", newer.unwrap_or_default()))
+            ("ignored", format!("older than {} already applied to {object}", applied_to(conn, object).await?))
         }
         WebhookDecision::Apply { effects, outcome, .. } => {
             let mut said = outcome.clone();
@@ -116,17 +124,21 @@ async fn advance_object(conn: &mut Conn, object: &str, created: i64, event: &str
         == 1)
 }
 
+/// The newest event applied to `key` ('' when none is).
+async fn applied_to(conn: &mut Conn, key: &str) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or_default())
+}
 
 /// Advance `key` to this event, or name the newer event that holds it.
 async fn newest(conn: &mut Conn, key: &str, created: i64, event: &str) -> Result<Result<(), String>, StoreError> {
     if advance_object(conn, key, created, event).await? {
         return Ok(Ok(()));
     }
-    let newer = sqlx::query_scalar::<Db, String>("SELECT event_id FROM stripe_object_versions WHERE object_id = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(Err(newer.unwrap_or_default()))
+    Ok(Err(applied_to(conn, key).await?))
 }
 
 /// The invoice's row, then (if it took the event) the customer's delinquency; see [`InvoiceChange`].
@@ -243,4 +255,46 @@ async fn payment_standing(read: &sqlx::Pool<Db>, customer: &str) -> Result<Payme
         payment_method_configured: method.as_ref().is_some_and(|m| m.configured != 0),
         default_payment_method: method.and_then(|m| m.default_payment_method),
     })
+}
+
+#[async_trait::async_trait]
+impl WebhookLedger for Backend {
+    async fn receive_webhook(&self, event: WebhookRecord) -> Result<(WebhookRecord, bool), StoreError> {
+        writer::submit(&self.writer, |r| Op::ReceiveWebhook(event, r)).await
+    }
+
+    async fn apply_webhook(&self, apply: WebhookApply) -> Result<Option<WebhookRecord>, StoreError> {
+        writer::submit(&self.writer, |r| Op::ApplyWebhook(apply, r)).await
+    }
+
+    async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_webhook(&mut conn, id).await
+    }
+
+    async fn list_webhooks(&self, q: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError> {
+        // The type filter never changes for an event; its status may (a retry), so it is no test.
+        cursor_known(
+            &self.read,
+            "SELECT COUNT(*) FROM webhook_events WHERE id = $1 AND ($2 = '' OR type = $2)",
+            q.starting_after.as_deref(),
+            &[q.kind.as_deref().unwrap_or("")],
+        )
+        .await?;
+        Ok(sqlx::query_as::<Db, WebhookRecord>(select_webhooks!(
+            "w WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) \
+             AND ($3 = '' OR (received_at, id) < (SELECT received_at, id FROM webhook_events WHERE id = $3)) \
+             ORDER BY received_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(q.status.as_deref().unwrap_or(""))
+        .bind(q.kind.as_deref().unwrap_or(""))
+        .bind(q.starting_after.as_deref().unwrap_or(""))
+        .bind(q.limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn payment_standing(&self, customer: &str) -> Result<PaymentStanding, StoreError> {
+        payment_standing(&self.read, customer).await
+    }
 }

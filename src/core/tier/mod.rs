@@ -3,10 +3,16 @@
 //! total falls in) and `package` (a price per block of N units, rounded up or down). The exact
 //! total is a Decimal; it is rounded once, by [`super::round_minor`], when a line is produced.
 
+mod slices;
+mod validate;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{CoreError, MinorUnits, round_minor};
+use slices::{graduated, package, slice, volume};
+
+pub use slices::tier_for;
 
 /// One tier: units up to `up_to` (inclusive; `None` = unbounded, only for the last tier) cost
 /// `unit_amount` minor units each (Decimal, so 0.5 cents is exact), plus `flat_amount` once.
@@ -74,23 +80,6 @@ pub struct Priced {
 }
 
 impl PriceModel {
-    /// Check the shape Stripe would accept: tiers strictly increasing, only the last unbounded,
-    /// no negative amounts, package size above zero.
-    pub fn validate(&self) -> Result<(), CoreError> {
-        match self {
-            PriceModel::PerUnit { unit_amount } => non_negative(*unit_amount, "unit_amount"),
-            PriceModel::Package { size, amount, .. } => {
-                if *size == 0 {
-                    return Err(CoreError::InvalidPrice(
-                        "package size must be at least 1".into(),
-                    ));
-                }
-                non_negative(amount.to_decimal(), "package amount")
-            }
-            PriceModel::Tiered { tiers, .. } => validate_tiers(tiers),
-        }
-    }
-
     /// Price `quantity` units from zero.
     pub fn price(&self, quantity: u64) -> Result<Priced, CoreError> {
         let slices = match self {
@@ -101,25 +90,7 @@ impl PriceModel {
                 size,
                 amount,
                 rounding,
-            } => {
-                let blocks = match rounding {
-                    PackageRounding::Up => quantity.div_ceil(*size),
-                    PackageRounding::Down => quantity / size,
-                };
-                let exact = amount
-                    .to_decimal()
-                    .checked_mul(Decimal::from(blocks))
-                    .ok_or(CoreError::Overflow)?;
-                vec![TierSlice {
-                    tier: 1,
-                    from_unit: u64::from(quantity > 0),
-                    to_unit: (quantity > 0).then_some(quantity),
-                    quantity,
-                    unit_amount: amount.to_decimal() / Decimal::from(*size),
-                    flat_amount: MinorUnits::ZERO,
-                    exact,
-                }]
-            }
+            } => vec![package(*size, *amount, *rounding, quantity)?],
             PriceModel::Tiered {
                 mode: TiersMode::Graduated,
                 tiers,
@@ -149,129 +120,6 @@ impl PriceModel {
             .total
             .checked_sub(self.price(already)?.total)
     }
-}
-
-fn non_negative(value: Decimal, what: &str) -> Result<(), CoreError> {
-    if value.is_sign_negative() && !value.is_zero() {
-        return Err(CoreError::InvalidPrice(format!(
-            "{what} must not be negative (got {value})"
-        )));
-    }
-    Ok(())
-}
-
-fn validate_tiers(tiers: &[Tier]) -> Result<(), CoreError> {
-    let Some(last) = tiers.last() else {
-        return Err(CoreError::InvalidTiers(
-            "a tiered price needs at least one tier".into(),
-        ));
-    };
-    if last.up_to.is_some() {
-        return Err(CoreError::InvalidTiers(
-            "the last tier must be unbounded (no up_to)".into(),
-        ));
-    }
-    let mut previous: Option<u64> = None;
-    for (i, tier) in tiers.iter().enumerate() {
-        non_negative(tier.unit_amount, &format!("tier {} unit_amount", i + 1))?;
-        non_negative(
-            tier.flat_amount.to_decimal(),
-            &format!("tier {} flat_amount", i + 1),
-        )?;
-        if i + 1 < tiers.len() {
-            let Some(up_to) = tier.up_to else {
-                return Err(CoreError::InvalidTiers(format!(
-                    "tier {} has no up_to but is not the last tier",
-                    i + 1
-                )));
-            };
-            if up_to == 0 || previous.is_some_and(|p| up_to <= p) {
-                return Err(CoreError::InvalidTiers(format!(
-                    "tiers must be in increasing order of up_to: tier {} has up_to {up_to} after {}",
-                    i + 1,
-                    previous.unwrap_or(0)
-                )));
-            }
-            previous = Some(up_to);
-        }
-    }
-    Ok(())
-}
-
-/// A slice of `quantity` units starting after unit `start`.
-fn slice(
-    tier: usize,
-    start: u64,
-    quantity: u64,
-    unit_amount: Decimal,
-    flat: MinorUnits,
-) -> Result<TierSlice, CoreError> {
-    let units = unit_amount
-        .checked_mul(Decimal::from(quantity))
-        .ok_or(CoreError::Overflow)?;
-    let flat_applies = quantity > 0;
-    let exact = if flat_applies {
-        units
-            .checked_add(flat.to_decimal())
-            .ok_or(CoreError::Overflow)?
-    } else {
-        units
-    };
-    Ok(TierSlice {
-        tier,
-        from_unit: if quantity > 0 { start + 1 } else { 0 },
-        to_unit: (quantity > 0).then_some(start + quantity),
-        quantity,
-        unit_amount,
-        flat_amount: if flat_applies { flat } else { MinorUnits::ZERO },
-        exact,
-    })
-}
-
-/// Graduated: walk the tiers; each takes the units between the previous bound and its own.
-/// A tier's flat amount is charged when at least one unit falls in it.
-fn graduated(tiers: &[Tier], quantity: u64) -> Result<Vec<TierSlice>, CoreError> {
-    let mut slices = Vec::new();
-    let mut lower = 0_u64;
-    for (i, tier) in tiers.iter().enumerate() {
-        if lower >= quantity {
-            break;
-        }
-        let upper = tier.up_to.map_or(quantity, |u| u.min(quantity));
-        slices.push(slice(
-            i + 1,
-            lower,
-            upper - lower,
-            tier.unit_amount,
-            tier.flat_amount,
-        )?);
-        lower = upper;
-    }
-    Ok(slices)
-}
-
-/// The tier (0-based) whose range contains unit number `quantity`.
-pub fn tier_for(tiers: &[Tier], quantity: u64) -> Result<(usize, &Tier), CoreError> {
-    tiers
-        .iter()
-        .enumerate()
-        .find(|(_, t)| t.up_to.is_none_or(|u| quantity <= u))
-        .ok_or_else(|| CoreError::InvalidTiers("no tier covers the quantity".into()))
-}
-
-/// Volume: the tier that contains the total prices every unit (flat amount once).
-fn volume(tiers: &[Tier], quantity: u64) -> Result<Vec<TierSlice>, CoreError> {
-    if quantity == 0 {
-        return Ok(Vec::new());
-    }
-    let (i, tier) = tier_for(tiers, quantity)?;
-    Ok(vec![slice(
-        i + 1,
-        0,
-        quantity,
-        tier.unit_amount,
-        tier.flat_amount,
-    )?])
 }
 
 #[cfg(test)]

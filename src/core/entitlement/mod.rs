@@ -1,228 +1,21 @@
 //! The entitlement decision: may this customer use `quantity` of this feature now, and what does
 //! it cost? Pure: the caller passes the customer's state, usage so far and credit balance.
 
-use std::collections::BTreeMap;
+mod decision;
+mod standing;
+mod status;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
 use super::CoreError;
 use super::money::{Currency, MinorUnits};
 use super::period::{Interval, Span, Window, period_span, window_span};
-use super::plan::{AtLimit, Feature, OverduePolicy, Per, Plan, PlanMeter};
-use super::reserved::ReservedMeter;
+use super::plan::{AtLimit, OverduePolicy, Plan};
 use super::usage::Aggregation;
 
-/// Stable reason codes (an API: never renamed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    Ok,
-    UnknownCustomer,
-    FeatureNotInPlan,
-    QuotaExceeded,
-    InsufficientCredits,
-    RateLimited,
-    SubscriptionInactive,
-    PaymentOverdue,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Ok => "ok",
-            Reason::UnknownCustomer => "unknown_customer",
-            Reason::FeatureNotInPlan => "feature_not_in_plan",
-            Reason::QuotaExceeded => "quota_exceeded",
-            Reason::InsufficientCredits => "insufficient_credits",
-            Reason::RateLimited => "rate_limited",
-            Reason::SubscriptionInactive => "subscription_inactive",
-            Reason::PaymentOverdue => "payment_overdue",
-        }
-    }
-}
-
-/// Subscription status, with Stripe's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Active,
-    Trialing,
-    PastDue,
-    Unpaid,
-    Canceled,
-    Incomplete,
-    IncompleteExpired,
-    Paused,
-}
-
-impl Status {
-    pub const NAMES: [&'static str; 8] = [
-        "active",
-        "trialing",
-        "past_due",
-        "unpaid",
-        "canceled",
-        "incomplete",
-        "incomplete_expired",
-        "paused",
-    ];
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "active" => Status::Active,
-            "trialing" => Status::Trialing,
-            "past_due" => Status::PastDue,
-            "unpaid" => Status::Unpaid,
-            "canceled" => Status::Canceled,
-            "incomplete" => Status::Incomplete,
-            "incomplete_expired" => Status::IncompleteExpired,
-            "paused" => Status::Paused,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Trialing => "trialing",
-            Status::PastDue => "past_due",
-            Status::Unpaid => "unpaid",
-            Status::Canceled => "canceled",
-            Status::Incomplete => "incomplete",
-            Status::IncompleteExpired => "incomplete_expired",
-            Status::Paused => "paused",
-        }
-    }
-
-    fn is_inactive(self) -> bool {
-        matches!(
-            self,
-            Status::Unpaid
-                | Status::Canceled
-                | Status::IncompleteExpired
-                | Status::Paused
-                | Status::Incomplete
-        )
-    }
-}
-
-/// The customer as the decision needs it.
-#[derive(Debug, Clone)]
-pub struct CustomerState<'a> {
-    pub plan: Option<&'a Plan>,
-    /// The status in force now (a trial past its end is already `active`).
-    pub status: Status,
-    pub delinquent: bool,
-    /// Billing period anchor (epoch ms).
-    pub anchor: i64,
-    pub interval: Interval,
-    /// In a trial: limits apply, nothing is charged.
-    pub in_trial: bool,
-}
-
-/// Usage of the feature's meter the ledger already holds, each figure by the meter's aggregation.
-#[derive(Debug, Clone, Default)]
-pub struct UsageSoFar {
-    /// The meter's quantity in the window of each kind containing `now`.
-    pub in_window: BTreeMap<Window, u64>,
-    /// The quantity the meter's price reads in the current allowance span (the month, or the
-    /// billing period with `per = "period"`), since the plan's billing began: all usage except
-    /// dimension values with their own price.
-    pub allowance_generic: u64,
-    /// The same for the requested dimension value, when it has its own price.
-    pub allowance_own: u64,
-    /// A level meter's (`max`, `last`) current level: its latest value this month. What the
-    /// asked quantity adds to, and what a limit caps ("at most N at once").
-    pub level: Option<u64>,
-    /// The meter's quantity over the whole billing period (reserved capacity is per period,
-    /// whatever plan changes happened in it).
-    pub period_total: u64,
-}
-
-/// What is being asked.
-#[derive(Debug, Clone)]
-pub struct Request<'a> {
-    pub feature: &'a Feature,
-    /// The value of the meter's priced dimension (`tool` unless the meter names another).
-    pub priced_value: Option<&'a str>,
-    pub quantity: u64,
-    pub now: i64,
-    /// Credits one unit costs when the plan is paid with credits.
-    pub credits_per_unit: u64,
-    /// How the meter aggregates (what one more event adds).
-    pub aggregation: Aggregation,
-    /// The customer's reserved capacity on this meter, which prices it instead of the plan.
-    pub reserved: Option<&'a ReservedMeter>,
-    /// A `unique` meter's asked value is counted already this month: it adds nothing.
-    pub value_counted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cost {
-    /// The price of the asked units at the tier that applies (never negative), when the plan
-    /// prices this usage; see [`super::cost`].
-    pub amount: Option<MinorUnits>,
-    /// This meter's charge for the allowance span before and after the asked units (a volume
-    /// price reaching a cheaper tier can lower it).
-    pub total_before: Option<MinorUnits>,
-    pub total_after: Option<MinorUnits>,
-    pub currency: Option<String>,
-    /// Credits the request burns, when the plan is paid with credits.
-    pub credits: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Upgrade {
-    pub plan: String,
-    /// A checkout or payment link, when one is known (filled by the service layer).
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
-    pub allowed: bool,
-    pub reason: Reason,
-    pub meter: Option<String>,
-    /// The window the limit figures refer to (`month` = the billing-period month window).
-    pub window: Option<Window>,
-    pub limit: Option<u64>,
-    pub used: Option<u64>,
-    pub remaining: Option<u64>,
-    pub resets_at: Option<i64>,
-    pub cost: Cost,
-    pub upgrade: Option<Upgrade>,
-}
-
-impl Decision {
-    fn plain(allowed: bool, reason: Reason) -> Decision {
-        Decision {
-            allowed,
-            reason,
-            meter: None,
-            window: None,
-            limit: None,
-            used: None,
-            remaining: None,
-            resets_at: None,
-            cost: Cost {
-                amount: None,
-                total_before: None,
-                total_after: None,
-                currency: None,
-                credits: None,
-            },
-            upgrade: None,
-        }
-    }
-
-    pub fn unknown_customer() -> Decision {
-        Decision::plain(false, Reason::UnknownCustomer)
-    }
-
-    pub fn denied(reason: Reason) -> Decision {
-        Decision::plain(false, reason)
-    }
-}
+pub use decision::{Cost, CustomerState, Decision, Request, Upgrade, UsageSoFar};
+pub use standing::{Standing, standing};
+pub use status::{Reason, Status};
 
 /// The windows whose usage a decision for this customer needs, keyed by kind.
 pub fn windows_for(
@@ -319,18 +112,17 @@ pub fn decide(
         increase,
         plan.currency,
     )? {
-        let free = customer.in_trial;
-        decision.cost.amount = Some(if free {
-            MinorUnits::ZERO
-        } else {
-            charge.amount
-        });
-        decision.cost.total_before = Some(if free {
-            MinorUnits::ZERO
-        } else {
-            charge.before
-        });
-        decision.cost.total_after = Some(if free { MinorUnits::ZERO } else { charge.after });
+        // In a trial nothing is charged.
+        let charged = |amount| {
+            Some(if customer.in_trial {
+                MinorUnits::ZERO
+            } else {
+                amount
+            })
+        };
+        decision.cost.amount = charged(charge.amount);
+        decision.cost.total_before = charged(charge.before);
+        decision.cost.total_after = charged(charge.after);
         decision.cost.currency = Some(plan.currency.code().to_string());
     }
     Ok(decision)
@@ -345,66 +137,6 @@ pub fn increase(aggregation: Aggregation, quantity: u64) -> u64 {
     }
 }
 
-/// Where a customer stands against one meter's limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
-    pub window: Window,
-    pub limit: u64,
-    pub used: u64,
-    pub resets_at: i64,
-}
-
-/// The figures to report for a meter and whether `quantity` more units would exceed a limit:
-/// the exceeded window that frees up last decides; otherwise the tightest window; without
-/// windows, the allowance span's included units (counted on usage the meter's price covers).
-pub fn standing(
-    terms: &PlanMeter,
-    usage: &UsageSoFar,
-    spans: &BTreeMap<Window, Span>,
-    period: Span,
-    quantity: u64,
-) -> (Option<Standing>, bool) {
-    let mut exceeded: Option<Standing> = None;
-    let mut tightest: Option<Standing> = None;
-    let month_end = spans.get(&Window::Month).map_or(period.end, |s| s.end);
-    for (window, limit) in &terms.limits {
-        let used = usage
-            .level
-            .unwrap_or_else(|| usage.in_window.get(window).copied().unwrap_or(0));
-        // With `per = "period"` the month limit covers the whole period.
-        let resets_at = match (window, terms.per) {
-            (Window::Month, Per::Period) => period.end,
-            _ => spans.get(window).map_or(period.end, |s| s.end),
-        };
-        let entry = Standing {
-            window: *window,
-            limit: *limit,
-            used,
-            resets_at,
-        };
-        if used.saturating_add(quantity) > *limit {
-            if exceeded.is_none_or(|e| resets_at > e.resets_at) {
-                exceeded = Some(entry);
-            }
-        } else if tightest.is_none_or(|t| limit - used < t.limit - t.used) {
-            tightest = Some(entry);
-        }
-    }
-    let over_limit = exceeded.is_some();
-    let report = exceeded.or(tightest).or_else(|| {
-        (terms.included > 0).then_some(Standing {
-            window: Window::Month,
-            limit: terms.included,
-            used: usage.allowance_generic,
-            resets_at: match terms.per {
-                Per::Month => month_end,
-                Per::Period => period.end,
-            },
-        })
-    });
-    (report, over_limit)
-}
-
 /// Currency helper for callers that print costs.
 pub fn currency_of(plan: Option<&Plan>) -> Currency {
     plan.map_or(Currency::USD, |p| p.currency)
@@ -413,7 +145,7 @@ pub fn currency_of(plan: Option<&Plan>) -> Currency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::plan::PlanMeter;
+    use crate::core::plan::{Feature, PlanMeter};
     use crate::core::tier::PriceModel;
     use rust_decimal::Decimal;
     use std::collections::BTreeSet;

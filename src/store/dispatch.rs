@@ -1,0 +1,134 @@
+// The writer's dispatch, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: one queued
+// operation run in its batch's transaction (under its own savepoint), and what it changed, for the
+// snapshot cache once the batch has committed.
+
+use super::cache::Added;
+
+/// What a batch changed, applied to the cache once the batch has committed.
+#[derive(Default)]
+struct Effects {
+    added: Vec<Added>,
+    invalidated: Vec<String>,
+}
+
+fn added(event: &NewEvent) -> Added {
+    Added {
+        customer: event.customer.clone(),
+        meter: event.meter.clone(),
+        tool: event.tool.clone(),
+        first_at: event.occurred_at,
+        occurred_at: event.occurred_at,
+        tally: crate::core::usage::Tally::event(event.occurred_at, u64::try_from(event.quantity).unwrap_or(0)),
+        distinct: event.distinct.is_some(),
+    }
+}
+
+/// New events tallied per customer, meter, tool and hour (in batch order, so the latest stays
+/// latest): what the cache needs, in a few entries. Spans that start inside an hour (a plan
+/// change) are checked against each entry's first and last time by the cache.
+fn aggregate<'a>(events: impl Iterator<Item = &'a NewEvent>) -> Vec<Added> {
+    let mut sums: HashMap<(&str, &str, &str, i64), Added> = HashMap::new();
+    for e in events {
+        let hour = floor_hour(e.occurred_at);
+        let one = added(e);
+        sums.entry((&e.customer, &e.meter, &e.tool, hour))
+            .and_modify(|a| {
+                a.tally.merge(&one.tally);
+                a.first_at = a.first_at.min(one.first_at);
+                a.occurred_at = a.occurred_at.max(one.occurred_at);
+                a.distinct |= one.distinct;
+            })
+            .or_insert(one);
+    }
+    sums.into_values().collect()
+}
+
+/// Run one operation of a batch; `None` when it failed (its caller is answered already, and its
+/// savepoint is rolled back).
+async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mut Effects) -> Option<Pending> {
+    match op {
+        Op::CreateCustomer(c, reply) => {
+            let r = create_customer(conn, &c, known).await;
+            fx.invalidated.extend(r.is_ok().then(|| c.id.clone()));
+            settle(reply, r)
+        }
+        Op::ChangePlan(c, reply) => {
+            let r = change_plan(conn, &c).await;
+            fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
+            settle(reply, r)
+        }
+        Op::SetReserved(w, reply) => {
+            let r = set_reserved(conn, &w).await;
+            fx.invalidated.extend(r.is_ok().then(|| w.customer.clone()));
+            settle(reply, r)
+        }
+        Op::LinkStripe(l, reply) => {
+            let r = link_stripe(conn, &l).await;
+            fx.invalidated.extend(r.is_ok().then(|| l.customer.clone()));
+            settle(reply, r)
+        }
+        Op::Usage(events, reply) => {
+            let r = insert_events(conn, &events, known).await;
+            if let Ok(results) = &r {
+                let new = events.iter().zip(results).filter(|(_, r)| matches!(r, Recorded::Recorded { .. }));
+                fx.added.extend(aggregate(new.map(|(e, _)| e)));
+            }
+            settle(reply, r)
+        }
+        Op::Consume(request, reply) => {
+            let (event, customer) = (request.event.as_ref().map(added), request.customer.clone());
+            let r = consume(conn, request, known).await;
+            if let Ok(Consumed::Decided { verdict, event_id: Some(_) }) = &r {
+                // A gauge recorded its new level, not the asked quantity.
+                fx.added.extend(event.map(|mut a| {
+                    if let Some(level) = verdict.record_quantity {
+                        a.tally = crate::core::usage::Tally::event(a.occurred_at, level);
+                    }
+                    a
+                }));
+                fx.invalidated.extend((verdict.credits > 0).then_some(customer));
+            }
+            settle(reply, r)
+        }
+        Op::Grant(g, reply) => {
+            let r = grant(conn, &g, known).await;
+            fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));
+            settle(reply, r)
+        }
+        Op::Adjust(a, reply) => {
+            let r = adjust_credits(conn, &a, known).await;
+            fx.invalidated.extend(r.is_ok().then(|| a.customer.clone()));
+            settle(reply, r)
+        }
+        Op::Expire { customer, now, reply } => {
+            let r = if known.contains(&customer) { expire_credits(conn, &customer, now).await } else { Ok(0) };
+            fx.invalidated.extend(r.is_ok().then(|| customer.clone()));
+            settle(reply, r)
+        }
+        Op::LeaseOutbox { ids, now, lease_until, reply } => settle(reply, lease_outbox(conn, &ids, now, lease_until).await),
+        Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(conn, &outcomes).await),
+        Op::Requeue(r, reply) => settle(reply, requeue(conn, &r).await),
+        Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(conn, &e).await),
+        Op::ApplyWebhook(a, reply) => {
+            let r = apply_webhook(conn, &a, known).await;
+            if r.is_ok() {
+                fx.invalidated.extend(a.customers().into_iter().map(String::from));
+            }
+            settle(reply, r)
+        }
+        Op::Key(w, reply) => settle(reply, write_key(conn, w, known).await),
+        Op::Audit(e) => match insert_audit(conn, &e).await {
+            // Nobody waits for the entry, so a failed commit is said in the log.
+            Ok(()) => Some(Box::new(move |r: Result<(), &str>| {
+                if let Err(error) = r {
+                    tracing::error!(tool = e.tool, error, "an audit entry was not stored");
+                }
+            }) as Pending),
+            Err(err) => {
+                Op::Audit(e).fail(&err.to_string());
+                None
+            }
+        },
+        Op::Barrier(reply) => settle(reply, Ok(())),
+    }
+}

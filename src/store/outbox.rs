@@ -1,0 +1,163 @@
+// The outbox of usage events due for Stripe, included into `sqlite.rs` and `postgres.rs` by
+// `ledger.rs`: due events are read on the read pool and leased through the writer (so no two
+// senders take the same event), then settled as sent, retried or failed, or put back.
+
+use super::{OutboxClaim, OutboxEvent, OutboxLedger, OutboxOutcome, OutboxSummary, Requeue};
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: String,
+}
+
+/// Push `ids` out to the lease if they are still due (another process may have taken some
+/// meanwhile); RETURNING says which this one got.
+async fn lease_outbox(conn: &mut Conn, ids: &[String], now: i64, lease_until: i64) -> Result<Vec<String>, StoreError> {
+    let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET stripe_next_at = ");
+    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now).push(" AND id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    qb.push(") RETURNING id");
+    Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
+}
+
+/// Failed events back in the outbox, due at once (their attempts are kept).
+async fn requeue(conn: &mut Conn, r: &Requeue) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE usage_events SET stripe_state = 'pending', stripe_next_at = 0 WHERE customer_id = $1 AND stripe_state = 'failed' \
+         AND ($2 = '' OR meter = $2) AND occurred_at >= $3 AND occurred_at < $4",
+    )
+    .bind(&r.customer)
+    .bind(r.meter.as_deref().unwrap_or(""))
+    .bind(r.from)
+    .bind(r.to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<(), StoreError> {
+    for outcome in outcomes {
+        match outcome {
+            OutboxOutcome::Sent { id, at } => {
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_state = 'sent', stripe_sent_at = $2, stripe_attempts = stripe_attempts + 1, \
+                     stripe_error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(*at)
+                .execute(&mut *conn)
+                .await?;
+            }
+            OutboxOutcome::Retry { id, next_at, error, attempted } => {
+                // An event parked for want of a Stripe customer is due at once if one was
+                // linked while the round ran (the link's release would otherwise be overwritten).
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_next_at = CASE WHEN $4 = 0 AND (SELECT c.stripe_customer_id FROM customers c \
+                     WHERE c.id = usage_events.customer_id) IS NOT NULL THEN 0 ELSE $2 END, \
+                     stripe_error = $3, stripe_attempts = stripe_attempts + $4 \
+                     WHERE id = $1 AND stripe_state = 'pending'",
+                )
+                .bind(id)
+                .bind(*next_at)
+                .bind(error)
+                .bind(i64::from(*attempted))
+                .execute(&mut *conn)
+                .await?;
+            }
+            OutboxOutcome::Failed { id, error } => {
+                sqlx::query(
+                    "UPDATE usage_events SET stripe_state = 'failed', stripe_error = $2, stripe_attempts = stripe_attempts + 1 \
+                     WHERE id = $1 AND stripe_state = 'pending'",
+                )
+                .bind(id)
+                .bind(error)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StateCount {
+    stripe_state: String,
+    events: i64,
+    oldest: Option<i64>,
+}
+
+#[async_trait::async_trait]
+impl OutboxLedger for Backend {
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
+        // The oldest due are read on the read pool, so an idle sender never takes the writer.
+        let due = sqlx::query_as::<Db, OutboxEvent>(
+            "SELECT e.id, e.customer_id, e.meter, e.quantity, e.occurred_at, e.dimensions, e.stripe_attempts, c.stripe_customer_id \
+             FROM usage_events e JOIN customers c ON c.id = e.customer_id \
+             WHERE e.stripe_state = 'pending' AND e.stripe_next_at <= $1 ORDER BY e.stripe_next_at, e.id LIMIT $2",
+        )
+        .bind(claim.now)
+        .bind(claim.limit)
+        .fetch_all(&self.read)
+        .await?;
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let ids = due.iter().map(|e| e.id.clone()).collect();
+        let taken: BTreeSet<String> = writer::submit(&self.writer, |reply| Op::LeaseOutbox {
+            ids,
+            now: claim.now,
+            lease_until: claim.lease_until,
+            reply,
+        })
+        .await?
+        .into_iter()
+        .collect();
+        Ok(due.into_iter().filter(|e| taken.contains(&e.id)).collect())
+    }
+
+    async fn requeue(&self, r: Requeue) -> Result<u64, StoreError> {
+        writer::submit(&self.writer, |reply| Op::Requeue(r, reply)).await
+    }
+
+    async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError> {
+        writer::submit(&self.writer, |r| Op::SettleOutbox(outcomes, r)).await
+    }
+
+    async fn outbox_summary(&self, customer: &str, from: i64, to: i64) -> Result<OutboxSummary, StoreError> {
+        let counts = sqlx::query_as::<Db, StateCount>(
+            "SELECT stripe_state, COUNT(*) AS events, MIN(occurred_at) AS oldest FROM usage_events \
+             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY stripe_state",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let mut summary = OutboxSummary::default();
+        for c in counts {
+            match c.stripe_state.as_str() {
+                "pending" => {
+                    summary.pending = c.events;
+                    summary.oldest_pending_at = c.oldest;
+                }
+                "sent" => summary.sent = c.events,
+                "ledger" => summary.ledger_only = c.events,
+                _ => summary.failed += c.events,
+            }
+        }
+        if summary.pending + summary.failed > 0 {
+            summary.last_error = sqlx::query_scalar::<Db, String>(
+                "SELECT stripe_error FROM usage_events WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+                 AND stripe_state <> 'sent' AND stripe_error IS NOT NULL ORDER BY occurred_at DESC LIMIT 1",
+            )
+            .bind(customer)
+            .bind(from)
+            .bind(to)
+            .fetch_optional(&self.read)
+            .await?;
+        }
+        Ok(summary)
+    }
+}

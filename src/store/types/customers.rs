@@ -1,0 +1,160 @@
+//! Records and requests of customers: the stored customer (with its reserved capacity, as stored
+//! and as the core prices it), a new customer, a change of plan or period, and a Stripe link.
+
+use std::collections::BTreeMap;
+
+use crate::core::reserved::{OverageTier, ReservedMeter};
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerRecord {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub delinquent: i64,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    pub stripe_customer_id: Option<String>,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When the current plan's billing began, if a plan change inside a period set it (0 = the
+    /// period start).
+    pub plan_since: i64,
+    /// Reserved capacity per meter (JSON, see [`ReservedTiers`]).
+    pub reserved_tiers: String,
+}
+
+/// The customer columns, in [`CustomerRecord`]'s order.
+pub const CUSTOMER_COLUMNS: &str = "id, name, email, plan, billing_interval, status, delinquent, period_anchor, \
+     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers";
+
+/// Reserved capacity of one customer, by meter, as stored: decimals as exact strings.
+pub type ReservedTiers = BTreeMap<String, StoredReserved>;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredReserved {
+    pub reserved: u64,
+    pub tiers: Vec<StoredTier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredTier {
+    pub threshold: u64,
+    pub price_per_unit: String,
+    pub stripe_item: Option<String>,
+}
+
+impl CustomerRecord {
+    /// The customer's reserved capacity as the core prices it. Only `set_reserved_tiers` writes
+    /// it, after validation, so an unreadable entry means the stored row was damaged.
+    pub fn reserved(&self) -> Result<BTreeMap<String, ReservedMeter>, StoreError> {
+        let damaged = |why: String| {
+            StoreError::Corrupt(format!("customer {}'s reserved tiers: {why}", self.id))
+        };
+        // Most customers reserve nothing: no parse on the entitlement path for them.
+        if self.reserved_tiers == "{}" {
+            return Ok(BTreeMap::new());
+        }
+        let stored: ReservedTiers =
+            serde_json::from_str(&self.reserved_tiers).map_err(|e| damaged(e.to_string()))?;
+        stored
+            .into_iter()
+            .map(|(meter, r)| {
+                let tiers = r
+                    .tiers
+                    .iter()
+                    .map(|t| {
+                        Ok(OverageTier {
+                            threshold: t.threshold,
+                            price_per_unit: t.price_per_unit.parse().map_err(|_| {
+                                damaged(format!("`{}` is no decimal", t.price_per_unit))
+                            })?,
+                            stripe_item: t.stripe_item.clone(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok((
+                    meter,
+                    ReservedMeter {
+                        reserved: r.reserved,
+                        tiers,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    pub metadata: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Created(CustomerRecord),
+    Existing(CustomerRecord),
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    pub customer: String,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+    pub status: String,
+    pub period_anchor: i64,
+    pub trial_ends_at: Option<i64>,
+    /// A new billing period starts at `period_anchor` (even when the anchor is the same hour).
+    pub new_period: bool,
+    /// When the change took effect (a Stripe event's time for webhooks), at most `now`.
+    pub at: i64,
+    pub now: i64,
+}
+
+/// A change of plan or interval, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlanChangeRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub at: i64,
+    pub previous_plan: Option<String>,
+    pub previous_interval: String,
+    /// The anchor of the period the change closed, when it started a new one.
+    pub previous_anchor: Option<i64>,
+    pub plan: Option<String>,
+    pub billing_interval: String,
+}
+
+/// Replace a customer's reserved capacity (JSON of [`ReservedTiers`]).
+#[derive(Debug, Clone)]
+pub struct ReservedWrite {
+    pub customer: String,
+    pub reserved_tiers: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeLink {
+    pub customer: String,
+    pub stripe_customer_id: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    pub limit: i64,
+    pub starting_after: Option<&'a str>,
+}

@@ -1,0 +1,18 @@
+//! Records the ledger stores and the requests it accepts, one file per aggregate (the parts of the
+//! [`Ledger`](super::Ledger) they go with).
+
+mod access;
+mod credits;
+mod customers;
+mod entitlement;
+mod outbox;
+mod usage;
+mod webhooks;
+
+pub use access::*;
+pub use credits::*;
+pub use customers::*;
+pub use entitlement::*;
+pub use outbox::*;
+pub use usage::*;
+pub use webhooks::*;

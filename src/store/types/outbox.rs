@@ -1,0 +1,64 @@
+//! Records and requests of the outbox: claiming events due for Stripe, what became of them,
+//! putting failed ones back, and a customer's events by Stripe state.
+
+/// Take up to `limit` events due for Stripe (pending, due by `now`) and push them out to
+/// `lease_until`, so no other sender takes them meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxClaim {
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: i64,
+}
+
+/// A claimed event with what sending it needs.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxEvent {
+    pub id: String,
+    pub customer_id: String,
+    pub meter: String,
+    pub quantity: i64,
+    pub occurred_at: i64,
+    pub dimensions: String,
+    pub stripe_attempts: i64,
+    pub stripe_customer_id: Option<String>,
+}
+
+/// What became of a claimed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// Stripe holds it.
+    Sent { id: String, at: i64 },
+    /// Not delivered yet: due again at `next_at`. `attempted` is false when nothing was sent
+    /// (the customer has no Stripe customer yet).
+    Retry {
+        id: String,
+        next_at: i64,
+        error: String,
+        attempted: bool,
+    },
+    /// Stripe refused it for good.
+    Failed { id: String, error: String },
+}
+
+/// Put a customer's `failed` events between `from` and `to` (of one meter, or all) back in the
+/// outbox, due at once.
+#[derive(Debug, Clone)]
+pub struct Requeue {
+    pub customer: String,
+    pub meter: Option<String>,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// A customer's events in a range by Stripe state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    /// Events the ledger alone bills (never sent).
+    pub ledger_only: i64,
+    pub oldest_pending_at: Option<i64>,
+    /// The newest reason an event is not delivered (pending or failed).
+    pub last_error: Option<String>,
+}
