@@ -117,6 +117,7 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
             settle(reply, r)
         }
         Op::Key(w, reply) => settle(reply, write_key(conn, w, known).await),
+        Op::StripeWrite(w, reply) => settle(reply, insert_stripe_write(conn, w).await),
         Op::Audit(e) => match insert_audit(conn, &e).await {
             // Nobody waits for the entry, so a failed commit is said in the log.
             Ok(()) => Some(Box::new(move |r: Result<(), &str>| {

@@ -135,3 +135,4 @@ include!("credits.rs");
 include!("outbox.rs");
 include!("webhooks.rs");
 include!("access.rs");
+include!("stripe_writes.rs");

@@ -52,6 +52,19 @@ pub trait AccessLedger: Send + Sync {
     async fn list_audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
+/// Stripe writes made with a caller's idempotency key, kept beyond Stripe's 24 hours.
+#[async_trait::async_trait]
+pub trait StripeWriteLedger: Send + Sync {
+    /// Keep the first record of a tool and key; answers the record that stands (an earlier one
+    /// when another call recorded it first).
+    async fn record_stripe_write(&self, write: StripeWrite) -> Result<StripeWrite, StoreError>;
+    async fn get_stripe_write(
+        &self,
+        tool: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<StripeWrite>, StoreError>;
+}
+
 /// Everything the services need from storage, one trait per aggregate. Each method is one atomic
 /// use case.
 pub trait Ledger:
@@ -62,6 +75,7 @@ pub trait Ledger:
     + OutboxLedger
     + WebhookLedger
     + AccessLedger
+    + StripeWriteLedger
 {
     fn backend(&self) -> &'static str;
 }

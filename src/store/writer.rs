@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome,
     KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded,
-    Requeue, ReservedWrite, StoreError, StripeLink, WebhookApply, WebhookRecord,
+    Requeue, ReservedWrite, StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -45,6 +45,8 @@ pub enum Op {
     ReceiveWebhook(WebhookRecord, Reply<(WebhookRecord, bool)>),
     ApplyWebhook(WebhookApply, Reply<Option<WebhookRecord>>),
     Key(KeyWrite, Reply<KeyOutcome>),
+    /// Record a Stripe write; answers the record that stands.
+    StripeWrite(StripeWrite, Reply<StripeWrite>),
     /// Nobody waits for an audit entry: it commits with the next transaction.
     Audit(AuditEntry),
     /// Answered once everything queued before it has committed.
@@ -68,6 +70,7 @@ impl Op {
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
             Op::Key(..)
             | Op::Audit(_)
+            | Op::StripeWrite(..)
             | Op::Barrier(_)
             | Op::LeaseOutbox { .. }
             | Op::SettleOutbox(..)
@@ -92,6 +95,7 @@ impl Op {
             Op::Adjust(_, r) => answer(r, message),
             Op::Expire { reply, .. } => answer(reply, message),
             Op::Key(_, r) => answer(r, message),
+            Op::StripeWrite(_, r) => answer(r, message),
             Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),
             Op::Requeue(_, r) => answer(r, message),

@@ -15,7 +15,7 @@ use crate::values::{
     CurrencyCode, CustomerId, IdempotencyKey, StringMap, StripeId, Text, default_limit,
 };
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvoice {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
@@ -32,7 +32,7 @@ pub struct NewInvoice {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvoiceItem {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
@@ -52,7 +52,7 @@ pub struct NewInvoiceItem {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinalizeInvoice {
     /// The draft invoice (`in_…`).
@@ -72,7 +72,7 @@ pub enum InvoiceStatus {
     Void,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceQuery {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
@@ -101,7 +101,7 @@ pub enum SubscriptionStatus {
     All,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionQuery {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
@@ -116,7 +116,7 @@ pub struct SubscriptionQuery {
     pub starting_after: Option<StripeId>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemChange {
     /// The subscription item (`si_…`) to change or delete; omit to add an item.
@@ -137,7 +137,7 @@ pub enum Proration {
     AlwaysInvoice,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
     /// The subscription (`sub_…`).
@@ -154,7 +154,7 @@ pub struct SubscriptionChange {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionCancel {
     /// The subscription (`sub_…`).

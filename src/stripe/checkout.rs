@@ -27,7 +27,7 @@ pub const PLAN_KEY: &str = "billing_mcp_plan";
 /// On a Checkout session selling a credit pack: the pack's id in the catalog.
 pub const PACK_KEY: &str = "billing_mcp_pack";
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineItem {
     /// The price id (`price_…`).
@@ -43,7 +43,7 @@ pub struct LineItem {
 }
 
 /// How often a plan is paid for, when a link or session sells a catalog plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanInterval {
     Monthly,
@@ -64,7 +64,7 @@ pub struct PlanSale {
     pub trial_days: Option<u32>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentLink {
     /// 1 to 20 prices with quantities; omit to sell `plan` at `interval` with its synced prices.
@@ -86,7 +86,7 @@ pub struct NewPaymentLink {
     pub sale: Option<PlanSale>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One-time payment.
@@ -95,7 +95,7 @@ pub enum Mode {
     Subscription,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckoutSession {
     /// payment or subscription.
@@ -123,7 +123,7 @@ pub struct NewCheckoutSession {
     pub sale: Option<PlanSale>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPortalSession {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).

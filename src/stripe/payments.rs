@@ -11,11 +11,11 @@ use super::views::{BalanceView, DisputeView, Page, PaymentIntentView, RefundView
 use super::{Error, Payments, key, metadata, page_limit, parse};
 use crate::values::{CustomerId, IdempotencyKey, StringMap, StripeId, default_limit};
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundReason {
     Duplicate,
@@ -23,7 +23,7 @@ pub enum RefundReason {
     RequestedByCustomer,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRefund {
     /// The payment intent (`pi_…`) to refund.
@@ -41,7 +41,7 @@ pub struct NewRefund {
     pub confirm: bool,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIntentQuery {
     /// The ledger customer (linked to Stripe) or a Stripe customer id (`cus_…`).
@@ -52,7 +52,7 @@ pub struct PaymentIntentQuery {
     pub starting_after: Option<StripeId>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeQuery {
     /// Only disputes of this charge (`ch_…`).
@@ -66,7 +66,7 @@ pub struct DisputeQuery {
 }
 
 /// Text evidence for a dispute (files are uploaded in the Stripe dashboard).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     pub cancellation_policy_disclosure: Option<String>,
@@ -83,7 +83,7 @@ pub struct Evidence {
     pub uncategorized_text: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeChange {
     /// The dispute (`dp_…` or `du_…`).

@@ -44,7 +44,7 @@ fn id_char(c: char) -> bool {
 
 /// A customer id: the operator's own id for who is billed (e.g. `acme`), 1–128 characters of
 /// letters, digits and `_ - . : @`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct CustomerId(pub String);
 
@@ -56,7 +56,7 @@ impl TryFrom<String> for CustomerId {
 }
 
 /// A catalog id (meter, feature, plan, tool): 1–64 characters of letters, digits and `_ - . : @`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct Name(pub String);
 
@@ -69,7 +69,7 @@ impl TryFrom<String> for Name {
 
 /// An idempotency key: a repeat with the same key returns the first result and changes nothing.
 /// 1–255 printable ASCII characters (no spaces).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct IdempotencyKey(pub String);
 
@@ -102,7 +102,7 @@ pub fn is_key_id(id: &str) -> bool {
 }
 
 /// An API key's id: `bmcp_` and 16 hex digits (the start of its secret, never the secret).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct KeyId(pub String);
 
@@ -119,7 +119,7 @@ impl TryFrom<String> for KeyId {
 
 /// Free text such as a name, an email or a description: up to 500 characters, no control
 /// characters but line feeds and tabs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct Text(pub String);
 
@@ -132,7 +132,7 @@ impl TryFrom<String> for Text {
 
 /// A short single-line value the ledger parses or compares: a time (RFC 3339), an interval or
 /// status word, a grant id, a list cursor. 1–128 characters, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct Token(pub String);
 
@@ -149,7 +149,7 @@ impl TryFrom<String> for Token {
 /// A JSON document passed as text (reserved.json): up to 1,000,000 characters, no control
 /// characters but the whitespace JSON allows between tokens (line feed, carriage return, tab).
 /// The names and strings inside are checked where the document is read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct JsonText(pub String);
 
@@ -177,7 +177,7 @@ impl TryFrom<String> for JsonText {
 
 /// A string-to-string map of at most `ENTRIES` entries, keys of 1–64 characters and values of up
 /// to `VALUE`, no control characters in either.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "BTreeMap<String, String>")]
 pub struct BoundedMap<const ENTRIES: usize, const VALUE: usize>(pub BTreeMap<String, String>);
 
@@ -288,7 +288,7 @@ string_schema!(KeyId, "KeyId", {
 
 /// A Stripe object id such as `prod_…`, `price_…`, `pi_…` or a coupon's own id: 1–255 letters,
 /// digits and `_ -`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct StripeId(pub String);
 
@@ -307,7 +307,7 @@ impl TryFrom<String> for StripeId {
 }
 
 /// An ISO 4217 currency code in lower case, e.g. `usd`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct CurrencyCode(pub String);
 
@@ -328,7 +328,7 @@ impl TryFrom<String> for CurrencyCode {
 
 /// An exact decimal written as a string (`"0.5"`, `"12.3456"`): never a JSON number, so no
 /// binary floating point ever touches it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct DecimalString(pub rust_decimal::Decimal);
 
@@ -352,7 +352,7 @@ impl TryFrom<String> for DecimalString {
 }
 
 /// An http(s) URL, up to 2,048 characters (redirects and return pages).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
 pub struct Url(pub String);
 

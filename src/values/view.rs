@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::core::{Currency, MinorUnits};
 
 /// An amount of money.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Money {
     /// Integer minor units (cents for usd).
     pub amount: i64,
@@ -27,7 +27,7 @@ impl Money {
 }
 
 /// A page of a list: `next_cursor` goes into `starting_after` for the next page.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PageInfo {
     pub has_more: bool,
     pub next_cursor: Option<String>,

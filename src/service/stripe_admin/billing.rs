@@ -13,7 +13,11 @@ impl App {
     pub async fn create_invoice(&self, p: NewInvoice) -> Result<InvoiceView, BillingError> {
         self.stripe()?;
         let customer = self.stripe_customer(&p.customer.0).await?;
-        self.on_stripe(|s| s.create_invoice(p, customer)).await
+        let key = p.idempotency_key.clone();
+        self.remembered("create_invoice", key.as_ref(), p, |s, p| {
+            s.create_invoice(p, customer)
+        })
+        .await
     }
 
     pub async fn create_invoice_item(
@@ -22,11 +26,19 @@ impl App {
     ) -> Result<InvoiceItemView, BillingError> {
         self.stripe()?;
         let customer = self.stripe_customer(&p.customer.0).await?;
-        self.on_stripe(|s| s.create_invoice_item(p, customer)).await
+        let key = p.idempotency_key.clone();
+        self.remembered("create_invoice_item", key.as_ref(), p, |s, p| {
+            s.create_invoice_item(p, customer)
+        })
+        .await
     }
 
     pub async fn finalize_invoice(&self, f: FinalizeInvoice) -> Result<InvoiceView, BillingError> {
-        self.on_stripe(|s| s.finalize_invoice(f)).await
+        let key = f.idempotency_key.clone();
+        self.remembered("finalize_invoice", key.as_ref(), f, |s, f| {
+            s.finalize_invoice(f)
+        })
+        .await
     }
 
     pub async fn list_invoices(&self, q: InvoiceQuery) -> Result<Page<InvoiceView>, BillingError> {
@@ -52,7 +64,11 @@ impl App {
         &self,
         c: SubscriptionChange,
     ) -> Result<SubscriptionView, BillingError> {
-        self.on_stripe(|s| s.update_subscription(c)).await
+        let key = c.idempotency_key.clone();
+        self.remembered("update_subscription", key.as_ref(), c, |s, c| {
+            s.update_subscription(c)
+        })
+        .await
     }
 
     pub async fn cancel_subscription(
@@ -63,6 +79,10 @@ impl App {
         if !c.confirm {
             return Err(BillingError::confirmation_required());
         }
-        self.on_stripe(|s| s.cancel_subscription(c)).await
+        let key = c.idempotency_key.clone();
+        self.remembered("cancel_subscription", key.as_ref(), c, |s, c| {
+            s.cancel_subscription(c)
+        })
+        .await
     }
 }

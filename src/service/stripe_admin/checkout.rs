@@ -50,7 +50,12 @@ impl App {
             )
             .await?;
         p.sale = sale.plan;
-        let mut link = self.on_stripe(|s| s.create_payment_link(p)).await?;
+        let key = p.idempotency_key.clone();
+        let mut link = self
+            .remembered("create_payment_link", key.as_ref(), p, |s, p| {
+                s.create_payment_link(p)
+            })
+            .await?;
         link.note = join_notes(link.note, sale.note);
         Ok(link)
     }

@@ -11,8 +11,15 @@ pub mod sale;
 
 use std::future::Future;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
 use super::{App, BillingError};
+use crate::core::period::rfc3339;
+use crate::store::StripeWrite;
 use crate::stripe::{Error as StripeError, Payments};
+use crate::values::IdempotencyKey;
 
 impl App {
     /// Run one Stripe call with the configured client (`stripe_not_configured` without one).
@@ -22,6 +29,49 @@ impl App {
         Fut: Future<Output = Result<T, StripeError>>,
     {
         Ok(call(self.stripe()?).await?)
+    }
+
+    /// A Stripe write under the caller's `idempotency_key`, kept in the ledger: the same request
+    /// again answers with the first result without asking Stripe (which forgets its keys after
+    /// 24 hours), and the same key with other arguments is refused. Without a key, the write is
+    /// made as it is (the client still retries it under one key of its own).
+    async fn remembered<'a, Req, T, F, Fut>(
+        &'a self,
+        tool: &'static str,
+        key: Option<&IdempotencyKey>,
+        request: Req,
+        call: F,
+    ) -> Result<T, BillingError>
+    where
+        Req: Serialize,
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(&'a Payments, Req) -> Fut,
+        Fut: Future<Output = Result<T, StripeError>>,
+    {
+        let stripe = self.stripe()?;
+        let Some(key) = key.map(|k| k.0.clone()) else {
+            return Ok(call(stripe, request).await?);
+        };
+        let digest = digest(&request)?;
+        if let Some(first) = self.store.get_stripe_write(tool, &key).await? {
+            return replay(&first, &digest);
+        }
+        let result = call(stripe, request).await?;
+        let answer = serde_json::to_value(&result).map_err(unreadable)?;
+        let record = StripeWrite {
+            tool: tool.to_string(),
+            idempotency_key: key,
+            request_digest: digest.clone(),
+            object_id: answer.get("id").and_then(|v| v.as_str()).map(String::from),
+            result: answer.to_string(),
+            created_at: self.now(),
+        };
+        let stands = self.store.record_stripe_write(record).await?;
+        if stands.request_digest != digest {
+            // Another call with this key and other arguments was recorded first.
+            return replay(&stands, &digest);
+        }
+        Ok(result)
     }
 
     /// The Stripe id of `customer`: a ledger customer's link, or a `cus_…` id used as is.
@@ -56,4 +106,36 @@ impl App {
             None => Ok(None),
         }
     }
+}
+
+/// Hex SHA-256 of a request's arguments as the tool read them.
+fn digest(request: &impl Serialize) -> Result<String, BillingError> {
+    let bytes = serde_json::to_vec(request).map_err(unreadable)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// The first answer to a request made again with its key, or the refusal of other arguments.
+fn replay<T: DeserializeOwned>(first: &StripeWrite, digest: &str) -> Result<T, BillingError> {
+    if first.request_digest != digest {
+        return Err(BillingError::new(
+            "idempotency_key_reused",
+            format!(
+                "idempotency_key `{}` was used for another {} request at {}; use a new key for a new request, or repeat the first request's arguments to get its result",
+                first.idempotency_key,
+                first.tool,
+                rfc3339(first.created_at)
+            ),
+        )
+        .with("idempotency_key", first.idempotency_key.clone())
+        .with("first_object_id", first.object_id.clone()));
+    }
+    serde_json::from_str(&first.result).map_err(unreadable)
+}
+
+fn unreadable(e: serde_json::Error) -> BillingError {
+    tracing::error!(error = %e, "a Stripe write record could not be read or written");
+    BillingError::new(
+        "internal_error",
+        "the ledger's record of this Stripe write could not be read; retry the call, or check the Stripe dashboard",
+    )
 }

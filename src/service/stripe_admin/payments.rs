@@ -15,7 +15,9 @@ impl App {
         if !r.confirm {
             return Err(BillingError::confirmation_required());
         }
-        self.on_stripe(|s| s.create_refund(r)).await
+        let key = r.idempotency_key.clone();
+        self.remembered("create_refund", Some(&key), r, |s, r| s.create_refund(r))
+            .await
     }
 
     pub async fn list_payment_intents(
@@ -35,6 +37,10 @@ impl App {
     }
 
     pub async fn update_dispute(&self, d: DisputeChange) -> Result<DisputeView, BillingError> {
-        self.on_stripe(|s| s.update_dispute(d)).await
+        let key = d.idempotency_key.clone();
+        self.remembered("update_dispute", key.as_ref(), d, |s, d| {
+            s.update_dispute(d)
+        })
+        .await
     }
 }

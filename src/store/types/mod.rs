@@ -6,6 +6,7 @@ mod credits;
 mod customers;
 mod entitlement;
 mod outbox;
+mod stripe_writes;
 mod usage;
 mod webhooks;
 
@@ -14,5 +15,6 @@ pub use credits::*;
 pub use customers::*;
 pub use entitlement::*;
 pub use outbox::*;
+pub use stripe_writes::*;
 pub use usage::*;
 pub use webhooks::*;

@@ -20,7 +20,7 @@ use crate::values::{
     CurrencyCode, DecimalString, IdempotencyKey, Name, StringMap, StripeId, Text, default_limit,
 };
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     pub name: Text,
@@ -32,7 +32,7 @@ pub struct NewProduct {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     /// Only active (true) or archived (false) products.
@@ -52,7 +52,7 @@ pub enum Duration {
     Forever,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCoupon {
     /// Shown to customers on invoices and receipts.
@@ -74,7 +74,7 @@ pub struct NewCoupon {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponQuery {
     /// Coupons per page (1–100, default 20).
@@ -91,7 +91,7 @@ pub enum Aggregation {
     Last,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMeter {
     pub display_name: Text,
@@ -113,7 +113,7 @@ pub enum MeterStatus {
     Inactive,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeterQuery {
     pub status: Option<MeterStatus>,

@@ -31,7 +31,7 @@ pub enum UsageType {
     Metered,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringInput {
     /// month or year for most plans.
@@ -53,7 +53,7 @@ pub enum TiersMode {
     Volume,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierInput {
     /// Inclusive upper bound in units; omit on the last tier (it is unbounded).
@@ -66,7 +66,7 @@ pub struct TierInput {
     pub flat_amount: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPrice {
     /// The product id (`prod_…`).
@@ -102,7 +102,7 @@ pub enum PriceType {
     Recurring,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceQuery {
     /// Only prices of this product.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{id, invoice_id, money, opt_id, sorted, time};
 use crate::values::Money;
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct InvoiceView {
     pub id: Option<String>,
     pub number: Option<String>,
@@ -50,7 +50,7 @@ impl From<&stripe_shared::Invoice> for InvoiceView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct InvoiceItemView {
     pub id: String,
     pub customer: String,
@@ -74,7 +74,7 @@ impl From<&stripe_billing::InvoiceItem> for InvoiceItemView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct SubscriptionItemView {
     pub id: String,
     pub price: String,
@@ -87,7 +87,7 @@ pub struct SubscriptionItemView {
     pub metadata: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct SubscriptionView {
     pub id: String,
     pub customer: String,

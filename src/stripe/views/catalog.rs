@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{id, money, opt_id, sorted, time};
 use crate::values::Money;
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ProductView {
     pub id: String,
     pub name: String,
@@ -33,7 +33,7 @@ impl From<&stripe_shared::Product> for ProductView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct RecurringView {
     /// day, week, month or year.
     pub interval: String,
@@ -44,7 +44,7 @@ pub struct RecurringView {
     pub meter: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct TierView {
     /// Inclusive upper bound; null for the last tier.
     pub up_to: Option<i64>,
@@ -54,7 +54,7 @@ pub struct TierView {
     pub flat_amount: Option<i64>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PriceView {
     pub id: String,
     pub product: String,
@@ -113,7 +113,7 @@ impl From<&stripe_shared::Price> for PriceView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct CouponView {
     pub id: String,
     pub name: Option<String>,
@@ -150,7 +150,7 @@ impl From<&stripe_shared::Coupon> for CouponView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct MeterView {
     pub id: String,
     pub display_name: String,

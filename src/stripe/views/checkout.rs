@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{money, opt_id, sorted, time};
 use crate::values::Money;
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PaymentLinkView {
     pub id: String,
     /// The page to send the customer to.
@@ -39,7 +39,7 @@ impl From<&stripe_shared::PaymentLink> for PaymentLinkView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct CheckoutSessionView {
     pub id: String,
     /// The hosted checkout page.
@@ -82,7 +82,7 @@ impl From<&stripe_shared::CheckoutSession> for CheckoutSessionView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PortalSessionView {
     pub id: String,
     /// Where the customer manages payment methods, invoices and subscriptions.
@@ -102,7 +102,7 @@ impl From<&stripe_billing::BillingPortalSession> for PortalSessionView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct CustomerView {
     pub id: String,
     pub name: Option<String>,

@@ -65,7 +65,7 @@ pub(super) fn sorted(m: &HashMap<String, String>) -> BTreeMap<String, String> {
 }
 
 /// A page of Stripe objects: pass `next_cursor` as `starting_after` for the next page.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
     #[serde(flatten)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{id, money, opt_id, time};
 use crate::values::Money;
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct BalanceView {
     /// Funds you can pay out now, per currency.
     pub available: Vec<Money>,
@@ -28,7 +28,7 @@ impl From<&stripe_core::Balance> for BalanceView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct RefundView {
     pub id: String,
     pub amount: Money,
@@ -54,7 +54,7 @@ impl From<&stripe_shared::Refund> for RefundView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PaymentIntentView {
     pub id: String,
     pub amount: Money,
@@ -82,7 +82,7 @@ impl From<&stripe_shared::PaymentIntent> for PaymentIntentView {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DisputeView {
     pub id: String,
     pub amount: Money,

@@ -42,24 +42,57 @@ async fn a_retried_refund_refunds_once_and_needs_confirmation() {
         "the retry refunded nothing more"
     );
     let sent = stripe.requests("POST", "/v1/refunds");
-    assert_eq!(sent.len(), 2);
-    assert!(
-        sent.iter()
-            .all(|s| s.idempotency_key.as_deref() == Some("create_refund:refund-1"))
+    assert_eq!(
+        sent.len(),
+        1,
+        "the retry is answered from the ledger's record"
+    );
+    assert_eq!(
+        sent[0].idempotency_key.as_deref(),
+        Some("create_refund:refund-1")
     );
     assert_eq!(sent[0].param("payment_intent"), Some(pi.as_str()));
     assert_eq!(sent[0].param("amount"), Some("2000"));
     assert_eq!(sent[0].param("reason"), Some("requested_by_customer"));
 
-    // The same key for a different refund is Stripe's idempotency_error, in Stripe's words.
-    let (code, message) = c
-        .err("create_refund", json!({"payment_intent": pi, "amount": 100, "idempotency_key": "refund-1", "confirm": true}))
-        .await;
-    assert_eq!(code, "stripe_error");
-    assert!(
-        message.contains("idempotency_error") && message.contains("same parameters"),
-        "{message}"
-    );
+    // The same key for a different refund is refused, naming the first request's object.
+    let e = c
+        .call("create_refund", json!({"payment_intent": pi, "amount": 100, "idempotency_key": "refund-1", "confirm": true}))
+        .await
+        .unwrap_err();
+    assert_eq!(e["code"], "idempotency_key_reused", "{e}");
+    assert_eq!(e["first_object_id"], first["id"]);
+    assert_eq!(stripe.requests("POST", "/v1/refunds").len(), 1);
+}
+
+#[tokio::test]
+async fn a_refund_retried_a_day_later_returns_the_first_refund_on_both_ledgers() {
+    for backend in crate::support::backends() {
+        let stripe = StripeServer::start().await;
+        let h = Harness::with_stripe(backend, &stripe.url).await;
+        let c = h.client().await;
+        let pi = stripe.seed_payment_intent(5000, None);
+        let args = json!({"payment_intent": pi, "amount": 1500, "idempotency_key": "late-1", "confirm": true});
+        let first = c.ok("create_refund", args.clone()).await;
+        // Stripe keeps an idempotency key for 24 hours; the retry comes 25 hours later.
+        h.now
+            .fetch_add(25 * 3_600_000, std::sync::atomic::Ordering::SeqCst);
+        let late = c.ok("create_refund", args).await;
+        assert_eq!(
+            late, first,
+            "{backend:?}: the first refund, as it was answered"
+        );
+        assert_eq!(stripe.objects("refund").len(), 1, "{backend:?}");
+        assert_eq!(
+            stripe.requests("POST", "/v1/refunds").len(),
+            1,
+            "{backend:?}: Stripe was not asked again"
+        );
+        // Without a key there is nothing to remember: each product is its own.
+        let a = c.ok("create_product", json!({"name": "A"})).await;
+        let b = c.ok("create_product", json!({"name": "A"})).await;
+        assert_ne!(a["id"], b["id"], "{backend:?}");
+    }
 }
 
 #[tokio::test]
