@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::registry::{Entry, Registry, error_result};
+use super::registry::{Entry, Registry, error_body, error_result};
 use crate::access::{Principal, Rate, Role, redact};
 use crate::service::{App, BillingError, audit};
 
@@ -173,20 +173,17 @@ pub async fn call(
     };
     if let Some(arguments) = arguments {
         let code = outcome(&result);
-        audit::record(&app, who, tool, customer, arguments, code).await;
+        audit::record(&app, who, tool, customer, arguments, &code).await;
     }
     result
 }
 
 /// `ok`, or the error's code.
-fn outcome(result: &CallToolResult) -> &str {
+fn outcome(result: &CallToolResult) -> String {
     if result.is_error != Some(true) {
-        return "ok";
+        return "ok".into();
     }
-    result
-        .structured_content
-        .as_ref()
-        .and_then(|v| v.get("code"))
-        .and_then(Value::as_str)
-        .unwrap_or("error")
+    error_body(result)
+        .and_then(|b| b.get("code").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| "error".into())
 }

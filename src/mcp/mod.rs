@@ -5,6 +5,7 @@
 pub mod guard;
 pub mod prompts;
 pub mod registry;
+pub mod schema;
 pub mod server;
 pub mod tools;
 

@@ -1,8 +1,10 @@
 //! The tool registry. A tool is a type implementing [`BillingTool`]; registering it builds the
 //! MCP `Tool` (name, title, description from `tools/<name>.md`, input and output schemas,
 //! written-out annotations) and a handler that parses arguments strictly and turns every
-//! [`BillingError`] into an `is_error` result with a stable code. Toolsets and read-only mode
-//! filter the registry by each tool's declared toolset and `read_only_hint`.
+//! [`BillingError`] into an `is_error` result whose text is `{code, message, ...details}` as JSON
+//! (no structured content, which must match the output schema). Schemas are made portable once,
+//! here (see [`schema`](super::schema)). Toolsets and read-only mode filter the registry by each
+//! tool's declared toolset and `read_only_hint`.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -17,6 +19,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::schema;
 use crate::access::Audience;
 use crate::core::text;
 use crate::service::{App, BillingError};
@@ -195,6 +198,10 @@ impl Registry {
             tracing::error!(tool = T::NAME, error = %e, "invalid input schema");
             Arc::new(JsonObject::new())
         });
+        let input = Arc::new(schema::portable(JsonObject::clone(&input)));
+        let output = Arc::new(schema::portable(JsonObject::clone(&schema_for_output::<
+            T::Output,
+        >())));
         let annotations = ToolAnnotations::with_title(T::TITLE)
             .read_only(T::HINTS.read_only)
             .destructive(T::HINTS.destructive)
@@ -202,7 +209,7 @@ impl Registry {
             .open_world(T::HINTS.open_world);
         let tool = Tool::new_with_raw(T::NAME, Some(Cow::Borrowed(T::DESCRIPTION.trim())), input)
             .with_title(T::TITLE)
-            .with_raw_output_schema(schema_for_output::<T::Output>())
+            .with_raw_output_schema(output)
             .with_annotations(annotations);
         let handler: Handler = Arc::new(|app: Arc<App>, args: JsonObject| {
             Box::pin(
@@ -279,17 +286,25 @@ fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> Billi
     ))
 }
 
-/// A tool error as MCP content: `is_error`, the code and sentence as text, and the same as
-/// structured content for programs.
+/// A tool error as MCP content: `is_error` and one text block holding `{code, message,
+/// ...details}` as JSON, which a model reads as it is and a program parses. No structured content:
+/// that must validate against the tool's output schema, which describes success.
 pub fn error_result(e: &BillingError) -> CallToolResult {
     let mut body = serde_json::Map::new();
     body.insert("code".into(), Value::String(e.code.into()));
     body.insert("message".into(), Value::String(e.message.clone()));
     body.extend(e.details.clone());
-    let mut result = CallToolResult::error(vec![ContentBlock::text(format!(
-        "{} ({})",
-        e.message, e.code
-    ))]);
-    result.structured_content = Some(Value::Object(body));
+    CallToolResult::error(vec![ContentBlock::text(Value::Object(body).to_string())])
+}
+
+/// The `{code, message, ...details}` of an error result (None for a success).
+pub fn error_body(result: &CallToolResult) -> Option<JsonObject> {
+    if result.is_error != Some(true) {
+        return None;
+    }
     result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .find_map(|t| serde_json::from_str::<JsonObject>(&t.text).ok())
 }

@@ -1,6 +1,6 @@
-//! Bearer-key authentication for `/mcp`: every request must carry `Authorization: Bearer <key>`
-//! naming a live key, or it is answered 401 with `WWW-Authenticate` before the MCP service sees
-//! it. The verified [`Principal`] rides in the request's extensions (rmcp hands them to the
+//! Bearer-key authentication for `/mcp`, after the Origin and Host checks (see
+//! [`origin`](super::origin)): every request must carry `Authorization: Bearer <key>` naming a
+//! live key, or it is answered 401 with `WWW-Authenticate` before the MCP service sees it. The verified [`Principal`] rides in the request's extensions (rmcp hands them to the
 //! handler), and the header itself is removed so no later layer can log the secret. A session
 //! (`Mcp-Session-Id`) belongs to the key that opened it: another key naming it (to post, listen
 //! or end it) is answered 404, as if it did not exist.

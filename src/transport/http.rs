@@ -1,8 +1,9 @@
 //! Streamable HTTP: `/mcp` (both protocol eras: sessions for 2025-06-18/2025-11-25 clients that
-//! initialize, stateless for 2026-07-28), `/healthz` (open). `/mcp` requires a bearer API key
-//! (401 otherwise, see [`auth`](super::auth)); `Host` and `Origin` are validated against
-//! allow-lists (DNS-rebinding protection), and requests with a foreign Origin get 403.
-//! `/webhooks/stripe` takes Stripe's signed deliveries (the signature is its authentication).
+//! initialize, stateless for 2026-07-28), `/healthz` (open). A foreign `Origin` gets 403 on every
+//! route, and a foreign `Host` on `/mcp`, before any credential is looked at (see
+//! [`origin`](super::origin)); then `/mcp` requires a bearer API key (401 otherwise, see
+//! [`auth`](super::auth)). `/webhooks/stripe` takes Stripe's signed deliveries (the signature is
+//! its authentication; Stripe sends no Origin).
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, auth};
+use super::{Shared, auth, origin};
 use crate::config::HttpArgs;
 use crate::mcp::Identity;
 
@@ -36,6 +37,7 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         "http://[::1]:*".into(),
     ];
     origins.extend(args.allowed_origins.iter().cloned());
+    let allowed = origin::Allowed::new(&hosts, &origins);
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
@@ -59,11 +61,16 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
                 sessions: Arc::default(),
             },
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&allowed),
+            origin::origin_and_host,
         ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(shared)
+        .layer(middleware::from_fn_with_state(allowed, origin::origin_only))
         .merge(mcp)
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod http;
+mod origin;
 pub mod stdio;
 
 use std::sync::Arc;

@@ -36,8 +36,18 @@ def check(name, ok, detail=""):
 
 
 async def call(client, tool, args):
+    """(is_error, body): the structured result, or an error's {code, message, ...} read from the JSON of its
+    text block (an error carries no structured content, which would have to match the output schema)."""
     r = await client.call_tool(tool, args)
-    return bool(r.is_error), (r.structured_content or {})
+    if not r.is_error:
+        return False, (r.structured_content or {})
+    if r.structured_content is not None:
+        return True, {"code": "structured_content_on_error", "message": str(r.structured_content)}
+    text = next((c.text for c in r.content if getattr(c, "type", "") == "text"), "")
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return True, {"code": "text_not_json", "message": text}
 
 
 async def scenario(label, connect, restart=None):

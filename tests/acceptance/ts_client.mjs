@@ -1,13 +1,16 @@
 // Outside check with the official MCP TypeScript client (@modelcontextprotocol/sdk 1.x), which
 // validates every tool result's structuredContent against the tool's outputSchema: the ledger's
 // figures (seed 003's invoice, seed 001's reserved overage, a plan change's dry run, credits) come
-// back through it intact. Usage: node tests/acceptance/ts_client.mjs target/debug/billing-mcp
+// back through it intact; tools/list compiles every schema without an Ajv warning; and tool errors
+// (unknown_customer, invalid_params, stripe_not_configured, forbidden) come back from callTool as
+// results with isError and the code in the text's JSON, never as a thrown schema mismatch.
+// Usage: node tests/acceptance/ts_client.mjs target/debug/billing-mcp
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = resolve(process.argv[2] ?? "target/debug/billing-mcp");
@@ -21,13 +24,57 @@ const check = (name, ok, detail) => {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : ": " + JSON.stringify(detail)}`);
 };
 
-const client = new Client({ name: "ts-acceptance", version: "1.0.0" });
-await client.connect(new StdioClientTransport({ command: binary, args: ["serve", "--stdio", "--catalog", catalog, "--database-url", db] }));
-await client.listTools(); // the client keeps each tool's outputSchema to validate results against
+// A client on stdio (the operator, or acting as `key`) whose tools/list printed no warning: Ajv
+// compiles every outputSchema there and warns (console.warn) on formats it does not know.
+const connect = async (label, key) => {
+  const c = new Client({ name: "ts-acceptance", version: "1.0.0" });
+  const env = key ? { ...getDefaultEnvironment(), BILLING_MCP_API_KEY: key } : undefined;
+  await c.connect(new StdioClientTransport({ command: binary, args: ["serve", "--stdio", "--catalog", catalog, "--database-url", db], env }));
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...args) => warnings.push(args.map(String).join(" "));
+  let listed;
+  try {
+    listed = await c.listTools(); // the client keeps each tool's outputSchema to validate results against
+  } finally {
+    console.warn = warn;
+  }
+  check(`${label}: tools/list (${listed.tools.length} tools) prints no schema warning`, listed.tools.length > 0 && warnings.length === 0, warnings.slice(0, 3));
+  return c;
+};
+
+// A tool error as a program reads it: callTool returns it (a throw is a failed check), isError is
+// set, no structuredContent, and the text is {code, message} as JSON.
+const failing = async (c, name, args, code) => {
+  let r;
+  try {
+    r = await c.callTool({ name, arguments: args });
+  } catch (e) {
+    return check(`${name} → ${code} is returned, not thrown`, false, String(e));
+  }
+  let body = {};
+  try { body = JSON.parse(r.content?.find((b) => b.type === "text")?.text ?? ""); } catch { /* checked below */ }
+  check(`${name} → ${code} is returned with isError and the code readable`,
+    r.isError === true && r.structuredContent === undefined && body.code === code && body.message?.length > 10, r);
+};
+
+console.log("== schemas and errors · stdio · TypeScript SDK");
+const client = await connect("operator");
 const call = async (name, args) => {
   const r = await client.callTool({ name, arguments: args }); // throws when a result breaks its schema
   return r.structuredContent ?? {};
 };
+
+await failing(client, "get_customer", { customer: "nobody" }, "unknown_customer");
+await failing(client, "record_usage", { customer: "nobody", meter: "agents", quantity: "three" }, "invalid_params");
+await failing(client, "create_product", { name: "Pro" }, "stripe_not_configured");
+await failing(client, "list_products", {}, "stripe_not_configured");
+await call("create_customer", { customer: "own" });
+const made = await call("create_api_key", { role: "customer", customer: "own" });
+const own = await connect("a customer key", made.secret);
+await failing(own, "get_usage", { customer: "jeturing" }, "forbidden");
+await failing(own, "create_customer", { customer: "intruder" }, "forbidden");
+await own.close();
 
 console.log("== ledger · stdio · TypeScript SDK");
 try {

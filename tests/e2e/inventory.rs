@@ -1,12 +1,17 @@
-//! Every tool has its description file, full annotations and well-formed schemas; every
+//! Every tool has its description file, full annotations and well-formed, portable schemas (only
+//! JSON Schema's own formats, no schema that says nothing); every tool's errors reach a client that
+//! validates results (no structured content beside `isError`, the code in the text's JSON); every
 //! description file has a tool; prompts load and render; filters follow the annotations.
 
 use std::collections::BTreeSet;
 
-use billing_mcp::access::Audience;
+use billing_mcp::access::{Audience, Role};
 use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::mcp::schema::STANDARD_FORMATS;
 use billing_mcp::mcp::{ToolFilter, Toolset, tools};
 use serde_json::{Map, Value, json};
+
+use crate::support::{Backend, Harness};
 
 const TOOLS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tools");
 
@@ -81,6 +86,7 @@ fn every_tool_has_its_markdown_annotations_and_schemas() {
             "{name}: unknown arguments must be refused"
         );
         check_schema(&name, "input", &input);
+        check_portable(&format!("{name} input"), &input);
         let output = e
             .tool
             .output_schema
@@ -88,10 +94,135 @@ fn every_tool_has_its_markdown_annotations_and_schemas() {
             .map(|o| Value::Object(Map::clone(o)))
             .unwrap_or_else(|| panic!("{name}: no output schema"));
         check_schema(&name, "output", &output);
+        check_portable(&format!("{name} output"), &output);
         assert!(
             name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
             "{name}: snake_case verb_noun"
         );
+    }
+}
+
+/// Walks every sub-schema (not `enum`, `const` or `default` values): each `format` is a standard
+/// one, and no sub-schema is `true`, `{}` or annotations only (a contract that says nothing).
+fn check_portable(at: &str, schema: &Value) {
+    let Value::Object(map) = schema else {
+        assert_ne!(schema, &Value::Bool(true), "{at}: a bare `true` schema");
+        return;
+    };
+    let annotations = ["description", "title", "default", "examples", "$comment"];
+    assert!(
+        !map.keys().all(|k| annotations.contains(&k.as_str())),
+        "{at}: a schema that admits anything without saying so: {schema}"
+    );
+    if let Some(format) = map.get("format") {
+        // The list is JSON Schema's (2020-12 §7.3): none of Rust's number formats is in it.
+        assert!(
+            ![
+                "uint64", "uint32", "int64", "int32", "uint", "double", "float"
+            ]
+            .iter()
+            .any(|f| STANDARD_FORMATS.contains(f))
+        );
+        let standard = format
+            .as_str()
+            .is_some_and(|f| STANDARD_FORMATS.contains(&f));
+        assert!(standard, "{at}: non-standard format {format}");
+    }
+    for (key, value) in map {
+        let at = format!("{at}/{key}");
+        match key.as_str() {
+            "items"
+            | "additionalProperties"
+            | "additionalItems"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "contains"
+            | "propertyNames"
+            | "not"
+            | "if"
+            | "then"
+            | "else" => check_portable(&at, value),
+            "anyOf" | "allOf" | "oneOf" | "prefixItems" => {
+                for (i, s) in value.as_array().into_iter().flatten().enumerate() {
+                    check_portable(&format!("{at}/{i}"), s);
+                }
+            }
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                for (name, s) in value.as_object().into_iter().flatten() {
+                    check_portable(&format!("{at}/{name}"), s);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a client that validates results needs of an error: `isError`, no structured content
+/// (the output schema describes success), and `{code, message}` as JSON in the text.
+fn check_error(tool: &str, r: &rmcp::model::CallToolResult) -> String {
+    assert!(
+        r.structured_content.is_none(),
+        "{tool}: an error with structured content fails the output schema in clients: {r:?}"
+    );
+    let text = r
+        .content
+        .iter()
+        .find_map(|c| c.as_text())
+        .map(|t| t.text.clone());
+    let body: Value = serde_json::from_str(text.as_deref().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("{tool}: an error's text is not JSON: {text:?}"));
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.len() > 10,
+        "{tool}: an error says what to fix: {body}"
+    );
+    body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tool}: no code in {body}"))
+        .into()
+}
+
+/// Every tool (those added later too) is called with arguments that fail, as the operator and as
+/// a customer key: each error validates, and the errors cover the guard's and the tools' own.
+#[tokio::test]
+async fn every_tools_errors_reach_a_validating_client() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let owner = h.client().await;
+    owner
+        .ok("create_customer", json!({"customer": "acme"}))
+        .await;
+    let customer = h
+        .client_as(&h.key(Role::Customer, Some("acme")).await)
+        .await;
+    let mut codes = BTreeSet::new();
+    for e in tools::all().entries() {
+        let name = e.tool.name.to_string();
+        let wrong = owner.raw(&name, json!({"no_such_argument": 1})).await;
+        assert_eq!(
+            wrong.is_error,
+            Some(true),
+            "{name}: an unknown argument is refused"
+        );
+        assert_eq!(check_error(&name, &wrong), "invalid_params", "{name}");
+        for (client, args) in [
+            (&owner, json!({})),
+            (&owner, json!({"customer": "nobody"})),
+            (&customer, json!({})),
+            (&customer, json!({"customer": "globex"})),
+        ] {
+            let r = client.raw(&name, args).await;
+            if r.is_error == Some(true) {
+                codes.insert(check_error(&name, &r));
+            }
+        }
+    }
+    for code in [
+        "forbidden",
+        "unknown_customer",
+        "stripe_not_configured",
+        "invalid_params",
+    ] {
+        assert!(codes.contains(code), "no tool answered {code}: {codes:?}");
     }
 }
 

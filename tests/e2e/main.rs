@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod architecture;
+mod browser;
 mod cache;
 mod catalog;
 mod concurrency;

@@ -7,7 +7,7 @@ use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
-use crate::support::http::{json_rpc, tools_call};
+use crate::support::http::{json_rpc, tool_error, tools_call};
 use crate::support::{A, BINARY, Backend, EXAMPLE_CATALOG, test_db};
 
 /// The binary with every log level on: keys made by the CLI and by a tool, used over HTTP and
@@ -108,10 +108,7 @@ async fn secrets_never_reach_the_binarys_logs() {
         .to_string();
     post(customer_key.clone(), "get_usage", json!({})).await;
     let refused = post(admin.clone(), "list_products", json!({})).await;
-    assert_eq!(
-        refused["result"]["structuredContent"]["stripe"]["status"],
-        401
-    );
+    assert_eq!(tool_error(&refused)["stripe"]["status"], 401);
     assert!(!stripe.seen().is_empty());
     post(
         format!("{}x", &admin[..admin.len() - 1]),

@@ -95,3 +95,13 @@ pub async fn json_rpc(resp: reqwest::Response) -> Value {
         .find(|d| d.starts_with('{'));
     serde_json::from_str(data.unwrap_or(&text)).unwrap()
 }
+
+/// A tool error's `{code, message, ...details}` in a JSON-RPC response: the JSON of the result's
+/// text block (an error carries no structured content).
+pub fn tool_error(rpc: &Value) -> Value {
+    let result = &rpc["result"];
+    assert_eq!(result["isError"], true, "not a tool error: {rpc}");
+    assert!(result.get("structuredContent").is_none(), "{rpc}");
+    serde_json::from_str(result["content"][0]["text"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("an error's text is not JSON ({e}): {rpc}"))
+}

@@ -307,8 +307,26 @@ pub struct Client {
     pub inner: Arc<RunningService<RoleClient, ()>>,
 }
 
-/// A tool's answer: `Ok(structured)` or `Err(structured error)`.
+/// A tool's answer: `Ok(structured)` or `Err({code, message, ...details})`.
 pub type Answer = Result<Value, Value>;
+
+/// An error result's `{code, message, ...details}`, as a client reads it: the JSON of its text
+/// block. An error carries no structured content (it would have to match the output schema).
+pub fn error_body(r: &CallToolResult) -> Value {
+    assert!(
+        r.structured_content.is_none(),
+        "an error result carries structured content: {:?}",
+        r.structured_content
+    );
+    let text = r
+        .content
+        .iter()
+        .find_map(|c| c.as_text())
+        .map(|t| t.text.as_str())
+        .unwrap_or_else(|| panic!("an error result without a text block: {r:?}"));
+    serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("an error's text is not JSON ({e}): {text}"))
+}
 
 impl Client {
     pub async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
@@ -323,11 +341,10 @@ impl Client {
 
     pub async fn call(&self, tool: &str, args: Value) -> Answer {
         let r = self.raw(tool, args).await;
-        let body = r.structured_content.clone().unwrap_or(Value::Null);
         if r.is_error == Some(true) {
-            Err(body)
+            Err(error_body(&r))
         } else {
-            Ok(body)
+            Ok(r.structured_content.clone().unwrap_or(Value::Null))
         }
     }
 
