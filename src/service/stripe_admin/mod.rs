@@ -1,7 +1,7 @@
 //! The Stripe tools' use cases: every call a Stripe tool makes goes through here, so a Stripe
-//! write is one use case the service sees (the place it is recorded and audited), Stripe's own
-//! error becomes a tool error in one place, and a ledger customer's id is resolved to its Stripe
-//! customer before Stripe is asked.
+//! write is one use case the service sees (a write with the caller's idempotency key is recorded
+//! in the ledger and replayed from it), Stripe's own error becomes a tool error, and a ledger
+//! customer's id is resolved to its Stripe customer before Stripe is asked.
 
 mod billing;
 mod catalog;
