@@ -15,7 +15,7 @@ use crate::access::Role;
 use crate::access::limits::{Rate, RoleRates};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mcp::{ToolFilter, Toolset};
-use crate::service::outbox::OutboxSettings;
+use crate::service::outbox::{MeterApi, OutboxSettings};
 use crate::service::webhooks::WebhookSettings;
 use crate::stripe::{Retry, StripeSettings};
 
@@ -180,6 +180,10 @@ pub struct StripeArgs {
     /// key each time; 500 ms backoff, doubled each retry).
     #[arg(long, env = "STRIPE_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub stripe_max_attempts: u32,
+    /// Base URL of Stripe's v2 meter event stream (default: --stripe-api-base when given, else
+    /// https://meter-events.stripe.com).
+    #[arg(long, env = "STRIPE_METER_EVENTS_BASE")]
+    pub stripe_meter_events_base: Option<String>,
 }
 
 /// Stripe webhooks in (`POST /webhooks/stripe` on the HTTP server).
@@ -211,8 +215,13 @@ impl WebhookArgs {
 /// How usage reaches Stripe as meter events (only with a Stripe key).
 #[derive(Debug, Clone, Args)]
 pub struct OutboxArgs {
-    /// Meter-event requests per second to Stripe, at most (Stripe allows 1,000 in live mode and
-    /// far fewer in test mode).
+    /// How usage goes to Stripe: `stream` (the v2 meter event stream, up to 100 events per
+    /// request) or `v1` (one event per request, one at a time per customer and meter).
+    #[arg(long, env = "METER_EVENTS_API", value_enum, default_value_t = MeterApiArg::Stream)]
+    pub meter_events_api: MeterApiArg,
+    /// Meter-event requests per second to Stripe, at most, shared by every server process on
+    /// the ledger (Stripe allows 1,000 v1 and 10,000 stream requests in live mode, far fewer in
+    /// test mode).
     #[arg(long, env = "METER_EVENTS_PER_SECOND", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub meter_events_per_second: u32,
     /// Meter-event requests in flight at once.
@@ -228,9 +237,20 @@ pub struct OutboxArgs {
     pub meter_events_max_backoff: u64,
 }
 
+/// `--meter-events-api`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeterApiArg {
+    Stream,
+    V1,
+}
+
 impl OutboxArgs {
     pub fn settings(&self) -> OutboxSettings {
         OutboxSettings {
+            api: match self.meter_events_api {
+                MeterApiArg::Stream => MeterApi::Stream,
+                MeterApiArg::V1 => MeterApi::V1,
+            },
             per_second: NonZeroU32::new(self.meter_events_per_second).unwrap_or(NonZeroU32::MIN),
             concurrency: self.meter_events_concurrency as usize,
             lease: Duration::from_secs(self.meter_events_lease),
@@ -260,6 +280,7 @@ impl StripeArgs {
                 attempts: self.stripe_max_attempts,
                 ..Retry::default()
             },
+            meter_events_base: self.stripe_meter_events_base.clone(),
         })
     }
 }

@@ -105,8 +105,9 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
             fx.invalidated.extend(r.is_ok().then(|| customer.clone()));
             settle(reply, r)
         }
-        Op::LeaseOutbox { ids, now, lease_until, reply } => settle(reply, lease_outbox(conn, &ids, now, lease_until).await),
+        Op::LeaseOutbox { sender, ids, now, lease_until, reply } => settle(reply, lease_outbox(conn, &sender, &ids, now, lease_until).await),
         Op::SettleOutbox(outcomes, reply) => settle(reply, settle_outbox(conn, &outcomes).await),
+        Op::ReleaseSender(sender, reply) => settle(reply, release_sender(conn, &sender).await),
         Op::Requeue(r, reply) => settle(reply, requeue(conn, &r).await),
         Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(conn, &e).await),
         Op::ApplyWebhook(a, reply) => {

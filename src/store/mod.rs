@@ -178,6 +178,8 @@ pub trait OutboxLedger: Send + Sync {
     async fn requeue(&self, requeue: Requeue) -> Result<u64, StoreError>;
     /// Record what became of claimed events.
     async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError>;
+    /// Give up the sender lease `sender` holds (see [`OutboxClaim`]), if it holds it.
+    async fn release_sender(&self, sender: &str) -> Result<(), StoreError>;
     /// A customer's events between `from` and `to` by Stripe state.
     async fn outbox_summary(
         &self,

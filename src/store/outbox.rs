@@ -1,6 +1,7 @@
 // The outbox of usage events due for Stripe, included into `sqlite.rs` and `postgres.rs` by
 // `ledger.rs`: due events are read on the read pool and leased through the writer (so no two
-// senders take the same event), then settled as sent, retried or failed, or put back.
+// senders take the same event) by the one process that holds the sender lease, then settled as
+// sent, retried, released or failed, or put back.
 
 use super::{OutboxClaim, OutboxEvent, OutboxLedger, OutboxOutcome, OutboxSummary, Requeue};
 
@@ -9,17 +10,52 @@ struct IdRow {
     id: String,
 }
 
-/// Push `ids` out to the lease if they are still due (another process may have taken some
-/// meanwhile); RETURNING says which this one got.
-async fn lease_outbox(conn: &mut Conn, ids: &[String], now: i64, lease_until: i64) -> Result<Vec<String>, StoreError> {
+/// Take or renew the sender lease for `sender` until `lease_until`: it is free, lapsed, or
+/// this sender's own. Another process's live lease wins (nothing is claimed).
+async fn take_sender(conn: &mut Conn, sender: &str, now: i64, lease_until: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar::<Db, String>(
+        "INSERT INTO outbox_sender (name, owner, until) VALUES ('meter_events', $1, $2) \
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+         WHERE outbox_sender.owner = excluded.owner OR outbox_sender.until <= $3 RETURNING owner",
+    )
+    .bind(sender)
+    .bind(lease_until)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// Give up the sender lease (a sender that stops), so another process takes over at once.
+async fn release_sender(conn: &mut Conn, sender: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM outbox_sender WHERE name = 'meter_events' AND owner = $1")
+        .bind(sender)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// With the sender lease held, push `ids` out to the lease if they are still due (a failed
+/// round of this process may have left some); RETURNING says which this one got.
+async fn lease_outbox(conn: &mut Conn, sender: &str, ids: &[String], now: i64, lease_until: i64) -> Result<Vec<String>, StoreError> {
+    if !take_sender(conn, sender, now, lease_until).await? {
+        return Ok(Vec::new());
+    }
     let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET stripe_next_at = ");
-    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now).push(" AND id IN (");
+    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now);
+    push_ids(&mut qb, ids);
+    qb.push(" RETURNING id");
+    Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
+}
+
+/// ` AND id IN (…)`.
+fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[String]) {
+    qb.push(" AND id IN (");
     let mut list = qb.separated(", ");
     for id in ids {
-        list.push_bind(id);
+        list.push_bind(id.clone());
     }
-    qb.push(") RETURNING id");
-    Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
+    qb.push(")");
 }
 
 /// Failed events back in the outbox, due at once (their attempts are kept).
@@ -39,44 +75,43 @@ async fn requeue(conn: &mut Conn, r: &Requeue) -> Result<u64, StoreError> {
 
 async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<(), StoreError> {
     for outcome in outcomes {
-        match outcome {
-            OutboxOutcome::Sent { id, at } => {
-                sqlx::query(
-                    "UPDATE usage_events SET stripe_state = 'sent', stripe_sent_at = $2, stripe_attempts = stripe_attempts + 1, \
-                     stripe_error = NULL WHERE id = $1",
-                )
-                .bind(id)
-                .bind(*at)
-                .execute(&mut *conn)
-                .await?;
+        let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET ");
+        let ids = match outcome {
+            OutboxOutcome::Sent { ids, at } => {
+                qb.push("stripe_state = 'sent', stripe_sent_at = ").push_bind(*at);
+                qb.push(", stripe_attempts = stripe_attempts + 1, stripe_error = NULL WHERE 1 = 1");
+                ids
             }
-            OutboxOutcome::Retry { id, next_at, error, attempted } => {
-                // An event parked for want of a Stripe customer is due at once if one was
-                // linked while the round ran (the link's release would otherwise be overwritten).
-                sqlx::query(
-                    "UPDATE usage_events SET stripe_next_at = CASE WHEN $4 = 0 AND (SELECT c.stripe_customer_id FROM customers c \
-                     WHERE c.id = usage_events.customer_id) IS NOT NULL THEN 0 ELSE $2 END, \
-                     stripe_error = $3, stripe_attempts = stripe_attempts + $4 \
-                     WHERE id = $1 AND stripe_state = 'pending'",
-                )
-                .bind(id)
-                .bind(*next_at)
-                .bind(error)
-                .bind(i64::from(*attempted))
-                .execute(&mut *conn)
-                .await?;
+            OutboxOutcome::Retry { ids, next_at, error, attempted } => {
+                // Events parked for want of a Stripe customer are due at once if one was linked
+                // while the round ran (the link's release would otherwise be overwritten).
+                qb.push("stripe_next_at = ");
+                if *attempted {
+                    qb.push_bind(*next_at);
+                } else {
+                    qb.push("CASE WHEN (SELECT c.stripe_customer_id FROM customers c WHERE c.id = usage_events.customer_id) \
+                             IS NOT NULL THEN 0 ELSE ").push_bind(*next_at).push(" END");
+                }
+                qb.push(", stripe_error = ").push_bind(error.clone());
+                qb.push(", stripe_attempts = stripe_attempts + ").push_bind(i64::from(*attempted));
+                qb.push(" WHERE stripe_state = 'pending'");
+                ids
             }
-            OutboxOutcome::Failed { id, error } => {
-                sqlx::query(
-                    "UPDATE usage_events SET stripe_state = 'failed', stripe_error = $2, stripe_attempts = stripe_attempts + 1 \
-                     WHERE id = $1 AND stripe_state = 'pending'",
-                )
-                .bind(id)
-                .bind(error)
-                .execute(&mut *conn)
-                .await?;
+            OutboxOutcome::Release { ids } => {
+                qb.push("stripe_next_at = 0 WHERE stripe_state = 'pending'");
+                ids
             }
+            OutboxOutcome::Failed { ids, error } => {
+                qb.push("stripe_state = 'failed', stripe_error = ").push_bind(error.clone());
+                qb.push(", stripe_attempts = stripe_attempts + 1 WHERE stripe_state = 'pending'");
+                ids
+            }
+        };
+        if ids.is_empty() {
+            continue;
         }
+        push_ids(&mut qb, ids);
+        qb.build().persistent(false).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -106,6 +141,7 @@ impl OutboxLedger for Backend {
         }
         let ids = due.iter().map(|e| e.id.clone()).collect();
         let taken: BTreeSet<String> = writer::submit(&self.writer, |reply| Op::LeaseOutbox {
+            sender: claim.sender,
             ids,
             now: claim.now,
             lease_until: claim.lease_until,
@@ -123,6 +159,11 @@ impl OutboxLedger for Backend {
 
     async fn settle_outbox(&self, outcomes: Vec<OutboxOutcome>) -> Result<(), StoreError> {
         writer::submit(&self.writer, |r| Op::SettleOutbox(outcomes, r)).await
+    }
+
+    async fn release_sender(&self, sender: &str) -> Result<(), StoreError> {
+        let sender = sender.to_string();
+        writer::submit(&self.writer, |r| Op::ReleaseSender(sender, r)).await
     }
 
     async fn outbox_summary(&self, customer: &str, from: i64, to: i64) -> Result<OutboxSummary, StoreError> {

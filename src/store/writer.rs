@@ -34,12 +34,15 @@ pub enum Op {
     },
     /// Lease due outbox events to this process; answers the ids it got.
     LeaseOutbox {
+        sender: String,
         ids: Vec<String>,
         now: i64,
         lease_until: i64,
         reply: Reply<Vec<String>>,
     },
     SettleOutbox(Vec<OutboxOutcome>, Reply<()>),
+    /// Give up the meter-event sender lease.
+    ReleaseSender(String, Reply<()>),
     /// Failed events back to pending; answers how many.
     Requeue(Requeue, Reply<u64>),
     ReceiveWebhook(WebhookRecord, Reply<(WebhookRecord, bool)>),
@@ -74,6 +77,7 @@ impl Op {
             | Op::Barrier(_)
             | Op::LeaseOutbox { .. }
             | Op::SettleOutbox(..)
+            | Op::ReleaseSender(..)
             | Op::Requeue(..)
             | Op::ReceiveWebhook(..) => vec![],
         }
@@ -98,6 +102,7 @@ impl Op {
             Op::StripeWrite(_, r) => answer(r, message),
             Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),
+            Op::ReleaseSender(_, r) => answer(r, message),
             Op::Requeue(_, r) => answer(r, message),
             Op::ReceiveWebhook(_, r) => answer(r, message),
             Op::ApplyWebhook(_, r) => answer(r, message),

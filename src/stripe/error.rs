@@ -90,6 +90,83 @@ impl Error {
     }
 }
 
+impl Error {
+    fn new(kind: ErrorKind, transient: bool) -> Error {
+        Error {
+            kind,
+            attempts: 1,
+            transient,
+            already_exists: false,
+        }
+    }
+
+    /// An answer that is not Stripe's JSON: the request may have taken effect, so another
+    /// attempt (with the same identifiers or key) is worth making.
+    pub(super) fn unreadable(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unreadable(detail.into()), true)
+    }
+
+    pub(super) fn misconfigured(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Misconfigured(detail.into()), false)
+    }
+
+    /// No answer from `base`.
+    pub(super) fn unreachable(base: &str, detail: String) -> Error {
+        Error::new(
+            ErrorKind::Unreachable {
+                base: base.to_string(),
+                detail,
+            },
+            true,
+        )
+    }
+
+    /// A JSON API's answer (Stripe's v2): the body of a 2xx, or the failure, classified by the
+    /// status first. Stripe's errors are `{"error": {"type", "code", "message"}}`.
+    pub(super) fn from_json_answer(
+        status: u16,
+        body: &[u8],
+        url: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let ok = (200..300).contains(&status);
+        match json {
+            Some(v) if ok => Ok(v),
+            None if ok => Err(Error::unreadable(format!(
+                "HTTP {status} from {url} with an answer that is not Stripe's JSON"
+            ))),
+            Some(v) if v["error"].is_object() => {
+                let e = &v["error"];
+                let text = |k: &str| e[k].as_str().map(String::from);
+                let refusal = Refusal {
+                    status,
+                    kind: text("type").unwrap_or_else(|| "api_error".into()),
+                    code: text("code"),
+                    decline_code: None,
+                    message: text("message").unwrap_or_default(),
+                    param: text("param"),
+                    request_id: text("request_id"),
+                    doc_url: text("doc_url"),
+                };
+                let expired = refusal.code.as_deref() == Some(SESSION_EXPIRED);
+                let transient = matches!(status, 408 | 409 | 425 | 429 | 500..=599) || expired;
+                Err(Error::new(ErrorKind::Refused(Box::new(refusal)), transient))
+            }
+            _ => Err(Error::unreadable(format!(
+                "HTTP {status} from {url} with an answer that is not Stripe's JSON"
+            ))),
+        }
+    }
+
+    /// Stripe refused a meter event stream request because its session token expired.
+    pub fn session_expired(&self) -> bool {
+        matches!(&self.kind, ErrorKind::Refused(r) if r.code.as_deref() == Some(SESSION_EXPIRED))
+    }
+}
+
+/// The v2 stream's code for a token past its 15 minutes.
+const SESSION_EXPIRED: &str = "billing_meter_event_session_expired";
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
@@ -147,6 +224,41 @@ fn request_id(url: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_answer_is_classified_by_its_status_first() {
+        let page = b"<html><body><h1>502 Bad Gateway</h1></body></html>";
+        let edge = Error::from_json_answer(502, page, "u").unwrap_err();
+        assert!(edge.transient && matches!(edge.kind, ErrorKind::Unreadable(_)));
+        let lost = Error::from_json_answer(200, b"<html>OK</html>", "u").unwrap_err();
+        assert!(
+            lost.transient,
+            "a 200 whose body is lost may have been taken"
+        );
+        let refusal = br#"{"error": {"type": "invalid_request_error", "message": "bad"}}"#;
+        assert!(
+            !Error::from_json_answer(400, refusal, "u")
+                .unwrap_err()
+                .transient
+        );
+        assert!(
+            Error::from_json_answer(429, refusal, "u")
+                .unwrap_err()
+                .transient
+        );
+        assert!(
+            Error::from_json_answer(503, refusal, "u")
+                .unwrap_err()
+                .transient
+        );
+        let expired = br#"{"error": {"type": "invalid_request_error", "code": "billing_meter_event_session_expired", "message": "x"}}"#;
+        let e = Error::from_json_answer(401, expired, "u").unwrap_err();
+        assert!(e.transient && e.session_expired());
+        assert_eq!(
+            Error::from_json_answer(200, b"{}", "u").unwrap(),
+            serde_json::json!({})
+        );
+    }
 
     #[test]
     fn the_request_id_comes_from_the_log_url() {

@@ -16,6 +16,7 @@ pub mod checkout;
 pub mod customers;
 mod error;
 pub mod meter_events;
+pub mod meter_stream;
 pub mod payments;
 pub mod signature;
 pub mod sync;
@@ -44,7 +45,13 @@ pub struct StripeSettings {
     pub account: Option<String>,
     pub allow_live: bool,
     pub retry: Retry,
+    /// Where the v2 meter event stream is (default: `api_base` when that is set, else Stripe's
+    /// `https://meter-events.stripe.com`).
+    pub meter_events_base: Option<String>,
 }
+
+/// Stripe's API base.
+const API_BASE: &str = "https://api.stripe.com";
 
 /// Attempts per request and the first backoff (doubled after each failed attempt).
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +74,8 @@ pub struct Payments {
     client: ::stripe::Client,
     retry: Retry,
     base: String,
+    /// The v2 meter event stream (usage at volume).
+    pub stream: meter_stream::MeterStream,
 }
 
 /// What kind of key this is, by its prefix.
@@ -95,10 +104,7 @@ impl Payments {
             )
             .timeout(Duration::from_secs(30))
             .request_strategy(RequestStrategy::Once);
-        let base = settings
-            .api_base
-            .clone()
-            .unwrap_or_else(|| "https://api.stripe.com".into());
+        let base = settings.api_base.clone().unwrap_or_else(|| API_BASE.into());
         if let Some(url) = &settings.api_base {
             builder = builder.url(url.trim_end_matches('/'));
         }
@@ -113,10 +119,18 @@ impl Payments {
         let client = builder
             .build()
             .map_err(|e| format!("cannot configure the Stripe client: {e}"))?;
+        let stream = meter_stream::MeterStream::new(
+            settings.secret_key.clone(),
+            base.trim_end_matches('/'),
+            settings.meter_events_base.as_deref(),
+            settings.account.clone(),
+        )
+        .map_err(|e| format!("--stripe-meter-events-base: {e}"))?;
         Ok(Payments {
             client,
             retry: settings.retry,
             base,
+            stream,
         })
     }
 
@@ -253,6 +267,7 @@ mod tests {
             account: None,
             allow_live,
             retry: Retry::default(),
+            meter_events_base: None,
         }
     }
 

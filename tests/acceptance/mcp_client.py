@@ -289,9 +289,8 @@ async def ledger_scenario(label, connect):
 
 
 def stripe_edge():
-    """A Stripe double written apart from the project's own: its edge answers the first 40 meter
-    events with HTML 502 and 503 pages, or takes the event and answers with an HTML page, then
-    with Stripe's JSON (and `resource_already_exists` for an identifier it holds)."""
+    """A v1 Stripe double written apart from the project's own: its edge answers the first 40 meter events with HTML 502 and
+    503 pages, or takes the event and answers with an HTML page, then with Stripe's JSON (`resource_already_exists` if held)."""
     import threading
     import urllib.parse
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -347,14 +346,13 @@ async def edge_scenario(label, db_path):
         events = [{"customer": ("acme", "globex")[i % 2], "meter": "tool_calls", "quantity": 1} for i in range(30)]
         await call(c, "record_usage_batch", {"events": events})
     # Linked to Stripe customers as create_customer would have with a key.
-    con = sqlite3.connect(db_path)
-    con.execute("UPDATE customers SET stripe_customer_id = 'cus_' || id")
-    con.commit()
+    with sqlite3.connect(db_path) as con:  # commits on leaving
+        con.execute("UPDATE customers SET stripe_customer_id = 'cus_' || id")
     con.close()
     server, state = stripe_edge()
     env = dict(os.environ, STRIPE_SECRET_KEY="sk_test_" + "0" * 24, STRIPE_API_BASE=f"http://127.0.0.1:{server.server_address[1]}")
     params = StdioServerParameters(command=BINARY, env=env, args=["serve", "--stdio", "--catalog", EXAMPLE, "--database-url", url,
-                                                                  "--meter-events-max-backoff", "2"])
+                                                                  "--meter-events-max-backoff", "2", "--meter-events-api", "v1"])
     states = {}
     async with Client(params) as c:
         for _ in range(60):

@@ -2,9 +2,11 @@
 //! putting failed ones back, and a customer's events by Stripe state.
 
 /// Take up to `limit` events due for Stripe (pending, due by `now`) and push them out to
-/// `lease_until`, so no other sender takes them meanwhile.
-#[derive(Debug, Clone, Copy)]
+/// `lease_until`, so no other sender takes them meanwhile, provided `sender` holds (or now
+/// takes) the sender lease until then: one process sends at a time.
+#[derive(Debug, Clone)]
 pub struct OutboxClaim {
+    pub sender: String,
     pub now: i64,
     pub lease_until: i64,
     pub limit: i64,
@@ -23,21 +25,23 @@ pub struct OutboxEvent {
     pub stripe_customer_id: Option<String>,
 }
 
-/// What became of a claimed event.
+/// What became of claimed events (one request's, or one event's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxOutcome {
-    /// Stripe holds it.
-    Sent { id: String, at: i64 },
+    /// Stripe holds them.
+    Sent { ids: Vec<String>, at: i64 },
     /// Not delivered yet: due again at `next_at`. `attempted` is false when nothing was sent
     /// (the customer has no Stripe customer yet).
     Retry {
-        id: String,
+        ids: Vec<String>,
         next_at: i64,
         error: String,
         attempted: bool,
     },
-    /// Stripe refused it for good.
-    Failed { id: String, error: String },
+    /// Not tried this round (the round ran out of its lease): due again at once, as they were.
+    Release { ids: Vec<String> },
+    /// Stripe refused them for good.
+    Failed { ids: Vec<String>, error: String },
 }
 
 /// Put a customer's `failed` events between `from` and `to` (of one meter, or all) back in the

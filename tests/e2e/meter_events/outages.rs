@@ -3,16 +3,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use billing_mcp::service::outbox::Outbox;
+use billing_mcp::service::outbox::{MeterApi, Outbox};
 use serde_json::{Value, json};
 
-use super::{events, settings};
+use super::{STREAM, V1, events, settings_for};
 use crate::support::stripe::StripeServer;
 use crate::support::{Harness, NOW, backends};
 
 #[tokio::test]
 async fn usage_reaches_stripe_once_through_a_minute_of_500s_and_429s() {
-    for backend in backends() {
+    let runs = backends()
+        .into_iter()
+        .flat_map(|b| [(b, MeterApi::Stream), (b, MeterApi::V1)]);
+    for (backend, api) in runs {
         let stripe = StripeServer::start().await;
         let h = Harness::with_stripe(backend, &stripe.url).await;
         let c = h.client().await;
@@ -33,21 +36,22 @@ async fn usage_reaches_stripe_once_through_a_minute_of_500s_and_429s() {
             .collect();
         c.ok("record_usage_batch", json!({"events": batch})).await;
         // Recording did not wait on Stripe: nothing was sent yet, every event is pending.
-        assert!(
-            stripe
-                .requests("POST", "/v1/billing/meter_events")
-                .is_empty()
-        );
+        assert!(stripe.requests("POST", V1).is_empty());
+        assert!(stripe.requests("POST", STREAM).is_empty());
         let before = events(&c, "acme").await;
         assert_eq!(before.len(), 30);
         assert!(before.iter().all(|e| e["stripe"]["state"] == "pending"));
 
-        // A minute of 500s, 429s and answers lost after Stripe took the event.
-        let outbox = Outbox::new(settings());
+        // A minute of 500s, 429s and answers lost after Stripe took the event; the stream's
+        // session expires halfway.
+        let outbox = Outbox::new(settings_for(api));
         stripe.outage(true);
         for second in 0..=60 {
             h.set_now(NOW + second * 1000);
             outbox.send_due(&h.app).await.unwrap();
+            if second == 30 {
+                stripe.expire_sessions();
+            }
         }
         let status = c
             .ok("get_billing_status", json!({"customer": "acme"}))
@@ -79,7 +83,7 @@ async fn usage_reaches_stripe_once_through_a_minute_of_500s_and_429s() {
             .map(|m| (m["identifier"].as_str().unwrap(), m))
             .collect();
         assert_eq!(by_id.len(), 30);
-        let requests = stripe.requests("POST", "/v1/billing/meter_events");
+        let requests = stripe.requests("POST", if api == MeterApi::V1 { V1 } else { STREAM });
         for e in &after {
             let id = e["event_id"].as_str().unwrap();
             let m = by_id
@@ -101,16 +105,32 @@ async fn usage_reaches_stripe_once_through_a_minute_of_500s_and_429s() {
             // Every request for the event is an attempt the ledger counted: none after it was sent.
             let tries: Vec<_> = requests
                 .iter()
-                .filter(|r| r.param("identifier") == Some(id))
+                .filter(|r| r.param("identifier") == Some(id) || r.body.contains(id))
                 .collect();
             assert_eq!(
                 tries.len() as i64,
                 e["stripe"]["attempts"].as_i64().unwrap(),
-                "{id}"
+                "{api:?} {id}"
             );
-            assert!(tries.iter().all(|r| r.idempotency_key.as_deref() == Some(&format!("meter_event:{id}")[..])));
+            if api == MeterApi::V1 {
+                assert!(tries.iter().all(
+                    |r| r.idempotency_key.as_deref() == Some(&format!("meter_event:{id}")[..])
+                ));
+            }
         }
-        assert!(requests.len() > 30, "the outage made the sender retry");
+        assert!(
+            requests.len() > if api == MeterApi::V1 { 30 } else { 1 },
+            "the outage made the sender retry"
+        );
+        if api == MeterApi::Stream {
+            assert!(
+                stripe
+                    .requests("POST", "/v2/billing/meter_event_session")
+                    .len()
+                    >= 2,
+                "a new session after the first expired"
+            );
+        }
         let status = c
             .ok("get_billing_status", json!({"customer": "acme"}))
             .await;
@@ -122,7 +142,10 @@ async fn usage_reaches_stripe_once_through_a_minute_of_500s_and_429s() {
 
 #[tokio::test]
 async fn an_outage_answered_with_html_pages_loses_no_usage() {
-    for backend in backends() {
+    let runs = backends()
+        .into_iter()
+        .flat_map(|b| [(b, MeterApi::Stream), (b, MeterApi::V1)]);
+    for (backend, api) in runs {
         let stripe = StripeServer::start().await;
         let h = Harness::with_stripe(backend, &stripe.url).await;
         let c = h.client().await;
@@ -138,7 +161,7 @@ async fn an_outage_answered_with_html_pages_loses_no_usage() {
             .collect();
         c.ok("record_usage_batch", json!({"events": batch})).await;
         // Stripe's edge answers HTML 502 and 503 pages, and loses answers of events it took.
-        let outbox = Outbox::new(settings());
+        let outbox = Outbox::new(settings_for(api));
         stripe.edge_outage(true);
         for second in 0..=60 {
             h.set_now(NOW + second * 1000);
@@ -149,7 +172,7 @@ async fn an_outage_answered_with_html_pages_loses_no_usage() {
             .await;
         assert_eq!(
             during["meter_events"]["failed"], 0,
-            "{backend:?}: an HTML page is no refusal: {during}"
+            "{backend:?} {api:?}: an HTML page is no refusal: {during}"
         );
         stripe.edge_outage(false);
         for second in 61..=400 {
@@ -162,7 +185,11 @@ async fn an_outage_answered_with_html_pages_loses_no_usage() {
                 states.insert(e["stripe"]["state"].as_str().unwrap().to_string());
             }
         }
-        assert_eq!(states, BTreeSet::from(["sent".to_string()]), "{backend:?}");
+        assert_eq!(
+            states,
+            BTreeSet::from(["sent".to_string()]),
+            "{backend:?} {api:?}"
+        );
         let held = stripe.meter_events();
         let ids: BTreeSet<&str> = held
             .iter()
@@ -171,7 +198,7 @@ async fn an_outage_answered_with_html_pages_loses_no_usage() {
         assert_eq!(
             (held.len(), ids.len()),
             (60, 60),
-            "{backend:?}: every event once at Stripe"
+            "{backend:?} {api:?}: every event once at Stripe"
         );
     }
 }

@@ -18,6 +18,8 @@ async fn serve(db: &str, stripe: &StripeServer) -> (Client, u32) {
         db,
         stripe,
         &[
+            "--meter-events-api",
+            "v1",
             "--meter-events-lease",
             "2",
             "--meter-events-concurrency",

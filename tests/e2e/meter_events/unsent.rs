@@ -2,10 +2,10 @@
 //! Stripe customer, kept by the ledger for meters Stripe cannot price, released at once when a
 //! link arrives during a round.
 
-use billing_mcp::service::outbox::Outbox;
+use billing_mcp::service::outbox::{MeterApi, Outbox};
 use serde_json::json;
 
-use super::{events, settings};
+use super::{STREAM, V1, events, settings, settings_for};
 use crate::support::stripe::StripeServer;
 use crate::support::{Backend, Client, Harness, NOW, backends};
 
@@ -25,54 +25,91 @@ async fn acme_with_one_event(c: &Client, quantity: u64) {
 
 #[tokio::test]
 async fn an_event_stripe_refuses_fails_with_stripes_reason_and_is_not_retried() {
+    for api in [MeterApi::Stream, MeterApi::V1] {
+        let stripe = StripeServer::start().await;
+        let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
+        let c = h.client().await;
+        acme_with_one_event(&c, 1).await;
+        if api == MeterApi::Stream {
+            // Stripe refuses the whole stream request; its event goes again alone through v1,
+            // whose answer names the reason.
+            stripe.fail_next_at(STREAM, 400, "invalid_request_error", "Invalid events.");
+        }
+        stripe.fail_next_at(
+            V1,
+            400,
+            "invalid_request_error",
+            "Timestamp must be within the past 35 calendar days.",
+        );
+        let outbox = Outbox::new(settings_for(api));
+        outbox.send_due(&h.app).await.unwrap();
+        h.set_now(NOW + 3_600_000);
+        assert_eq!(
+            outbox.send_due(&h.app).await.unwrap(),
+            0,
+            "{api:?}: a refused event is not claimed again"
+        );
+        let e = &events(&c, "acme").await[0];
+        assert_eq!(e["stripe"]["state"], "failed", "{api:?}");
+        assert_eq!(e["stripe"]["attempts"], 1);
+        assert!(
+            e["stripe"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("within the past 35 calendar days"),
+            "{e}"
+        );
+        let status = c
+            .ok("get_billing_status", json!({"customer": "acme"}))
+            .await;
+        assert_eq!(status["meter_events"]["failed"], 1);
+        assert_eq!(stripe.requests("POST", V1).len(), 1);
+        let streamed = usize::from(api == MeterApi::Stream);
+        assert_eq!(stripe.requests("POST", STREAM).len(), streamed);
+
+        // Once the cause is fixed, the failed event goes again, under its own identifier.
+        let retried = c
+            .ok("retry_meter_events", json!({"customer": "acme"}))
+            .await;
+        assert_eq!(retried["requeued"], 1, "{retried}");
+        let again = c
+            .ok("retry_meter_events", json!({"customer": "acme"}))
+            .await;
+        assert_eq!(again["requeued"], 0, "a repeat changes nothing");
+        outbox.send_due(&h.app).await.unwrap();
+        let e = &events(&c, "acme").await[0];
+        assert_eq!(e["stripe"]["state"], "sent", "{e}");
+        assert_eq!(stripe.meter_events().len(), 1);
+        assert_eq!(stripe.meter_events()[0]["identifier"], e["event_id"]);
+    }
+}
+
+#[tokio::test]
+async fn a_stream_request_stripe_refuses_fails_only_the_events_stripe_refuses_alone() {
     let stripe = StripeServer::start().await;
     let h = Harness::with_stripe(Backend::Sqlite, &stripe.url).await;
     let c = h.client().await;
     acme_with_one_event(&c, 1).await;
-    stripe.fail_next(
-        400,
-        "invalid_request_error",
-        None,
-        "Timestamp must be within the past 35 calendar days.",
-    );
-    let outbox = Outbox::new(settings());
-    outbox.send_due(&h.app).await.unwrap();
-    h.set_now(NOW + 3_600_000);
+    for quantity in [2, 3] {
+        c.ok(
+            "record_usage",
+            json!({"customer": "acme", "meter": "tool_calls", "quantity": quantity}),
+        )
+        .await;
+    }
+    stripe.fail_next_at(STREAM, 400, "invalid_request_error", "Invalid events.");
+    stripe.fail_next_at(V1, 400, "invalid_request_error", "No such customer.");
+    Outbox::new(settings()).send_due(&h.app).await.unwrap();
+    let all = events(&c, "acme").await;
+    let state = |s: &str| all.iter().filter(|e| e["stripe"]["state"] == s).count();
+    assert_eq!((state("sent"), state("failed")), (2, 1), "{all:?}");
+    assert_eq!(stripe.meter_events().len(), 2);
+    assert_eq!(stripe.requests("POST", STREAM).len(), 1);
     assert_eq!(
-        outbox.send_due(&h.app).await.unwrap(),
-        0,
-        "a refused event is not claimed again"
+        stripe.requests("POST", V1).len(),
+        3,
+        "one by one after the refusal"
     );
-    let e = &events(&c, "acme").await[0];
-    assert_eq!(e["stripe"]["state"], "failed");
-    assert_eq!(e["stripe"]["attempts"], 1);
-    assert!(
-        e["stripe"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("within the past 35 calendar days"),
-        "{e}"
-    );
-    let status = c
-        .ok("get_billing_status", json!({"customer": "acme"}))
-        .await;
-    assert_eq!(status["meter_events"]["failed"], 1);
-    assert_eq!(stripe.requests("POST", "/v1/billing/meter_events").len(), 1);
-
-    // Once the cause is fixed, the failed event goes again, under its own identifier.
-    let retried = c
-        .ok("retry_meter_events", json!({"customer": "acme"}))
-        .await;
-    assert_eq!(retried["requeued"], 1, "{retried}");
-    let again = c
-        .ok("retry_meter_events", json!({"customer": "acme"}))
-        .await;
-    assert_eq!(again["requeued"], 0, "a repeat changes nothing");
-    outbox.send_due(&h.app).await.unwrap();
-    let e = &events(&c, "acme").await[0];
-    assert_eq!(e["stripe"]["state"], "sent", "{e}");
-    assert_eq!(stripe.meter_events().len(), 1);
-    assert_eq!(stripe.meter_events()[0]["identifier"], e["event_id"]);
 }
 
 #[tokio::test]
@@ -180,6 +217,7 @@ async fn a_stripe_link_made_during_a_round_releases_the_parked_events_at_once() 
         let store = &h.app.store;
         let claimed = store
             .claim_outbox(OutboxClaim {
+                sender: "s1".into(),
                 now: NOW,
                 lease_until: NOW + 60_000,
                 limit: 10,
@@ -197,7 +235,7 @@ async fn a_stripe_link_made_during_a_round_releases_the_parked_events_at_once() 
             .await
             .unwrap();
         let parked = OutboxOutcome::Retry {
-            id: claimed[0].id.clone(),
+            ids: vec![claimed[0].id.clone()],
             next_at: NOW + 300_000,
             error: "no Stripe customer yet".into(),
             attempted: false,
@@ -205,6 +243,7 @@ async fn a_stripe_link_made_during_a_round_releases_the_parked_events_at_once() 
         store.settle_outbox(vec![parked]).await.unwrap();
         let due = store
             .claim_outbox(OutboxClaim {
+                sender: "s1".into(),
                 now: NOW + 1,
                 lease_until: NOW + 60_000,
                 limit: 10,

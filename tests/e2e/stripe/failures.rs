@@ -195,6 +195,7 @@ async fn a_wrong_key_is_stripes_401_and_no_key_means_not_configured() {
         account: Some("acct_123".into()),
         allow_live: false,
         retry: billing_mcp::stripe::Retry::default(),
+        meter_events_base: None,
     };
     let app = billing_mcp::service::App::new(store, crate::support::example_catalog())
         .with_stripe(billing_mcp::stripe::Payments::connect(&settings).unwrap());

@@ -120,6 +120,7 @@ fn stripe_settings(stripe_url: &str) -> StripeSettings {
             attempts: 3,
             backoff: std::time::Duration::from_millis(1),
         },
+        meter_events_base: None,
     }
 }
 

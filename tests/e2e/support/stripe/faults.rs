@@ -1,6 +1,7 @@
 //! Fault injection: queued Stripe errors, a meter-event outage (500, 429, answers lost after the
 //! event was taken), an outage at Stripe's edge (HTML 502 and 503 pages, an accepted event
-//! answered with a page), slow meter-event answers, and idempotency keys forgotten as after a day.
+//! answered with a page), slow meter-event answers, stream sessions expired, and idempotency keys
+//! forgotten as after a day. They meet v1 meter events and the v2 stream alike.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,17 +15,32 @@ use super::state::Data;
 
 pub(super) const METER_EVENTS: &str = "/v1/billing/meter_events";
 
+/// A request carrying meter events (v1 or the v2 stream), which the faults below meet.
+pub(super) fn carries_events(path: &str) -> bool {
+    path == METER_EVENTS || path == super::routes::stream::STREAM
+}
+
 impl StripeServer {
     /// The next request gets this Stripe error instead of being handled.
     pub fn fail_next(&self, status: u16, kind: &str, code: Option<&str>, message: &str) {
-        let (s, body) = error(
+        self.fail(None, status, kind, code, message);
+    }
+
+    /// The next request to `path` gets this Stripe error instead of being handled.
+    pub fn fail_next_at(&self, path: &str, status: u16, kind: &str, message: &str) {
+        self.fail(Some(path), status, kind, None, message);
+    }
+
+    fn fail(&self, path: Option<&str>, status: u16, kind: &str, code: Option<&str>, message: &str) {
+        let reply = error(
             StatusCode::from_u16(status).unwrap(),
             kind,
             code,
             message,
             None,
         );
-        self.data.lock().unwrap().failures.push_back((s, body));
+        let path = path.map(String::from);
+        self.data.lock().unwrap().failures.push_back((path, reply));
     }
 
     /// Start (true) or end (false) a meter-event outage: 500, 429 and lost answers in turn.
@@ -43,6 +59,13 @@ impl StripeServer {
         self.data.lock().unwrap().meter_delay = Some(delay);
     }
 
+    /// Expire every meter event stream session token (as after its 15 minutes).
+    pub fn expire_sessions(&self) {
+        for live in self.data.lock().unwrap().sessions.values_mut() {
+            *live = false;
+        }
+    }
+
     /// Forget every idempotency key, as Stripe does after 24 hours.
     pub fn forget_idempotency_keys(&self) {
         self.data.lock().unwrap().idempotent.clear();
@@ -51,7 +74,7 @@ impl StripeServer {
 
 /// How long a request to `path` waits for its answer.
 pub(super) fn delay(data: &Mutex<Data>, path: &str) -> Option<Duration> {
-    (path == METER_EVENTS)
+    carries_events(path)
         .then(|| data.lock().unwrap().meter_delay)
         .flatten()
 }
@@ -65,7 +88,7 @@ pub(super) enum Edge {
 }
 
 pub(super) fn edge(data: &Mutex<Data>, path: &str) -> Option<Edge> {
-    (path == METER_EVENTS)
+    carries_events(path)
         .then(|| {
             let mut d = data.lock().unwrap();
             let n = d.edge_outage?;
@@ -100,7 +123,7 @@ pub(super) fn edge_page(edge: &Edge) -> Response {
 /// The meter-event outage's turn for a request to `path`: `Err` with the failure to answer at
 /// once, `Ok(true)` when the request is handled and its answer then lost (a 500 instead).
 pub(super) fn outage(d: &mut Data, path: &str) -> Result<bool, Reply> {
-    let Some(n) = d.outage.filter(|_| path == METER_EVENTS) else {
+    let Some(n) = d.outage.filter(|_| carries_events(path)) else {
         return Ok(false);
     };
     d.outage = Some(n + 1);

@@ -1,5 +1,5 @@
-//! Every request's way through the Stripe test server: past the edge's faults, recorded as
-//! `Seen`, its bearer key checked, a queued failure or the outage's turn, Stripe's idempotency
+//! Every request's way through the Stripe test server: counted when it carries meter events,
+//! past the edge's faults, recorded as `Seen`, its bearer key (or stream token) checked, a queued failure or the outage's turn, Stripe's idempotency
 //! (the first answer replayed for the same key and body, 400 for another body), then its route.
 
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::errors::{api_error, error, respond};
 use super::faults::{self, Edge};
+use super::routes::stream;
 use super::state::{Data, Form};
 use super::{KEY, Seen, routes};
 
@@ -22,6 +23,17 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let group = (uri.path() == faults::METER_EVENTS).then(|| {
+        let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let field = |k: &str| super::state::find(&form, k).unwrap_or("").to_string();
+        format!(
+            "{} {}",
+            field("payload[stripe_customer_id]"),
+            field("event_name")
+        )
+    });
+    let _in_flight =
+        faults::carries_events(uri.path()).then(|| super::traffic::enter(&data, group));
     let delay = faults::delay(&data, uri.path());
     let edge = faults::edge(&data, uri.path());
     if let Some(e @ (Edge::BadGateway | Edge::Unavailable)) = &edge {
@@ -61,10 +73,15 @@ fn answer(
         form: form.clone(),
         idempotency_key: header("idempotency-key"),
         stripe_account: header("stripe-account"),
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     let mut d = data.lock().unwrap();
     d.seen.push(seen.clone());
-    if header("authorization").as_deref() != Some(&format!("Bearer {KEY}")) {
+    let stream = uri.path() == stream::STREAM;
+    if stream && let Err(refused) = stream::authorize(&d, header("authorization").as_deref()) {
+        return respond(refused);
+    }
+    if !stream && header("authorization").as_deref() != Some(&format!("Bearer {KEY}")) {
         return respond(error(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
@@ -73,7 +90,11 @@ fn answer(
             None,
         ));
     }
-    if let Some(failure) = d.failures.pop_front() {
+    let queued = d
+        .failures
+        .iter()
+        .position(|(path, _)| path.as_deref().is_none_or(|p| p == uri.path()));
+    if let Some((_, failure)) = queued.and_then(|i| d.failures.remove(i)) {
         return respond(failure);
     }
     let lose_answer = match faults::outage(&mut d, uri.path()) {
@@ -89,7 +110,11 @@ fn answer(
     {
         return replay(key, &fingerprint, first, status, answer);
     }
-    let (status, answer) = routes::route(&mut d, &method, uri.path(), &Form(form), &Form(query));
+    let (status, answer) = match uri.path() {
+        stream::SESSION => stream::create_session(&mut d),
+        stream::STREAM => stream::create_events(&mut d, &body),
+        path => routes::route(&mut d, &method, path, &Form(form), &Form(query)),
+    };
     if let Some(key) = seen.idempotency_key
         && (method == Method::POST || method == Method::DELETE)
     {

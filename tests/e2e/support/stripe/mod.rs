@@ -7,7 +7,8 @@
 //!
 //! `state` holds the objects, `handler` takes each request through recording, the key check and
 //! idempotency, `routes` answers per Stripe resource, `faults` injects outages, edge pages and
-//! delays, `seeds` puts objects in place as if made elsewhere, `errors` words Stripe's refusals.
+//! delays, `seeds` puts objects in place as if made elsewhere, `errors` words Stripe's refusals,
+//! `traffic` counts meter-event requests as Stripe's rate limiter would.
 
 mod errors;
 mod faults;
@@ -15,6 +16,7 @@ mod handler;
 mod routes;
 mod seeds;
 mod state;
+mod traffic;
 
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +37,8 @@ pub struct Seen {
     pub form: Vec<(String, String)>,
     pub idempotency_key: Option<String>,
     pub stripe_account: Option<String>,
+    /// The body as sent (JSON for the v2 stream).
+    pub body: String,
 }
 
 impl Seen {

@@ -19,7 +19,8 @@ pub(super) struct Data {
     pub(super) order: HashMap<&'static str, Vec<String>>,
     pub(super) seen: Vec<Seen>,
     pub(super) idempotent: HashMap<String, (String, StatusCode, Value)>,
-    pub(super) failures: VecDeque<(StatusCode, Value)>,
+    /// Queued failures, each for any path (`None`) or one path.
+    pub(super) failures: VecDeque<(Option<String>, (StatusCode, Value))>,
     pub(super) counter: u64,
     pub(super) refunded: HashMap<String, i64>,
     /// Meter events Stripe holds, in arrival order, and their identifiers.
@@ -33,6 +34,9 @@ pub(super) struct Data {
     /// While on, meter-event requests meet Stripe's edge in trouble, in turn: an HTML 502, an
     /// HTML 503, and an event accepted whose answer comes back as an HTML page.
     pub(super) edge_outage: Option<u64>,
+    /// Meter event stream session tokens: live (true) or expired.
+    pub(super) sessions: HashMap<String, bool>,
+    pub(super) traffic: super::traffic::Traffic,
 }
 
 pub(super) fn next_id(d: &mut Data, prefix: &str) -> String {

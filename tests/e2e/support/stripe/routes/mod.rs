@@ -1,11 +1,13 @@
 //! The Stripe test server's route table: each method and path to the resource module that answers
-//! it (catalog, checkout, invoices, meters, payments, subscriptions); anything else is Stripe's 404.
+//! it (catalog, checkout, invoices, meters, payments, subscriptions; the v2 meter event stream is
+//! answered from `stream` by the handler, which also checks its token); anything else is Stripe's 404.
 
 mod catalog;
 mod checkout;
 mod invoices;
 mod meters;
 mod payments;
+pub(super) mod stream;
 pub(super) mod subscriptions;
 
 use axum::http::{Method, StatusCode};

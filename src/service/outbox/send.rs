@@ -1,0 +1,197 @@
+//! One sender round: claimed events made into Stripe meter events, sent on the v2 stream (up to
+//! 100 per request, any customers and meters) or one by one through v1 (in order per customer
+//! and meter, as Stripe requires), each request paced, and each request's outcome for its events.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use super::{Outbox, backoff, millis};
+use crate::service::{App, BillingError};
+use crate::store::{OutboxEvent, OutboxOutcome};
+use crate::stripe::meter_events::MeterEvent;
+use crate::stripe::meter_stream::MAX_EVENTS;
+use crate::stripe::{Error, Payments};
+
+/// A round in progress: no request starts after `deadline` (half the claim's lease).
+pub(super) struct Round<'a> {
+    pub(super) app: &'a App,
+    pub(super) payments: &'a Payments,
+    pub(super) outbox: &'a Outbox,
+    pub(super) deadline: Instant,
+}
+
+/// A request's answer, or `None` when it was not made this round.
+type Attempt = Option<Result<(), Error>>;
+
+/// An event ready to go: its ledger id, attempts so far, and what Stripe is sent.
+pub(super) struct Ready {
+    id: String,
+    attempts: i64,
+    event: MeterEvent,
+    group: (String, String),
+}
+
+impl Round<'_> {
+    /// Split claimed events into those ready to send and the outcomes of those that cannot go:
+    /// a meter no longer in the catalog (failed), a customer with no Stripe customer yet (parked
+    /// until one is linked, which releases them at once).
+    pub(super) fn prepare(&self, claimed: Vec<OutboxEvent>) -> (Vec<Ready>, Vec<OutboxOutcome>) {
+        let settings = &self.outbox.settings;
+        let (mut ready, mut outcomes) = (Vec::with_capacity(claimed.len()), Vec::new());
+        for e in claimed {
+            let Some(meter) = self.app.catalog.meters.get(&e.meter) else {
+                outcomes.push(OutboxOutcome::Failed {
+                    error: format!(
+                        "meter `{}` is no longer in the catalog, so it has no Stripe event name",
+                        e.meter
+                    ),
+                    ids: vec![e.id],
+                });
+                continue;
+            };
+            let Some(stripe_customer_id) = e.stripe_customer_id.clone() else {
+                outcomes.push(OutboxOutcome::Retry {
+                    next_at: self.app.now() + millis(settings.max_backoff),
+                    error: format!(
+                        "customer `{}` has no Stripe customer yet; create_customer links one (the event is sent as soon as it does)",
+                        e.customer_id
+                    ),
+                    attempted: false,
+                    ids: vec![e.id],
+                });
+                continue;
+            };
+            let dimensions = serde_json::from_str::<BTreeMap<String, String>>(&e.dimensions)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| meter.dimensions.contains(k))
+                .collect();
+            ready.push(Ready {
+                event: MeterEvent {
+                    identifier: e.id.clone(),
+                    event_name: meter.event_name.clone(),
+                    stripe_customer_id,
+                    value: e.quantity,
+                    occurred_at: e.occurred_at,
+                    dimensions,
+                },
+                group: (e.customer_id, e.meter),
+                attempts: e.stripe_attempts,
+                id: e.id,
+            });
+        }
+        (ready, outcomes)
+    }
+
+    /// Up to 100 events per stream request, `concurrency` requests at once. Requests Stripe
+    /// refused for good go again one event at a time through v1, so each bad event is named.
+    pub(super) async fn stream(&self, ready: Vec<Ready>) -> Vec<OutboxOutcome> {
+        let mut chunks: Vec<Vec<Ready>> = Vec::new();
+        let mut rest = ready.into_iter().peekable();
+        while rest.peek().is_some() {
+            chunks.push(rest.by_ref().take(MAX_EVENTS).collect());
+        }
+        let answered: Vec<(Vec<Ready>, Attempt)> = futures::stream::iter(chunks)
+            .map(|chunk| async move {
+                if !self.go().await {
+                    return (chunk, None);
+                }
+                let events: Vec<MeterEvent> = chunk.iter().map(|r| r.event.clone()).collect();
+                let sent = self.payments.stream.send(&events).await;
+                (chunk, Some(sent))
+            })
+            .buffer_unordered(self.outbox.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let (mut outcomes, mut refused) = (Vec::new(), Vec::new());
+        for (chunk, sent) in answered {
+            match sent {
+                Some(Err(e)) if !e.transient => {
+                    tracing::warn!(events = chunk.len(), error = %e, "Stripe refused a meter event stream request; sending its events one by one");
+                    refused.extend(chunk);
+                }
+                sent => outcomes.push(self.outcome(chunk, sent)),
+            }
+        }
+        if !refused.is_empty() {
+            outcomes.extend(self.singly(refused).await);
+        }
+        outcomes
+    }
+
+    /// One event per v1 request: in order within each customer and meter, groups `concurrency`
+    /// at once.
+    pub(super) async fn singly(&self, ready: Vec<Ready>) -> Vec<OutboxOutcome> {
+        let mut groups: BTreeMap<(String, String), Vec<Ready>> = BTreeMap::new();
+        for r in ready {
+            groups.entry(r.group.clone()).or_default().push(r);
+        }
+        futures::stream::iter(groups.into_values())
+            .map(|group| async move {
+                let mut outcomes = Vec::with_capacity(group.len());
+                for r in group {
+                    let sent = match self.go().await {
+                        true => Some(self.payments.send_meter_event(&r.event).await),
+                        false => None,
+                    };
+                    outcomes.push(self.outcome(vec![r], sent));
+                }
+                outcomes
+            })
+            .buffer_unordered(self.outbox.settings.concurrency.max(1))
+            .flat_map(futures::stream::iter)
+            .collect()
+            .await
+    }
+
+    /// Wait for the next request's turn; false once the round is past its deadline (what is
+    /// left goes back, due at once).
+    async fn go(&self) -> bool {
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        self.outbox.pace.until_ready().await;
+        Instant::now() < self.deadline
+    }
+
+    /// What became of one request's events (`None`: the request was not made this round).
+    fn outcome(&self, events: Vec<Ready>, sent: Attempt) -> OutboxOutcome {
+        let ids: Vec<String> = events.iter().map(|r| r.id.clone()).collect();
+        let settings = &self.outbox.settings;
+        let Some(sent) = sent else {
+            return OutboxOutcome::Release { ids };
+        };
+        match sent {
+            Ok(()) => OutboxOutcome::Sent {
+                ids,
+                at: self.app.now(),
+            },
+            Err(e) if e.transient => {
+                let attempts = events.iter().map(|r| r.attempts).max().unwrap_or(0);
+                let wait = if e.session_expired() {
+                    std::time::Duration::ZERO
+                } else {
+                    backoff(settings.backoff, settings.max_backoff, attempts)
+                };
+                let message = BillingError::from(e).message;
+                tracing::warn!(events = ids.len(), wait_ms = millis(wait), error = %message, "meter events not delivered; will retry");
+                OutboxOutcome::Retry {
+                    next_at: self.app.now() + millis(wait),
+                    error: message,
+                    attempted: true,
+                    ids,
+                }
+            }
+            Err(e) => {
+                let message = BillingError::from(e).message;
+                tracing::error!(events = ids.len(), error = %message, "Stripe refused a meter event");
+                OutboxOutcome::Failed {
+                    error: message,
+                    ids,
+                }
+            }
+        }
+    }
+}
