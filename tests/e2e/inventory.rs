@@ -338,6 +338,48 @@ fn the_readme_tool_table_matches_the_registry() {
     }
 }
 
+/// Every flag `serve` takes has its row in the README's configuration reference, and every row
+/// names a flag `serve` takes.
+#[test]
+fn the_readme_configuration_reference_matches_serves_flags() {
+    let help = std::process::Command::new(crate::support::BINARY)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flag = |text: &str| -> Option<String> {
+        let rest = text.trim_start().strip_prefix("--")?;
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
+        (!name.is_empty()).then(|| format!("--{name}"))
+    };
+    let taken: std::collections::BTreeSet<String> = help
+        .lines()
+        .map(str::trim_start)
+        .filter_map(|l| flag(l.split_once(", ").map_or(l, |(_, long)| long)))
+        .filter(|f| f != "--help")
+        .collect();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let documented: std::collections::BTreeSet<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `--") || l.starts_with("| `serve --"))
+        .filter_map(|l| flag(l.trim_start_matches("| `").trim_start_matches("serve ")))
+        .collect();
+    let missing: Vec<_> = taken.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "flags without a README row: {missing:?}"
+    );
+    let unknown: Vec<_> = documented.difference(&taken).collect();
+    assert!(
+        unknown.is_empty(),
+        "README rows for flags serve does not take: {unknown:?}"
+    );
+}
+
 /// A `customer` key is held to its customer through the `customer` argument, so every tool it may
 /// call either takes one or reads nothing of any customer.
 #[test]
