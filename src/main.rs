@@ -182,9 +182,9 @@ async fn run() -> anyhow::Result<()> {
                 }
             });
             let cancel = CancellationToken::new();
-            if app.stripe.is_some() {
-                tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()));
-            }
+            let sender = app.stripe.is_some().then(|| {
+                tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()))
+            });
             let identity = stdio_identity(&app).await?;
             let shared = Shared {
                 app,
@@ -210,6 +210,11 @@ async fn run() -> anyhow::Result<()> {
                 _ => stdio::serve(shared).await?,
             }
             cancel.cancel();
+            // The sender finishes its round and gives up the sender role, so another process
+            // takes over at once (a round still running after 5 s is left to its lease).
+            if let Some(sender) = sender {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
+            }
         }
         Command::Keys { command } => manage_keys(command).await?,
         Command::Migrate { data } => {

@@ -236,3 +236,16 @@ async fn two_servers_starting_at_once_on_a_new_sqlite_file_both_come_up() {
         assert!(a.get_customer("nobody").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn two_servers_starting_at_once_on_a_new_postgres_database_both_come_up() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    for _ in 0..3 {
+        let db = test_db(Backend::Postgres).await;
+        let (a, b) = tokio::join!(store::open(&db.url), store::open(&db.url));
+        assert!(a.is_ok() && b.is_ok(), "{:?} {:?}", a.err(), b.err());
+        assert!(b.unwrap().get_customer("nobody").await.unwrap().is_none());
+    }
+}
