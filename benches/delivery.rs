@@ -40,12 +40,10 @@ async fn answer(
     tokio::time::sleep(d.latency).await;
     let mut held = d.held.lock().unwrap();
     match uri.path() {
-        "/v2/billing/meter_event_session" => {
-            return axum::Json(
-                json!({"authentication_token": "tok", "created": "2026-12-05T00:00:00Z",
+        "/v2/billing/meter_event_session" => axum::Json(
+            json!({"authentication_token": "tok", "created": "2026-12-05T00:00:00Z",
                 "expires_at": "2026-12-05T00:15:00Z"}),
-            );
-        }
+        ),
         "/v2/billing/meter_event_stream" => {
             let v: Value = serde_json::from_slice(&body).unwrap();
             for e in v["events"].as_array().unwrap() {
