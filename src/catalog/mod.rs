@@ -102,10 +102,26 @@ impl Catalog {
     }
 
     /// Validate catalog text; `file` names it in errors.
+    /// A file with no plans is refused: a catalog that sells nothing is a mistake (a server
+    /// started without `--catalog` and without `billing.toml` runs with [`Catalog::empty`]).
     pub fn parse(text: &str, file: &str) -> Result<Catalog, CatalogError> {
-        let raw: schema::CatalogFile =
-            toml::from_str(text).map_err(|e| CatalogError::from_toml(file, &e))?;
-        validate::build(raw, file)
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let document = toml::Deserializer::parse(text)
+            .map_err(|e| CatalogError::from_toml(file, text, &e, None))?;
+        let raw: schema::CatalogFile = serde_path_to_error::deserialize(document).map_err(|e| {
+            let path = e.path().to_string();
+            CatalogError::from_toml(file, text, e.inner(), Some(path))
+        })?;
+        let catalog = validate::build(raw, file)?;
+        if catalog.plans.is_empty() {
+            return Err(CatalogError {
+                file: file.into(),
+                field: "plans".into(),
+                problem: "the catalog defines no plans".into(),
+                fix: "add a [plans.<id>] table (examples/billing.toml shows every field), or start without --catalog and without a billing.toml to run with an empty catalog".into(),
+            });
+        }
+        Ok(catalog)
     }
 
     pub fn plan(&self, id: &str) -> Option<&Plan> {

@@ -35,7 +35,7 @@ fn the_example_catalog_expresses_the_seeds() {
 #[test]
 fn an_unknown_field_is_named_with_the_accepted_ones() {
     let e = error_of(&format!("{METER}[plans.p]\nmonthy = 100\n"));
-    assert!(e.starts_with("billing.toml: `monthy`"), "{e}");
+    assert!(e.starts_with("billing.toml: `plans.p.monthy`"), "{e}");
     assert!(e.contains("monthly") && e.contains("Fix:"), "{e}");
 }
 
@@ -117,5 +117,56 @@ fn a_plan_rate_limit_must_let_calls_through_and_be_whole() {
         c.plans["p"].rate_limit,
         Some(billing_mcp::access::Rate::new(60, 60)),
         "burst defaults to one minute's calls"
+    );
+}
+
+#[test]
+fn a_mistake_the_toml_reader_finds_names_its_field_and_line() {
+    let cases = [
+        (
+            "[plans.starter]\nmonthly = 29.99\n",
+            "plans.starter.monthly",
+            "line 2",
+        ),
+        (
+            "[plans.starter]\nmonthly = 2900\nmonthly = 3900\n",
+            "plans.starter.monthly",
+            "give the key once",
+        ),
+        (
+            "[plans.starter]\nfeatures = \"tool_calls\"\n",
+            "plans.starter.features",
+            "line 2",
+        ),
+        (
+            "[credits]\ndefault_cost = -100\n",
+            "credits.default_cost",
+            "line 2",
+        ),
+        ("[plans.p]\nmonthly = \n", "plans.p.monthly", "line 2"),
+    ];
+    for (toml, field, detail) in cases {
+        let e = error_of(toml);
+        assert!(
+            e.starts_with(&format!("billing.toml: `{field}`")),
+            "{toml}: {e}"
+        );
+        assert!(e.contains(detail) && e.contains("Fix:"), "{toml}: {e}");
+        assert!(!e.contains("byte"), "a line, not a byte offset: {e}");
+    }
+}
+
+#[test]
+fn a_catalog_file_that_sells_nothing_is_refused() {
+    for text in ["", "\u{feff}", "# just a comment\n", &format!("{METER}")] {
+        let e = error_of(text);
+        assert!(
+            e.contains("`plans`") && e.contains("no plans"),
+            "{text:?}: {e}"
+        );
+    }
+    assert!(
+        Catalog::parse("\u{feff}[plans.p]\n", "billing.toml").is_ok(),
+        "a BOM is no mistake"
     );
 }
