@@ -158,7 +158,7 @@ fn a_mistake_the_toml_reader_finds_names_its_field_and_line() {
 
 #[test]
 fn a_catalog_file_that_sells_nothing_is_refused() {
-    for text in ["", "\u{feff}", "# just a comment\n", &format!("{METER}")] {
+    for text in ["", "\u{feff}", "# just a comment\n", METER] {
         let e = error_of(text);
         assert!(
             e.contains("`plans`") && e.contains("no plans"),
