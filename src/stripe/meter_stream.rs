@@ -109,6 +109,12 @@ impl MeterStream {
         answer.map(|_| ())
     }
 
+    /// Make sure a live session is at hand, so that a paced request is not held back by a new
+    /// session and then sent together with the others that waited for it.
+    pub async fn open(&self) -> Result<(), Error> {
+        self.token().await.map(|_| ())
+    }
+
     /// The current session's token, or a new session's.
     async fn token(&self) -> Result<SecretString, Error> {
         let mut session = self.session.lock().await;

@@ -95,6 +95,9 @@ impl Round<'_> {
         }
         let answered: Vec<(Vec<Ready>, Attempt)> = futures::stream::iter(chunks)
             .map(|chunk| async move {
+                if let Err(e) = self.payments.stream.open().await {
+                    return (chunk, Some(Err(e)));
+                }
                 if !self.go().await {
                     return (chunk, None);
                 }
@@ -146,14 +149,16 @@ impl Round<'_> {
             .await
     }
 
-    /// Wait for the next request's turn; false once the round is past its deadline (what is
-    /// left goes back, due at once).
+    /// Wait for the next request's turn; false when that turn would come after the round's
+    /// deadline (what is left goes back, due at once), so the round ends within its lease.
     async fn go(&self) -> bool {
+        // `timeout_at` polls the pace first: a turn free past the deadline would still be taken.
         if Instant::now() >= self.deadline {
             return false;
         }
-        self.outbox.pace.until_ready().await;
-        Instant::now() < self.deadline
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        let paced = tokio::time::timeout_at(deadline, self.outbox.pace.until_ready()).await;
+        paced.is_ok() && Instant::now() < self.deadline
     }
 
     /// What became of one request's events (`None`: the request was not made this round).

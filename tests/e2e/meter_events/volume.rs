@@ -183,6 +183,9 @@ async fn two_processes_killed_mid_drain_twice_still_deliver_each_event_once() {
             assert!(Instant::now() < deadline, "the sender never started");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // A session ends too: the next requests wait for a new one, still one at a time.
+        stripe.expire_sessions();
+        tokio::time::sleep(Duration::from_millis(600)).await;
         kill(pa);
         kill(pb);
         let (pending, _, _) = {
@@ -205,4 +208,11 @@ async fn two_processes_killed_mid_drain_twice_still_deliver_each_event_once() {
     }
     held_once(&stripe, 3_000);
     assert!(stripe.max_per_second() <= 4, "{}", stripe.max_per_second());
+    // Requests go evenly spaced (256 ms at 4 a second), never in a burst, not even after a new
+    // session or a new sender.
+    assert!(
+        stripe.min_gap_ms() >= 150,
+        "{} ms between two requests",
+        stripe.min_gap_ms()
+    );
 }

@@ -54,7 +54,7 @@ impl StripeServer {
         self.data.lock().unwrap().edge_outage = on.then_some(0);
     }
 
-    /// Answer meter events only after `delay` (they are accepted at once).
+    /// Answer meter events and stream sessions only after `delay` (events are accepted at once).
     pub fn delay_meter_events(&self, delay: Duration) {
         self.data.lock().unwrap().meter_delay = Some(delay);
     }
@@ -72,9 +72,9 @@ impl StripeServer {
     }
 }
 
-/// How long a request to `path` waits for its answer.
+/// How long a request to `path` (meter events, or a stream session) waits for its answer.
 pub(super) fn delay(data: &Mutex<Data>, path: &str) -> Option<Duration> {
-    carries_events(path)
+    (carries_events(path) || path == super::routes::stream::SESSION)
         .then(|| data.lock().unwrap().meter_delay)
         .flatten()
 }

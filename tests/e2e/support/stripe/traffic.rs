@@ -73,6 +73,17 @@ impl StripeServer {
         self.data.lock().unwrap().traffic.max_per_group
     }
 
+    /// The shortest time between two meter-event requests' arrivals, in milliseconds.
+    pub fn min_gap_ms(&self) -> u128 {
+        let d = self.data.lock().unwrap();
+        let mut at = d.traffic.arrivals.clone();
+        at.sort_unstable();
+        at.windows(2)
+            .map(|w| w[1] - w[0])
+            .min()
+            .unwrap_or(u128::MAX)
+    }
+
     /// Most meter-event requests that arrived within one calendar second.
     pub fn max_per_second(&self) -> usize {
         let d = self.data.lock().unwrap();
