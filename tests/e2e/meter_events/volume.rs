@@ -108,6 +108,15 @@ async fn a_busy_customer_at_200_ms_drains_within_seconds_and_within_the_rate_fro
         }
         let drained = stopped.elapsed();
         held_once(&stripe, 10_000);
+        let streamed = stripe.requests("POST", super::STREAM);
+        let sent: usize = streamed
+            .iter()
+            .map(|r| r.body.matches("\"identifier\"").count())
+            .sum();
+        assert_eq!(
+            sent, 10_000,
+            "{backend:?}: no event sent twice without a fault"
+        );
         assert!(
             stripe.max_per_second() <= 20,
             "{backend:?}: {} requests in one second, 20 allowed",
