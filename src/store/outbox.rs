@@ -42,15 +42,15 @@ async fn lease_outbox(conn: &mut Conn, sender: &str, ids: &[String], now: i64, l
         return Ok(Vec::new());
     }
     let mut qb = QueryBuilder::<Db>::new("UPDATE usage_events SET stripe_next_at = ");
-    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now);
+    qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now).push(" AND");
     push_ids(&mut qb, ids);
     qb.push(" RETURNING id");
     Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
 }
 
-/// ` AND id IN (…)`.
+/// ` id IN (…)`.
 fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[String]) {
-    qb.push(" AND id IN (");
+    qb.push(" id IN (");
     let mut list = qb.separated(", ");
     for id in ids {
         list.push_bind(id.clone());
@@ -79,7 +79,7 @@ async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<()
         let ids = match outcome {
             OutboxOutcome::Sent { ids, at } => {
                 qb.push("stripe_state = 'sent', stripe_sent_at = ").push_bind(*at);
-                qb.push(", stripe_attempts = stripe_attempts + 1, stripe_error = NULL WHERE 1 = 1");
+                qb.push(", stripe_attempts = stripe_attempts + 1, stripe_error = NULL WHERE");
                 ids
             }
             OutboxOutcome::Retry { ids, next_at, error, attempted } => {
@@ -94,16 +94,16 @@ async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<()
                 }
                 qb.push(", stripe_error = ").push_bind(error.clone());
                 qb.push(", stripe_attempts = stripe_attempts + ").push_bind(i64::from(*attempted));
-                qb.push(" WHERE stripe_state = 'pending'");
+                qb.push(" WHERE stripe_state = 'pending' AND");
                 ids
             }
             OutboxOutcome::Release { ids } => {
-                qb.push("stripe_next_at = 0 WHERE stripe_state = 'pending'");
+                qb.push("stripe_next_at = 0 WHERE stripe_state = 'pending' AND");
                 ids
             }
             OutboxOutcome::Failed { ids, error } => {
                 qb.push("stripe_state = 'failed', stripe_error = ").push_bind(error.clone());
-                qb.push(", stripe_attempts = stripe_attempts + 1 WHERE stripe_state = 'pending'");
+                qb.push(", stripe_attempts = stripe_attempts + 1 WHERE stripe_state = 'pending' AND");
                 ids
             }
         };
@@ -126,6 +126,14 @@ struct StateCount {
 #[async_trait::async_trait]
 impl OutboxLedger for Backend {
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxEvent>, StoreError> {
+        // Another process's live sender lease: nothing to read, nothing to ask the writer.
+        let holder = sqlx::query_scalar::<Db, String>("SELECT owner FROM outbox_sender WHERE name = 'meter_events' AND until > $1")
+            .bind(claim.now)
+            .fetch_optional(&self.read)
+            .await?;
+        if holder.is_some_and(|owner| owner != claim.sender) {
+            return Ok(Vec::new());
+        }
         // The oldest due are read on the read pool, so an idle sender never takes the writer.
         let due = sqlx::query_as::<Db, OutboxEvent>(
             "SELECT e.id, e.customer_id, e.meter, e.quantity, e.occurred_at, e.dimensions, e.stripe_attempts, c.stripe_customer_id \

@@ -249,3 +249,56 @@ async fn two_servers_starting_at_once_on_a_new_postgres_database_both_come_up() 
         assert!(b.unwrap().get_customer("nobody").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn one_process_holds_the_meter_event_sender_role_until_it_lapses_or_is_given_up() {
+    use billing_mcp::store::OutboxClaim;
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let (a, b) = (
+            store::open(&db.url).await.unwrap(),
+            store::open(&db.url).await.unwrap(),
+        );
+        a.create_customer(customer("acme")).await.unwrap();
+        let events: Vec<NewEvent> = (0..4).map(|_| event("acme", 1, None)).collect();
+        a.record_usage(events).await.unwrap();
+        let claim = |sender: &str, now: i64, limit: i64| OutboxClaim {
+            sender: sender.into(),
+            now,
+            lease_until: now + 60_000,
+            limit,
+        };
+        assert_eq!(a.claim_outbox(claim("a", NOW, 2)).await.unwrap().len(), 2);
+        // B's process sees events due but A holds the role: B claims none, A renews it.
+        assert!(
+            b.claim_outbox(claim("b", NOW + 1, 10))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            a.claim_outbox(claim("a", NOW + 2, 10)).await.unwrap().len(),
+            2
+        );
+        // A's lease lapses (a crashed sender): B takes over with A's claimed events.
+        let later = NOW + 60_003;
+        assert_eq!(
+            b.claim_outbox(claim("b", later, 10)).await.unwrap().len(),
+            4,
+            "{backend:?}"
+        );
+        assert!(
+            a.claim_outbox(claim("a", later + 1, 10))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // B stops and gives the role up (its round settled): A takes over at once, with what is
+        // due; B's claimed events stay B's until their lease ends.
+        b.release_sender("b").await.unwrap();
+        a.record_usage(vec![event("acme", 1, None)]).await.unwrap();
+        let after = a.claim_outbox(claim("a", later + 2, 10)).await.unwrap();
+        assert_eq!(after.len(), 1, "{backend:?}");
+    })
+    .await;
+}

@@ -25,42 +25,29 @@ pub(super) struct Round<'a> {
 /// A request's answer, or `None` when it was not made this round.
 type Attempt = Option<Result<(), Error>>;
 
-/// An event ready to go: its ledger id, attempts so far, and what Stripe is sent.
+/// An event ready to go: what Stripe is sent (its identifier is the ledger event id), its
+/// attempts so far and its customer and meter.
 pub(super) struct Ready {
-    id: String,
-    attempts: i64,
     event: MeterEvent,
+    attempts: i64,
     group: (String, String),
 }
 
 impl Round<'_> {
-    /// Split claimed events into those ready to send and the outcomes of those that cannot go:
-    /// a meter no longer in the catalog (failed), a customer with no Stripe customer yet (parked
-    /// until one is linked, which releases them at once).
+    /// Split claimed events into those ready to send and the outcomes of those that cannot go,
+    /// one per meter or customer: a meter no longer in the catalog (failed), a customer with no
+    /// Stripe customer yet (parked until one is linked, which releases them at once).
     pub(super) fn prepare(&self, claimed: Vec<OutboxEvent>) -> (Vec<Ready>, Vec<OutboxOutcome>) {
-        let settings = &self.outbox.settings;
-        let (mut ready, mut outcomes) = (Vec::with_capacity(claimed.len()), Vec::new());
+        let mut ready = Vec::with_capacity(claimed.len());
+        let mut unknown_meter: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut unlinked: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in claimed {
             let Some(meter) = self.app.catalog.meters.get(&e.meter) else {
-                outcomes.push(OutboxOutcome::Failed {
-                    error: format!(
-                        "meter `{}` is no longer in the catalog, so it has no Stripe event name",
-                        e.meter
-                    ),
-                    ids: vec![e.id],
-                });
+                unknown_meter.entry(e.meter).or_default().push(e.id);
                 continue;
             };
             let Some(stripe_customer_id) = e.stripe_customer_id.clone() else {
-                outcomes.push(OutboxOutcome::Retry {
-                    next_at: self.app.now() + millis(settings.max_backoff),
-                    error: format!(
-                        "customer `{}` has no Stripe customer yet; create_customer links one (the event is sent as soon as it does)",
-                        e.customer_id
-                    ),
-                    attempted: false,
-                    ids: vec![e.id],
-                });
+                unlinked.entry(e.customer_id).or_default().push(e.id);
                 continue;
             };
             let dimensions = serde_json::from_str::<BTreeMap<String, String>>(&e.dimensions)
@@ -70,7 +57,7 @@ impl Round<'_> {
                 .collect();
             ready.push(Ready {
                 event: MeterEvent {
-                    identifier: e.id.clone(),
+                    identifier: e.id,
                     event_name: meter.event_name.clone(),
                     stripe_customer_id,
                     value: e.quantity,
@@ -79,10 +66,26 @@ impl Round<'_> {
                 },
                 group: (e.customer_id, e.meter),
                 attempts: e.stripe_attempts,
-                id: e.id,
             });
         }
-        (ready, outcomes)
+        let failed = unknown_meter
+            .into_iter()
+            .map(|(meter, ids)| OutboxOutcome::Failed {
+                error: format!(
+                    "meter `{meter}` is no longer in the catalog, so it has no Stripe event name"
+                ),
+                ids,
+            });
+        let parked_until = self.app.now() + millis(self.outbox.settings.max_backoff);
+        let parked = unlinked.into_iter().map(|(customer, ids)| OutboxOutcome::Retry {
+            next_at: parked_until,
+            error: format!(
+                "customer `{customer}` has no Stripe customer yet; create_customer links one (the event is sent as soon as it does)"
+            ),
+            attempted: false,
+            ids,
+        });
+        (ready, failed.chain(parked).collect())
     }
 
     /// Up to 100 events per stream request, `concurrency` requests at once. Requests Stripe
@@ -163,7 +166,8 @@ impl Round<'_> {
 
     /// What became of one request's events (`None`: the request was not made this round).
     fn outcome(&self, events: Vec<Ready>, sent: Attempt) -> OutboxOutcome {
-        let ids: Vec<String> = events.iter().map(|r| r.id.clone()).collect();
+        let attempts = events.iter().map(|r| r.attempts).max().unwrap_or(0);
+        let ids: Vec<String> = events.into_iter().map(|r| r.event.identifier).collect();
         let settings = &self.outbox.settings;
         let Some(sent) = sent else {
             return OutboxOutcome::Release { ids };
@@ -174,7 +178,6 @@ impl Round<'_> {
                 at: self.app.now(),
             },
             Err(e) if e.transient => {
-                let attempts = events.iter().map(|r| r.attempts).max().unwrap_or(0);
                 let wait = if e.session_expired() {
                     std::time::Duration::ZERO
                 } else {
