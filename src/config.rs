@@ -105,7 +105,7 @@ impl ToolArgs {
 }
 
 /// HTTP options.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct HttpArgs {
     /// Extra `Host` names accepted besides localhost, 127.0.0.1 and ::1 (comma-separated).
     #[arg(long, value_delimiter = ',')]
@@ -116,6 +116,26 @@ pub struct HttpArgs {
     /// Allow binding a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Seconds a client has to send a request's headers, and again its body (then 408, or the
+    /// connection is closed).
+    #[arg(long, env = "BILLING_HTTP_READ_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
+    /// MCP sessions open at once (2025 protocol clients); past it a new session is refused
+    /// with 503 until one ends or expires (after 5 minutes without a request).
+    #[arg(long, env = "BILLING_MAX_SESSIONS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        HttpArgs {
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            allow_remote: false,
+            read_timeout: 30,
+            max_sessions: 1000,
+        }
+    }
 }
 
 /// Who may call, and how often.

@@ -22,6 +22,10 @@ use billing_mcp::stripe::Payments;
 use billing_mcp::transport::{Shared, http, stdio};
 use billing_mcp::{mcp, store};
 
+/// mimalloc returns freed pages to the system, so memory comes back after large requests.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "billing-mcp",

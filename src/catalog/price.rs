@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::error::{CatalogError, Context};
 use super::schema::PriceSpec;
-use super::validate::amount;
+use super::validate::{MAX_PRICE_AMOUNT, MAX_RATE_SCALE, amount};
 use crate::core::tier::{PackageRounding, PriceModel, Tier, TiersMode};
 
 fn rate(
@@ -36,6 +36,13 @@ fn rate(
                     format!("{field}.unit_amount_decimal"),
                     format!("a price cannot be negative (got {s})"),
                     "use 0 or more",
+                ));
+            }
+            if v > Decimal::from(MAX_PRICE_AMOUNT) || v.normalize().scale() > MAX_RATE_SCALE {
+                return Err(cx.err(
+                    format!("{field}.unit_amount_decimal"),
+                    format!("`{s}` is beyond what Stripe accepts"),
+                    "use at most 99999999 minor units with at most 12 decimal places",
                 ));
             }
             Ok(v)

@@ -127,6 +127,14 @@ pub(super) fn parse_currency(
     })
 }
 
+/// The largest amount a price may state, in minor units: Stripe's own limit for `unit_amount`
+/// (eight digits: 999,999.99 in usd). With quantities bounded per event, totals stay far inside
+/// the ledger's range.
+pub const MAX_PRICE_AMOUNT: i64 = 99_999_999;
+
+/// The most decimal places a `unit_amount_decimal` may have (Stripe's limit).
+pub const MAX_RATE_SCALE: u32 = 12;
+
 pub(super) fn amount(
     cx: &Context<'_>,
     field: &str,
@@ -137,6 +145,13 @@ pub(super) fn amount(
             field,
             format!("a price cannot be negative (got {value})"),
             "write the amount in minor units, 0 or more",
+        ));
+    }
+    if value > MAX_PRICE_AMOUNT {
+        return Err(cx.err(
+            field,
+            format!("{value} is more than a price may be ({MAX_PRICE_AMOUNT} minor units, Stripe's limit)"),
+            "write the amount in minor units (cents for usd), at most 99999999",
         ));
     }
     Ok(MinorUnits(value))

@@ -252,7 +252,9 @@ impl Registry {
 }
 
 async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
-    let params: T::Params = match serde_path_to_error::deserialize(Value::Object(args)) {
+    let mut args = Value::Object(args);
+    whole_numbers(&mut args);
+    let params: T::Params = match serde_path_to_error::deserialize(args) {
         Ok(p) => p,
         Err(e) => return error_result(&invalid_arguments(&e)),
     };
@@ -268,6 +270,37 @@ async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
             tracing::info!(tool = T::NAME, code = e.code, "tool returned an error");
             error_result(&e)
         }
+    }
+}
+
+/// JSON Schema counts `1.0` as an integer, so the server does too: a number with no fractional
+/// part, written with one, becomes that integer wherever it stands (no tool takes a float).
+fn whole_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(whole) = n.as_f64().and_then(whole) {
+                *value = whole;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// The integer `f` is, when it is one that i64 or u64 holds exactly.
+fn whole(f: f64) -> Option<Value> {
+    const MINUS_TWO_POW_63: f64 = -9_223_372_036_854_775_808.0;
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    if f.fract() != 0.0 || !f.is_finite() {
+        return None;
+    }
+    if (0.0..TWO_POW_64).contains(&f) {
+        Some(Value::from(f as u64))
+    } else if (MINUS_TWO_POW_63..0.0).contains(&f) {
+        Some(Value::from(f as i64))
+    } else {
+        None
     }
 }
 

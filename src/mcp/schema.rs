@@ -108,8 +108,17 @@ fn rewrite_object(map: &mut Map<String, Value>) {
         .and_then(Value::as_str)
         .is_none_or(|f| STANDARD_FORMATS.contains(&f));
     if !standard {
+        let range = map.get("format").and_then(Value::as_str).and_then(range_of);
         map.remove("format");
-        if unsigned && !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum") {
+        if let Some((min, max)) = range {
+            if !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum") {
+                map.insert("minimum".into(), min);
+            }
+            if !map.contains_key("maximum") && !map.contains_key("exclusiveMaximum") {
+                map.insert("maximum".into(), max);
+            }
+        } else if unsigned && !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum")
+        {
             map.insert("minimum".into(), json!(0));
         }
     }
@@ -129,12 +138,28 @@ fn rewrite_object(map: &mut Map<String, Value>) {
     }
 }
 
+/// The range of an integer format schemars writes: what the Rust type holds, so the schema
+/// refuses exactly what the server cannot parse.
+fn range_of(format: &str) -> Option<(Value, Value)> {
+    Some(match format {
+        "uint8" => (json!(0), json!(u8::MAX)),
+        "uint16" => (json!(0), json!(u16::MAX)),
+        "uint32" => (json!(0), json!(u32::MAX)),
+        "uint64" | "uint" => (json!(0), json!(u64::MAX)),
+        "int8" => (json!(i8::MIN), json!(i8::MAX)),
+        "int16" => (json!(i16::MIN), json!(i16::MAX)),
+        "int32" => (json!(i32::MIN), json!(i32::MAX)),
+        "int64" | "int" => (json!(i64::MIN), json!(i64::MAX)),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn formats_go_and_unsigned_integers_keep_their_floor() {
+    fn formats_go_and_integers_keep_the_range_of_their_type() {
         let Value::Object(schema) = json!({
             "type": "object",
             "properties": {
@@ -151,8 +176,14 @@ mod tests {
         };
         let out = Value::Object(portable(schema));
         let p = &out["properties"];
-        assert_eq!(p["n"], json!({"type": "integer", "minimum": 0}));
-        assert_eq!(p["m"], json!({"type": ["integer", "null"], "minimum": 0}));
+        assert_eq!(
+            p["n"],
+            json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})
+        );
+        assert_eq!(
+            p["m"],
+            json!({"type": ["integer", "null"], "minimum": 0, "maximum": 4_294_967_295u32})
+        );
         assert_eq!(p["x"], json!({"type": "number"}));
         assert_eq!(p["at"]["format"], "date-time");
         assert_eq!(p["format"], json!({"type": "string"}));

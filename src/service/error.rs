@@ -77,7 +77,18 @@ impl From<StoreError> for BillingError {
 
 impl From<CoreError> for BillingError {
     fn from(e: CoreError) -> BillingError {
-        BillingError::new("invalid_params", e.to_string())
+        match e {
+            CoreError::Overflow => BillingError::new(
+                "amount_out_of_range",
+                format!(
+                    "a total would be more than the ledger can hold ({} minor units): no real bill \
+                     is that large, so a quantity recorded or asked for is wrong; check the usage \
+                     (get_usage) and the quantity",
+                    i64::MAX
+                ),
+            ),
+            other => BillingError::new("invalid_params", other.to_string()),
+        }
     }
 }
 

@@ -15,6 +15,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
 use crate::access::keys::{Refusal, VerifyError};
 use crate::service::App;
 
@@ -41,11 +43,17 @@ impl SessionOwners {
 #[derive(Clone)]
 pub struct AuthState {
     pub app: Arc<App>,
-    pub sessions: Arc<SessionOwners>,
+    pub owners: Arc<SessionOwners>,
+    /// rmcp's live sessions: an owner is forgotten once its session has ended or expired.
+    pub sessions: Arc<LocalSessionManager>,
 }
 
 pub async fn authenticate(
-    State(AuthState { app, sessions }): State<AuthState>,
+    State(AuthState {
+        app,
+        owners,
+        sessions,
+    }): State<AuthState>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -67,7 +75,7 @@ pub async fn authenticate(
                     .and_then(|v| v.to_str().ok())
                     .map(String::from);
                 if let Some(id) = &session
-                    && sessions.owner(id).is_some_and(|owner| owner != key)
+                    && owners.owner(id).is_some_and(|owner| owner != key)
                 {
                     return not_found();
                 }
@@ -81,10 +89,13 @@ pub async fn authenticate(
                     .map(String::from);
                 match (opened, session) {
                     (Some(id), _) => {
-                        sessions.lock().insert(id, key);
+                        let live = sessions.sessions.read().await;
+                        let mut known = owners.lock();
+                        known.retain(|session, _| live.contains_key(session.as_str()));
+                        known.insert(id, key);
                     }
                     (None, Some(id)) if ends && response.status().is_success() => {
-                        sessions.lock().remove(&id);
+                        owners.lock().remove(&id);
                     }
                     _ => {}
                 }

@@ -6,6 +6,7 @@
 //! its authentication; Stripe sends no Origin).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,13 +20,10 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, auth, origin};
+use super::body::{self, McpGate};
+use super::{MAX_MESSAGE_BYTES, Shared, auth, listen, origin};
 use crate::config::HttpArgs;
 use crate::mcp::Identity;
-
-/// Largest request body: big enough that an oversized argument (say a 10 MB string) reaches
-/// argument validation and comes back as an `invalid_params` tool error, not a dropped connection.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Build the router.
 pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Router {
@@ -42,23 +40,29 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_json_response(true)
-        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_max_request_body_bytes(MAX_MESSAGE_BYTES)
         .with_cancellation_token(cancel);
     let factory = Shared {
         identity: Arc::new(Identity::Http),
         ..shared.clone()
     };
-    let mcp = StreamableHttpService::new(
-        move || Ok(factory.server()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let sessions = Arc::new(LocalSessionManager::default());
+    let mcp =
+        StreamableHttpService::new(move || Ok(factory.server()), Arc::clone(&sessions), config);
+    let read_timeout = Duration::from_secs(args.read_timeout);
+    let gate = McpGate {
+        timeout: read_timeout,
+        sessions: Arc::clone(&sessions),
+        max_sessions: args.max_sessions as usize,
+    };
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(gate, body::screen_mcp))
         .layer(middleware::from_fn_with_state(
             auth::AuthState {
                 app: Arc::clone(&shared.app),
-                sessions: Arc::default(),
+                owners: Arc::default(),
+                sessions,
             },
             auth::authenticate,
         ))
@@ -68,7 +72,13 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         ));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/webhooks/stripe", post(stripe_webhook))
+        .route(
+            "/webhooks/stripe",
+            post(stripe_webhook).layer(middleware::from_fn_with_state(
+                read_timeout,
+                body::read_body,
+            )),
+        )
         .with_state(shared)
         .layer(middleware::from_fn_with_state(allowed, origin::origin_only))
         .merge(mcp)
@@ -129,7 +139,11 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     let app = router(shared, args, cancel.child_token());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
+    listen::serve(
+        listener,
+        app,
+        Duration::from_secs(args.read_timeout),
+        cancel,
+    )
+    .await
 }

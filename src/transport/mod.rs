@@ -2,7 +2,10 @@
 //! [`BillingServer`]; [`Shared`] holds what every connection shares.
 
 mod auth;
+mod body;
 pub mod http;
+pub mod jsonrpc;
+mod listen;
 mod origin;
 pub mod stdio;
 
@@ -11,6 +14,11 @@ use std::sync::Arc;
 use crate::mcp::prompts::Prompts;
 use crate::mcp::{BillingServer, Identity, Registry};
 use crate::service::App;
+
+/// Largest message, on stdio (one line) and HTTP (one body): big enough that an oversized
+/// argument (say a 10 MB string) reaches argument validation and comes back as an
+/// `invalid_params` tool error, not a dropped connection.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Shared {

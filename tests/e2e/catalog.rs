@@ -170,3 +170,48 @@ fn a_catalog_file_that_sells_nothing_is_refused() {
         "a BOM is no mistake"
     );
 }
+
+#[test]
+fn a_price_beyond_stripes_limit_is_refused_with_its_field() {
+    for (price, field) in [
+        (
+            "{ unit_amount = 100000000 }",
+            "plans.p.meters.calls.price.unit_amount",
+        ),
+        (
+            "{ unit_amount = 9223372036854775807 }",
+            "plans.p.meters.calls.price.unit_amount",
+        ),
+        (
+            "{ unit_amount_decimal = \"100000000\" }",
+            "plans.p.meters.calls.price.unit_amount_decimal",
+        ),
+        (
+            "{ unit_amount_decimal = \"0.0000000000001\" }",
+            "plans.p.meters.calls.price.unit_amount_decimal",
+        ),
+        (
+            "{ tiers_mode = \"volume\", tiers = [{ up_to = 10, unit_amount = 1, flat_amount = 100000000 }, { unit_amount = 1 }] }",
+            "plans.p.meters.calls.price.tiers[0].flat_amount",
+        ),
+    ] {
+        let e = error_of(&format!("{METER}[plans.p.meters.calls]\nprice = {price}\n"));
+        assert!(e.contains(field), "{price}: {e}");
+    }
+    let e = error_of(&format!("{METER}[plans.p]\nmonthly = 100000000\n"));
+    assert!(
+        e.contains("plans.p.monthly") && e.contains("99999999"),
+        "{e}"
+    );
+    let most = format!(
+        "{METER}[plans.p]\nmonthly = 99999999\n[plans.p.meters.calls]\nprice = {{ unit_amount_decimal = \"99999999.000000000001\" }}\n"
+    );
+    assert!(
+        Catalog::parse(&most, "billing.toml").is_err(),
+        "above 99999999 by a fraction"
+    );
+    let most = format!(
+        "{METER}[plans.p]\nmonthly = 99999999\n[plans.p.meters.calls]\nprice = {{ unit_amount_decimal = \"0.000000000001\" }}\n"
+    );
+    Catalog::parse(&most, "billing.toml").unwrap();
+}

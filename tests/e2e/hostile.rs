@@ -5,7 +5,7 @@
 use billing_mcp::access::Role;
 use serde_json::{Value, json};
 
-use crate::support::{A, B, Harness, backends};
+use crate::support::{A, B, Backend, Harness, backends};
 
 /// One call per text field that reaches the ledger, each holding a NUL.
 fn nul_calls() -> Vec<(&'static str, &'static str, Value)> {
@@ -220,4 +220,115 @@ async fn a_huge_value_comes_back_in_a_short_message() {
             &message[..300]
         );
     }
+}
+
+/// A plan at Stripe's largest unit price, and usage at the largest quantity an event may carry:
+/// ten such events make a total no ledger can hold.
+const HUGE: &str = r#"
+currency = "usd"
+[meters.calls]
+event_name = "calls"
+[features.calls]
+meter = "calls"
+[plans.big]
+features = ["calls"]
+at_limit = "charge_overage"
+[plans.big.meters.calls]
+price = { unit_amount = 99999999 }
+"#;
+
+#[tokio::test]
+async fn a_total_too_large_for_any_bill_is_named_as_such_by_every_tool() {
+    for backend in backends() {
+        let h = Harness::with_catalog(backend, HUGE).await;
+        let c = h.client().await;
+        c.ok("create_customer", json!({"customer": A, "plan": "big"}))
+            .await;
+        let small = c
+            .ok(
+                "quote_price",
+                json!({"customer": A, "meter": "calls", "quantity": 2}),
+            )
+            .await;
+        assert_eq!(
+            small["amount"]["amount"], 199_999_998,
+            "{backend:?}: {small}"
+        );
+        for n in 0..10 {
+            c.ok(
+                "record_usage",
+                json!({"customer": A, "meter": "calls", "quantity": 1_000_000_000_000u64, "idempotency_key": format!("huge-{n}")}),
+            )
+            .await;
+        }
+        for (tool, args) in [
+            (
+                "quote_price",
+                json!({"customer": A, "meter": "calls", "quantity": 1}),
+            ),
+            ("preview_invoice", json!({"customer": A})),
+            ("get_billing_status", json!({"customer": A})),
+            (
+                "check_entitlement",
+                json!({"customer": A, "feature": "calls"}),
+            ),
+        ] {
+            let (code, message) = c.err(tool, args).await;
+            assert_eq!(code, "amount_out_of_range", "{backend:?} {tool}: {message}");
+            assert!(
+                message.contains("get_usage"),
+                "{backend:?} {tool}: {message}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_input_schema_says_what_the_server_takes() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let c = h.client().await;
+    c.ok("create_customer", json!({"customer": A})).await;
+    let tools = c.inner.list_all_tools().await.unwrap();
+    let schema = |tool: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == tool)
+            .map(|t| serde_json::Value::Object((*t.input_schema).clone()))
+            .unwrap()
+    };
+    let record = schema("record_usage");
+    assert_eq!(
+        record["properties"]["quantity"]["maximum"], 1_000_000_000_000u64,
+        "{record}"
+    );
+    let listing = schema("get_usage");
+    assert_eq!(
+        listing["properties"]["limit"]["maximum"],
+        u32::MAX,
+        "{listing}"
+    );
+    // JSON Schema counts 1.0 as an integer: so does the server.
+    let taken = c
+        .ok(
+            "record_usage",
+            json!({"customer": A, "meter": "api_calls", "quantity": 3.0}),
+        )
+        .await;
+    assert_eq!(taken["used"], 3, "{taken}");
+    for quantity in [json!(1.5), json!(1_000_000_000_001u64), json!(-1.0)] {
+        let (code, message) = c
+            .err(
+                "record_usage",
+                json!({"customer": A, "meter": "api_calls", "quantity": quantity}),
+            )
+            .await;
+        assert_eq!(code, "invalid_params", "{quantity}: {message}");
+    }
+    let (code, _) = c
+        .err(
+            "get_usage",
+            json!({"customer": A, "limit": 4_294_967_296u64}),
+        )
+        .await;
+    assert_eq!(code, "invalid_params");
 }

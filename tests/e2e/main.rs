@@ -13,6 +13,7 @@ mod concurrency;
 mod hostile;
 mod inventory;
 mod ledger_truth;
+mod malformed;
 mod meter_events;
 mod store_contract;
 mod stripe;

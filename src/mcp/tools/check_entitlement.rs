@@ -17,8 +17,9 @@ pub struct Params {
     pub customer: CustomerId,
     /// A catalog feature (or meter), e.g. `tool_calls` or `premium_tools`.
     pub feature: Name,
-    /// Units asked for (integer ≥ 0, default 1).
+    /// Units asked for (integer, 0 to 10^12, default 1).
     #[serde(default = "default_quantity")]
+    #[schemars(range(max = 1_000_000_000_000u64))]
     pub quantity: u64,
     /// Record the usage (and burn credits) when allowed, atomically with the check.
     #[serde(default)]

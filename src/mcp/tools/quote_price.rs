@@ -17,7 +17,8 @@ pub struct Params {
     /// Quote on this plan (default: the customer's plan, else the catalog's default plan).
     pub plan: Option<Name>,
     pub meter: Name,
-    /// Units to price (integer ≥ 0).
+    /// Units to price (integer, 0 to 10^12).
+    #[schemars(range(max = 1_000_000_000_000u64))]
     pub quantity: u64,
     /// A tool with its own price on the plan.
     pub tool: Option<Name>,

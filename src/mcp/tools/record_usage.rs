@@ -16,7 +16,8 @@ pub struct Params {
     pub customer: CustomerId,
     /// The catalog meter (see list_plans), e.g. `tool_calls`.
     pub meter: Name,
-    /// Units used (integer ≥ 0).
+    /// Units used (integer, 0 to 10^12).
+    #[schemars(range(max = 1_000_000_000_000u64))]
     pub quantity: u64,
     /// When it happened (RFC 3339); defaults to now.
     pub timestamp: Option<Token>,

@@ -13,6 +13,7 @@ use crate::service::{App, BillingError};
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// 1 to 1,000 events, each shaped like record_usage's arguments.
+    #[schemars(length(min = 1, max = 1000))]
     pub events: Vec<Event>,
 }
 

@@ -126,10 +126,10 @@ fn decide(
         reserved: reserved.as_ref(),
         value_counted: snapshot.value_counted,
     };
-    let mut decision = entitlement::decide(&state, &request, &usage, balance).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "entitlement arithmetic overflowed; denying");
-        Decision::denied(Reason::QuotaExceeded)
-    });
+    let (mut decision, error) = match entitlement::decide(&state, &request, &usage, balance) {
+        Ok(decision) => (decision, None),
+        Err(e) => (Decision::denied(Reason::QuotaExceeded), Some(e)),
+    };
     if let (Some(upgrade), Some(plan)) = (decision.upgrade.as_mut(), plan) {
         upgrade.url = plan.upgrade_link(&record.id, record.email.as_deref());
     }
@@ -144,6 +144,7 @@ fn decide(
         decision,
         credits,
         record_quantity,
+        error,
     }
 }
 
@@ -239,6 +240,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
                         decision,
                         credits: 0,
                         record_quantity: None,
+                        error: None,
                     },
                     Some(event_id),
                     true,
@@ -269,6 +271,9 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         }
         (decide_fn(&snapshot), None, false)
     };
+    if let Some(e) = verdict.error {
+        return Err(e.into());
+    }
     Ok(view(app, &input, verdict.decision, event_id, duplicate))
 }
 

@@ -44,6 +44,9 @@ pub struct Verdict {
     pub credits: u64,
     /// The quantity to record instead of the event's (a gauge records its new level).
     pub record_quantity: Option<u64>,
+    /// Why no decision could be made (a total beyond the ledger's range): the decision is then
+    /// a denial, nothing is consumed, and the call fails with this.
+    pub error: Option<crate::core::CoreError>,
 }
 
 pub type Decide = Box<dyn FnOnce(&Snapshot) -> Verdict + Send>;

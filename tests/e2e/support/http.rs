@@ -27,13 +27,16 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(h: &Harness) -> Server {
+        Server::start_with(h, HttpArgs::default()).await
+    }
+
+    /// A server with these HTTP options (timeouts, session cap).
+    pub async fn start_with(h: &Harness, args: HttpArgs) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cancel = CancellationToken::new();
         let (shared, token) = (h.shared(), cancel.clone());
-        tokio::spawn(
-            async move { http::serve(listener, shared, &HttpArgs::default(), token).await },
-        );
+        tokio::spawn(async move { http::serve(listener, shared, &args, token).await });
         Server {
             base: format!("http://{addr}"),
             cancel,

@@ -1,0 +1,77 @@
+//! The HTTP accept loop (axum's `serve` sets no timer, so a client that trickles its headers
+//! would hold a connection forever): each connection must send its request headers within the
+//! read timeout, at most [`MAX_CONNECTIONS`] are open at once (the next waits in the kernel's
+//! backlog), and on shutdown open connections finish their requests for up to
+//! [`DRAIN`] before they are closed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Connections open at once.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// How long open connections get to finish after shutdown begins.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serve `app` on `listener` until `cancel` fires.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => break,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    accepted = listener.accept() => accepted.map(|a| (a, slot)),
+                },
+                Err(_) => break,
+            },
+        };
+        let ((stream, _peer), slot) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(app.clone().map_request(
+            |request: axum::http::Request<Incoming>| request.map(axum::body::Body::new),
+        ));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish within {DRAIN:?}; closing them");
+    }
+    Ok(())
+}
