@@ -8,11 +8,10 @@ use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use billing_mcp::access::Role;
-use billing_mcp::access::limits::RoleRates;
-use billing_mcp::catalog::Catalog;
+use billing_mcp::config::keys::KeysCommand;
 use billing_mcp::config::{
-    AccessArgs, DataArgs, HttpArgs, OutboxArgs, StripeArgs, ToolArgs, WebhookArgs, check_bind,
+    AccessArgs, CatalogArgs, HttpArgs, LedgerArgs, OutboxArgs, StripeArgs, ToolArgs, WebhookArgs,
+    check_bind,
 };
 use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::prompts::Prompts;
@@ -30,7 +29,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[command(
     name = "billing-mcp",
     version,
-    about = "An MCP server that exposes billing as tools"
+    about = "An MCP server that exposes billing as tools",
+    after_help = "First run:\n  \
+        billing-mcp keys create --role admin\n  \
+        billing-mcp serve --http 127.0.0.1:8080 --catalog builtin:example\n\n\
+        For an agent on stdio (Claude, VS Code, Cursor, BlackBox):\n  \
+        billing-mcp serve --stdio --catalog builtin:example"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,16 +45,24 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve MCP on stdio or streamable HTTP.
+    /// Serve MCP on stdio or streamable HTTP (one of --stdio or --http ADDR).
+    #[command(
+        group(clap::ArgGroup::new("transport").required(true).args(["stdio", "http"])),
+        after_help = "Examples:\n  \
+            billing-mcp serve --stdio --catalog builtin:example\n  \
+            billing-mcp serve --http 127.0.0.1:8080 --catalog billing.toml --database-url postgres://postgres@127.0.0.1/billing"
+    )]
     Serve {
         /// Serve on stdin/stdout (for Claude, VS Code, Cursor, BlackBox).
-        #[arg(long, conflicts_with = "http", required_unless_present = "http")]
+        #[arg(long)]
         stdio: bool,
         /// Serve streamable HTTP on this address, e.g. 127.0.0.1:8080 (`/mcp`, `/healthz`).
         #[arg(long, value_name = "ADDR")]
         http: Option<SocketAddr>,
         #[command(flatten)]
-        data: DataArgs,
+        ledger: LedgerArgs,
+        #[command(flatten)]
+        catalog: CatalogArgs,
         #[command(flatten)]
         tools: ToolArgs,
         #[command(flatten)]
@@ -70,52 +82,18 @@ enum Command {
         command: KeysCommand,
     },
     /// Create or upgrade the ledger's tables, then exit.
+    #[command(
+        after_help = "Example:\n  billing-mcp migrate --database-url postgres://postgres@127.0.0.1/billing"
+    )]
     Migrate {
         #[command(flatten)]
-        data: DataArgs,
+        ledger: LedgerArgs,
     },
-    /// Validate the catalog and print its plans, then exit.
+    /// Validate the catalog and print its plans, then exit (1 with the mistake named).
+    #[command(after_help = "Example:\n  billing-mcp check-catalog --catalog billing.toml")]
     CheckCatalog {
         #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum KeysCommand {
-    /// Create a key and print its secret (once) on stdout.
-    Create {
-        /// admin, service or customer.
-        #[arg(long)]
-        role: String,
-        /// The customer a customer key belongs to.
-        #[arg(long)]
-        customer: Option<String>,
-        /// A label for lists and the audit log.
-        #[arg(long)]
-        name: Option<String>,
-        /// The key's own rate limit (calls per minute); default: its role's.
-        #[arg(long)]
-        rate_per_minute: Option<u32>,
-        /// Calls allowed at once (default: one minute's worth).
-        #[arg(long)]
-        burst: Option<u32>,
-        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
-        database_url: String,
-    },
-    /// List keys (never their secrets).
-    List {
-        /// Include revoked and expired keys.
-        #[arg(long)]
-        all: bool,
-        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
-        database_url: String,
-    },
-    /// Revoke a key at once.
-    Revoke {
-        key_id: String,
-        #[arg(long, env = "DATABASE_URL", default_value = billing_mcp::config::DEFAULT_DATABASE_URL)]
-        database_url: String,
+        catalog: CatalogArgs,
     },
 }
 
@@ -143,7 +121,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve {
             stdio: on_stdio,
             http: addr,
-            data,
+            ledger,
+            catalog,
             tools,
             http_args,
             access,
@@ -151,7 +130,7 @@ async fn run() -> anyhow::Result<()> {
             outbox,
             webhooks,
         } => {
-            let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
+            let catalog = catalog.load_catalog().map_err(|e| anyhow!("{e}"))?;
             let rates = access.role_rates().map_err(|e| anyhow!(e))?;
             let all = mcp::tools::all();
             let names: Vec<String> = all
@@ -160,7 +139,7 @@ async fn run() -> anyhow::Result<()> {
                 .map(|e| e.tool.name.to_string())
                 .collect();
             let filter = tools.filter(&names).map_err(|e| anyhow!(e))?;
-            let store = store::open(&data.database_url)
+            let store = store::open(&ledger.url().map_err(|e| anyhow!(e))?)
                 .await
                 .with_context(|| "cannot open the ledger (--database-url)")?;
             let app =
@@ -220,13 +199,13 @@ async fn run() -> anyhow::Result<()> {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
             }
         }
-        Command::Keys { command } => manage_keys(command).await?,
-        Command::Migrate { data } => {
-            let backend = store::migrate(&data.database_url).await?;
+        Command::Keys { command } => billing_mcp::config::keys::manage(command).await?,
+        Command::Migrate { ledger } => {
+            let backend = store::migrate(&ledger.url().map_err(|e| anyhow!(e))?).await?;
             eprintln!("ledger migrated ({backend})");
         }
-        Command::CheckCatalog { data } => {
-            let catalog = data.load_catalog().map_err(|e| anyhow!("{e}"))?;
+        Command::CheckCatalog { catalog } => {
+            let catalog = catalog.catalog_to_check().map_err(|e| anyhow!(e))?;
             println!(
                 "catalog ok: {} plans ({}), {} meters, {} features, {} credit packs",
                 catalog.plans.len(),
@@ -293,94 +272,4 @@ async fn warn_if_keyless(app: &App) {
             "no API keys yet, so every /mcp request will get 401: create one with `billing-mcp keys create --role admin`"
         );
     }
-}
-
-async fn key_app(database_url: &str) -> anyhow::Result<App> {
-    let store = store::open(database_url)
-        .await
-        .with_context(|| "cannot open the ledger (--database-url)")?;
-    Ok(App::with(
-        store,
-        Catalog::empty(),
-        system_clock(),
-        RoleRates::default(),
-    ))
-}
-
-async fn manage_keys(command: KeysCommand) -> anyhow::Result<()> {
-    match command {
-        KeysCommand::Create {
-            role,
-            customer,
-            name,
-            rate_per_minute,
-            burst,
-            database_url,
-        } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| anyhow!("--role `{role}`: use admin, service or customer"))?;
-            let app = key_app(&database_url).await?;
-            let issued = keys::create(
-                &app,
-                keys::NewKey {
-                    role,
-                    customer,
-                    name,
-                    rate_per_minute,
-                    burst,
-                    idempotency_key: None,
-                },
-            )
-            .await
-            .map_err(|e| anyhow!("{}", e.message))?;
-            eprintln!(
-                "created {} key {}; the secret below is shown only once",
-                issued.key.role, issued.key.key_id
-            );
-            println!("{}", issued.secret.unwrap_or_default());
-        }
-        KeysCommand::List { all, database_url } => {
-            let app = key_app(&database_url).await?;
-            let mut after = None;
-            loop {
-                let page = keys::list(
-                    &app,
-                    keys::KeyFilter {
-                        role: None,
-                        customer: None,
-                        include_inactive: all,
-                        limit: 100,
-                        starting_after: after,
-                    },
-                )
-                .await
-                .map_err(|e| anyhow!("{}", e.message))?;
-                for k in &page.keys {
-                    println!(
-                        "{}  {:<8}  {:<9}  {}  {}",
-                        k.key_id,
-                        k.role,
-                        serde_json::to_value(k.status)?.as_str().unwrap_or_default(),
-                        k.customer.as_deref().unwrap_or("-"),
-                        k.name
-                    );
-                }
-                if !page.page.has_more {
-                    break;
-                }
-                after = page.page.next_cursor;
-            }
-        }
-        KeysCommand::Revoke {
-            key_id,
-            database_url,
-        } => {
-            let app = key_app(&database_url).await?;
-            let key = keys::revoke(&app, &key_id)
-                .await
-                .map_err(|e| anyhow!("{}", e.message))?;
-            eprintln!("revoked {} ({})", key.key_id, key.name);
-        }
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! live key, or it is answered 401 with `WWW-Authenticate` before the MCP service sees it. The verified [`Principal`] rides in the request's extensions (rmcp hands them to the
 //! handler), and the header itself is removed so no later layer can log the secret. A session
 //! (`Mcp-Session-Id`) belongs to the key that opened it: another key naming it (to post, listen
-//! or end it) is answered 404, as if it did not exist.
+//! or end it) is answered 404, as if it did not exist. A session's end is answered 204.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -81,7 +81,12 @@ pub async fn authenticate(
                 }
                 let ends = request.method() == axum::http::Method::DELETE;
                 request.extensions_mut().insert(principal);
-                let response = next.run(request).await;
+                let mut response = next.run(request).await;
+                if ends && response.status() == StatusCode::ACCEPTED {
+                    // rmcp answers a session's end 202; the Python client logs anything but 200
+                    // or 204 as "Session termination failed" (the TypeScript one takes any 2xx).
+                    response = StatusCode::NO_CONTENT.into_response();
+                }
                 let opened = response
                     .headers()
                     .get(SESSION)

@@ -399,11 +399,15 @@ fn tools_for_customer_keys_name_their_customer_or_none_at_all() {
     }
 }
 
-#[test]
-fn mcp_json_example_starts_the_server_on_stdio_for_every_client() {
+/// Each client's entry, run as written (the client's `${workspaceFolder}` and the user's home
+/// are temporary directories): the server starts on a fresh machine, lists its plans, and a
+/// BlackBox auto-approved tool never writes.
+#[tokio::test]
+async fn mcp_json_example_starts_the_server_on_stdio_for_every_client() {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mcp.json.example")).unwrap();
     let config: Value = serde_json::from_str(&text).unwrap();
+    let registry = billing_mcp::mcp::tools::all();
     for client in [
         "claude_desktop",
         "claude_code",
@@ -417,13 +421,59 @@ fn mcp_json_example_starts_the_server_on_stdio_for_every_client() {
             .unwrap_or_else(|| panic!("{client}: no servers"));
         let billing = &servers["billing"];
         assert_eq!(billing["command"], "billing-mcp", "{client}");
-        let args: Vec<&str> = billing["args"]
+        let home = tempfile::tempdir().unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let args: Vec<String> = billing["args"]
             .as_array()
             .unwrap()
             .iter()
             .filter_map(Value::as_str)
+            .map(|a| {
+                a.replace(
+                    "${workspaceFolder}",
+                    &workspace.path().display().to_string(),
+                )
+            })
             .collect();
         assert_eq!(&args[..2], ["serve", "--stdio"], "{client}");
-        assert!(args.contains(&"--catalog"), "{client}");
+        let mut cmd = tokio::process::Command::new(crate::support::BINARY);
+        cmd.args(&args)
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("BILLING_CATALOG")
+            .env_remove("STRIPE_SECRET_KEY")
+            .stderr(std::process::Stdio::null());
+        let (transport, _) = rmcp::transport::TokioChildProcess::builder(cmd)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = rmcp::ServiceExt::serve((), transport).await.unwrap();
+        let plans = server
+            .call_tool(rmcp::model::CallToolRequestParams::new("list_plans"))
+            .await
+            .unwrap();
+        let plans = plans.structured_content.unwrap_or_default();
+        assert!(
+            plans["plans"].as_array().is_some_and(|p| !p.is_empty()),
+            "{client}: the entry as written serves the example plans: {plans}"
+        );
+        server.cancel().await.unwrap();
+        for tool in billing["autoApprove"].as_array().into_iter().flatten() {
+            let name = tool.as_str().unwrap();
+            let entry = registry
+                .get(name)
+                .unwrap_or_else(|| panic!("{client}: autoApprove names `{name}`, not a tool"));
+            let read_only = entry
+                .tool
+                .annotations
+                .as_ref()
+                .and_then(|a| a.read_only_hint);
+            assert_eq!(
+                read_only,
+                Some(true),
+                "{client}: auto-approved `{name}` writes"
+            );
+        }
     }
 }

@@ -15,6 +15,7 @@ mod inventory;
 mod ledger_truth;
 mod malformed;
 mod meter_events;
+mod quickstart;
 mod store_contract;
 mod stripe;
 mod sync;

@@ -257,7 +257,8 @@ async fn sessions_past_the_cap_are_refused_until_one_ends() {
         .send()
         .await
         .unwrap();
-    assert!(ended.status().is_success(), "{}", ended.status());
+    // 204: the Python client logs anything but 200 or 204 as a failed termination.
+    assert_eq!(ended.status(), 204);
     let mut reopened = 0;
     for _ in 0..50 {
         if open().await.unwrap().status() == 200 {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod binary;
+mod id_walk;
 mod keys;
 mod rate_limits;
 mod scope;

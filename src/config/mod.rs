@@ -2,6 +2,8 @@
 //! then defaults. Loads the catalog (refusing to start on any mistake in it) and builds the
 //! tool filter.
 
+pub mod keys;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -22,22 +24,81 @@ use crate::stripe::{Retry, StripeSettings};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://billing.db";
 pub const DEFAULT_CATALOG: &str = "billing.toml";
 
-/// Where the ledger and the catalog are.
+/// Where the ledger is.
 #[derive(Debug, Clone, Args)]
-pub struct DataArgs {
-    /// Ledger database: sqlite://FILE (default sqlite://billing.db) or postgres://USER@HOST/DB.
+pub struct LedgerArgs {
+    /// Ledger database: sqlite://FILE (default sqlite://billing.db; `~/` is the home directory)
+    /// or postgres://USER@HOST/DB.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
-    /// Catalog file (plans, meters, prices, credit packs). Default billing.toml; when that file
-    /// does not exist the server starts with an empty catalog.
+}
+
+impl LedgerArgs {
+    /// The database URL to open: see [`ledger_url`].
+    pub fn url(&self) -> Result<String, String> {
+        ledger_url(&self.database_url)
+    }
+}
+
+/// A ledger URL ready to open: `sqlite://~/…` names a file in the home directory, and an SQLite
+/// file's directory is created when missing (so `sqlite://~/.billing-mcp/billing.db` works on a
+/// fresh machine).
+pub fn ledger_url(url: &str) -> Result<String, String> {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return Ok(url.to_string());
+    };
+    let url = match rest.strip_prefix("~/") {
+        Some(under_home) => {
+            let home = std::env::var_os("HOME")
+                .or_else(|| std::env::var_os("USERPROFILE"))
+                .ok_or(
+                    "--database-url starts with `~/` but HOME is not set; give an absolute path",
+                )?;
+            format!("sqlite://{}/{under_home}", PathBuf::from(home).display())
+        }
+        None => url.to_string(),
+    };
+    let file = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Some(dir) = std::path::Path::new(file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create the ledger's directory {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    Ok(url)
+}
+
+/// The catalog compiled into the binary (the repository's `examples/billing.toml`), named by
+/// `--catalog builtin:example`: a first run needs no file.
+pub const BUILTIN_EXAMPLE: &str = "builtin:example";
+const EXAMPLE_CATALOG: &str = include_str!("../../examples/billing.toml");
+
+/// Where the catalog is.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// Catalog file (plans, meters, prices, credit packs), or `builtin:example` for the example
+    /// catalog built in. Default billing.toml; when that file does not exist the server starts
+    /// with an empty catalog.
     #[arg(long, env = "BILLING_CATALOG")]
     pub catalog: Option<PathBuf>,
 }
 
-impl DataArgs {
+impl CatalogArgs {
     /// The validated catalog; a missing default file gives an empty catalog.
     pub fn load_catalog(&self) -> Result<Catalog, CatalogError> {
         match &self.catalog {
+            Some(path) if path.as_os_str() == BUILTIN_EXAMPLE => {
+                Catalog::parse(EXAMPLE_CATALOG, BUILTIN_EXAMPLE)
+            }
             Some(path) => Catalog::load(path),
             None => {
                 let path = PathBuf::from(DEFAULT_CATALOG);
@@ -51,6 +112,18 @@ impl DataArgs {
                 }
             }
         }
+    }
+
+    /// The catalog to check: like [`Self::load_catalog`], but a missing default file is an error
+    /// (there is nothing to check).
+    pub fn catalog_to_check(&self) -> Result<Catalog, String> {
+        if self.catalog.is_none() && !PathBuf::from(DEFAULT_CATALOG).exists() {
+            return Err(format!(
+                "no catalog to check: {DEFAULT_CATALOG} is not in this directory; pass --catalog FILE \
+                 (or set BILLING_CATALOG), e.g. --catalog examples/billing.toml"
+            ));
+        }
+        self.load_catalog().map_err(|e| e.to_string())
     }
 }
 
