@@ -236,7 +236,16 @@ fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_filter(env)
         .with_filter(no_message_dumps);
-    tracing_subscriber::registry().with(stderr).init();
+    // Clients that ask (`logging/setLevel`) get the server's own events up to debug.
+    let to_clients = billing_mcp::mcp::logging::McpLogLayer.with_filter(
+        tracing_subscriber::filter::filter_fn(|meta| {
+            meta.target().starts_with("billing_mcp") && *meta.level() <= tracing::Level::DEBUG
+        }),
+    );
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(to_clients)
+        .init();
 }
 
 /// stdio acts as the process owner (admin) unless `BILLING_MCP_API_KEY` names a key to act as.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use limits::Rate;
-pub use redact::redact;
+pub use redact::{redact, secret_field, secret_value};
 
 /// A call this key may not make: the message says why and what to use instead. The service
 /// turns it into the `forbidden` tool error.

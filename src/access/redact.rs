@@ -71,7 +71,8 @@ fn normalized(name: &str) -> String {
 }
 
 /// Field names whose values are secrets: whole names, never a name that only contains one.
-fn secret_field(name: &str) -> bool {
+/// Whether a field of this name holds a secret (`token`, `client_secret`, `db_password`, …).
+pub fn secret_field(name: &str) -> bool {
     let n = normalized(name);
     SECRET_NAMES.contains(&n.as_str()) || SECRET_ENDINGS.iter().any(|e| n.ends_with(e))
 }
@@ -82,7 +83,7 @@ fn word_char(c: char) -> bool {
 
 /// A secret's shape starting a word (`sk_test_…`, `Bearer bmcp_…`, `key=whsec_…`), followed by
 /// at least one character of the key; `task_test_plan` or a bare `sk_test_` is not one.
-fn secret_value(s: &str) -> bool {
+pub fn secret_value(s: &str) -> bool {
     SECRET_PREFIXES.iter().any(|prefix| {
         s.match_indices(prefix).any(|(at, _)| {
             let starts_word = s[..at].chars().next_back().is_none_or(|c| !word_char(c));

@@ -3,6 +3,7 @@
 //! `ServerHandler` that serves them over any transport.
 
 pub mod guard;
+pub mod logging;
 pub mod prompts;
 pub mod registry;
 pub mod schema;

@@ -14,6 +14,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::guard::{self, Identity};
+use super::logging::ClientLog;
 use super::prompts::Prompts;
 use super::registry::{Registry, error_result};
 use crate::service::App;
@@ -53,6 +54,8 @@ pub struct BillingServer {
     registry: Arc<Registry>,
     prompts: Arc<Prompts>,
     identity: Arc<Identity>,
+    /// This connection's `logging/setLevel`.
+    log: Arc<ClientLog>,
 }
 
 impl BillingServer {
@@ -67,16 +70,20 @@ impl BillingServer {
             registry,
             prompts,
             identity,
+            log: Arc::default(),
         }
     }
 }
 
 impl ServerHandler for BillingServer {
+    // Logging is deprecated from 2026-07-28 on (SEP-2577); 2025 clients still set a level.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_logging()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -138,6 +145,25 @@ impl ServerHandler for BillingServer {
         Ok(progress::scope(progress_reporter(&context), call)
             .await
             .into())
+    }
+
+    /// Admins (and the operator on stdio) get the server's log events from this level up;
+    /// other keys are answered but sent none (a log line may name any customer).
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let who = self
+            .identity
+            .principal(&self.app, &context)
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        if who.role == crate::access::Role::Admin {
+            self.log.set(request.level, context.peer.clone());
+        }
+        Ok(())
     }
 
     async fn list_prompts(

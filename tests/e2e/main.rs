@@ -13,6 +13,7 @@ mod concurrency;
 mod hostile;
 mod inventory;
 mod ledger_truth;
+mod logging;
 mod malformed;
 mod meter_events;
 mod quickstart;
