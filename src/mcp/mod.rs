@@ -6,6 +6,7 @@ pub mod guard;
 pub mod logging;
 pub mod prompts;
 pub mod registry;
+pub mod resources;
 pub mod schema;
 pub mod server;
 pub mod tools;

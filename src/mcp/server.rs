@@ -1,6 +1,7 @@
 //! The rmcp `ServerHandler`: lists the tools the caller's key may use and calls them through
 //! [`guard`](super::guard), lists and renders prompts, and sends `tools/_instructions.md` at
-//! initialize. The same handler serves stdio and HTTP; state lives in shared `Arc`s so the
+//! initialize, serves the catalog as resources and completes prompt and template arguments
+//! ([`resources`]), and sends log events to clients that set a level. The same handler serves stdio and HTTP; state lives in shared `Arc`s so the
 //! per-request factory of stateless HTTP is cheap.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::guard::{self, Identity};
 use super::logging::ClientLog;
 use super::prompts::Prompts;
 use super::registry::{Registry, error_result};
+use super::resources;
 use crate::service::App;
 use crate::service::progress::{self, Reporter};
 
@@ -83,6 +85,8 @@ impl ServerHandler for BillingServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_resources()
+                .enable_completions()
                 .enable_logging()
                 .build(),
         )
@@ -164,6 +168,43 @@ impl ServerHandler for BillingServer {
             self.log.set(request.level, context.peer.clone());
         }
         Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        Ok(resources::list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        resources::read(&self.app, &request.uri).map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        let who = self
+            .identity
+            .principal(&self.app, &context)
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        Ok(resources::complete(&self.app, &who, &request.argument).await)
     }
 
     async fn list_prompts(

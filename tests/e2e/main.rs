@@ -17,6 +17,7 @@ mod logging;
 mod malformed;
 mod meter_events;
 mod quickstart;
+mod resources;
 mod store_contract;
 mod stripe;
 mod sync;
