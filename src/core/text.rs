@@ -49,20 +49,25 @@ pub fn quote(value: &str) -> String {
     cut(value, QUOTE_CHARS)
 }
 
-/// The first `chars` characters of `value`, control characters shown as `\u{…}`, and `…` when
-/// something was cut: for a message that may carry a caller's value somewhere inside.
+/// The start of `value` in at most `chars` characters as shown, control characters shown as
+/// `\u{…}` (each escape counts as the characters it shows), and `…` when something was cut: for
+/// a message that may carry a caller's value somewhere inside.
 pub fn cut(value: &str, chars: usize) -> String {
     let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == chars {
+    let mut shown = 0;
+    for c in value.chars() {
+        let piece: String = if allowed(c, false) {
+            c.to_string()
+        } else {
+            c.escape_unicode().collect()
+        };
+        let width = piece.chars().count();
+        if shown + width > chars {
             out.push('…');
             break;
         }
-        if allowed(c, false) {
-            out.push(c);
-        } else {
-            out.extend(c.escape_unicode());
-        }
+        out.push_str(&piece);
+        shown += width;
     }
     out
 }
@@ -81,6 +86,16 @@ pub fn summary(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_counts_the_escapes_it_shows() {
+        let nuls = "\u{0}".repeat(300);
+        let shown = cut(&nuls, 64);
+        assert!(shown.chars().count() <= 65, "{shown}");
+        assert!(shown.ends_with('…'));
+        assert_eq!(cut("abc", 64), "abc");
+        assert_eq!(cut("abcdef", 3), "abc…");
+    }
 
     #[test]
     fn control_characters_are_refused_with_the_field_named() {

@@ -308,7 +308,7 @@ fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> Billi
     // serde echoes the offending value (and a map key is part of the path): a huge one must
     // not come back in full.
     let path = text::quote(&e.path().to_string());
-    let inner = text::cut(&e.inner().to_string(), 160);
+    let inner = text::cut(&e.inner().to_string(), 120);
     let at = if path == "." {
         String::new()
     } else {

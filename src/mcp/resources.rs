@@ -58,7 +58,10 @@ pub fn read(app: &App, uri: &str) -> Result<ReadResourceResult, ErrorData> {
             crate::core::text::quote(uri),
             known.join(", ")
         );
-        return Err(ErrorData::resource_not_found(message, None));
+        return Err(ErrorData::resource_not_found(
+            message,
+            Some(serde_json::json!({ "uri": uri })),
+        ));
     };
     let text = value
         .map_err(|e| {

@@ -54,12 +54,17 @@ pub async fn screen_mcp(State(gate): State<McpGate>, request: Request, next: Nex
     if request.method() != Method::POST || !is_json {
         return next.run(request).await; // rmcp answers these (405, 415, GET streams, DELETE)
     }
+    let modern = request
+        .headers()
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= "2026-07-28");
     let (parts, body) = request.into_parts();
     let bytes = match buffer(body, gate.timeout).await {
         Ok(bytes) => bytes,
         Err(refused) => return refused,
     };
-    match jsonrpc::screen(&bytes) {
+    match jsonrpc::screen(&bytes, modern) {
         Verdict::Pass { initialize } => {
             if initialize && !parts.headers.contains_key(SESSION) {
                 let open = gate.sessions.sessions.read().await.len();

@@ -53,10 +53,25 @@ pub enum Verdict {
     Drop(String),
 }
 
-/// Judge one message (a stdio line or an HTTP body).
-pub fn screen(bytes: &[u8]) -> Verdict {
+/// Methods protocol 2026-07-28 removed: a request of that era naming one goes on to rmcp, which
+/// answers it as a method that does not exist (404, -32601), as the era requires.
+const REMOVED_IN_2026: &[&str] = &[
+    "initialize",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Judge one message (a stdio line or an HTTP body); `modern` when it was sent under protocol
+/// 2026-07-28 or later (HTTP's `MCP-Protocol-Version`).
+pub fn screen(bytes: &[u8], modern: bool) -> Verdict {
     match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
         Ok(JsonRpcMessage::Request(request)) => match &request.request {
+            ClientRequest::CustomRequest(custom)
+                if modern && REMOVED_IN_2026.contains(&custom.method.as_str()) =>
+            {
+                Verdict::Pass { initialize: false }
+            }
             ClientRequest::CustomRequest(custom)
                 if KNOWN_METHODS.contains(&custom.method.as_str()) =>
             {
@@ -217,8 +232,21 @@ fn first_value(text: &str) -> Option<Value> {
 mod tests {
     use super::*;
 
+    fn screen_legacy(bytes: &[u8]) -> Verdict {
+        screen(bytes, false)
+    }
+
+    #[test]
+    fn a_method_2026_removed_goes_on_to_rmcp_in_that_era() {
+        let init = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":{}}}"#;
+        assert!(matches!(screen(init, true), Verdict::Pass { initialize: false }));
+        assert!(matches!(screen(init, false), Verdict::Answer(_)));
+        let array = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#;
+        assert!(matches!(screen(array, true), Verdict::Answer(_)));
+    }
+
     fn answer(line: &str) -> Value {
-        match screen(line.as_bytes()) {
+        match screen(line.as_bytes(), false) {
             Verdict::Answer(v) => v,
             other => Value::String(format!("{other:?}")),
         }
@@ -300,24 +328,24 @@ mod tests {
     #[test]
     fn well_formed_messages_pass_and_a_bad_notification_is_not_answered() {
         assert!(matches!(
-            screen(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            screen_legacy(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
             Verdict::Pass { initialize: false }
         ));
         assert!(matches!(
-            screen(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
+            screen_legacy(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
             Verdict::Pass { .. }
         ));
         assert!(matches!(
-            screen(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            screen_legacy(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
             Verdict::Pass { .. }
         ));
         let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
         assert!(matches!(
-            screen(init.as_bytes()),
+            screen_legacy(init.as_bytes()),
             Verdict::Pass { initialize: true }
         ));
         assert!(matches!(
-            screen(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":7}"#),
+            screen_legacy(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":7}"#),
             Verdict::Drop(_)
         ));
     }

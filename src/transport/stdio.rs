@@ -67,7 +67,7 @@ where
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match jsonrpc::screen(&line) {
+        match jsonrpc::screen(&line, false) {
             Verdict::Pass { .. } => {
                 line.push(b'\n');
                 to_rmcp.write_all(&line).await?;

@@ -13,7 +13,9 @@ use crate::values::{CustomerId, IdempotencyKey, Text, Token};
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub customer: CustomerId,
-    /// Positive to add credits, negative to take them back (never below a zero balance).
+    /// Positive to add credits, negative to take them back (never below a zero balance); at
+    /// most 10^12 either way.
+    #[schemars(range(min = -1_000_000_000_000i64, max = 1_000_000_000_000i64))]
     pub credits: Option<i64>,
     /// Take back from this grant only (get_credit_balance lists them); without `credits`, all it
     /// still holds (e.g. a refunded credit pack).

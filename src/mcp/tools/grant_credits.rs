@@ -13,9 +13,11 @@ use crate::values::{CustomerId, IdempotencyKey, Text, Token};
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub customer: CustomerId,
-    /// Credits to grant (integer ≥ 1).
+    /// Credits to grant (integer, 1 to 10^12).
+    #[schemars(range(min = 1, max = 1_000_000_000_000u64))]
     pub credits: u64,
     /// 0 (burned first) to 100 (burned last); default 50.
+    #[schemars(range(max = 100))]
     pub priority: Option<u32>,
     /// When the credits expire (RFC 3339); default never.
     pub expires_at: Option<Token>,
