@@ -21,7 +21,8 @@ use billing_mcp::stripe::Payments;
 use billing_mcp::transport::{Shared, http, stdio};
 use billing_mcp::{mcp, store};
 
-/// mimalloc returns freed pages to the system, so memory comes back after large requests.
+/// jemalloc (with its background purge thread, see .cargo/config.toml) returns freed pages to
+/// the system, so memory comes back after large requests.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -117,6 +118,10 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     init_logging();
+    // Every connection is a file: take what the system allows (the soft limit is often 1,024).
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!(error = %e, "the open-files limit could not be raised");
+    }
     match Cli::parse().command {
         Command::Serve {
             stdio: on_stdio,

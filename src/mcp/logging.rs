@@ -2,12 +2,13 @@
 //! (targets `billing_mcp…`; rmcp's, which dump whole messages, never) go to each client that set
 //! a level, at that level and above. A field named like a secret, or a value shaped like one, is
 //! sent as `[redacted]`. Only the operator on stdio and admin keys receive them: a log line may
-//! name any customer. (Logging is deprecated from protocol 2026-07-28 on, SEP-2577; 2025 clients
+//! name any customer. A stream pauses while its client sends nothing for five minutes (so it
+//! never keeps an idle session alive) and ends with its connection. (Logging is deprecated from protocol 2026-07-28 on, SEP-2577; 2025 clients
 //! still use it, and a stateless request has no stream to log on.)
 #![allow(deprecated)]
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rmcp::RoleServer;
@@ -15,6 +16,7 @@ use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::Peer;
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::Context;
 
@@ -115,30 +117,66 @@ fn level_of(rank: u8) -> LoggingLevel {
     }
 }
 
-/// One connection's log stream: the level it asked for, and whether its forwarder runs.
+/// How long a client may send no request before its log stream pauses: the idle time after which
+/// rmcp ends a session (a notification sent would otherwise keep the session alive forever).
+const IDLE_SECS: u64 = 300;
+
+/// Seconds since the process started (a clock for idleness only).
+fn now_secs() -> u64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs()
+}
+
+/// One connection's log stream: the level it asked for, when it last sent a request, and its
+/// forwarder, which ends with the connection (when the handler is dropped).
 #[derive(Default)]
 pub struct ClientLog {
     level: Arc<AtomicU8>,
+    seen: Arc<AtomicU64>,
     started: OnceLock<()>,
+    stop: CancellationToken,
+}
+
+impl Drop for ClientLog {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl ClientLog {
+    /// The client sent a request: its stream goes on (see [`IDLE_SECS`]).
+    pub fn seen(&self) {
+        self.seen.store(now_secs(), Ordering::Relaxed);
+    }
+
     /// Set this connection's level; the first call starts sending it events.
     pub fn set(&self, level: LoggingLevel, peer: Peer<RoleServer>) {
         self.level.store(rank(level), Ordering::Relaxed);
+        self.seen();
         if self.started.set(()).is_err() {
             return;
         }
-        let threshold = Arc::clone(&self.level);
+        let (threshold, seen, stop) = (
+            Arc::clone(&self.level),
+            Arc::clone(&self.seen),
+            self.stop.clone(),
+        );
         let mut events = hub().subscribe();
         tokio::spawn(async move {
             loop {
-                let record = match events.recv().await {
-                    Ok(record) => record,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                let record = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    record = events.recv() => match record {
+                        Ok(record) => record,
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
                 };
-                if record.level < threshold.load(Ordering::Relaxed) {
+                let idle = now_secs().saturating_sub(seen.load(Ordering::Relaxed)) >= IDLE_SECS;
+                if idle || record.level < threshold.load(Ordering::Relaxed) {
                     continue;
                 }
                 let param =

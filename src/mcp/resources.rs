@@ -17,24 +17,25 @@ pub const CATALOG_URI: &str = "billing://catalog";
 const PLAN_PREFIX: &str = "billing://plans/";
 const JSON: &str = "application/json";
 
-pub fn list() -> ListResourcesResult {
+/// The resources (none when the catalog's tool, `list_plans`, is not served).
+pub fn list(offered: bool) -> ListResourcesResult {
     let catalog = Resource::new(CATALOG_URI, "catalog")
         .with_title("The billing catalog")
         .with_description("Every plan, credit pack and credit cost, as list_plans answers (JSON).")
         .with_mime_type(JSON);
     ListResourcesResult {
-        resources: vec![catalog],
+        resources: if offered { vec![catalog] } else { Vec::new() },
         ..Default::default()
     }
 }
 
-pub fn templates() -> ListResourceTemplatesResult {
+pub fn templates(offered: bool) -> ListResourceTemplatesResult {
     let plan = ResourceTemplate::new(format!("{PLAN_PREFIX}{{plan}}"), "plan")
         .with_title("One plan")
         .with_description("A plan of the catalog: prices, included units, limits (JSON).")
         .with_mime_type(JSON);
     ListResourceTemplatesResult {
-        resource_templates: vec![plan],
+        resource_templates: if offered { vec![plan] } else { Vec::new() },
         ..Default::default()
     }
 }
@@ -73,12 +74,19 @@ pub fn read(app: &App, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     ]))
 }
 
-/// Values for the argument being typed, at most 100, those starting with what was typed.
-pub async fn complete(app: &App, who: &Principal, argument: &ArgumentInfo) -> CompleteResult {
+/// Values for the argument being typed, at most 100, those starting with what was typed;
+/// customers other than the caller's own only where `list_customers` is served.
+pub async fn complete(
+    app: &App,
+    who: &Principal,
+    argument: &ArgumentInfo,
+    customers_listed: bool,
+) -> CompleteResult {
     let typed = argument.value.as_str();
     let mut values: Vec<String> = match argument.name.as_str() {
         "customer" => match &who.customer {
             Some(own) => vec![own.clone()],
+            None if !customers_listed => Vec::new(),
             None => customers::list(app, 100, None)
                 .await
                 .map(|l| l.customers.into_iter().map(|c| c.customer).collect())

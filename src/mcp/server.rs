@@ -77,6 +77,13 @@ impl BillingServer {
     }
 }
 
+impl BillingServer {
+    /// The catalog is a resource where its tool (`list_plans`) is served.
+    fn catalog_readable(&self) -> bool {
+        self.registry.get("list_plans").is_some()
+    }
+}
+
 impl ServerHandler for BillingServer {
     // Logging is deprecated from 2026-07-28 on (SEP-2577); 2025 clients still set a level.
     #[allow(deprecated)]
@@ -102,6 +109,7 @@ impl ServerHandler for BillingServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.log.seen();
         let who = self
             .identity
             .principal(&self.app, &context)
@@ -125,6 +133,7 @@ impl ServerHandler for BillingServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        self.log.seen();
         let Some(entry) = self.registry.get(&request.name) else {
             return Err(ErrorData::invalid_params(
                 format!(
@@ -175,7 +184,8 @@ impl ServerHandler for BillingServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
-        Ok(resources::list())
+        self.log.seen();
+        Ok(resources::list(self.catalog_readable()))
     }
 
     async fn list_resource_templates(
@@ -183,7 +193,8 @@ impl ServerHandler for BillingServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
-        Ok(resources::templates())
+        self.log.seen();
+        Ok(resources::templates(self.catalog_readable()))
     }
 
     async fn read_resource(
@@ -191,6 +202,13 @@ impl ServerHandler for BillingServer {
         request: rmcp::model::ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        self.log.seen();
+        if !self.catalog_readable() {
+            return Err(ErrorData::resource_not_found(
+                "this server offers no resources (list_plans is not among its tools)",
+                Some(serde_json::json!({ "uri": request.uri })),
+            ));
+        }
         resources::read(&self.app, &request.uri).map(Into::into)
     }
 
@@ -199,12 +217,14 @@ impl ServerHandler for BillingServer {
         request: rmcp::model::CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.log.seen();
         let who = self
             .identity
             .principal(&self.app, &context)
             .await
             .map_err(|e| ErrorData::invalid_request(e.message, None))?;
-        Ok(resources::complete(&self.app, &who, &request.argument).await)
+        let customers = self.registry.get("list_customers").is_some();
+        Ok(resources::complete(&self.app, &who, &request.argument, customers).await)
     }
 
     async fn list_prompts(
@@ -212,6 +232,7 @@ impl ServerHandler for BillingServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
+        self.log.seen();
         let (ttl_ms, cache_scope) = cache_hints(&context);
         Ok(ListPromptsResult {
             prompts: self.prompts.list(),
@@ -226,6 +247,7 @@ impl ServerHandler for BillingServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
+        self.log.seen();
         let args = request.arguments.unwrap_or_default();
         self.prompts
             .render(&request.name, &args)

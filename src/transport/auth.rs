@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use rmcp::transport::common::server_side_http::SessionId;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
 use crate::access::keys::{Refusal, VerifyError};
@@ -31,6 +32,14 @@ pub struct SessionOwners {
 impl SessionOwners {
     fn owner(&self, session: &str) -> Option<String> {
         self.lock().get(session).cloned()
+    }
+
+    /// How many live sessions `key` opened.
+    pub fn held_by<V>(&self, key: &str, live: &HashMap<SessionId, V>) -> usize {
+        self.lock()
+            .iter()
+            .filter(|(session, owner)| *owner == key && live.contains_key(session.as_str()))
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {

@@ -50,9 +50,11 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
     let mcp =
         StreamableHttpService::new(move || Ok(factory.server()), Arc::clone(&sessions), config);
     let read_timeout = Duration::from_secs(args.read_timeout);
+    let owners = Arc::new(auth::SessionOwners::default());
     let gate = McpGate {
         timeout: read_timeout,
         sessions: Arc::clone(&sessions),
+        owners: Arc::clone(&owners),
         max_sessions: args.max_sessions as usize,
     };
     let mcp = Router::new()
@@ -61,7 +63,7 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         .layer(middleware::from_fn_with_state(
             auth::AuthState {
                 app: Arc::clone(&shared.app),
-                owners: Arc::default(),
+                owners,
                 sessions,
             },
             auth::authenticate,
@@ -75,7 +77,7 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
         .route(
             "/webhooks/stripe",
             post(stripe_webhook).layer(middleware::from_fn_with_state(
-                read_timeout,
+                (read_timeout, body::MAX_WEBHOOK_BYTES),
                 body::read_body,
             )),
         )

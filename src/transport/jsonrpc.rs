@@ -131,9 +131,7 @@ fn judge_malformed(bytes: &[u8]) -> Verdict {
         };
         return Verdict::Answer(error(Value::Null, INVALID_REQUEST, message));
     };
-    let id = object
-        .get("id")
-        .filter(|id| id.is_string() || id.is_i64() || id.is_u64());
+    let id = object.get("id").filter(|id| id.is_string() || id.is_i64());
     let answer = |code, message: String| {
         Verdict::Answer(error(id.cloned().unwrap_or(Value::Null), code, &message))
     };
@@ -155,8 +153,8 @@ fn judge_malformed(bytes: &[u8]) -> Verdict {
                 return answer(INVALID_PARAMS, params_detail(method, object.get("params")));
             }
             answer(
-                INVALID_PARAMS,
-                "Invalid params: `params` must be an object".into(),
+                METHOD_NOT_FOUND,
+                format!("Method not found: `{}`", quote(method)),
             )
         }
         Some(Value::String(method)) => {
@@ -195,7 +193,7 @@ pub fn recover_id(text: &str) -> Value {
                     && let Some(value) = rest.strip_prefix(':')
                 {
                     return first_value(value)
-                        .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
+                        .filter(|id| id.is_string() || id.is_i64())
                         .unwrap_or(Value::Null);
                 }
                 continue;
@@ -239,7 +237,10 @@ mod tests {
     #[test]
     fn a_method_2026_removed_goes_on_to_rmcp_in_that_era() {
         let init = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":{}}}"#;
-        assert!(matches!(screen(init, true), Verdict::Pass { initialize: false }));
+        assert!(matches!(
+            screen(init, true),
+            Verdict::Pass { initialize: false }
+        ));
         assert!(matches!(screen(init, false), Verdict::Answer(_)));
         let array = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#;
         assert!(matches!(screen(array, true), Verdict::Answer(_)));
@@ -314,6 +315,16 @@ mod tests {
                 r#"{"jsonrpc":"2.0","id":7,"method":5}"#,
                 INVALID_REQUEST,
                 json!(7),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":10,"method":"foo","params":[1]}"#,
+                METHOD_NOT_FOUND,
+                json!(10),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"ping"}"#,
+                INVALID_REQUEST,
+                Value::Null,
             ),
         ] {
             let a = answer(line);

@@ -1,6 +1,6 @@
 //! The HTTP accept loop (axum's `serve` sets no timer, so a client that trickles its headers
 //! would hold a connection forever): each connection must send its request headers within the
-//! read timeout, at most [`MAX_CONNECTIONS`] are open at once (the next waits in the kernel's
+//! read timeout, at most [`connection_cap`] are open at once (the next waits in the kernel's
 //! backlog), and on shutdown open connections finish their requests for up to
 //! [`DRAIN`] before they are closed.
 
@@ -17,8 +17,19 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Connections open at once.
+/// Connections open at once, at most.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// File descriptors kept for everything else (ledger, Stripe, logs) when the open-files limit
+/// is what bounds the connections.
+const OTHER_FILES: u64 = 128;
+
+/// Connections open at once: [`MAX_CONNECTIONS`], or fewer when the process's open-files limit
+/// (raised to its hard limit at start) would not leave room for the rest.
+pub fn connection_cap() -> usize {
+    let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    let room = usize::try_from(soft.saturating_sub(OTHER_FILES)).unwrap_or(MAX_CONNECTIONS);
+    room.clamp(16, MAX_CONNECTIONS)
+}
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN: Duration = Duration::from_secs(10);
 
@@ -29,7 +40,7 @@ pub async fn serve(
     header_timeout: Duration,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(connection_cap()));
     let graceful = GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {

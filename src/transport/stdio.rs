@@ -14,6 +14,8 @@ use super::jsonrpc::{self, INVALID_REQUEST, Verdict};
 use super::{MAX_MESSAGE_BYTES, Shared};
 
 const PIPE_BYTES: usize = 1 << 16;
+/// Answers of the screen waiting to be written: a client that sends and never reads waits here.
+const ANSWERS_WAITING: usize = 64;
 
 pub async fn serve(shared: Shared) -> anyhow::Result<()> {
     serve_on(shared, tokio::io::stdin(), tokio::io::stdout()).await
@@ -27,7 +29,7 @@ where
 {
     let (to_rmcp, rmcp_in) = tokio::io::duplex(PIPE_BYTES);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
-    let (answers, answered) = mpsc::unbounded_channel();
+    let (answers, answered) = mpsc::channel(ANSWERS_WAITING);
     let reader = tokio::spawn(read_lines(BufReader::new(input), to_rmcp, answers));
     let writer = tokio::spawn(write_lines(BufReader::new(from_rmcp), answered, output));
     let running = shared.server().serve((rmcp_in, rmcp_out)).await?;
@@ -41,7 +43,7 @@ where
 async fn read_lines<R, W>(
     mut input: R,
     mut to_rmcp: W,
-    answers: mpsc::UnboundedSender<Value>,
+    answers: mpsc::Sender<Value>,
 ) -> std::io::Result<()>
 where
     R: AsyncBufRead + Unpin,
@@ -61,7 +63,9 @@ where
             let id = jsonrpc::recover_id(&String::from_utf8_lossy(&line));
             let message =
                 format!("Invalid request: a message may be at most {MAX_MESSAGE_BYTES} bytes");
-            let _ = answers.send(jsonrpc::error(id, INVALID_REQUEST, &message));
+            let _ = answers
+                .send(jsonrpc::error(id, INVALID_REQUEST, &message))
+                .await;
             continue;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -73,7 +77,7 @@ where
                 to_rmcp.write_all(&line).await?;
             }
             Verdict::Answer(answer) => {
-                let _ = answers.send(answer);
+                let _ = answers.send(answer).await;
             }
             Verdict::Drop(why) => tracing::warn!(%why, "stdin line dropped"),
         }
@@ -114,7 +118,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 /// Put rmcp's lines and the screen's answers on the output, each line whole.
 async fn write_lines<R, W>(
     mut from_rmcp: R,
-    mut answered: mpsc::UnboundedReceiver<Value>,
+    mut answered: mpsc::Receiver<Value>,
     mut output: W,
 ) -> std::io::Result<()>
 where

@@ -10,6 +10,7 @@ mod browser;
 mod cache;
 mod catalog;
 mod concurrency;
+mod fuzz;
 mod hostile;
 mod inventory;
 mod ledger_truth;

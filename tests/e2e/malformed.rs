@@ -209,6 +209,18 @@ async fn a_client_that_trickles_its_headers_or_body_is_cut_off() {
     assert!(answer.contains("-32600"), "{answer}");
 }
 
+/// A 2025-11-25 `initialize` with `key`, ready to send: it opens a session.
+fn initialize(server: &Server, key: &str) -> reqwest::RequestBuilder {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    reqwest::Client::new()
+        .post(format!("{}/mcp", server.base))
+        .header("authorization", format!("Bearer {key}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(init.to_string())
+}
+
 #[tokio::test]
 async fn sessions_past_the_cap_are_refused_until_one_ends() {
     let h = Harness::new(Backend::Sqlite).await;
@@ -220,16 +232,7 @@ async fn sessions_past_the_cap_are_refused_until_one_ends() {
     let server = Server::start_with(&h, args).await;
     let http = reqwest::Client::new();
     let url = format!("{}/mcp", server.base);
-    let open = || {
-        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-        http.post(&url)
-            .header("authorization", format!("Bearer {key}"))
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(init.to_string())
-            .send()
-    };
+    let open = || initialize(&server, &key).send();
     let first = open().await.unwrap();
     assert_eq!(first.status(), 200);
     let session = first.headers()["mcp-session-id"]
@@ -268,4 +271,31 @@ async fn sessions_past_the_cap_are_refused_until_one_ends() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(reopened, 1, "a session ended makes room for a new one");
+}
+
+#[tokio::test]
+async fn a_customer_key_cannot_fill_the_session_cap() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let admin = h.key(Role::Admin, None).await;
+    h.client()
+        .await
+        .ok("create_customer", json!({"customer": "acme"}))
+        .await;
+    let customer = h.key(Role::Customer, Some("acme")).await;
+    let server = Server::start(&h).await;
+    let open = |key: String| initialize(&server, &key).send();
+    for n in 0..10 {
+        let status = open(customer.clone()).await.unwrap().status();
+        assert_eq!(status, 200, "session {n}");
+    }
+    let refused = open(customer.clone()).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    let answer: Value = refused.json().await.unwrap();
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the most a customer key may"), "{message}");
+    assert_eq!(
+        open(admin).await.unwrap().status(),
+        200,
+        "others still get sessions"
+    );
 }
