@@ -173,7 +173,9 @@ pub async fn call(
     };
     if let Some(arguments) = arguments {
         let code = outcome(&result);
-        audit::record(&app, who, tool, customer, arguments, &code).await;
+        if let Err(e) = audit::record(&app, who, tool, customer, arguments, &code).await {
+            return error_result(&e);
+        }
     }
     result
 }

@@ -15,10 +15,11 @@ use crate::core::text::summary;
 use crate::ids::new_id;
 use crate::store::{AuditEntry, AuditQuery};
 
-/// Queue an entry for a call that has finished with `result` (`ok` or an error code);
-/// `arguments` are already redacted ([`crate::access::redact`]). A storage failure is logged at
-/// error level (here, or by the writer when the entry's transaction fails), never returned: the
-/// call itself has already happened.
+/// Keep an entry for a call that has finished with `result` (`ok` or an error code);
+/// `arguments` are already redacted ([`crate::access::redact`]). A refused call's entry is
+/// waited for: when it cannot be stored, the answer is an error (a refused probe is never left
+/// unrecorded). A call that ran queues its entry (it commits with the writer's next
+/// transaction, and the call has already happened): a storage failure is logged at error level.
 pub async fn record(
     app: &App,
     who: &Principal,
@@ -26,7 +27,7 @@ pub async fn record(
     customer: Option<String>,
     arguments: String,
     result: &str,
-) {
+) -> Result<(), BillingError> {
     let entry = AuditEntry {
         id: new_id("aud"),
         at: app.now(),
@@ -37,9 +38,19 @@ pub async fn record(
         arguments,
         result: result.into(),
     };
-    if let Err(e) = app.store.append_audit(entry).await {
-        tracing::error!(tool, error = %e, "an audit entry could not be queued");
+    if result == "ok" {
+        if let Err(e) = app.store.append_audit(entry).await {
+            tracing::error!(tool, error = %e, "an audit entry could not be queued");
+        }
+        return Ok(());
     }
+    app.store.record_audit(entry).await.map_err(|e| {
+        tracing::error!(tool, error = %e, "a refused call's audit entry was not stored");
+        BillingError::new(
+            "internal_error",
+            "the refused call could not be written to the audit log; nothing was done, retry it",
+        )
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

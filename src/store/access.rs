@@ -157,7 +157,11 @@ impl AccessLedger for Backend {
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.writer.send(Op::Audit(entry)).await.map_err(|_| StoreError::WriterGone)
+        self.writer.send(Op::Audit(entry, None)).await.map_err(|_| StoreError::WriterGone)
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        writer::submit(&self.writer, |reply| Op::Audit(entry, Some(reply))).await
     }
 
     async fn list_audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {

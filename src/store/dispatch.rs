@@ -119,7 +119,11 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
         }
         Op::Key(w, reply) => settle(reply, write_key(conn, w, known).await),
         Op::StripeWrite(w, reply) => settle(reply, insert_stripe_write(conn, w).await),
-        Op::Audit(e) => match insert_audit(conn, &e).await {
+        Op::Audit(e, Some(reply)) => {
+            let r = insert_audit(conn, &e).await;
+            settle(reply, r)
+        }
+        Op::Audit(e, None) => match insert_audit(conn, &e).await {
             // Nobody waits for the entry, so a failed commit is said in the log.
             Ok(()) => Some(Box::new(move |r: Result<(), &str>| {
                 if let Err(error) = r {
@@ -127,7 +131,7 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
                 }
             }) as Pending),
             Err(err) => {
-                Op::Audit(e).fail(&err.to_string());
+                Op::Audit(e, None).fail(&err.to_string());
                 None
             }
         },

@@ -48,6 +48,8 @@ pub trait AccessLedger: Send + Sync {
     /// Queue an entry; it commits with the writer's next transaction, so the caller never waits
     /// for it (a crash in the few milliseconds before that commit loses it).
     async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// Store an entry and answer once it has committed (or failed to).
+    async fn record_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
     /// Entries newest first, after every entry queued before the call has committed.
     async fn list_audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -51,7 +51,8 @@ pub enum Op {
     /// Record a Stripe write; answers the record that stands.
     StripeWrite(StripeWrite, Reply<StripeWrite>),
     /// Nobody waits for an audit entry: it commits with the next transaction.
-    Audit(AuditEntry),
+    /// An audit entry; with a reply, its caller waits for the commit.
+    Audit(AuditEntry, Option<Reply<()>>),
     /// Answered once everything queued before it has committed.
     Barrier(Reply<()>),
 }
@@ -72,7 +73,7 @@ impl Op {
             Op::ApplyWebhook(a, _) => a.customers(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
             Op::Key(..)
-            | Op::Audit(_)
+            | Op::Audit(..)
             | Op::StripeWrite(..)
             | Op::Barrier(_)
             | Op::LeaseOutbox { .. }
@@ -106,7 +107,8 @@ impl Op {
             Op::Requeue(_, r) => answer(r, message),
             Op::ReceiveWebhook(_, r) => answer(r, message),
             Op::ApplyWebhook(_, r) => answer(r, message),
-            Op::Audit(e) => {
+            Op::Audit(_, Some(r)) => answer(r, message),
+            Op::Audit(e, None) => {
                 tracing::error!(
                     tool = e.tool,
                     error = message,

@@ -332,3 +332,50 @@ async fn the_input_schema_says_what_the_server_takes() {
         .await;
     assert_eq!(code, "invalid_params");
 }
+
+/// Make every insert into the audit log fail, as a full disk or a broken table would.
+async fn break_the_audit_log(backend: Backend, url: &str) {
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unwritable'); END")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query("CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit log unwritable'; END $$ LANGUAGE plpgsql")
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_that_cannot_be_audited_is_not_answered_as_a_plain_refusal() {
+    for backend in backends() {
+        let h = Harness::new(backend).await;
+        let owner = h.client().await;
+        owner.ok("create_customer", json!({"customer": A})).await;
+        let key = h.key(Role::Customer, Some(A)).await;
+        let customer = h.client_as(&key).await;
+        let (code, _) = customer.err("get_usage", json!({"customer": B})).await;
+        assert_eq!(
+            code, "forbidden",
+            "{backend:?}: audited, so answered as the refusal it is"
+        );
+        break_the_audit_log(backend, &h._db.url).await;
+        let (code, message) = customer.err("get_usage", json!({"customer": B})).await;
+        assert_eq!(code, "internal_error", "{backend:?}: {message}");
+        assert!(message.contains("audit log"), "{backend:?}: {message}");
+        // A call that ran is answered as it ran (its entry's failure is logged).
+        let usage = customer.ok("get_usage", json!({"customer": A})).await;
+        assert_eq!(usage["customer"], A, "{backend:?}");
+    }
+}
