@@ -3,14 +3,19 @@
 // figures (seed 003's invoice, seed 001's reserved overage, a plan change's dry run, credits) come
 // back through it intact; tools/list compiles every schema without an Ajv warning; and tool errors
 // (unknown_customer, invalid_params, stripe_not_configured, forbidden) come back from callTool as
-// results with isError and the code in the text's JSON, never as a thrown schema mismatch.
+// results with isError and the code in the text's JSON, never as a thrown schema mismatch. Over
+// streamable HTTP with an API key, the same client calls every read-only tool it is shown and
+// gets each kind of error back as a result.
 // Usage: node tests/acceptance/ts_client.mjs target/debug/billing-mcp
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = resolve(process.argv[2] ?? "target/debug/billing-mcp");
@@ -118,5 +123,64 @@ try {
   check("every result validates against its outputSchema", false, String(e));
 }
 await client.close();
+
+console.log("== every read-only tool and each kind of error · streamable HTTP · TypeScript SDK");
+const port = await new Promise((done) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => { const p = probe.address().port; probe.close(() => done(p)); });
+});
+const keyOf = (...args) => execFileSync(binary, ["keys", "create", ...args, "--database-url", db]).toString().trim().split("\n").pop();
+const adminKey = keyOf("--role", "admin");
+const server = spawn(binary, ["serve", "--http", `127.0.0.1:${port}`, "--catalog", catalog, "--database-url", db], { stdio: "ignore" });
+const url = new URL(`http://127.0.0.1:${port}/mcp`);
+for (let i = 0; i < 100; i++) {
+  try { await fetch(`http://127.0.0.1:${port}/healthz`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+}
+const overHttp = async (label, key) => {
+  const c = new Client({ name: "ts-acceptance-http", version: "1.0.0" });
+  await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...args) => warnings.push(args.map(String).join(" "));
+  let listed;
+  try { listed = await c.listTools(); } finally { console.warn = warn; }
+  check(`${label}: tools/list over HTTP (${listed.tools.length} tools) prints no schema warning`, listed.tools.length > 0 && warnings.length === 0, warnings.slice(0, 3));
+  return [c, listed.tools];
+};
+try {
+  const [admin, tools] = await overHttp("an admin key", adminKey);
+  // Arguments for a read tool's required properties, from what the ledger above holds.
+  const known = { customer: "jeturing", meter: "agents", feature: "tool_calls", plan: "starter", quantity: 1 };
+  let called = 0, skipped = [];
+  for (const tool of tools.filter((t) => t.annotations?.readOnlyHint === true)) {
+    const required = tool.inputSchema?.required ?? [];
+    if (!required.every((p) => p in known)) { skipped.push(tool.name); continue; }
+    const args = Object.fromEntries(required.map((p) => [p, known[p]]));
+    try {
+      const r = await admin.callTool({ name: tool.name, arguments: args });
+      const code = r.isError ? JSON.parse(r.content?.[0]?.text ?? "{}").code : "ok";
+      const fine = code === "ok" || code === "stripe_not_configured";
+      if (!fine) check(`${tool.name} over HTTP answers`, false, r);
+      called++;
+    } catch (e) {
+      check(`${tool.name} over HTTP is returned, not thrown`, false, String(e));
+    }
+  }
+  check(`every read-only tool over HTTP validates or returns its error (${called} called; needing ids the ledger lacks: ${skipped.join(", ") || "none"})`, called > 10, skipped);
+  await failing(admin, "get_customer", { customer: "nobody" }, "unknown_customer");
+  await failing(admin, "quote_price", { plan: "starter", meter: "tool_calls", quantity: -3 }, "invalid_params");
+  await failing(admin, "list_invoices", {}, "stripe_not_configured");
+  await admin.close();
+  const [customer] = await overHttp("a customer key", keyOf("--role", "customer", "--customer", "own"));
+  await failing(customer, "get_usage", { customer: "jeturing" }, "forbidden");
+  await customer.close();
+  const [slow] = await overHttp("a key of 1 call a minute", keyOf("--role", "service", "--rate-per-minute", "1", "--burst", "1"));
+  await slow.callTool({ name: "list_plans", arguments: {} });
+  await failing(slow, "list_plans", {}, "rate_limited");
+  await slow.close();
+} catch (e) {
+  check("the HTTP checks ran", false, String(e));
+} finally {
+  server.kill();
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
