@@ -19,6 +19,7 @@ use super::logging::ClientLog;
 use super::prompts::Prompts;
 use super::registry::{Registry, error_result};
 use super::resources;
+use crate::access::Principal;
 use crate::service::App;
 use crate::service::progress::{self, Reporter};
 
@@ -78,6 +79,14 @@ impl BillingServer {
 }
 
 impl BillingServer {
+    /// Who sent this request (the key on HTTP, the operator or `BILLING_MCP_API_KEY` on stdio).
+    async fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Principal, ErrorData> {
+        self.identity
+            .principal(&self.app, context)
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, None))
+    }
+
     /// The catalog is a resource where its tool (`list_plans`) is served.
     fn catalog_readable(&self) -> bool {
         self.registry.get("list_plans").is_some()
@@ -110,11 +119,7 @@ impl ServerHandler for BillingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         self.log.seen();
-        let who = self
-            .identity
-            .principal(&self.app, &context)
-            .await
-            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        let who = self.caller(&context).await?;
         let (ttl_ms, cache_scope) = cache_hints(&context);
         Ok(ListToolsResult {
             tools: guard::visible(&self.registry, &who),
@@ -168,11 +173,7 @@ impl ServerHandler for BillingServer {
         request: rmcp::model::SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let who = self
-            .identity
-            .principal(&self.app, &context)
-            .await
-            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        let who = self.caller(&context).await?;
         if who.role == crate::access::Role::Admin {
             self.log.set(request.level, context.peer.clone());
         }
@@ -218,11 +219,7 @@ impl ServerHandler for BillingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
         self.log.seen();
-        let who = self
-            .identity
-            .principal(&self.app, &context)
-            .await
-            .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        let who = self.caller(&context).await?;
         let customers = self.registry.get("list_customers").is_some();
         Ok(resources::complete(&self.app, &who, &request.argument, customers).await)
     }
