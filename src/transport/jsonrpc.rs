@@ -7,6 +7,7 @@
 //! (for text that is not JSON, the id is recovered from the text when it can be).
 
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::core::text::quote;
@@ -65,6 +66,9 @@ const REMOVED_IN_2026: &[&str] = &[
 /// Judge one message (a stdio line or an HTTP body); `modern` when it was sent under protocol
 /// 2026-07-28 or later (HTTP's `MCP-Protocol-Version`).
 pub fn screen(bytes: &[u8], modern: bool) -> Verdict {
+    if plain_tool_call(bytes) {
+        return Verdict::Pass { initialize: false };
+    }
     match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
         Ok(JsonRpcMessage::Request(request)) => match &request.request {
             ClientRequest::CustomRequest(custom)
@@ -84,6 +88,42 @@ pub fn screen(bytes: &[u8], modern: bool) -> Verdict {
         Ok(_) => Verdict::Pass { initialize: false },
         Err(_) => judge_malformed(bytes),
     }
+}
+
+/// The shape of a `tools/call`, borrowed from the text (nothing is copied).
+#[derive(serde::Deserialize)]
+struct ToolCall<'a> {
+    jsonrpc: &'a str,
+    #[serde(borrow)]
+    id: &'a RawValue,
+    method: &'a str,
+    #[serde(borrow)]
+    params: ToolCallParams<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct ToolCallParams<'a> {
+    #[allow(dead_code)] // only its presence as a string is checked
+    name: &'a str,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+/// Whether the message is a well-formed `tools/call` (the paid-call path: `check_entitlement`,
+/// `record_usage`): then it is judged from a borrowed read of its envelope, with no second full
+/// parse before rmcp's. Anything else takes the full screen.
+fn plain_tool_call(bytes: &[u8]) -> bool {
+    let Ok(call) = serde_json::from_slice::<ToolCall<'_>>(bytes) else {
+        return false;
+    };
+    let id = call.id.get();
+    call.jsonrpc == "2.0"
+        && call.method == "tools/call"
+        && (id.starts_with('"') || id.parse::<i64>().is_ok())
+        && call
+            .params
+            .arguments
+            .is_none_or(|a| a.get().starts_with('{') || a.get() == "null")
 }
 
 /// A JSON-RPC error response.
@@ -232,6 +272,25 @@ mod tests {
 
     fn screen_legacy(bytes: &[u8]) -> Verdict {
         screen(bytes, false)
+    }
+
+    #[test]
+    fn a_plain_tool_call_passes_on_its_envelope_alone() {
+        let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"check_entitlement","arguments":{"customer":"a","feature":"f"},"_meta":{"k":1}}}"#;
+        assert!(plain_tool_call(call));
+        assert!(matches!(
+            screen_legacy(call),
+            Verdict::Pass { initialize: false }
+        ));
+        for not_plain in [
+            &br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#[..],
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"x"}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","arguments":{"q":NaN}}}"#,
+            br#"{"jsonrpc":"1.0","id":7,"method":"tools/call","params":{"name":"x"}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#,
+        ] {
+            assert!(!plain_tool_call(not_plain), "{}", String::from_utf8_lossy(not_plain));
+        }
     }
 
     #[test]
