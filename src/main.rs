@@ -173,6 +173,19 @@ async fn run() -> anyhow::Result<()> {
             let sender = app.stripe.is_some().then(|| {
                 tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()))
             });
+            billing_mcp::transport::metrics::handle();
+            if let Some(metrics_addr) = http_args.metrics_addr {
+                check_bind(metrics_addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
+                let listener = tokio::net::TcpListener::bind(metrics_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {metrics_addr}"))?;
+                tracing::info!(address = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
+                tokio::spawn(billing_mcp::transport::metrics::serve(
+                    listener,
+                    Arc::clone(&app),
+                    cancel.clone(),
+                ));
+            }
             let identity = stdio_identity(&app).await?;
             let shared = Shared {
                 app,

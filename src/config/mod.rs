@@ -197,6 +197,10 @@ pub struct HttpArgs {
     /// with 503 until one ends or expires (after 5 minutes without a request).
     #[arg(long, env = "BILLING_MAX_SESSIONS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: u32,
+    /// Also serve Prometheus `/metrics` here without a key, e.g. 127.0.0.1:9464 (loopback
+    /// unless --allow-remote); the HTTP server's own `/metrics` needs an admin or service key.
+    #[arg(long, env = "BILLING_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for HttpArgs {
@@ -207,6 +211,7 @@ impl Default for HttpArgs {
             allow_remote: false,
             read_timeout: 30,
             max_sessions: 1000,
+            metrics_addr: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod entitlement;
 pub mod error;
 #[cfg(test)]
 mod examples;
+pub mod insight;
 pub mod invoice;
 pub mod money;
 pub mod period;

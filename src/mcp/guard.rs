@@ -139,6 +139,7 @@ pub async fn call(
     peer: Option<&Peer<RoleServer>>,
 ) -> CallToolResult {
     let tool = entry.tool.name.as_ref();
+    let started = std::time::Instant::now();
     let plan = plan_rate(&app, who).await;
     let admitted = app
         .limits
@@ -171,21 +172,29 @@ pub async fn call(
             (error_result(&e), named, kept.then(|| redact(&args)))
         }
     };
-    if let Some(arguments) = arguments {
-        let code = outcome(&result);
-        if let Err(e) = audit::record(&app, who, tool, customer, arguments, &code).await {
-            return error_result(&e);
-        }
+    let code = outcome(&result);
+    let operation = entry.tool.name.clone();
+    metrics::histogram!("billing_mcp_operation_duration_seconds", "operation" => operation.clone())
+        .record(started.elapsed().as_secs_f64());
+    if code == "rate_limited" {
+        metrics::counter!("billing_rate_limited_total", "role" => who.role.as_str()).increment(1);
+    }
+    metrics::counter!("billing_mcp_operations_total", "operation" => operation, "status" => code.clone())
+        .increment(1);
+    if let Some(arguments) = arguments
+        && let Err(e) = audit::record(&app, who, tool, customer, arguments, &code).await
+    {
+        return error_result(&e);
     }
     result
 }
 
 /// `ok`, or the error's code.
-fn outcome(result: &CallToolResult) -> String {
+fn outcome(result: &CallToolResult) -> std::borrow::Cow<'static, str> {
     if result.is_error != Some(true) {
         return "ok".into();
     }
     error_body(result)
         .and_then(|b| b.get("code").and_then(Value::as_str).map(String::from))
-        .unwrap_or_else(|| "error".into())
+        .map_or("error".into(), Into::into)
 }

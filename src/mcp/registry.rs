@@ -140,6 +140,11 @@ pub trait BillingTool: Send + Sync + 'static {
     fn mutates(_args: &JsonObject) -> bool {
         !Self::HINTS.read_only
     }
+
+    /// The tool's `_meta` in `tools/list` (an MCP App's UI resource), if any.
+    fn meta() -> Option<rmcp::model::MetaObject> {
+        None
+    }
 }
 
 type Handler =
@@ -207,10 +212,12 @@ impl Registry {
             .destructive(T::HINTS.destructive)
             .idempotent(T::HINTS.idempotent)
             .open_world(T::HINTS.open_world);
-        let tool = Tool::new_with_raw(T::NAME, Some(Cow::Borrowed(T::DESCRIPTION.trim())), input)
-            .with_title(T::TITLE)
-            .with_raw_output_schema(output)
-            .with_annotations(annotations);
+        let mut tool =
+            Tool::new_with_raw(T::NAME, Some(Cow::Borrowed(T::DESCRIPTION.trim())), input)
+                .with_title(T::TITLE)
+                .with_raw_output_schema(output)
+                .with_annotations(annotations);
+        tool.meta = T::meta();
         let handler: Handler = Arc::new(|app: Arc<App>, args: JsonObject| {
             Box::pin(
                 async move { invoke::<T>(&app, args).await }

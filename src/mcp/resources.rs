@@ -1,6 +1,8 @@
 //! Resources and completions. Resources: `billing://catalog` (every plan, credit pack and credit
-//! cost, as `list_plans` answers) and the template `billing://plans/{plan}` (one plan). The
-//! catalog is what every key may read. Completions suggest values for prompt arguments and
+//! cost, as `list_plans` answers) and the template `billing://plans/{plan}` (one plan), which
+//! every key may read where `list_plans` is served; and `ui://billing-mcp/dashboard`, the MCP App
+//! of `get_dashboard`, listed where that tool is and the caller may call it (the document holds
+//! no data: the figures come from the tool's result). Completions suggest values for prompt arguments and
 //! template variables: customer ids (a customer key is offered only its own), plans, features
 //! and currencies, each filtered by what has been typed.
 
@@ -10,6 +12,7 @@ use rmcp::model::{
     ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
 };
 
+use super::ui;
 use crate::access::Principal;
 use crate::service::{App, customers, plans};
 
@@ -17,14 +20,41 @@ pub const CATALOG_URI: &str = "billing://catalog";
 const PLAN_PREFIX: &str = "billing://plans/";
 const JSON: &str = "application/json";
 
-/// The resources (none when the catalog's tool, `list_plans`, is not served).
-pub fn list(offered: bool) -> ListResourcesResult {
-    let catalog = Resource::new(CATALOG_URI, "catalog")
-        .with_title("The billing catalog")
-        .with_description("Every plan, credit pack and credit cost, as list_plans answers (JSON).")
-        .with_mime_type(JSON);
+/// Which resources a caller is offered.
+#[derive(Debug, Clone, Copy)]
+pub struct Offered {
+    /// `list_plans` is served.
+    pub catalog: bool,
+    /// `get_dashboard` is served and the caller may call it.
+    pub dashboard: bool,
+}
+
+/// The resources offered.
+pub fn list(offered: Offered) -> ListResourcesResult {
+    let mut resources = Vec::new();
+    if offered.catalog {
+        resources.push(
+            Resource::new(CATALOG_URI, "catalog")
+                .with_title("The billing catalog")
+                .with_description(
+                    "Every plan, credit pack and credit cost, as list_plans answers (JSON).",
+                )
+                .with_mime_type(JSON),
+        );
+    }
+    if offered.dashboard {
+        resources.push(
+            Resource::new(ui::DASHBOARD_URI, "dashboard")
+                .with_title("Billing dashboard")
+                .with_description(
+                    "The MCP App that shows get_dashboard's result: figures, charts, customers.",
+                )
+                .with_mime_type(ui::APP_MIME)
+                .with_meta(ui::resource_meta()),
+        );
+    }
     ListResourcesResult {
-        resources: if offered { vec![catalog] } else { Vec::new() },
+        resources,
         ..Default::default()
     }
 }
@@ -40,7 +70,28 @@ pub fn templates(offered: bool) -> ListResourceTemplatesResult {
     }
 }
 
-pub fn read(app: &App, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub fn read(app: &App, uri: &str, offered: Offered) -> Result<ReadResourceResult, ErrorData> {
+    if offered.dashboard && uri == ui::DASHBOARD_URI {
+        return Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(ui::dashboard_app(), uri)
+                .with_mime_type(ui::APP_MIME)
+                .with_meta(ui::resource_meta()),
+        ]));
+    }
+    if !offered.catalog {
+        return Err(ErrorData::resource_not_found(
+            format!(
+                "no resource `{}`; this server offers {}",
+                crate::core::text::quote(uri),
+                if offered.dashboard {
+                    ui::DASHBOARD_URI
+                } else {
+                    "no resources (list_plans and get_dashboard are not among its tools)"
+                }
+            ),
+            Some(serde_json::json!({ "uri": uri })),
+        ));
+    }
     let list = plans::list_plans(app);
     let value = if uri == CATALOG_URI {
         serde_json::to_value(&list)

@@ -87,9 +87,20 @@ impl BillingServer {
             .map_err(|e| ErrorData::invalid_request(e.message, None))
     }
 
-    /// The catalog is a resource where its tool (`list_plans`) is served.
-    fn catalog_readable(&self) -> bool {
-        self.registry.get("list_plans").is_some()
+    /// The catalog is a resource where its tool (`list_plans`) is served; the dashboard app
+    /// where `get_dashboard` is and the caller may call it.
+    async fn offered(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<resources::Offered, ErrorData> {
+        let dashboard = match self.registry.get("get_dashboard") {
+            Some(entry) => self.caller(context).await?.role.may_call(entry.audience),
+            None => false,
+        };
+        Ok(resources::Offered {
+            catalog: self.registry.get("list_plans").is_some(),
+            dashboard,
+        })
     }
 }
 
@@ -183,10 +194,10 @@ impl ServerHandler for BillingServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
         self.log.seen();
-        Ok(resources::list(self.catalog_readable()))
+        Ok(resources::list(self.offered(&context).await?))
     }
 
     async fn list_resource_templates(
@@ -195,22 +206,19 @@ impl ServerHandler for BillingServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
         self.log.seen();
-        Ok(resources::templates(self.catalog_readable()))
+        Ok(resources::templates(
+            self.registry.get("list_plans").is_some(),
+        ))
     }
 
     async fn read_resource(
         &self,
         request: rmcp::model::ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         self.log.seen();
-        if !self.catalog_readable() {
-            return Err(ErrorData::resource_not_found(
-                "this server offers no resources (list_plans is not among its tools)",
-                Some(serde_json::json!({ "uri": request.uri })),
-            ));
-        }
-        resources::read(&self.app, &request.uri).map(Into::into)
+        let offered = self.offered(&context).await?;
+        resources::read(&self.app, &request.uri, offered).map(Into::into)
     }
 
     async fn complete(

@@ -79,6 +79,7 @@ pub async fn grant(app: &App, input: GrantInput) -> Result<GrantResult, BillingE
             source: "grant".into(),
             description: input.description,
             idempotency_key: input.idempotency_key,
+            purchase: None,
             now,
         })
         .await?;

@@ -216,18 +216,24 @@ async fn closing_lines(
         start: old.start,
         end: at,
     };
+    // A trial the change ended ran up to it and would have run on: none of the closed period
+    // was charged, so its usage is trial usage and no unused time is credited.
+    let trial_end = match record.trial_ends_at {
+        Some(t) if t >= at => Some(old.end),
+        other => other,
+    };
     let old_changes = app
         .store
         .plan_changes(&record.id, upto.start, upto.end)
         .await?;
     let plans = plans_in(app, &old_changes, (closed_plan, interval), upto, None);
-    let stretches = invoice::stretches(upto, &plans, record.trial_ends_at);
+    let stretches = invoice::stretches(upto, &plans, trial_end);
     let priced = with_usage(app, record, anchor, stretches).await?;
     let aggregations = app.catalog.aggregations();
     let no_credits = BTreeMap::new();
     let terms = Terms {
         period: old,
-        trial_end: record.trial_ends_at,
+        trial_end,
         aggregations: &aggregations,
         reserved,
         credits_burned: &no_credits,

@@ -6,6 +6,7 @@ pub mod credits;
 pub mod customers;
 pub mod entitlements;
 mod error;
+pub mod insights;
 pub mod invoice;
 pub mod keys;
 pub mod outbox;
@@ -13,6 +14,7 @@ pub mod plan_change;
 pub mod plans;
 pub mod pricing;
 pub mod progress;
+pub mod reconcile;
 pub mod reserved;
 pub mod stripe_admin;
 pub mod sync;
@@ -46,6 +48,8 @@ pub struct App {
     pub stripe: Option<crate::stripe::Payments>,
     /// Webhook signing secrets (`whsec_…`; two while one is rolled) and the timestamp tolerance.
     pub webhooks: webhooks::WebhookSettings,
+    /// Stripe's balance as the dashboard shows it (asked at most every five minutes).
+    pub balance: insights::balance::BalanceCache,
 }
 
 impl App {
@@ -62,6 +66,7 @@ impl App {
             keys: Keyring::default(),
             stripe: None,
             webhooks: webhooks::WebhookSettings::default(),
+            balance: Default::default(),
         }
     }
 

@@ -72,11 +72,17 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
     }
     let now = app.now();
     let new_period = input.reset_period || interval != interval_of(&current);
+    let anchor = if new_period {
+        anchor_at(now)
+    } else {
+        current.period_anchor
+    };
     let trial_ends_at = if status == "trialing" {
         Some(trial_end(app, &current, &input.plan, now)?)
     } else {
-        // A trial that ended (or ends now) stays on record: one trial per customer.
-        trial_over(current.trial_ends_at, now)
+        // A trial that ended (or ends now) stays on record: one trial per customer. One that a
+        // new period ends ends where that period starts (the hour), so the period is paid whole.
+        trial_over(current.trial_ends_at, if new_period { anchor } else { now })
     };
     let change = PlanChange {
         customer: input.customer.clone(),
@@ -84,11 +90,7 @@ pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError
         billing_interval: interval.as_str().into(),
         trial_ends_at,
         status,
-        period_anchor: if new_period {
-            anchor_at(now)
-        } else {
-            current.period_anchor
-        },
+        period_anchor: anchor,
         new_period,
         at: now,
         now,

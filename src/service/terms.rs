@@ -80,3 +80,16 @@ impl App {
             .and_then(|p| self.catalog.plan(p))
     }
 }
+
+/// A time given as RFC 3339, or `default`.
+pub fn time_or(text: Option<&str>, default: i64) -> Result<i64, BillingError> {
+    match text {
+        None => Ok(default),
+        Some(t) => crate::core::period::parse_rfc3339(t).ok_or_else(|| {
+            BillingError::invalid(format!(
+                "`{}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z",
+                crate::core::text::quote(t)
+            ))
+        }),
+    }
+}

@@ -40,6 +40,7 @@ pub async fn record(app: &App, input: UsageInput) -> Result<UsageRecorded, Billi
         Some(Recorded::Duplicate { id }) => (id, "duplicate"),
         _ => return Err(BillingError::unknown_customer(&customer)),
     };
+    metrics::counter!("billing_usage_events_total", "status" => status).increment(1);
     let allowance = super::entitlements::allowance(app, &customer, &meter, now).await?;
     Ok(UsageRecorded {
         event_id,
@@ -120,5 +121,9 @@ pub async fn record_batch(
             event_id,
         });
     }
+    metrics::counter!("billing_usage_events_total", "status" => "recorded")
+        .increment(out.recorded as u64);
+    metrics::counter!("billing_usage_events_total", "status" => "duplicate")
+        .increment(out.duplicates as u64);
     Ok(out)
 }

@@ -1,14 +1,13 @@
 //! `get_usage`: a customer's totals per meter over a range (its current period unless given)
 //! and its events, newest first, a page at a time, with where each stands on its way to Stripe.
 
-use crate::core::text::quote;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{App, BillingError, PageInfo, PeriodView};
-use crate::core::period::{Span, parse_rfc3339, rfc3339};
+use crate::core::period::{Span, rfc3339};
 use crate::core::usage::Aggregation;
 use crate::store::EventQuery;
 
@@ -82,18 +81,9 @@ pub fn range_of(
     to: Option<&str>,
 ) -> Result<Span, BillingError> {
     let period = super::terms::period_of(record, app.now())?;
-    let parse = |t: Option<&str>, default: i64| match t {
-        Some(t) => parse_rfc3339(t).ok_or_else(|| {
-            BillingError::invalid(format!(
-                "`{}` is not RFC 3339; use e.g. 2026-11-01T00:00:00Z",
-                quote(t)
-            ))
-        }),
-        None => Ok(default),
-    };
     let range = Span {
-        start: parse(from, period.start)?,
-        end: parse(to, period.end)?,
+        start: super::terms::time_or(from, period.start)?,
+        end: super::terms::time_or(to, period.end)?,
     };
     if range.end <= range.start {
         return Err(BillingError::invalid("`to` must be after `from`"));

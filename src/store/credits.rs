@@ -108,6 +108,7 @@ async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &BTreeSet<Str
             source: "adjustment".into(),
             description: Some(a.reason.clone()),
             idempotency_key: None,
+            purchase: None,
             now: a.now,
         };
         grant(conn, &g, known).await?;
@@ -197,6 +198,15 @@ async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Resul
     .bind(g.now)
     .fetch_one(&mut *conn)
     .await?;
+    if let Some(p) = &g.purchase {
+        sqlx::query("UPDATE credit_grants SET pack = $2, paid_amount = $3, paid_currency = $4 WHERE id = $1")
+            .bind(&g.id)
+            .bind(&p.pack)
+            .bind(p.amount)
+            .bind(&p.currency)
+            .execute(&mut *conn)
+            .await?;
+    }
     write_entry(conn, &g.customer, &g.id, &g.source, g.credits, None, g.now).await?;
     Ok(Granted::Granted(record))
 }

@@ -9,6 +9,7 @@ use super::{
 
 /// The customer queries, built once from [`CUSTOMER_COLUMNS`].
 static CUSTOMER_BY_ID: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id = $1"));
+static ALL_CUSTOMERS: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("ORDER BY id"));
 static CUSTOMERS_AFTER: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id > $1 ORDER BY id LIMIT $2"));
 static CUSTOMER_BY_STRIPE: std::sync::LazyLock<&'static str> =
     std::sync::LazyLock::new(|| customers_sql("WHERE stripe_customer_id = $1 ORDER BY id LIMIT 1"));
@@ -107,6 +108,16 @@ async fn change_plan(conn: &mut Conn, c: &PlanChange) -> Result<Option<CustomerR
     }
     if new_period {
         plan_since = 0;
+    }
+    if current.status != c.status {
+        sqlx::query("INSERT INTO status_changes (id, customer_id, at, previous_status, status) VALUES ($1, $2, $3, $4, $5)")
+            .bind(crate::ids::new_id("sch"))
+            .bind(&c.customer)
+            .bind(c.at)
+            .bind(&current.status)
+            .bind(&c.status)
+            .execute(&mut *conn)
+            .await?;
     }
     sqlx::query(
         "UPDATE customers SET plan = $2, billing_interval = $3, status = $4, period_anchor = $5, trial_ends_at = $6, \

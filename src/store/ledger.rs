@@ -43,7 +43,10 @@ impl Backend {
 
 async fn run_writer(pool: sqlx::Pool<Db>, mut rx: mpsc::Receiver<Op>, cache: Arc<SnapshotCache>) {
     while let Some(ops) = writer::next_batch(&mut rx).await {
+        let (size, started) = (ops.len(), std::time::Instant::now());
         run_batch(&pool, ops, &cache).await;
+        metrics::histogram!("billing_ledger_batch_operations").record(size as f64);
+        metrics::histogram!("billing_ledger_commit_duration_seconds").record(started.elapsed().as_secs_f64());
     }
 }
 
@@ -136,3 +139,4 @@ include!("outbox.rs");
 include!("webhooks.rs");
 include!("access.rs");
 include!("stripe_writes.rs");
+include!("insights.rs");

@@ -78,6 +78,7 @@ pub trait Ledger:
     + WebhookLedger
     + AccessLedger
     + StripeWriteLedger
+    + InsightsLedger
 {
     fn backend(&self) -> &'static str;
 }
@@ -189,6 +190,13 @@ pub trait OutboxLedger: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<OutboxSummary, StoreError>;
+    /// A customer's events between `from` and `to` per meter and Stripe state.
+    async fn outbox_by_meter(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<MeterDelivery>, StoreError>;
 }
 
 /// Stripe webhook events and what they say of a customer's Stripe account.
@@ -208,6 +216,51 @@ pub trait WebhookLedger: Send + Sync {
     async fn list_webhooks(&self, query: WebhookQuery) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A customer's open Stripe invoices and payment method, as webhooks reported them.
     async fn payment_standing(&self, customer: &str) -> Result<PaymentStanding, StoreError>;
+}
+
+/// Reads across all customers for the dashboard; every figure is a sum over the ledger's own
+/// rows (usage from the hourly totals, so a range costs the same whatever the event count).
+#[async_trait::async_trait]
+pub trait InsightsLedger: Send + Sync {
+    /// Every customer, by id.
+    async fn all_customers(&self) -> Result<Vec<CustomerRecord>, StoreError>;
+    /// Plan and status changes of all customers at or after `from`, oldest first.
+    async fn changes_since(
+        &self,
+        from: i64,
+    ) -> Result<(Vec<PlanChangeRecord>, Vec<StatusChangeRecord>), StoreError>;
+    /// Usage per meter, `tool` value and hour over whole hours in `[from, to)`, for one customer
+    /// or (`None`) all of them.
+    async fn usage_by_hour(
+        &self,
+        customer: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<HourUsage>, StoreError>;
+    /// Events per customer over whole hours in `[from, to)`.
+    async fn events_by_customer(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<CustomerEvents>, StoreError>;
+    /// Paid Stripe invoices (what they collected, when paid) and credit packs bought in
+    /// `[from, to)`.
+    async fn receipts(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<(Vec<Receipt>, Vec<Receipt>), StoreError>;
+    /// Credit entries in `[from, to)` by kind, and what live grants hold at `now`.
+    async fn credit_flows(&self, from: i64, to: i64, now: i64) -> Result<CreditFlows, StoreError>;
+    async fn delivery_health(&self) -> Result<DeliveryHealth, StoreError>;
+    /// A customer's events in `[from, to)` (exact to the millisecond) per UTC day, meter, `tool`
+    /// value and set of dimensions.
+    async fn usage_by_day(
+        &self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DayUsage>, StoreError>;
 }
 
 pub type Store = Arc<dyn Ledger>;

@@ -1,9 +1,9 @@
 // The outbox of usage events due for Stripe, included into `sqlite.rs` and `postgres.rs` by
 // `ledger.rs`: due events are read on the read pool and leased through the writer (so no two
 // senders take the same event) by the one process that holds the sender lease, then settled as
-// sent, retried, released or failed, or put back.
+// sent, retried, released or failed, or put back; and read back by state, in all or per meter.
 
-use super::{OutboxClaim, OutboxEvent, OutboxLedger, OutboxOutcome, OutboxSummary, Requeue};
+use super::{MeterDelivery, OutboxClaim, OutboxEvent, OutboxLedger, OutboxOutcome, OutboxSummary, Requeue};
 
 #[derive(sqlx::FromRow)]
 struct IdRow {
@@ -208,5 +208,21 @@ impl OutboxLedger for Backend {
             .await?;
         }
         Ok(summary)
+    }
+
+    async fn outbox_by_meter(&self, customer: &str, from: i64, to: i64) -> Result<Vec<MeterDelivery>, StoreError> {
+        Ok(sqlx::query_as::<Db, MeterDelivery>(
+            "SELECT e.meter, e.stripe_state, COUNT(*) AS events, CAST(SUM(e.quantity) AS BIGINT) AS quantity, \
+             (SELECT l.quantity FROM usage_events l WHERE l.customer_id = $1 AND l.occurred_at >= $2 AND l.occurred_at < $3 \
+              AND l.meter = e.meter AND l.stripe_state = e.stripe_state \
+              ORDER BY l.occurred_at DESC, l.recorded_at DESC, l.id DESC LIMIT 1) AS last_quantity \
+             FROM usage_events e WHERE e.customer_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 \
+             GROUP BY e.meter, e.stripe_state ORDER BY e.meter, e.stripe_state",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
     }
 }

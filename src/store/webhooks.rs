@@ -144,10 +144,10 @@ async fn newest(conn: &mut Conn, key: &str, created: i64, event: &str) -> Result
 /// The invoice's row, then (if it took the event) the customer's delinquency; see [`InvoiceChange`].
 async fn apply_invoice(conn: &mut Conn, i: &InvoiceChange, event: &str) -> Result<Option<String>, StoreError> {
     let taken = sqlx::query(
-        "INSERT INTO stripe_invoices (id, customer_id, status, amount_remaining, currency, event_id, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+        "INSERT INTO stripe_invoices (id, customer_id, status, amount_remaining, currency, event_id, updated_at, amount_paid, paid_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
          amount_remaining = excluded.amount_remaining, currency = excluded.currency, event_id = excluded.event_id, \
-         updated_at = excluded.updated_at \
+         updated_at = excluded.updated_at, amount_paid = excluded.amount_paid, paid_at = excluded.paid_at \
          WHERE stripe_invoices.status NOT IN ('paid', 'void') OR stripe_invoices.status = excluded.status",
     )
     .bind(&i.invoice)
@@ -157,6 +157,8 @@ async fn apply_invoice(conn: &mut Conn, i: &InvoiceChange, event: &str) -> Resul
     .bind(&i.currency)
     .bind(event)
     .bind(i.now)
+    .bind(i.amount_paid)
+    .bind(i.paid_at)
     .execute(&mut *conn)
     .await?
     .rows_affected()

@@ -18,6 +18,7 @@ mod error;
 pub mod meter_events;
 pub mod meter_stream;
 pub mod payments;
+pub mod reconcile;
 pub mod signature;
 pub mod sync;
 pub mod views;
@@ -28,7 +29,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_client_core::{
+    IdempotencyKey, RequestBuilder, RequestStrategy, StripeMethod, StripeRequest,
+};
 
 pub use error::{Error, ErrorKind, Refusal};
 
@@ -180,12 +183,20 @@ impl Payments {
         };
         let mut wait = self.retry.backoff;
         let mut attempt = 1;
+        let endpoint = endpoint(&request.build());
         loop {
             let sent = request
                 .customize()
                 .request_strategy(strategy.clone())
                 .send(&self.client)
                 .await;
+            let status = match &sent {
+                Ok(_) => "200".into(),
+                Err(::stripe::StripeError::Stripe(_, status)) => status.to_string(),
+                Err(_) => "error".into(),
+            };
+            metrics::counter!("billing_stripe_requests_total", "endpoint" => endpoint.clone(), "status" => status)
+                .increment(1);
             match sent {
                 Ok(out) => return Ok(out),
                 Err(e) if attempt < attempts && error::transient(&e) => {
@@ -200,6 +211,31 @@ impl Payments {
             }
         }
     }
+}
+
+/// A request's method and path with its object ids as `{id}` (a Stripe id has a digit or a
+/// capital; a path word has neither), e.g. `GET /v1/customers/{id}`: a bounded metric label.
+fn endpoint(built: &RequestBuilder) -> String {
+    let path: Vec<&str> = built
+        .path
+        .split('/')
+        .map(|part| {
+            if part
+                .chars()
+                .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            {
+                "{id}"
+            } else {
+                part
+            }
+        })
+        .collect();
+    let method = match built.method {
+        StripeMethod::Get => "GET",
+        StripeMethod::Post => "POST",
+        StripeMethod::Delete => "DELETE",
+    };
+    format!("{method} /v1{}", path.join("/"))
 }
 
 /// The `Idempotency-Key` of a Stripe POST: the caller's own key scoped by tool (so a retried
@@ -282,6 +318,22 @@ mod tests {
         assert!(Payments::connect(&settings("rk_live_abc", false)).is_err());
         assert!(Payments::connect(&settings("rk_live_abc", true)).is_ok());
         assert!(Payments::connect(&settings("pk_test_abc", true)).is_err());
+    }
+
+    #[test]
+    fn endpoints_name_the_path_with_ids_left_out() {
+        let built = RequestBuilder::new(
+            StripeMethod::Get,
+            "/billing/meters/mtr_61T2sAbC/event_summaries",
+        );
+        assert_eq!(
+            endpoint(&built),
+            "GET /v1/billing/meters/{id}/event_summaries"
+        );
+        let built = RequestBuilder::new(StripeMethod::Post, "/customers/cus_NffrFeUfNV2Hib");
+        assert_eq!(endpoint(&built), "POST /v1/customers/{id}");
+        let built = RequestBuilder::new(StripeMethod::Post, "/payment_intents");
+        assert_eq!(endpoint(&built), "POST /v1/payment_intents");
     }
 
     #[test]

@@ -145,7 +145,9 @@ impl Payments {
         if let Some(d) = description {
             req = req.description(d);
         }
-        Ok(ProductView::from(&self.write(req, key).await?))
+        let product = self.write(req, key).await?;
+        metrics::counter!("billing_stripe_products_created_total").increment(1);
+        Ok(ProductView::from(&product))
     }
 
     /// Set a product's name and description, or archive it (`active: false`).
@@ -225,7 +227,9 @@ impl Payments {
                 );
             }
         }
-        Ok(PriceView::from(&self.write(req, key).await?))
+        let price = self.write(req, key).await?;
+        metrics::counter!("billing_stripe_prices_created_total").increment(1);
+        Ok(PriceView::from(&price))
     }
 
     /// Apply item edits to a subscription in one request, without proration (the edited items

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use rmcp::transport::common::server_side_http::SessionId;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
+use crate::access::Principal;
 use crate::access::keys::{Refusal, VerifyError};
 use crate::service::App;
 
@@ -67,8 +68,54 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let header = request.headers_mut().remove(AUTHORIZATION);
+    match verify(&app, header.as_ref()).await {
+        Ok(principal) => {
+            let key = principal.key_id.clone().unwrap_or_default();
+            let session = request
+                .headers()
+                .get(SESSION)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            if let Some(id) = &session
+                && owners.owner(id).is_some_and(|owner| owner != key)
+            {
+                return not_found();
+            }
+            let ends = request.method() == axum::http::Method::DELETE;
+            request.extensions_mut().insert(principal);
+            let mut response = next.run(request).await;
+            if ends && response.status() == StatusCode::ACCEPTED {
+                // rmcp answers a session's end 202; the Python client logs anything but 200
+                // or 204 as "Session termination failed" (the TypeScript one takes any 2xx).
+                response = StatusCode::NO_CONTENT.into_response();
+            }
+            let opened = response
+                .headers()
+                .get(SESSION)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            match (opened, session) {
+                (Some(id), _) => {
+                    let live = sessions.sessions.read().await;
+                    let mut known = owners.lock();
+                    known.retain(|session, _| live.contains_key(session.as_str()));
+                    known.insert(id, key);
+                }
+                (None, Some(id)) if ends && response.status().is_success() => {
+                    owners.lock().remove(&id);
+                }
+                _ => {}
+            }
+            response
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// The caller an `Authorization: Bearer <key>` header names, or the answer for a request that
+/// names none: 401 with `WWW-Authenticate`, or 503 when the keys cannot be read.
+pub async fn verify(app: &App, header: Option<&HeaderValue>) -> Result<Principal, Response> {
     let secret = header
-        .as_ref()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -76,45 +123,7 @@ pub async fn authenticate(
     let refusal = match secret {
         None => Refusal::Missing,
         Some(secret) => match app.keys.verify(&app.store, secret, app.now()).await {
-            Ok(principal) => {
-                let key = principal.key_id.clone().unwrap_or_default();
-                let session = request
-                    .headers()
-                    .get(SESSION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from);
-                if let Some(id) = &session
-                    && owners.owner(id).is_some_and(|owner| owner != key)
-                {
-                    return not_found();
-                }
-                let ends = request.method() == axum::http::Method::DELETE;
-                request.extensions_mut().insert(principal);
-                let mut response = next.run(request).await;
-                if ends && response.status() == StatusCode::ACCEPTED {
-                    // rmcp answers a session's end 202; the Python client logs anything but 200
-                    // or 204 as "Session termination failed" (the TypeScript one takes any 2xx).
-                    response = StatusCode::NO_CONTENT.into_response();
-                }
-                let opened = response
-                    .headers()
-                    .get(SESSION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from);
-                match (opened, session) {
-                    (Some(id), _) => {
-                        let live = sessions.sessions.read().await;
-                        let mut known = owners.lock();
-                        known.retain(|session, _| live.contains_key(session.as_str()));
-                        known.insert(id, key);
-                    }
-                    (None, Some(id)) if ends && response.status().is_success() => {
-                        owners.lock().remove(&id);
-                    }
-                    _ => {}
-                }
-                return response;
-            }
+            Ok(principal) => return Ok(principal),
             Err(VerifyError::Refused(r)) => r,
             Err(VerifyError::Store(e)) => {
                 tracing::error!(error = %e, "API keys could not be read");
@@ -122,11 +131,11 @@ pub async fn authenticate(
                     "error": "unavailable",
                     "message": "the ledger could not be read to check the API key; retry shortly",
                 });
-                return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                return Err((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
             }
         },
     };
-    unauthorized(refusal)
+    Err(unauthorized(refusal))
 }
 
 /// The answer for a session this key did not open: the same as for one that does not exist.

@@ -3,7 +3,9 @@
 //! route, and a foreign `Host` on `/mcp`, before any credential is looked at (see
 //! [`origin`](super::origin)); then `/mcp` requires a bearer API key (401 otherwise, see
 //! [`auth`](super::auth)). `/webhooks/stripe` takes Stripe's signed deliveries (the signature is
-//! its authentication; Stripe sends no Origin).
+//! its authentication; Stripe sends no Origin). `/metrics` takes an admin or service key (see
+//! [`metrics`](super::metrics)); `/dashboard` is the web dashboard, for admin keys (see
+//! [`dashboard`](super::dashboard)).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,8 +74,10 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
             Arc::clone(&allowed),
             origin::origin_and_host,
         ));
+    super::metrics::handle();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(super::metrics::guarded))
         .route(
             "/webhooks/stripe",
             post(stripe_webhook).layer(middleware::from_fn_with_state(
@@ -81,7 +85,8 @@ pub fn router(shared: Shared, args: &HttpArgs, cancel: CancellationToken) -> Rou
                 body::read_body,
             )),
         )
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(super::dashboard::routes(Arc::clone(&shared.app)))
         .layer(middleware::from_fn_with_state(allowed, origin::origin_only))
         .merge(mcp)
 }

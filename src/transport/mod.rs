@@ -3,9 +3,11 @@
 
 mod auth;
 mod body;
+mod dashboard;
 pub mod http;
 pub mod jsonrpc;
 mod listen;
+pub mod metrics;
 mod origin;
 pub mod stdio;
 

@@ -5,7 +5,8 @@ project's Rust code:
     python3 tests/acceptance/delivery.py target/debug/billing-mcp [--quick] [--only=postgres]
 
 On SQLite, and on PostgreSQL too when BILLING_TEST_POSTGRES_URL is set (a fresh database per scenario):
-  v1        --meter-events-api v1: one request at a time per customer and meter, each event once.
+  v1        --meter-events-api v1: one request at a time per customer and meter, each event once; reconcile_usage
+            then finds a customer's usage in agreement with the double's event summaries.
   fallback  a stream batch Stripe refuses for good goes event by event through v1: the good ones are sent once,
             the refused ones end `failed` with Stripe's words (SQLite only).
   outage    Stripe's edge answers HTML 502/503 pages for 60 s (and sometimes takes the events but answers with an
@@ -353,6 +354,12 @@ async def v1_scenario(label, backend):
         check(f"{label}: {len(expected)} pending events of 10 customers leave through v1 in {took or 0:.1f} s", took is not None,
               f"{states} after 120 s; {excerpts(run.servers)}")
         verify(label, run.ledger, run.double, expected, once=True)
+        async with run.servers[0].client(admin_key(run.ledger)) as c:
+            err, r = await call(c, "reconcile_usage", {"customer": customers[0]})
+        row = next((m for m in r.get("meters", []) if m.get("meter") == "tool_calls"), {})
+        check(f"{label}: reconcile_usage finds {customers[0]}'s usage in agreement with the double's event summaries "
+              f"({(row.get('stripe') or {}).get('aggregated_value')} = {row.get('ledger', {}).get('quantity')})",
+              not err and r.get("status") == "in_agreement" and row.get("difference", {}).get("reason") == "in_agreement", r)
         d = run.double
         check(f"{label}: at most {d.max_inflight_v1} request in flight per customer and meter, {d.max_inflight} overall (limit 8)",
               d.max_inflight_v1 == 1 and d.max_inflight <= 8, (d.max_inflight_v1, d.max_inflight))

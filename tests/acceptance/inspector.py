@@ -8,6 +8,8 @@ its JSON result on stdout and its JSON error line on stderr:
 - initialize names the era's protocol version; tools/list lists the tools, and --strict finds
   no error-severity schema portability problem (warnings are counted, not failed);
 - read tools answer (list_plans, quote_price's figures, a write then a read back);
+- --app-info finds get_dashboard's MCP App (its ui:// resource read, its CSP) and no app on
+  other tools;
 - every kind of error comes back as the Inspector's tool error (exit 5) with isError and the
   server's code, never as a crash or a protocol failure: a ledger lookup (unknown_customer), bad
   arguments (invalid_params), a catalog lookup (unknown_plan), a missing integration
@@ -135,6 +137,18 @@ def suite(inspect, target, label, era, tools_min):
           r.code == 0 and q.get("amount") == {"amount": 5000, "currency": "usd", "display": "50.00"}
           and q.get("billable_quantity") == 1000 and q.get("covered_by_included") == 1000
           and json.loads(r.result["content"][0]["text"]) == q, r.brief())
+
+    r = inspect(target, "--method", "tools/call", "--tool-name", "get_dashboard", "--app-info", "--advertise-apps")
+    try:
+        info = json.loads(r.stdout.strip().splitlines()[-1])
+        info = info.get("appInfo", info)
+    except (ValueError, IndexError):
+        info = {}
+    check(f"{label}: --app-info finds get_dashboard's MCP App (ui://billing-mcp/dashboard, its CSP read from the resource)",
+          r.code == 0 and info.get("hasApp") is True and info.get("resourceUri") == "ui://billing-mcp/dashboard"
+          and not info.get("resourceError") and "csp" in json.dumps(info), r.brief())
+    r = inspect(target, "--method", "tools/call", "--tool-name", "list_plans", "--app-info")
+    check(f"{label}: --app-info on a tool without an app: exit 2", r.code == 2, r.brief())
 
     tool_error(inspect, target, label, "get_customer", {"customer": "nobody"}, "unknown_customer")
     tool_error(inspect, target, label, "record_usage", {"customer": "acme", "meter": "agents", "quantity": -3},

@@ -5,13 +5,20 @@
 # official MCP conformance suite, the MCP Inspector and the MCP Bundle CLI (mcpb: validates and
 # packs the Claude Desktop bundle, see mcpb.sh). Installs only what is missing or at
 # another version, so a second run costs a second or two.
+# Also, in a prefix of their own (target/dashboard-tools, so neither install prunes the other's
+# packages), what the dashboard's browser checks need (dashboard.sh): the official MCP Apps SDK
+# (its AppBridge runs the test host), the MCP TypeScript SDK 2.x client it goes with, and esbuild
+# to bundle the host page.
 # Run it (`bash tests/acceptance/node_tools.sh`) to install and print the versions, or source it:
-# then NODE22, CONFORMANCE_JS, INSPECTOR_JS and MCPB_JS are set.
+# then NODE22, CONFORMANCE_JS, INSPECTOR_JS, MCPB_JS and DASHBOARD_NODE_MODULES are set.
 
 NODE_WHEEL_VERSION=24.19.0
 CONFORMANCE_VERSION=0.2.0-alpha.12
 INSPECTOR_VERSION=2.12.0
 MCPB_VERSION=2.1.2
+EXT_APPS_VERSION=2.0.4
+MCP_CLIENT_VERSION=2.4.0
+ESBUILD_VERSION=0.28.2
 
 _node_tools() {
   local root prefix wheel have
@@ -46,7 +53,25 @@ _node_tools() {
       "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" \
       "@anthropic-ai/mcpb@$MCPB_VERSION" || return 1
   fi
+  _dashboard_tools "$root" "$wheel" || return 1
   export NODE22 CONFORMANCE_JS INSPECTOR_JS MCPB_JS
+}
+
+_dashboard_tools() {
+  local root="$1" wheel="$2" prefix have
+  prefix="$root/target/dashboard-tools"
+  DASHBOARD_NODE_MODULES="$prefix/node_modules"
+  local version_of='p => { try { return require(p + "/package.json").version } catch { return "" } }'
+  have="$(cd "$prefix" 2>/dev/null && "$NODE22" -e "const v=$version_of; console.log(v('./node_modules/@modelcontextprotocol/ext-apps') + ' ' + v('./node_modules/@modelcontextprotocol/client') + ' ' + v('./node_modules/esbuild'))" || true)"
+  if [ "$have" != "$EXT_APPS_VERSION $MCP_CLIENT_VERSION $ESBUILD_VERSION" ]; then
+    mkdir -p "$prefix"
+    "$NODE22" "$wheel/lib/node_modules/npm/bin/npm-cli.js" install --silent --no-save --no-package-lock \
+      --no-audit --no-fund --no-update-notifier --prefix "$prefix" \
+      "@modelcontextprotocol/ext-apps@$EXT_APPS_VERSION" \
+      "@modelcontextprotocol/client@$MCP_CLIENT_VERSION" \
+      "esbuild@$ESBUILD_VERSION" || return 1
+  fi
+  export DASHBOARD_NODE_MODULES
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -56,6 +81,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "@modelcontextprotocol/conformance $("$NODE22" "$CONFORMANCE_JS" --version)"
   echo "@modelcontextprotocol/inspector $INSPECTOR_VERSION ($("$NODE22" "$INSPECTOR_JS" --cli --version 2>/dev/null | tail -n1))"
   echo "@anthropic-ai/mcpb $("$NODE22" "$MCPB_JS" --version)"
+  echo "dashboard checks: @modelcontextprotocol/ext-apps $EXT_APPS_VERSION, @modelcontextprotocol/client $MCP_CLIENT_VERSION, esbuild $ESBUILD_VERSION in $DASHBOARD_NODE_MODULES"
 else
   _node_tools || return 1
 fi

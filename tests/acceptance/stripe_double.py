@@ -2,7 +2,7 @@
 v2 meter event sessions and the stream, v1 meter events; each identifier counted once and how often it arrived;
 arrival times, requests in flight (overall, and per customer and meter for v1), a latency, an outage of HTML pages
 from Stripe's edge (sometimes taking the events), sessions ended at will, a refused customer; which server process
-sent each request (client port to pid, with `ss`)."""
+sent each request (client port to pid, with `ss`); and the reads of reconcile_usage (meters, event summaries)."""
 
 import collections
 import json
@@ -111,9 +111,14 @@ class StripeDouble:
 
             def do_GET(self):
                 self.body()
-                self.send_response(404)
-                self.send_header("content-length", "0")
+                status, body = double.read(self.path, self.headers)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", "req_" + uuid.uuid4().hex[:14])
                 self.end_headers()
+                self.wfile.write(data)
         return Handler
 
     def handle(self, role, path, headers, body, port):
@@ -124,6 +129,36 @@ class StripeDouble:
         with self.lock:
             self.counts["not_found"] += 1
         return 404, stripe_error("invalid_request_error", None, f"Unrecognized request URL (POST: {path})."), "application/json"
+
+    def read(self, target, headers):
+        """The reads of reconcile_usage: an active sum meter per event name the double holds, a customer's summary on
+        one over whole minutes (`start_time` inclusive, `end_time` exclusive), and no invoices or subscriptions."""
+        if headers.get("authorization") != f"Bearer {SECRET}":
+            return 401, stripe_error("invalid_request_error", None, "Invalid API Key provided.")
+        url = urllib.parse.urlsplit(target)
+        query, parts = dict(urllib.parse.parse_qsl(url.query)), url.path.strip("/").split("/")
+        with self.lock:
+            held = list(self.events.values())  # (customer, event name, value, ms, dimensions)
+        def listed(data):
+            return 200, {"object": "list", "data": data, "has_more": False, "url": url.path}
+        if parts in (["v1", "invoices"], ["v1", "subscriptions"]):
+            return listed([])
+        if parts == ["v1", "billing", "meters"]:
+            return listed([{"id": f"mtr_double_{name}", "object": "billing.meter", "created": 0,
+                            "customer_mapping": {"event_payload_key": "stripe_customer_id", "type": "by_id"},
+                            "default_aggregation": {"formula": "sum"}, "display_name": name, "event_name": name,
+                            "event_time_window": None, "livemode": False, "status": "active",
+                            "status_transitions": {"deactivated_at": None}, "updated": 0,
+                            "value_settings": {"event_payload_key": "value"}} for name in sorted({e[1] for e in held})])
+        if len(parts) == 5 and parts[:3] == ["v1", "billing", "meters"] and parts[4] == "event_summaries":
+            name, (start, end) = parts[3].removeprefix("mtr_double_"), (int(query.get("start_time", 1)), int(query.get("end_time", 1)))
+            if start % 60 or end % 60 or end <= start:
+                return 400, stripe_error("invalid_request_error", None, "start_time and end_time must be whole minutes, end after start.")
+            value = sum(int(v) for c, n, v, ms, _ in held
+                        if c == query.get("customer") and n == name and start * 1000 <= ms < end * 1000)
+            return listed([{"id": f"mtrusg_{start}", "object": "billing.meter_event_summary", "aggregated_value": value,
+                            "end_time": end, "livemode": False, "meter": parts[3], "start_time": start}])
+        return 404, stripe_error("invalid_request_error", None, f"Unrecognized request URL (GET: {url.path}).")
 
     def edge(self):
         with self.lock:

@@ -12,6 +12,7 @@ mod catalog;
 mod concurrency;
 mod fuzz;
 mod hostile;
+mod insights;
 mod inventory;
 mod ledger_truth;
 mod logging;

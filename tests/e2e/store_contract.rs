@@ -155,6 +155,7 @@ async fn acknowledged_usage_and_credits_survive_a_restart() {
                     source: "grant".into(),
                     description: None,
                     idempotency_key: Some("g1".into()),
+                    purchase: None,
                     now: NOW,
                 })
                 .await

@@ -274,6 +274,16 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
     if let Some(e) = verdict.error {
         return Err(e.into());
     }
+    metrics::counter!(
+        "billing_entitlement_decisions_total",
+        "reason" => verdict.decision.reason.as_str(),
+        "consume" => if input.consume { "true" } else { "false" },
+    )
+    .increment(1);
+    if event_id.is_some() {
+        let status = if duplicate { "duplicate" } else { "recorded" };
+        metrics::counter!("billing_usage_events_total", "status" => status).increment(1);
+    }
     Ok(view(app, &input, verdict.decision, event_id, duplicate))
 }
 

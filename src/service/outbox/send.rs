@@ -105,7 +105,9 @@ impl Round<'_> {
                     return (chunk, None);
                 }
                 let events: Vec<MeterEvent> = chunk.iter().map(|r| r.event.clone()).collect();
+                let started = Instant::now();
                 let sent = self.payments.stream.send(&events).await;
+                timed("stream", started);
                 (chunk, Some(sent))
             })
             .buffer_unordered(self.outbox.settings.concurrency.max(1))
@@ -118,7 +120,7 @@ impl Round<'_> {
                     tracing::warn!(events = chunk.len(), error = %e, "Stripe refused a meter event stream request; sending its events one by one");
                     refused.extend(chunk);
                 }
-                sent => outcomes.push(self.outcome(chunk, sent)),
+                sent => outcomes.push(self.outcome(chunk, sent, "stream")),
             }
         }
         if !refused.is_empty() {
@@ -139,10 +141,15 @@ impl Round<'_> {
                 let mut outcomes = Vec::with_capacity(group.len());
                 for r in group {
                     let sent = match self.go().await {
-                        true => Some(self.payments.send_meter_event(&r.event).await),
+                        true => {
+                            let started = Instant::now();
+                            let sent = self.payments.send_meter_event(&r.event).await;
+                            timed("v1", started);
+                            Some(sent)
+                        }
                         false => None,
                     };
-                    outcomes.push(self.outcome(vec![r], sent));
+                    outcomes.push(self.outcome(vec![r], sent, "v1"));
                 }
                 outcomes
             })
@@ -165,13 +172,20 @@ impl Round<'_> {
     }
 
     /// What became of one request's events (`None`: the request was not made this round).
-    fn outcome(&self, events: Vec<Ready>, sent: Attempt) -> OutboxOutcome {
+    fn outcome(&self, events: Vec<Ready>, sent: Attempt, api: &'static str) -> OutboxOutcome {
         let attempts = events.iter().map(|r| r.attempts).max().unwrap_or(0);
         let ids: Vec<String> = events.into_iter().map(|r| r.event.identifier).collect();
         let settings = &self.outbox.settings;
         let Some(sent) = sent else {
             return OutboxOutcome::Release { ids };
         };
+        let counted = match &sent {
+            Ok(()) => "sent",
+            Err(e) if e.transient => "retried",
+            Err(_) => "failed",
+        };
+        metrics::counter!("billing_meter_events_total", "outcome" => counted, "api" => api)
+            .increment(ids.len() as u64);
         match sent {
             Ok(()) => OutboxOutcome::Sent {
                 ids,
@@ -202,4 +216,10 @@ impl Round<'_> {
             }
         }
     }
+}
+
+/// One meter event request's time, by API.
+fn timed(api: &'static str, started: Instant) {
+    metrics::histogram!("billing_meter_event_send_duration_seconds", "api" => api)
+        .record(started.elapsed().as_secs_f64());
 }

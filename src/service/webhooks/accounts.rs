@@ -95,9 +95,19 @@ pub(super) async fn invoice(app: &App, event: &Event, change: &mut Change) -> Re
         customer.id,
         shown(amount_remaining, &currency)
     );
+    // What a paid invoice collected, and when (its own paid_at, else the event's time).
+    let paid_at = (status == "paid").then(|| {
+        invoice
+            .status_transitions
+            .as_ref()
+            .and_then(|t| t.paid_at)
+            .map_or(created, |t| t.saturating_mul(1000))
+    });
     change.effects.push(WebhookEffect::Invoice(InvoiceChange {
         invoice: id,
         customer: customer.id.clone(),
+        amount_paid: invoice.amount_paid.unwrap_or(0).max(0),
+        paid_at,
         status,
         amount_remaining,
         currency,

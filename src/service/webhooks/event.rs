@@ -43,6 +43,11 @@ pub(super) struct Object {
     /// Invoice: minor units still to pay (and what was due, when the former is absent).
     pub amount_remaining: Option<i64>,
     pub amount_due: Option<i64>,
+    /// Invoice: what its payments collected, and when it was paid.
+    pub amount_paid: Option<i64>,
+    pub status_transitions: Option<StatusTransitions>,
+    /// Checkout session: what the customer paid.
+    pub amount_total: Option<i64>,
     pub currency: Option<String>,
     /// Customer: its default payment method.
     pub invoice_settings: Option<InvoiceSettings>,
@@ -64,6 +69,12 @@ pub(super) struct Previous {
     /// A detached payment method's former customer.
     pub customer: Option<Expandable>,
     pub invoice_settings: Option<InvoiceSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct StatusTransitions {
+    pub paid_at: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

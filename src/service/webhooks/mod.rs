@@ -143,6 +143,7 @@ pub async fn receive(
         .map_err(|e| Refused::Ledger(e.into()))?;
     // Stored but never finished (a crash mid-way): this redelivery finishes it.
     if !new && stored.status != "received" {
+        counted(&stored.kind, "duplicate");
         return Ok(Delivered {
             received: true,
             duplicate: true,
@@ -150,11 +151,22 @@ pub async fn receive(
         });
     }
     let done = process(app, &stored).await.map_err(Refused::Ledger)?;
+    counted(&done.kind, &done.status);
     Ok(Delivered {
         received: true,
         duplicate: !new,
         event: (&done).into(),
     })
+}
+
+/// A signed delivery, by its type and what became of it.
+fn counted(kind: &str, status: &str) {
+    metrics::counter!(
+        "billing_webhook_events_total",
+        "type" => kind.to_string(),
+        "status" => status.to_string(),
+    )
+    .increment(1);
 }
 
 /// Work out and apply what a stored event means.

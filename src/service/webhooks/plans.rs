@@ -8,7 +8,7 @@ use crate::core::entitlement::Status;
 use crate::ids::new_id;
 use crate::service::App;
 use crate::service::terms::{anchor_at, trial_over};
-use crate::store::{NewGrant, PlanChange, WebhookEffect};
+use crate::store::{NewGrant, PlanChange, Purchase, WebhookEffect};
 use crate::stripe::checkout::{PACK_KEY, PLAN_KEY};
 
 fn known_plan(app: &App, plan: &str) -> Result<(), Skip> {
@@ -138,6 +138,16 @@ pub(super) async fn checkout(app: &App, event: &Event, change: &mut Change) -> R
             description: Some(format!("credit pack {pack_id} (Checkout {session_id})")),
             // One grant per session, however many events or retries name it.
             idempotency_key: Some(format!("checkout:{session_id}")),
+            purchase: Some(Purchase {
+                pack: pack_id.clone(),
+                // What the session collected (after discounts), else the pack's catalog price.
+                amount: session.amount_total.unwrap_or(pack.price.0),
+                currency: session
+                    .currency
+                    .clone()
+                    .unwrap_or_else(|| app.catalog.currency.code().to_string())
+                    .to_ascii_lowercase(),
+            }),
             now: change.now,
         }));
     } else if let Some(plan) = plan {

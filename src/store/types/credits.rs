@@ -38,7 +38,18 @@ pub struct NewGrant {
     pub source: String,
     pub description: Option<String>,
     pub idempotency_key: Option<String>,
+    /// A credit pack bought (through Checkout): kept for the dashboard's credit packs sold.
+    pub purchase: Option<Purchase>,
     pub now: i64,
+}
+
+/// What a credit pack purchase paid: the pack and the amount in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub pack: String,
+    pub amount: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

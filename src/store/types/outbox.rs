@@ -1,5 +1,5 @@
 //! Records and requests of the outbox: claiming events due for Stripe, what became of them,
-//! putting failed ones back, and a customer's events by Stripe state.
+//! putting failed ones back, and a customer's events by Stripe state (in all, and per meter).
 
 /// Take up to `limit` events due for Stripe (pending, due by `now`) and push them out to
 /// `lease_until`, so no other sender takes them meanwhile, provided `sender` holds (or now
@@ -65,4 +65,16 @@ pub struct OutboxSummary {
     pub oldest_pending_at: Option<i64>,
     /// The newest reason an event is not delivered (pending or failed).
     pub last_error: Option<String>,
+}
+
+/// A customer's events of one meter in one Stripe state over a range: how many, the quantity
+/// they carry, and the quantity of the latest of them (ties at the same millisecond go to the
+/// event recorded last), which is what a `last` meter reads.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MeterDelivery {
+    pub meter: String,
+    pub stripe_state: String,
+    pub events: i64,
+    pub quantity: i64,
+    pub last_quantity: Option<i64>,
 }

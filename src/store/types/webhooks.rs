@@ -53,6 +53,10 @@ pub struct InvoiceChange {
     pub status: String,
     /// Minor units still to pay.
     pub amount_remaining: i64,
+    /// Minor units its payments collected.
+    pub amount_paid: i64,
+    /// When it was paid (epoch ms), for a paid invoice.
+    pub paid_at: Option<i64>,
     /// Lower-case ISO code.
     pub currency: String,
     pub delinquent: Option<bool>,

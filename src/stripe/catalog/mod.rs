@@ -132,6 +132,7 @@ impl Payments {
         let product = self
             .write(req, &key("create_product", &p.idempotency_key))
             .await?;
+        metrics::counter!("billing_stripe_products_created_total").increment(1);
         Ok(ProductView::from(&product))
     }
 

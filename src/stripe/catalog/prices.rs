@@ -252,6 +252,7 @@ impl Payments {
         let price = self
             .write(req, &key("create_price", &p.idempotency_key))
             .await?;
+        metrics::counter!("billing_stripe_prices_created_total").increment(1);
         Ok(PriceView::from(&price))
     }
 

@@ -20,7 +20,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         }
         "check_entitlement" => json!({"feature": "tool_calls", "consume": true}),
         "get_usage" | "get_credit_balance" | "get_customer" | "get_billing_status"
-        | "preview_invoice" => json!({}),
+        | "preview_invoice" | "get_usage_stats" => json!({}),
         "quote_price" => json!({"meter": "tool_calls", "quantity": 10}),
         "grant_credits" => json!({"credits": 1000}),
         "adjust_credits" => json!({"credits": -1, "reason": "probe"}),
@@ -29,12 +29,12 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "list_customers" | "list_plans" => return Some(json!({})),
         "get_audit_log" => json!({}),
         // Webhook administration: admin keys only, about no customer.
-        "list_webhook_events" => return Some(json!({})),
+        "list_webhook_events" | "get_dashboard" => return Some(json!({})),
         "sync_catalog" => return Some(json!({})),
         "sync_reserved_tiers" => return Some(json!({"reserved_json": "{}"})),
         "set_reserved_tiers" => return Some(json!({"reserved_json": "{}", "dry_run": false})),
         "retry_webhook_event" => return Some(json!({"event_id": "evt_1"})),
-        "retry_meter_events" => json!({}),
+        "retry_meter_events" | "reconcile_usage" => json!({}),
         "create_api_key" => json!({"role": "customer"}),
         "list_api_keys" => json!({}),
         "rotate_api_key" | "revoke_api_key" => return Some(json!({"key_id": b_key})),
@@ -259,6 +259,7 @@ async fn each_role_lists_only_the_tools_it_may_call() {
             "get_credit_balance",
             "get_customer",
             "get_usage",
+            "get_usage_stats",
             "list_plans",
             "preview_invoice",
             "quote_price"

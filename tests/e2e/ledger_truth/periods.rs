@@ -218,3 +218,42 @@ async fn a_change_to_yearly_halfway_starts_a_new_period_and_keeps_what_the_month
         );
     }
 }
+
+#[tokio::test]
+async fn ending_a_sign_up_trial_with_a_new_period_credits_nothing_and_charges_the_whole_base() {
+    for backend in backends() {
+        let h = Harness::new(backend).await;
+        let c = h.client().await;
+        c.ok(
+            "create_customer",
+            json!({"customer": "acme", "plan": "professional"}),
+        )
+        .await;
+        record(&c, "acme", "tool_calls", 40).await;
+        // Two days and 35 minutes into the 14-day trial, the customer starts paying now.
+        h.set_now(NOW + 2 * DAY + 35 * 60_000);
+        let change = json!({"customer": "acme", "plan": "professional", "status": "active", "reset_period": true});
+        let mut dry = change.clone();
+        dry["dry_run"] = json!(true);
+        let dry = c.ok("set_customer_plan", dry).await;
+        c.ok("set_customer_plan", change).await;
+        let inv = c.ok("preview_invoice", json!({"customer": "acme"})).await;
+        assert_eq!(dry["invoice"]["lines"], inv["lines"], "{backend:?}");
+        assert!(
+            lines(&inv, "proration").is_empty(),
+            "{backend:?}: the trial was never charged, so none of it is credited: {inv}"
+        );
+        let base = lines(&inv, "base");
+        assert_eq!(
+            (base.len(), amount(base[0])),
+            (1, 9900),
+            "{backend:?}: the new period is paid whole: {inv}"
+        );
+        let trial_usage = lines(&inv, "usage");
+        assert!(
+            trial_usage.iter().all(|l| amount(l) == 0),
+            "{backend:?}: the 40 trial calls are not charged: {inv}"
+        );
+        assert_eq!(inv["total"]["amount"], 9900, "{backend:?}: {inv}");
+    }
+}

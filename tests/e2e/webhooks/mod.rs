@@ -23,7 +23,7 @@ pub(crate) struct Hook {
 }
 
 impl Hook {
-    async fn start(h: &Harness) -> Hook {
+    pub(crate) async fn start(h: &Harness) -> Hook {
         Hook {
             server: Server::start(h).await,
             http: reqwest::Client::new(),

@@ -1,7 +1,8 @@
 //! Fault injection: queued Stripe errors, a meter-event outage (500, 429, answers lost after the
 //! event was taken), an outage at Stripe's edge (HTML 502 and 503 pages, an accepted event
-//! answered with a page), slow meter-event answers, stream sessions expired, and idempotency keys
-//! forgotten as after a day. They meet v1 meter events and the v2 stream alike.
+//! answered with a page), slow meter-event answers, stream sessions expired, idempotency keys
+//! forgotten as after a day, and meter events dropped (answered as taken, never counted). They
+//! meet v1 meter events and the v2 stream alike.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -70,6 +71,19 @@ impl StripeServer {
     pub fn forget_idempotency_keys(&self) {
         self.data.lock().unwrap().idempotent.clear();
     }
+
+    /// Drop the next meter event that arrives (v1 or on the stream): it is answered as taken,
+    /// and Stripe never counts it.
+    pub fn drop_next_meter_event(&self) {
+        self.data.lock().unwrap().drop_events += 1;
+    }
+}
+
+/// Whether the meter event arriving now is one to drop (and one fewer is left to drop).
+pub(super) fn dropped(d: &mut Data) -> bool {
+    let drop = d.drop_events > 0;
+    d.drop_events = d.drop_events.saturating_sub(1);
+    drop
 }
 
 /// How long a request to `path` (meter events, or a stream session) waits for its answer.

@@ -34,6 +34,8 @@ pub(super) struct Data {
     /// While on, meter-event requests meet Stripe's edge in trouble, in turn: an HTML 502, an
     /// HTML 503, and an event accepted whose answer comes back as an HTML page.
     pub(super) edge_outage: Option<u64>,
+    /// Meter events still to be dropped: answered as taken, and not kept.
+    pub(super) drop_events: u32,
     /// Meter event stream session tokens: live (true) or expired.
     pub(super) sessions: HashMap<String, bool>,
     pub(super) traffic: super::traffic::Traffic,

@@ -1,4 +1,6 @@
-//! Invoices (drafts, finalized once) and invoice items that add to their invoice's total.
+//! Invoices (drafts, finalized once), invoice items that add to their invoice's total, and the
+//! preview of a subscription's next invoice: its licensed items at quantity, its metered items at
+//! the usage the server holds for the customer on their meter (per-unit prices only).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -70,6 +72,52 @@ pub(super) fn create_invoice_item(d: &mut Data, f: &Form) -> Reply {
         "period": {"start": CREATED, "end": CREATED}, "proration": false, "quantity": quantity,
         "quantity_decimal": quantity.to_string()}),
     ))
+}
+
+/// POST /v1/invoices/create_preview (customer and subscription; nothing is stored)
+pub(super) fn preview_invoice(d: &mut Data, f: &Form) -> Reply {
+    let Some(sub) = f.get("subscription").and_then(|s| d.objects.get(s)) else {
+        return missing(
+            "subscription",
+            f.get("subscription").unwrap_or(""),
+            "subscription",
+        );
+    };
+    let customer = f.get("customer").unwrap_or_default();
+    let mut total = 0;
+    for item in sub["items"]["data"].as_array().into_iter().flatten() {
+        let price = &item["price"];
+        let decimal = || price["unit_amount_decimal"].as_str()?.parse::<i64>().ok();
+        let Some(unit) = price["unit_amount"].as_i64().or_else(decimal) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                None,
+                "This test server previews whole per-unit prices only.",
+                None,
+            );
+        };
+        let quantity = if price["recurring"]["usage_type"] == "metered" {
+            let meter = price["recurring"]["meter"]
+                .as_str()
+                .and_then(|m| d.objects.get(m));
+            let name = meter.map(|m| m["event_name"].clone()).unwrap_or_default();
+            d.meter_events
+                .iter()
+                .filter(|e| {
+                    e["event_name"] == name && e["payload"]["stripe_customer_id"] == customer
+                })
+                .filter_map(|e| e["payload"]["value"].as_str()?.parse::<i64>().ok())
+                .sum()
+        } else {
+            item["quantity"].as_i64().unwrap_or(1)
+        };
+        total += unit * quantity;
+    }
+    let mut preview = invoice("", Some(customer), "charge_automatically", "draft", total);
+    preview["id"] = Value::Null;
+    preview["subscription"] = sub["id"].clone();
+    ok(preview)
 }
 
 fn invoice(id: &str, customer: Option<&str>, method: &str, status: &str, total: i64) -> Value {

@@ -35,6 +35,7 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
         ("POST", ["checkout", "sessions"]) => checkout::create_checkout_session(d, f),
         ("POST", ["billing_portal", "sessions"]) => checkout::create_portal_session(d, f),
         ("POST", ["invoices"]) => invoices::create_invoice(d, f),
+        ("POST", ["invoices", "create_preview"]) => invoices::preview_invoice(d, f),
         ("POST", ["invoices", id, "finalize"]) => invoices::finalize_invoice(d, id),
         ("GET", ["invoices"]) => ok(list_matching(d, "invoice", q, "/v1/invoices", "customer")),
         ("POST", ["invoiceitems"]) => invoices::create_invoice_item(d, f),
@@ -69,6 +70,7 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
         ("POST", ["billing", "meters", id]) => meters::update_meter(d, id, f),
         ("POST", ["billing", "meters"]) => meters::create_meter(d, f),
         ("POST", ["billing", "meter_events"]) => meters::create_meter_event(d, f),
+        ("GET", ["billing", "meters", id, "event_summaries"]) => meters::event_summaries(d, id, q),
         ("GET", ["billing", "meters"]) => {
             ok(list_page(d, "meter", q, "/v1/billing/meters", |_| true))
         }

@@ -83,6 +83,9 @@ pub(in crate::support::stripe) fn create_events(d: &mut Data, body: &[u8]) -> Re
         if d.identifiers.insert(identifier.to_string()) {
             let at = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap_or(""))
                 .map_or(CREATED, |t| t.timestamp());
+            if crate::support::stripe::faults::dropped(d) {
+                continue;
+            }
             d.meter_events
                 .push(json!({"object": "billing.meter_event", "created": CREATED,
                 "event_name": e["event_name"], "identifier": identifier, "livemode": false,

@@ -1,0 +1,142 @@
+// Reads across all customers for the dashboard (`InsightsLedger`): every customer, the plan and
+// status changes since a moment, usage per hour from the hourly totals, receipts (paid invoices,
+// credit packs bought), credit flows and delivery health. Read-only; never through the writer.
+
+#[derive(sqlx::FromRow)]
+struct KindSum {
+    kind: String,
+    credits: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UndeliveredCount {
+    stripe_state: String,
+    events: i64,
+}
+
+#[async_trait::async_trait]
+impl super::InsightsLedger for Backend {
+    async fn all_customers(&self) -> Result<Vec<CustomerRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, CustomerRecord>(*ALL_CUSTOMERS).fetch_all(&self.read).await?)
+    }
+
+    async fn changes_since(&self, from: i64) -> Result<(Vec<PlanChangeRecord>, Vec<super::StatusChangeRecord>), StoreError> {
+        let plans = sqlx::query_as::<Db, PlanChangeRecord>(select_plan_changes!("WHERE at >= $1 ORDER BY customer_id, at, id"))
+            .bind(from)
+            .fetch_all(&self.read)
+            .await?;
+        let statuses = sqlx::query_as::<Db, super::StatusChangeRecord>(
+            "SELECT customer_id, at, previous_status, status FROM status_changes WHERE at >= $1 ORDER BY customer_id, at, id",
+        )
+        .bind(from)
+        .fetch_all(&self.read)
+        .await?;
+        Ok((plans, statuses))
+    }
+
+    async fn usage_by_hour(&self, customer: Option<&str>, from: i64, to: i64) -> Result<Vec<super::HourUsage>, StoreError> {
+        let sql = if customer.is_some() {
+            "SELECT meter, tool, hour, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(events) AS BIGINT) AS events \
+             FROM usage_hourly WHERE customer_id = $3 AND hour >= $1 AND hour < $2 GROUP BY meter, tool, hour"
+        } else {
+            "SELECT meter, tool, hour, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(events) AS BIGINT) AS events \
+             FROM usage_hourly WHERE hour >= $1 AND hour < $2 GROUP BY meter, tool, hour"
+        };
+        let mut query = sqlx::query_as::<Db, super::HourUsage>(sql).bind(from).bind(to);
+        if let Some(c) = customer {
+            query = query.bind(c);
+        }
+        Ok(query.fetch_all(&self.read).await?)
+    }
+
+    async fn events_by_customer(&self, from: i64, to: i64) -> Result<Vec<super::CustomerEvents>, StoreError> {
+        Ok(sqlx::query_as::<Db, super::CustomerEvents>(
+            "SELECT customer_id, CAST(SUM(events) AS BIGINT) AS events FROM usage_hourly \
+             WHERE hour >= $1 AND hour < $2 GROUP BY customer_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn receipts(&self, from: i64, to: i64) -> Result<(Vec<super::Receipt>, Vec<super::Receipt>), StoreError> {
+        let invoices = sqlx::query_as::<Db, super::Receipt>(
+            "SELECT currency, paid_at AS at, amount_paid AS amount FROM stripe_invoices \
+             WHERE status = 'paid' AND paid_at >= $1 AND paid_at < $2 ORDER BY paid_at",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let packs = sqlx::query_as::<Db, super::Receipt>(
+            "SELECT paid_currency AS currency, created_at AS at, paid_amount AS amount FROM credit_grants \
+             WHERE pack IS NOT NULL AND paid_amount IS NOT NULL AND paid_currency IS NOT NULL \
+             AND created_at >= $1 AND created_at < $2 ORDER BY created_at",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        Ok((invoices, packs))
+    }
+
+    async fn credit_flows(&self, from: i64, to: i64, now: i64) -> Result<super::CreditFlows, StoreError> {
+        let kinds = sqlx::query_as::<Db, KindSum>(
+            "SELECT kind, CAST(SUM(credits) AS BIGINT) AS credits FROM credit_entries \
+             WHERE created_at >= $1 AND created_at < $2 GROUP BY kind",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        // Live grants, as the balance counts them (`core::credit::Grant::is_live`).
+        let outstanding = sqlx::query_scalar::<Db, i64>(
+            "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_grants \
+             WHERE remaining > 0 AND (expires_at IS NULL OR expires_at > $1)",
+        )
+        .bind(now)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(super::CreditFlows {
+            by_kind: kinds.into_iter().map(|k| (k.kind, k.credits)).collect(),
+            outstanding,
+        })
+    }
+
+    async fn delivery_health(&self) -> Result<super::DeliveryHealth, StoreError> {
+        // Only undelivered events are read (a partial index holds them).
+        let states = sqlx::query_as::<Db, UndeliveredCount>(
+            "SELECT stripe_state, COUNT(*) AS events FROM usage_events \
+             WHERE stripe_state <> 'sent' AND stripe_state <> 'ledger' GROUP BY stripe_state",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let webhooks_failed = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM webhook_events WHERE status = 'failed'")
+            .fetch_one(&self.read)
+            .await?;
+        let mut health = super::DeliveryHealth { webhooks_failed, ..Default::default() };
+        for s in states {
+            if s.stripe_state == "pending" {
+                health.meter_events_pending += s.events;
+            } else {
+                health.meter_events_failed += s.events;
+            }
+        }
+        Ok(health)
+    }
+
+    async fn usage_by_day(&self, customer: &str, from: i64, to: i64) -> Result<Vec<super::DayUsage>, StoreError> {
+        Ok(sqlx::query_as::<Db, super::DayUsage>(
+            "SELECT occurred_at / 86400000 AS day, meter, tool, dimensions, COUNT(*) AS events, \
+             CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events \
+             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+             GROUP BY occurred_at / 86400000, meter, tool, dimensions",
+        )
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}
