@@ -1,6 +1,7 @@
 // Reads across all customers for the dashboard (`InsightsLedger`): every customer, the plan and
-// status changes since a moment, usage per hour from the hourly totals, receipts (paid invoices,
-// credit packs bought), credit flows and delivery health. Read-only; never through the writer.
+// status changes since a moment, usage per hour over all customers (`usage_rollup`, which the
+// writer keeps), events of a few customers, receipts (paid invoices, credit packs bought), credit
+// flows and delivery health. Read-only; never through the writer.
 
 #[derive(sqlx::FromRow)]
 struct KindSum {
@@ -34,30 +35,30 @@ impl super::InsightsLedger for Backend {
         Ok((plans, statuses))
     }
 
-    async fn usage_by_hour(&self, customer: Option<&str>, from: i64, to: i64) -> Result<Vec<super::HourUsage>, StoreError> {
-        let sql = if customer.is_some() {
-            "SELECT meter, tool, hour, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(events) AS BIGINT) AS events \
-             FROM usage_hourly WHERE customer_id = $3 AND hour >= $1 AND hour < $2 GROUP BY meter, tool, hour"
-        } else {
-            "SELECT meter, tool, hour, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(events) AS BIGINT) AS events \
-             FROM usage_hourly WHERE hour >= $1 AND hour < $2 GROUP BY meter, tool, hour"
-        };
-        let mut query = sqlx::query_as::<Db, super::HourUsage>(sql).bind(from).bind(to);
-        if let Some(c) = customer {
-            query = query.bind(c);
-        }
-        Ok(query.fetch_all(&self.read).await?)
-    }
-
-    async fn events_by_customer(&self, from: i64, to: i64) -> Result<Vec<super::CustomerEvents>, StoreError> {
-        Ok(sqlx::query_as::<Db, super::CustomerEvents>(
-            "SELECT customer_id, CAST(SUM(events) AS BIGINT) AS events FROM usage_hourly \
-             WHERE hour >= $1 AND hour < $2 GROUP BY customer_id",
+    async fn usage_by_hour(&self, from: i64, to: i64) -> Result<Vec<super::HourUsage>, StoreError> {
+        Ok(sqlx::query_as::<Db, super::HourUsage>(
+            // One row per UTC day (its first hour in the range), so a year is a few thousand rows.
+            "SELECT meter, tool, MIN(hour) AS hour, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(events) AS BIGINT) AS events \
+             FROM usage_rollup WHERE hour >= $1 AND hour < $2 GROUP BY meter, tool, hour / 86400000",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    async fn events_of(&self, customers: &[String], from: i64, to: i64) -> Result<Vec<super::CustomerEvents>, StoreError> {
+        if customers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new("SELECT customer_id, CAST(SUM(events) AS BIGINT) AS events FROM usage_hourly WHERE hour >= ");
+        qb.push_bind(from).push(" AND hour < ").push_bind(to).push(" AND customer_id IN (");
+        let mut list = qb.separated(", ");
+        for c in customers {
+            list.push_bind(c);
+        }
+        qb.push(") GROUP BY customer_id");
+        Ok(qb.build_query_as::<super::CustomerEvents>().persistent(false).fetch_all(&self.read).await?)
     }
 
     async fn receipts(&self, from: i64, to: i64) -> Result<(Vec<super::Receipt>, Vec<super::Receipt>), StoreError> {

@@ -91,6 +91,10 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
         }
     }
+    if let Err(e) = upsert_rollup(&mut conn, &fx.added).await {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
+    }
     let committed = sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ()).map_err(|e| e.to_string());
     if committed.is_err() {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;

@@ -229,17 +229,14 @@ pub trait InsightsLedger: Send + Sync {
         &self,
         from: i64,
     ) -> Result<(Vec<PlanChangeRecord>, Vec<StatusChangeRecord>), StoreError>;
-    /// Usage per meter, `tool` value and hour over whole hours in `[from, to)`, for one customer
-    /// or (`None`) all of them.
-    async fn usage_by_hour(
+    /// Usage per meter, `tool` value and UTC day over all customers, whole hours in `[from, to)`;
+    /// each row's `hour` is the day's first hour in the range (from the rollup the writer keeps:
+    /// the cost follows the days, not the events).
+    async fn usage_by_hour(&self, from: i64, to: i64) -> Result<Vec<HourUsage>, StoreError>;
+    /// Events of each of `customers` over whole hours in `[from, to)`.
+    async fn events_of(
         &self,
-        customer: Option<&str>,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<HourUsage>, StoreError>;
-    /// Events per customer over whole hours in `[from, to)`.
-    async fn events_by_customer(
-        &self,
+        customers: &[String],
         from: i64,
         to: i64,
     ) -> Result<Vec<CustomerEvents>, StoreError>;

@@ -182,6 +182,39 @@ async fn stored_keys(conn: &mut Conn, events: &[&NewEvent]) -> Result<BTreeMap<(
     Ok(found)
 }
 
+/// Shards of `usage_rollup`: a customer's usage always goes to the same one.
+const ROLLUP_SHARDS: u32 = 4;
+
+fn shard_of(customer: &str) -> i64 {
+    // Any stable spread will do: the dashboard sums every shard.
+    i64::from(customer.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % ROLLUP_SHARDS)
+}
+
+/// Add a committed batch's new usage to the hourly totals over all customers, last in the batch
+/// and in one key order, so the shared rows are held for the commit alone and writers never
+/// wait on each other in a cycle.
+async fn upsert_rollup(conn: &mut Conn, added: &[super::cache::Added]) -> Result<(), StoreError> {
+    let mut sums: BTreeMap<(i64, &str, &str, i64), (i64, i64)> = BTreeMap::new();
+    for a in added {
+        let sum = sums.entry((floor_hour(a.first_at), &a.meter, &a.tool, shard_of(&a.customer))).or_default();
+        sum.0 = sum.0.saturating_add(as_i64(a.tally.sum));
+        sum.1 = sum.1.saturating_add(as_i64(a.tally.count));
+    }
+    let rows: Vec<_> = sums.into_iter().collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_rollup (hour, meter, tool, shard, quantity, events) ");
+        qb.push_values(chunk, |mut b, ((hour, meter, tool, shard), (quantity, events))| {
+            b.push_bind(*hour).push_bind(*meter).push_bind(*tool).push_bind(*shard).push_bind(*quantity).push_bind(*events);
+        });
+        qb.push(
+            " ON CONFLICT (hour, meter, tool, shard) DO UPDATE SET quantity = usage_rollup.quantity + excluded.quantity, \
+             events = usage_rollup.events + excluded.events",
+        );
+        qb.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 fn floor_hour(t: i64) -> i64 {
     t.div_euclid(HOUR_MS) * HOUR_MS
 }

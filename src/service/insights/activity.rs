@@ -160,11 +160,11 @@ pub async fn reserved(
     Ok(out)
 }
 
-/// One row per customer, the largest upcoming invoice first, at most `limit`.
+/// One row per customer, the largest upcoming invoice first, at most `limit` (events are
+/// counted afterwards, for the rows shown).
 pub fn accounts(
     customers: &[CustomerRecord],
     previews: &HashMap<&str, &InvoicePreviewView>,
-    events: &HashMap<String, i64>,
     limit: usize,
 ) -> Vec<AccountRow> {
     let mut rows: Vec<AccountRow> = customers
@@ -176,7 +176,7 @@ pub fn accounts(
                 plan: preview.map(|p| p.plan.clone()).or_else(|| r.plan.clone()),
                 status: r.status.clone(),
                 delinquent: r.delinquent != 0,
-                events: unsigned(events.get(&r.id).copied().unwrap_or(0)),
+                events: 0,
                 next_invoice: preview.map(|p| p.total.clone()),
                 period_end: preview.map(|p| p.period.end.clone()),
             }

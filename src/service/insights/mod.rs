@@ -76,6 +76,10 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
     let from = time_or(q.from.as_deref(), month.start)?;
     let to = time_or(q.to.as_deref(), month.end)?;
     let (range, granularity, series) = range_and_buckets(from, to, q.granularity.as_deref())?;
+    let limit = match q.accounts_limit.unwrap_or(25) {
+        n @ 1..=1000 => n as usize,
+        _ => return Err(BillingError::invalid("accounts_limit takes 1 to 1000")),
+    };
     let customers = app.store.all_customers().await?;
     let (plan_changes, status_changes) = app.store.changes_since(range.start).await?;
     let histories = revenue::histories(&plan_changes, &status_changes);
@@ -102,24 +106,22 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
             packs: &packs,
         },
     )?;
-    let hours = app
-        .store
-        .usage_by_hour(None, range.start, range.end)
-        .await?;
+    let hours = app.store.usage_by_hour(range.start, range.end).await?;
     let (usage, top_tools) = activity::usage(app, &hours, &series);
+    let by_customer: HashMap<&str, &InvoicePreviewView> =
+        previews.iter().map(|p| (p.customer.as_str(), p)).collect();
+    let mut accounts = activity::accounts(&customers, &by_customer, limit);
+    let shown: Vec<String> = accounts.iter().map(|a| a.customer.clone()).collect();
     let events: HashMap<String, i64> = app
         .store
-        .events_by_customer(range.start, range.end)
+        .events_of(&shown, range.start, range.end)
         .await?
         .into_iter()
         .map(|e| (e.customer_id, e.events))
         .collect();
-    let by_customer: HashMap<&str, &InvoicePreviewView> =
-        previews.iter().map(|p| (p.customer.as_str(), p)).collect();
-    let limit = match q.accounts_limit.unwrap_or(25) {
-        n @ 1..=1000 => n as usize,
-        _ => return Err(BillingError::invalid("accounts_limit takes 1 to 1000")),
-    };
+    for a in &mut accounts {
+        a.events = u64::try_from(events.get(&a.customer).copied().unwrap_or(0)).unwrap_or(0);
+    }
     let flows = app.store.credit_flows(range.start, range.end, now).await?;
     Ok(DashboardView {
         from: rfc3339(range.start),
@@ -132,7 +134,7 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
         top_tools,
         credits: activity::credits(&flows),
         reserved: activity::reserved(app, &customers).await?,
-        accounts: activity::accounts(&customers, &by_customer, &events, limit),
+        accounts,
         accounts_total: customers.len() as u64,
         delivery: activity::delivery(app.store.delivery_health().await?),
         stripe_balance: app.balance.get(app).await,

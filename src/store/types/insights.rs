@@ -10,7 +10,8 @@ pub struct StatusChangeRecord {
     pub status: String,
 }
 
-/// Usage of one meter and `tool` value in one hour, over all customers (or one).
+/// Usage of one meter and `tool` value in one UTC day (from `hour`, its first hour counted), over
+/// all customers.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HourUsage {
     pub meter: String,
