@@ -129,10 +129,15 @@ impl super::InsightsLedger for Backend {
 
     async fn usage_by_day(&self, customer: &str, from: i64, to: i64) -> Result<Vec<super::DayUsage>, StoreError> {
         Ok(sqlx::query_as::<Db, super::DayUsage>(
-            "SELECT occurred_at / 86400000 AS day, meter, tool, dimensions, COUNT(*) AS events, \
-             CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events \
-             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-             GROUP BY occurred_at / 86400000, meter, tool, dimensions",
+            // Dimensions are stored as compact JSON (`"outcome":"error"`), so a failed outcome is
+            // found by its text and the rows stay one per day, meter, tool and outcome kind
+            // whatever other dimensions the events carry.
+            "SELECT occurred_at / 86400000 AS day, meter, tool, \
+             CAST(CASE WHEN LOWER(dimensions) LIKE '%\"outcome\":\"error\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"failed\"%' \
+               OR LOWER(dimensions) LIKE '%\"outcome\":\"failure\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"denied\"%' \
+               THEN 1 ELSE 0 END AS BIGINT) AS failed, \
+             COUNT(*) AS events, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events \
+             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2, 3, 4",
         )
         .bind(customer)
         .bind(from)

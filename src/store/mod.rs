@@ -251,7 +251,7 @@ pub trait InsightsLedger: Send + Sync {
     async fn credit_flows(&self, from: i64, to: i64, now: i64) -> Result<CreditFlows, StoreError>;
     async fn delivery_health(&self) -> Result<DeliveryHealth, StoreError>;
     /// A customer's events in `[from, to)` (exact to the millisecond) per UTC day, meter, `tool`
-    /// value and set of dimensions.
+    /// value and whether they failed.
     async fn usage_by_day(
         &self,
         customer: &str,

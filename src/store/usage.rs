@@ -207,8 +207,12 @@ async fn upsert_rollup(conn: &mut Conn, added: &[super::cache::Added]) -> Result
             b.push_bind(*hour).push_bind(*meter).push_bind(*tool).push_bind(*shard).push_bind(*quantity).push_bind(*events);
         });
         qb.push(
-            " ON CONFLICT (hour, meter, tool, shard) DO UPDATE SET quantity = usage_rollup.quantity + excluded.quantity, \
-             events = usage_rollup.events + excluded.events",
+            // Saturating: a total past the ledger's range must not fail every batch after it.
+            " ON CONFLICT (hour, meter, tool, shard) DO UPDATE SET \
+             quantity = CASE WHEN usage_rollup.quantity > 9223372036854775807 - excluded.quantity \
+               THEN 9223372036854775807 ELSE usage_rollup.quantity + excluded.quantity END, \
+             events = CASE WHEN usage_rollup.events > 9223372036854775807 - excluded.events \
+               THEN 9223372036854775807 ELSE usage_rollup.events + excluded.events END",
         );
         qb.build().persistent(false).execute(&mut *conn).await?;
     }

@@ -11,7 +11,7 @@ pub mod view;
 
 use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use crate::core::insight::{Granularity, bucket_of, buckets};
 use crate::core::period::{Span, rfc3339};
@@ -88,12 +88,25 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
     let due: Vec<_> = customers
         .iter()
         .filter(|r| !activity::churned(r) && app.plan_of(r).is_some())
-        .map(|r| invoice::preview(app, r))
+        .map(|r| async move { (r.id.as_str(), invoice::preview(app, r).await) })
         .collect();
-    let previews: Vec<InvoicePreviewView> = futures::stream::iter(due)
+    let answered: Vec<_> = futures::stream::iter(due)
         .buffered(PREVIEWS_AT_ONCE)
-        .try_collect()
-        .await?;
+        .collect()
+        .await;
+    // A customer whose invoice cannot be computed is named, not a reason to show nothing.
+    let mut previews: Vec<InvoicePreviewView> = Vec::with_capacity(answered.len());
+    let mut unavailable = Vec::new();
+    for (customer, preview) in answered {
+        match preview {
+            Ok(p) => previews.push(p),
+            Err(e) => unavailable.push(view::UnavailablePreview {
+                customer: customer.to_string(),
+                code: e.code.to_string(),
+                message: e.message,
+            }),
+        }
+    }
     let (invoices, packs) = app.store.receipts(range.start, range.end).await?;
     let currencies = revenue::figures(
         app,
@@ -135,6 +148,7 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
         credits: activity::credits(&flows),
         reserved: activity::reserved(app, &customers).await?,
         accounts,
+        upcoming_unavailable: unavailable,
         accounts_total: customers.len() as u64,
         delivery: activity::delivery(app.store.delivery_health().await?),
         stripe_balance: app.balance.get(app).await,

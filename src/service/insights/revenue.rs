@@ -79,12 +79,13 @@ pub fn mrr_at(
     ))
 }
 
-/// Whether a customer churned before `t` (so coming back is a reactivation).
+/// Whether a customer had canceled by `t` (so coming back is a reactivation); one paused or
+/// still incomplete has not churned, and its first payment is new.
 fn churned_before(record: &CustomerRecord, history: Option<&History>, t: i64) -> bool {
     let status = history
         .and_then(|h| h.statuses.iter().find(|c| c.at > t))
         .map_or(record.status.as_str(), |c| c.previous_status.as_str());
-    t >= record.created_at && !paying(status)
+    t >= record.created_at && Status::parse(status) == Some(Status::Canceled)
 }
 
 /// Per currency: MRR at each boundary (summed) and the movements of each bucket, paying
@@ -199,14 +200,15 @@ pub struct Revenue<'a> {
 
 pub fn figures(app: &App, r: &Revenue) -> Result<Vec<CurrencyFigures>, BillingError> {
     let now = app.now();
-    // MRR at the range's start and at each bucket's end, never past now.
+    // MRR just before the range's start and just before each bucket's end (a change at a
+    // bucket's first moment is that bucket's), never past now.
     let boundaries: Vec<i64> = r
         .buckets
         .first()
         .map(|b| b.start)
         .into_iter()
         .chain(r.buckets.iter().map(|b| b.end))
-        .map(|t| t.min(now))
+        .map(|t| t.min(now).saturating_sub(1))
         .collect();
     let recurring = recurring(app, r.customers, r.histories, &boundaries);
     let upcoming = upcoming(r.previews);

@@ -14,9 +14,6 @@ use crate::service::invoice;
 use crate::service::usage_report::range_of;
 use crate::service::{App, BillingError, Money};
 
-/// The `outcome` values that make a call failed.
-pub const FAILED_OUTCOMES: [&str; 4] = ["error", "failed", "failure", "denied"];
-
 #[derive(Debug, Clone, Default)]
 pub struct StatsQuery {
     pub customer: String,
@@ -82,14 +79,6 @@ pub struct UsageStatsView {
     pub per_day: Vec<DayCalls>,
 }
 
-/// Whether an event's dimensions (JSON) name a failed outcome.
-fn failed(dimensions: &str) -> bool {
-    serde_json::from_str::<BTreeMap<String, String>>(dimensions)
-        .ok()
-        .and_then(|d| d.get("outcome").cloned())
-        .is_some_and(|o| FAILED_OUTCOMES.contains(&o.to_ascii_lowercase().as_str()))
-}
-
 pub async fn stats(app: &App, q: StatsQuery) -> Result<UsageStatsView, BillingError> {
     if let Some(m) = &q.meter {
         app.check_meter(m)?;
@@ -109,7 +98,7 @@ pub async fn stats(app: &App, q: StatsQuery) -> Result<UsageStatsView, BillingEr
     {
         let events = u64::try_from(r.events).unwrap_or(0);
         let quantity = u64::try_from(r.quantity).unwrap_or(0);
-        let failed = failed(&r.dimensions);
+        let failed = r.failed != 0;
         totals.add(events, quantity, failed);
         days.entry(r.day).or_default().add(events, quantity, failed);
         if !r.tool.is_empty() {

@@ -30,6 +30,9 @@ pub struct DashboardView {
     /// Customers with the largest upcoming invoices first (at most `accounts_limit`).
     pub accounts: Vec<AccountRow>,
     pub accounts_total: u64,
+    /// Customers whose upcoming invoice could not be computed (left out of `upcoming`), and
+    /// why: `preview_invoice` on them gives the same error.
+    pub upcoming_unavailable: Vec<UnavailablePreview>,
     pub delivery: DeliveryView,
     /// Stripe's balance, refreshed at most every five minutes (null without Stripe).
     pub stripe_balance: Option<BalanceFigures>,
@@ -178,6 +181,13 @@ pub struct AccountRow {
     /// without a plan.
     pub next_invoice: Option<Money>,
     pub period_end: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UnavailablePreview {
+    pub customer: String,
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -52,14 +52,16 @@ pub struct DeliveryHealth {
     pub webhooks_failed: i64,
 }
 
-/// A customer's events of one UTC day, meter, `tool` value and set of dimensions (JSON).
+/// A customer's events of one UTC day, meter and `tool` value, failed (an `outcome` dimension of
+/// error, failed, failure or denied) or not.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DayUsage {
     /// Days since 1970-01-01 (UTC).
     pub day: i64,
     pub meter: String,
     pub tool: String,
-    pub dimensions: String,
+    /// 1 for failed calls, 0 for the others.
+    pub failed: i64,
     pub events: i64,
     pub quantity: i64,
 }
