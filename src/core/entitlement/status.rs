@@ -47,6 +47,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// Whether a subscription in this status pays its plan (past due and unpaid still do, until
+    /// Stripe cancels them): what MRR counts.
+    pub fn pays(self) -> bool {
+        !matches!(
+            self,
+            Status::Canceled | Status::Incomplete | Status::IncompleteExpired | Status::Paused
+        )
+    }
+
+    /// Whether the customer has left: canceled, or its first payment never came.
+    pub fn churned(self) -> bool {
+        matches!(self, Status::Canceled | Status::IncompleteExpired)
+    }
+
     pub const NAMES: [&'static str; 8] = [
         "active",
         "trialing",

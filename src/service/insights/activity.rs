@@ -22,10 +22,7 @@ fn unsigned(n: i64) -> u64 {
 
 /// Whether a customer has left: canceled, or its first payment never came.
 pub fn churned(record: &CustomerRecord) -> bool {
-    matches!(
-        Status::parse(&record.status),
-        Some(Status::Canceled | Status::IncompleteExpired)
-    )
+    Status::parse(&record.status).is_some_and(Status::churned)
 }
 
 fn delinquent(record: &CustomerRecord) -> bool {

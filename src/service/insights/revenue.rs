@@ -37,12 +37,10 @@ pub fn histories<'a>(
     out
 }
 
-/// Whether a customer in `status` pays its plan (past due and unpaid still do, until churned).
+/// Whether a customer in `status` pays its plan (an unknown status is read as active, as
+/// everywhere else).
 fn paying(status: &str) -> bool {
-    !matches!(
-        Status::parse(status),
-        Some(Status::Canceled | Status::Incomplete | Status::IncompleteExpired | Status::Paused)
-    )
+    Status::parse(status).is_none_or(Status::pays)
 }
 
 /// A customer's MRR at `t` (twelfths of a minor unit) and its currency: its plan's base price at
