@@ -1,7 +1,9 @@
 //! Throughput benchmark (`cargo bench --bench throughput`), figures printed as a table.
 //!
 //! 1. `check_entitlement` over streamable HTTP, 50 concurrent clients (one MCP session each),
-//!    beside a no-op tool in the same run: the protocol floor.
+//!    beside a no-op tool in the same run: the protocol floor. `consume: true` for one customer
+//!    (every call on the same row: the worst case for locking) and spread over 1,000 customers.
+//!    On SQLite, and on PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set.
 //! 2. `record_usage_batch` of 1,000 events: events per second into SQLite and PostgreSQL
 //!    (PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set).
 //! 3. Concurrent single `record_usage` calls: grouped commits versus one commit per event.
@@ -36,6 +38,8 @@ const CALLS_PER_CLIENT: usize = 200;
 /// Alternating rounds per tool; the median round is reported.
 const ROUNDS: usize = 5;
 const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/billing.toml");
+/// Customers the spread `consume` case calls for (`"customer": "*"` in a case's arguments).
+const SPREAD: usize = 1_000;
 
 /// The protocol floor: a tool that does nothing.
 struct Noop;
@@ -171,6 +175,9 @@ async fn http_load(
             let mut lat = Vec::with_capacity(CALLS_PER_CLIENT);
             for n in 0..CALLS_PER_CLIENT {
                 let mut a = args.as_object().cloned().unwrap();
+                if a.get("customer") == Some(&json!("*")) {
+                    a.insert("customer".into(), json!(format!("bench{}", (i * CALLS_PER_CLIENT + n) % SPREAD)));
+                }
                 if a.contains_key("idempotency_key") {
                     a.insert("idempotency_key".into(), json!(format!("{tool}-{i}-{n}-{}", uuid::Uuid::now_v7().simple())));
                 }
@@ -211,7 +218,7 @@ async fn http_load(
     stats(all, start.elapsed())
 }
 
-async fn bench_http(url: &str) {
+async fn bench_http(ledger: &str, url: &str) {
     let app = app(url).await;
     let mut registry = mcp::tools::all().filtered(&ToolFilter::default());
     registry.add::<Noop>();
@@ -233,11 +240,20 @@ async fn bench_http(url: &str) {
     let token = cancel.clone();
     tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
     create_customer(&app, "bench", "professional").await;
-    for (era, label) in [
+    for n in 0..SPREAD {
+        create_customer(&app, &format!("bench{n}"), "professional").await;
+    }
+    let eras = [
         (Era::Sessions, "sessions (2025-11-25, rmcp client)"),
         (Era::Stateless, "stateless (2026-07-28, plain HTTP client)"),
-    ] {
-        http_table(&base, &key, era, label).await;
+    ];
+    // BENCH_ERA=sessions or stateless runs one era.
+    let era_only = std::env::var("BENCH_ERA").unwrap_or_default();
+    for (era, label) in eras
+        .into_iter()
+        .filter(|(_, l)| l.starts_with(era_only.as_str()))
+    {
+        http_table(&base, &key, era, &format!("{ledger}, {label}")).await;
     }
     cancel.cancel();
 }
@@ -249,7 +265,7 @@ async fn http_table(base: &str, key: &str, era: Era, label: &str) {
     println!("| tool | calls/s | p50 | p99 | vs floor |");
     println!("|---|---|---|---|---|");
     // Rounds alternate the tools so that drift of the machine hits all of them alike.
-    let cases: [(&str, &'static str, serde_json::Value); 4] = [
+    let cases: [(&str, &'static str, serde_json::Value); 5] = [
         ("noop (floor)", "noop", json!({})),
         (
             "noop with an answer of check_entitlement's size",
@@ -262,11 +278,24 @@ async fn http_table(base: &str, key: &str, era: Era, label: &str) {
             json!({"customer": "bench", "feature": "tool_calls"}),
         ),
         (
-            "check_entitlement consume=true",
+            "check_entitlement consume=true, one customer",
             "check_entitlement",
             json!({"customer": "bench", "feature": "tool_calls", "consume": true, "idempotency_key": ""}),
         ),
+        (
+            "check_entitlement consume=true, 1,000 customers",
+            "check_entitlement",
+            json!({"customer": "*", "feature": "tool_calls", "consume": true, "idempotency_key": ""}),
+        ),
     ];
+    // BENCH_CASE=text keeps the floor and the cases whose name holds the text (for profiling).
+    let only = std::env::var("BENCH_CASE").unwrap_or_default();
+    let cases: Vec<_> = cases
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| *i == 0 || c.0.contains(only.as_str()))
+        .map(|(_, c)| c)
+        .collect();
     let mut runs: Vec<Vec<Stats>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         for (i, (_, tool, args)) in cases.iter().enumerate() {
@@ -373,7 +402,11 @@ async fn main() {
     // BENCH=http or BENCH=writes runs one section only.
     let only = std::env::var("BENCH").unwrap_or_default();
     if only != "writes" {
-        bench_http(&sqlite("http.db")).await;
+        bench_http("SQLite", &sqlite("http.db")).await;
+        if let Some(pg) = postgres().await {
+            bench_http("PostgreSQL", &pg.url).await;
+            pg.drop().await;
+        }
     }
     if only == "http" {
         return;
@@ -384,21 +417,40 @@ async fn main() {
     );
     println!("|---|---|---|---|");
     bench_writes("SQLite (WAL, synchronous=FULL)", &sqlite("writes.db")).await;
-    if let Ok(base) = std::env::var("BILLING_TEST_POSTGRES_URL") {
-        let name = format!("bmt_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        bench_writes("PostgreSQL (synchronous_commit=on)", &url).await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
+    if let Some(pg) = postgres().await {
+        bench_writes("PostgreSQL (synchronous_commit=on)", &pg.url).await;
+        pg.drop().await;
+    }
+}
+
+/// A fresh PostgreSQL database when `BILLING_TEST_POSTGRES_URL` is set.
+struct Scratch {
+    admin: sqlx::PgConnection,
+    name: String,
+    url: String,
+}
+
+async fn postgres() -> Option<Scratch> {
+    let base = std::env::var("BILLING_TEST_POSTGRES_URL").ok()?;
+    let name = format!("bmt_bench_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    Some(Scratch { admin, name, url })
+}
+
+impl Scratch {
+    async fn drop(mut self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut self.admin)
         .await
         .ok();
     }

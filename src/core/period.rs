@@ -158,6 +158,21 @@ pub fn from_on(span: Span, from: i64) -> Span {
     }
 }
 
+/// Where the hourly rollup row of an event at `t` starts: the hour of the customer's own grid
+/// (whole hours from its billing anchor, where its hour, day and month windows and its periods
+/// start) that contains `t`, moved up to the latest of `cuts` at or before `t` (the moments a
+/// billable span starts: the current plan's start, the trial's end). A span the customer's
+/// decisions and invoices count then starts and ends between rows, so it is read from the rows
+/// alone, however many events it holds.
+pub fn bucket_of(anchor: i64, cuts: [Option<i64>; 2], t: i64) -> i64 {
+    let hours = t.saturating_sub(anchor).div_euclid(HOUR_MS);
+    let hour = anchor.saturating_add(hours.saturating_mul(HOUR_MS));
+    cuts.into_iter()
+        .flatten()
+        .filter(|c| *c <= t)
+        .fold(hour, i64::max)
+}
+
 /// RFC 3339 rendering of epoch milliseconds (for results people read).
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -176,6 +191,42 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn rows_start_on_the_customers_own_hours_and_at_its_cuts() {
+        let anchor = at("2026-03-14T09:26:53.589Z");
+        let t = at("2026-04-02T17:05:00Z");
+        // 17:05 is in the customer's hour that began at 16:26:53.589.
+        assert_eq!(
+            bucket_of(anchor, [None, None], t),
+            at("2026-04-02T16:26:53.589Z")
+        );
+        // A plan change at 16:40 starts a row of its own; one after `t` changes nothing.
+        let change = at("2026-04-02T16:40:00Z");
+        assert_eq!(bucket_of(anchor, [Some(change), None], t), change);
+        assert_eq!(
+            bucket_of(anchor, [Some(t + 1), None], t),
+            at("2026-04-02T16:26:53.589Z")
+        );
+        // An event before the anchor (backdated) still lands on the grid.
+        assert_eq!(
+            bucket_of(anchor, [None, None], anchor - 1),
+            anchor - HOUR_MS
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn every_window_boundary_is_a_row_boundary(anchor in 0i64..4_000_000_000_000, k in 0i64..2_000, off in 0i64..HOUR_MS) {
+            // Any time maps into [bucket, bucket + 1h), and a window start maps to itself.
+            let t = anchor + k * HOUR_MS + off;
+            let b = bucket_of(anchor, [None, None], t);
+            prop_assert!(b <= t && t < b + HOUR_MS);
+            let month = window_span(anchor, Window::Month, t).unwrap();
+            prop_assert_eq!(bucket_of(anchor, [None, None], month.start), month.start);
+            prop_assert_eq!(bucket_of(anchor, [None, None], month.end), month.end);
+        }
+    }
 
     fn at(s: &str) -> i64 {
         parse_rfc3339(s).unwrap()

@@ -1,7 +1,7 @@
 // The SQL of API keys and the audit log, written once and included into `sqlite.rs` and
 // `postgres.rs` by `ledger.rs`.
 
-use super::{AccessLedger, ApiKeyRecord, AuditEntry, AuditQuery, KeyOutcome, KeyQuery, KeyWrite, NewApiKey};
+use super::{AccessLedger, ApiKeyRecord, AuditQuery, KeyOutcome, KeyQuery, KeyWrite, NewApiKey};
 
 const KEY_COLUMNS: &str = "SELECT id, secret_hash, name, role, customer_id, rate_per_minute, burst, created_at, \
                            expires_at, revoked_at, rotated_from, idempotency_key FROM api_keys";
@@ -55,7 +55,7 @@ async fn insert_or_first(conn: &mut Conn, k: NewApiKey) -> Result<KeyOutcome, St
     })
 }
 
-async fn write_key(conn: &mut Conn, write: KeyWrite, known: &BTreeSet<String>) -> Result<KeyOutcome, StoreError> {
+async fn write_key(conn: &mut Conn, write: KeyWrite, known: &Known) -> Result<KeyOutcome, StoreError> {
     match write {
         KeyWrite::Create(k) => {
             // Customers are never deleted, so no earlier request can have named this one.
@@ -121,6 +121,25 @@ async fn insert_audit(conn: &mut Conn, e: &AuditEntry) -> Result<(), StoreError>
     .bind(&e.result)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Entries nobody waits for, in one statement per [`INSERT_CHUNK`].
+async fn insert_audits(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO audit_log (id, at, key_id, role, tool, customer_id, arguments, result) ");
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(&e.id)
+                .push_bind(e.at)
+                .push_bind(&e.key_id)
+                .push_bind(&e.role)
+                .push_bind(&e.tool)
+                .push_bind(&e.customer_id)
+                .push_bind(&e.arguments)
+                .push_bind(&e.result);
+        });
+        qb.build().persistent(false).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

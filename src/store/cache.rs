@@ -26,7 +26,7 @@ pub const TTL_MS: i64 = 1000;
 
 /// Where the snapshot's figures were counted: the windows, the billing period, and the month and
 /// period from when the current plan's billing began.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spans {
     pub hour: Span,
     pub day: Span,
@@ -61,6 +61,32 @@ pub struct Added {
     pub tally: Tally,
     /// An event of a `unique` meter: the cached entry cannot be updated, only dropped.
     pub distinct: bool,
+}
+
+/// Add usage at `at` (of value `tool`) to a snapshot's figures counted over `spans`: exact for
+/// sum, count, max and last. The cache after a commit, and the writer between the consumptions
+/// of one batch, keep their snapshots current this way.
+pub fn add_to(snapshot: &mut Snapshot, spans: &Spans, tool: &str, at: i64, tally: &Tally) {
+    for (window, span) in [
+        (Window::Hour, spans.hour),
+        (Window::Day, spans.day),
+        (Window::Month, spans.month),
+    ] {
+        if span.contains(at) {
+            snapshot.in_window.entry(window).or_default().merge(tally);
+        }
+    }
+    if spans.period.contains(at) {
+        snapshot.period_total.merge(tally);
+    }
+    for (span, by_value) in [
+        (spans.month_billable, &mut snapshot.month_by_value),
+        (spans.period_billable, &mut snapshot.period_by_value),
+    ] {
+        if span.contains(at) {
+            by_value.entry(tool.to_string()).or_default().merge(tally);
+        }
+    }
 }
 
 /// Checks read concurrently; only writes and loads take the lock exclusively.
@@ -158,31 +184,13 @@ impl SnapshotCache {
                 c.by_meter.remove(&e.meter);
                 continue;
             }
-            let snapshot = Arc::make_mut(&mut entry.snapshot);
-            for (window, span) in [
-                (Window::Hour, spans.hour),
-                (Window::Day, spans.day),
-                (Window::Month, spans.month),
-            ] {
-                if span.contains(e.occurred_at) {
-                    snapshot
-                        .in_window
-                        .entry(window)
-                        .or_default()
-                        .merge(&e.tally);
-                }
-            }
-            if spans.period.contains(e.occurred_at) {
-                snapshot.period_total.merge(&e.tally);
-            }
-            for (span, by_value) in [
-                (spans.month_billable, &mut snapshot.month_by_value),
-                (spans.period_billable, &mut snapshot.period_by_value),
-            ] {
-                if span.contains(e.occurred_at) {
-                    by_value.entry(e.tool.clone()).or_default().merge(&e.tally);
-                }
-            }
+            add_to(
+                Arc::make_mut(&mut entry.snapshot),
+                &spans,
+                &e.tool,
+                e.occurred_at,
+                &e.tally,
+            );
         }
     }
 

@@ -81,7 +81,7 @@ const ADJUSTMENT_COLUMNS: &str = "id, customer_id, credits, grant_id, reason, id
 
 /// Add credits (a new grant) or take them back (from one grant, or in burn order), never below
 /// zero; idempotent by key.
-async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &BTreeSet<String>) -> Result<Adjusted, StoreError> {
+async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &Known) -> Result<Adjusted, StoreError> {
     if !known.contains(&a.customer) {
         return Ok(Adjusted::UnknownCustomer);
     }
@@ -167,7 +167,7 @@ async fn grant_exists(conn: &mut Conn, customer: &str, id: &str) -> Result<bool,
         .is_some())
 }
 
-async fn grant(conn: &mut Conn, g: &NewGrant, known: &BTreeSet<String>) -> Result<Granted, StoreError> {
+async fn grant(conn: &mut Conn, g: &NewGrant, known: &Known) -> Result<Granted, StoreError> {
     if !known.contains(&g.customer) {
         return Ok(Granted::UnknownCustomer);
     }

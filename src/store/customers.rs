@@ -4,7 +4,7 @@
 // transaction.
 
 use super::{
-    CUSTOMER_COLUMNS, Created, CustomerLedger, CustomerRecord, NewCustomer, Page, PlanChange, PlanChangeRecord, ReservedWrite, StripeLink,
+    Created, CustomerLedger, NewCustomer, Page, PlanChange, PlanChangeRecord, ReservedWrite, StripeLink,
 };
 
 /// The customer queries, built once from [`CUSTOMER_COLUMNS`].
@@ -25,7 +25,7 @@ async fn fetch_customer(conn: &mut Conn, id: &str) -> Result<Option<CustomerReco
     .await?)
 }
 
-async fn create_customer(conn: &mut Conn, c: &NewCustomer, known: &mut BTreeSet<String>) -> Result<Created, StoreError> {
+async fn create_customer(conn: &mut Conn, c: &NewCustomer, known: &mut Known) -> Result<Created, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO customers (id, name, email, plan, billing_interval, status, period_anchor, trial_ends_at, \
          metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING",
@@ -45,7 +45,7 @@ async fn create_customer(conn: &mut Conn, c: &NewCustomer, known: &mut BTreeSet<
     .rows_affected()
         == 1;
     let record = fetch_customer(conn, &c.id).await?.ok_or_else(|| StoreError::Corrupt(format!("customer {} vanished", c.id)))?;
-    known.insert(c.id.clone());
+    known.refresh(conn, &c.id).await?;
     Ok(if inserted { Created::Created(record) } else { Created::Existing(record) })
 }
 

@@ -43,9 +43,16 @@ fn aggregate<'a>(events: impl Iterator<Item = &'a NewEvent>) -> Vec<Added> {
     sums.into_values().collect()
 }
 
+/// `result` of a write to the customer's row, once the batch's copy of the row is read again.
+async fn refreshed<T>(conn: &mut Conn, known: &mut Known, customer: &str, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    let value = result?;
+    known.refresh(conn, customer).await?;
+    Ok(value)
+}
+
 /// Run one operation of a batch; `None` when it failed (its caller is answered already, and its
 /// savepoint is rolled back).
-async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mut Effects) -> Option<Pending> {
+async fn dispatch(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) -> Option<Pending> {
     match op {
         Op::CreateCustomer(c, reply) => {
             let r = create_customer(conn, &c, known).await;
@@ -54,16 +61,19 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
         }
         Op::ChangePlan(c, reply) => {
             let r = change_plan(conn, &c).await;
+            let r = refreshed(conn, known, &c.customer, r).await;
             fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
             settle(reply, r)
         }
         Op::SetReserved(w, reply) => {
             let r = set_reserved(conn, &w).await;
+            let r = refreshed(conn, known, &w.customer, r).await;
             fx.invalidated.extend(r.is_ok().then(|| w.customer.clone()));
             settle(reply, r)
         }
         Op::LinkStripe(l, reply) => {
             let r = link_stripe(conn, &l).await;
+            let r = refreshed(conn, known, &l.customer, r).await;
             fx.invalidated.extend(r.is_ok().then(|| l.customer.clone()));
             settle(reply, r)
         }
@@ -111,7 +121,14 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut BTreeSet<String>, fx: &mu
         Op::Requeue(r, reply) => settle(reply, requeue(conn, &r).await),
         Op::ReceiveWebhook(e, reply) => settle(reply, receive_webhook(conn, &e).await),
         Op::ApplyWebhook(a, reply) => {
-            let r = apply_webhook(conn, &a, known).await;
+            let mut r = apply_webhook(conn, &a, known).await;
+            if r.is_ok() {
+                for customer in a.customers() {
+                    if let Err(e) = known.refresh(conn, customer).await {
+                        r = Err(e);
+                    }
+                }
+            }
             if r.is_ok() {
                 fx.invalidated.extend(a.customers().into_iter().map(String::from));
             }

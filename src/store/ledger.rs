@@ -13,10 +13,11 @@ use std::sync::Arc;
 use sqlx::QueryBuilder;
 use tokio::sync::mpsc;
 
-use super::cache::SnapshotCache;
-use super::writer::{self, Op, Pending, settle};
-use super::{Consumed, GrantRecord, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
+use super::cache::{SnapshotCache, Spans, add_to};
+use super::writer::{self, Op, Pending, Reply, settle};
+use super::{AuditEntry, CUSTOMER_COLUMNS, ConsumeRequest, Consumed, CustomerRecord, GrantRecord, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
 use crate::core::credit;
+use crate::core::period::bucket_of;
 
 /// The schema, embedded; applied when a backend opens.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations");
@@ -61,35 +62,44 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
         return fail_all(ops, &e.to_string());
     }
     let customers: BTreeSet<String> = ops.iter().flat_map(|op| op.customers()).map(str::to_string).collect();
-    let mut known = BTreeSet::new();
-    for id in customers {
-        match sqlx::query_scalar::<Db, String>(LOCK_CUSTOMER).bind(&id).fetch_optional(&mut *conn).await {
-            Ok(Some(_)) => {
-                known.insert(id);
-            }
-            Ok(None) => {}
+    let mut known = match lock_customers(&mut conn, customers).await {
+        Ok(known) => known,
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return fail_all(ops, &e.to_string());
+        }
+    };
+    let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
+    let mut fx = Effects::default();
+    // Consumptions are decided together after the other operations, and the audit entries nobody
+    // waits for go in together last.
+    let (mut audits, mut group, mut others) = (Vec::new(), Vec::new(), Vec::new());
+    for op in ops {
+        match op {
+            Op::Audit(e, None) => audits.push(e),
+            Op::Consume(request, reply) if groupable(&request) => group.push((request, reply)),
+            op => others.push(op),
+        }
+    }
+    for op in others {
+        match run_op(&mut conn, op, &mut known, &mut fx).await {
+            Ok(done) => pending.extend(done),
             Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return fail_all(ops, &e.to_string());
+                return pending.into_iter().for_each(|p| p(Err(&e)));
             }
         }
     }
-    let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
-    let mut fx = Effects::default();
-    for op in ops {
-        if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut *conn).await {
-            op.fail(&e.to_string());
-            continue;
-        }
-        let done = dispatch(&mut conn, op, &mut known, &mut fx).await;
-        let end = if done.is_some() { "RELEASE SAVEPOINT op" } else { "ROLLBACK TO SAVEPOINT op" };
-        if let Some(p) = done {
-            pending.push(p);
-        }
-        if let Err(e) = sqlx::query(end).execute(&mut *conn).await {
+    match consume_group(&mut conn, group, &mut known, &mut fx).await {
+        Ok(done) => pending.extend(done),
+        Err(e) => {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
+            return pending.into_iter().for_each(|p| p(Err(&e)));
         }
+    }
+    if let Err(e) = audit_batch(&mut conn, &audits).await {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
     }
     if let Err(e) = upsert_rollup(&mut conn, &fx.added).await {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -108,6 +118,64 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     }
 }
 
+/// Lock the batch's customers in id order (one statement per [`INSERT_CHUNK`] of them) and read
+/// their rows.
+async fn lock_customers(conn: &mut Conn, customers: BTreeSet<String>) -> Result<Known, StoreError> {
+    let mut known = Known::default();
+    let ids: Vec<String> = customers.into_iter().collect();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ("));
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_str());
+        }
+        qb.push(format!(") ORDER BY id {LOCK_CUSTOMER}"));
+        for record in qb.build_query_as::<CustomerRecord>().persistent(false).fetch_all(&mut *conn).await? {
+            known.0.insert(record.id.clone(), record);
+        }
+    }
+    Ok(known)
+}
+
+/// Run one operation under its own savepoint: its pending answer, or none when it failed (its
+/// caller is answered). `Err` is a failure of the transaction itself.
+async fn run_op(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) -> Result<Option<Pending>, String> {
+    if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut *conn).await {
+        op.fail(&e.to_string());
+        return Ok(None);
+    }
+    let done = dispatch(conn, op, known, fx).await;
+    let end = if done.is_some() { "RELEASE SAVEPOINT op" } else { "ROLLBACK TO SAVEPOINT op" };
+    match sqlx::query(end).execute(&mut *conn).await {
+        Ok(_) => Ok(done),
+        Err(e) => {
+            // The operation's caller waits for the commit that will not come.
+            if let Some(p) = done {
+                p(Err(&e.to_string()));
+            }
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Store a batch's audit entries under a savepoint of their own: entries that cannot be stored
+/// are said in the log (nobody waits for them) and do not undo the operations.
+async fn audit_batch(conn: &mut Conn, audits: &[AuditEntry]) -> Result<(), sqlx::Error> {
+    if audits.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SAVEPOINT audit").execute(&mut *conn).await?;
+    match insert_audits(conn, audits).await {
+        Ok(()) => sqlx::query("RELEASE SAVEPOINT audit").execute(&mut *conn).await.map(|_| ()),
+        Err(error) => {
+            for e in audits {
+                tracing::error!(tool = e.tool, error = %error, "an audit entry was not stored");
+            }
+            sqlx::query("ROLLBACK TO SAVEPOINT audit").execute(&mut *conn).await.map(|_| ())
+        }
+    }
+}
+
 /// A list's cursor must name a row the same list (with the same filters, bound after the cursor
 /// as `$2`, `$3`, …) could have returned; any other is [`StoreError::UnknownCursor`], whoever's
 /// row it is.
@@ -120,6 +188,39 @@ async fn cursor_known(read: &sqlx::Pool<Db>, sql: &'static str, cursor: Option<&
     match query.fetch_one(read).await? {
         0 => Err(StoreError::UnknownCursor),
         _ => Ok(()),
+    }
+}
+
+/// The customers a batch has locked (and created), as their rows stand in the transaction: read
+/// when locked, and again after each write to the row, so an operation decides on the row
+/// without reading it.
+#[derive(Default)]
+struct Known(BTreeMap<String, CustomerRecord>);
+
+impl Known {
+    fn contains(&self, customer: &str) -> bool {
+        self.0.contains_key(customer)
+    }
+
+    fn record(&self, customer: &str) -> Option<&CustomerRecord> {
+        self.0.get(customer)
+    }
+
+    /// The start of the usage row an event of `customer` at `t` is added to ([`bucket_of`]).
+    fn bucket(&self, customer: &str, t: i64) -> i64 {
+        match self.0.get(customer) {
+            Some(c) => bucket_of(c.period_anchor, [Some(c.plan_since), c.trial_ends_at], t),
+            None => floor_hour(t),
+        }
+    }
+
+    /// Read the customer's row again after a write to it in this transaction.
+    async fn refresh(&mut self, conn: &mut Conn, customer: &str) -> Result<(), StoreError> {
+        match fetch_customer(conn, customer).await? {
+            Some(record) => self.0.insert(customer.to_string(), record),
+            None => self.0.remove(customer),
+        };
+        Ok(())
     }
 }
 
@@ -137,6 +238,8 @@ impl Ledger for Backend {
 include!("dispatch.rs");
 include!("customers.rs");
 include!("usage.rs");
+include!("spans.rs");
+include!("group.rs");
 include!("snapshot.rs");
 include!("credits.rs");
 include!("outbox.rs");

@@ -11,7 +11,8 @@ type Conn = sqlx::PgConnection;
 
 const BACKEND: &str = "postgres";
 const BEGIN: &str = "BEGIN";
-const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE";
+/// How the writer reads a customer it locks.
+const LOCK_CUSTOMER: &str = "FOR NO KEY UPDATE";
 /// A webhook event's status, locked until the transaction ends (one application per event).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1 FOR UPDATE";
 

@@ -6,8 +6,8 @@
 // and a `unique` meter one count of distinct values. `consume` decides on the same state under the
 // customer's lock, and records what it allowed.
 
-use super::cache::Spans;
-use super::{ConsumeRequest, Counted, EntitlementLedger, Snapshot};
+
+use super::{Counted, EntitlementLedger, Snapshot};
 use crate::core::entitlement::windows_for;
 use crate::core::period::{Interval, Window};
 
@@ -16,20 +16,23 @@ use crate::core::period::{Interval, Window};
 /// began (what prices and included units read).
 const SNAPSHOT_SPANS: usize = 6;
 
-/// One query for sum, count and max of a meter in every snapshot span, per value.
+/// One query for sum, count and max of a meter in every snapshot span, per value, over the rows
+/// wholly inside each span, and how many rows cross each span's edge (read exactly instead).
 static SNAPSHOT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
     let mut columns = Vec::new();
     for i in 0..SNAPSHOT_SPANS {
         let (lo, hi) = (3 + 2 * i, 4 + 2 * i);
-        let within = format!("hour >= ${lo} AND hour < ${hi}");
+        let within = inside_sql(lo, hi);
         columns.push(format!(
             "CAST(SUM(CASE WHEN {within} THEN quantity ELSE 0 END) AS BIGINT) AS s{i}, \
              CAST(SUM(CASE WHEN {within} THEN events ELSE 0 END) AS BIGINT) AS c{i}, \
-             CAST(MAX(CASE WHEN {within} THEN max_q ELSE 0 END) AS BIGINT) AS m{i}"
+             CAST(MAX(CASE WHEN {within} THEN max_q ELSE 0 END) AS BIGINT) AS m{i}, \
+             CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS x{i}",
+            across_sql(lo, hi)
         ));
     }
     let sql = format!(
-        "SELECT tool, {} FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $15 AND hour < $16 GROUP BY tool",
+        "SELECT tool, {} FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour > $15 AND hour < $16 AND events > 0 GROUP BY tool",
         columns.join(", ")
     );
     Box::leak(sql.into_boxed_str())
@@ -54,12 +57,12 @@ static DISTINCT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
 #[derive(sqlx::FromRow)]
 struct SpanSums {
     tool: String,
-    s0: i64, c0: i64, m0: i64,
-    s1: i64, c1: i64, m1: i64,
-    s2: i64, c2: i64, m2: i64,
-    s3: i64, c3: i64, m3: i64,
-    s4: i64, c4: i64, m4: i64,
-    s5: i64, c5: i64, m5: i64,
+    s0: i64, c0: i64, m0: i64, x0: i64,
+    s1: i64, c1: i64, m1: i64, x1: i64,
+    s2: i64, c2: i64, m2: i64, x2: i64,
+    s3: i64, c3: i64, m3: i64, x3: i64,
+    s4: i64, c4: i64, m4: i64, x4: i64,
+    s5: i64, c5: i64, m5: i64, x5: i64,
 }
 
 impl SpanSums {
@@ -73,6 +76,11 @@ impl SpanSums {
             t(self.s4, self.c4, self.m4),
             t(self.s5, self.c5, self.m5),
         ]
+    }
+
+    /// Rows across each span's edge.
+    fn across(&self) -> [i64; SNAPSHOT_SPANS] {
+        [self.x0, self.x1, self.x2, self.x3, self.x4, self.x5]
     }
 }
 
@@ -89,30 +97,35 @@ struct DistinctSums {
 #[derive(sqlx::FromRow)]
 struct LastRow {
     tool: String,
-    hour: i64,
+    first_at: i64,
     last_at: i64,
     last_q: i64,
 }
 
 /// A meter's tallies in each snapshot span, per value.
 async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>, spans: &[Span; SNAPSHOT_SPANS]) -> Result<Vec<BTreeMap<String, Tally>>, StoreError> {
-    let covers: Vec<(Span, Vec<Span>)> = spans.iter().map(|s| cover(*s)).collect();
-    let lo = covers.iter().map(|(h, _)| h.start).min().unwrap_or(0);
-    let hi = covers.iter().map(|(h, _)| h.end).max().unwrap_or(0);
+    let lo = spans.iter().map(|s| rows_after(*s)).min().unwrap_or(0);
+    let hi = spans.iter().map(|s| s.end).max().unwrap_or(0);
     let mut q = sqlx::query_as::<Db, SpanSums>(*SNAPSHOT_SQL).bind(customer).bind(counted.meter);
-    for (hours, _) in &covers {
-        q = q.bind(hours.start).bind(hours.end);
+    for s in spans {
+        q = q.bind(s.start).bind(s.end);
     }
     let rows = q.bind(lo).bind(hi).fetch_all(&mut *conn).await?;
     let mut out: Vec<BTreeMap<String, Tally>> = vec![BTreeMap::new(); SNAPSHOT_SPANS];
+    let mut across = [false; SNAPSHOT_SPANS];
     for r in rows {
+        for (i, x) in r.across().into_iter().enumerate() {
+            across[i] |= x > 0;
+        }
         for (i, t) in r.tallies().into_iter().enumerate() {
-            out[i].insert(r.tool.clone(), t);
+            if t.count > 0 {
+                out[i].insert(r.tool.clone(), t);
+            }
         }
     }
     if counted.aggregation.is_gauge() {
         let rows = sqlx::query_as::<Db, LastRow>(
-            "SELECT tool, hour, last_at, last_q FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour >= $3 AND hour < $4 AND events > 0",
+            "SELECT tool, first_at, last_at, last_q FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour > $3 AND hour < $4 AND events > 0",
         )
         .bind(customer)
         .bind(counted.meter)
@@ -121,21 +134,18 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
         .fetch_all(&mut *conn)
         .await?;
         for r in rows {
-            for (i, (hours, _)) in covers.iter().enumerate() {
-                if hours.contains(r.hour) {
+            for (i, s) in spans.iter().enumerate() {
+                if r.first_at >= s.start && r.last_at < s.end {
                     let latest = Tally { last: Some((r.last_at, as_u64(r.last_q))), ..Tally::default() };
                     out[i].entry(r.tool.clone()).or_default().merge(&latest);
                 }
             }
         }
     }
-    for (i, (_, edges)) in covers.iter().enumerate() {
-        for edge in edges {
-            let mut extra = UsageTotals::new();
-            edge_tallies(conn, customer, Some(counted.meter), *edge, &mut extra).await?;
-            for (tool, t) in extra.remove(counted.meter).unwrap_or_default() {
-                out[i].entry(tool).or_default().merge(&t);
-            }
+    // A span some row crosses (a range on an earlier grid) is read exactly, events included.
+    for (i, s) in spans.iter().enumerate() {
+        if across[i] && s.start < s.end {
+            out[i] = exact_span(conn, customer, Some(counted.meter), *s).await?.remove(counted.meter).unwrap_or_default();
         }
     }
     if counted.aggregation == Aggregation::Unique {
@@ -157,23 +167,35 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
 /// usage per value in the month and the period, and the live credit grants.
 async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<'_>>, now: i64) -> Result<Option<(Snapshot, Option<Spans>)>, StoreError> {
     let Some(record) = fetch_customer(conn, customer).await? else { return Ok(None) };
+    snapshot_of(conn, record, counted, now).await.map(Some)
+}
+
+/// The spans a snapshot of the customer taken at `now` counts.
+fn spans_at(record: &CustomerRecord, now: i64) -> Result<Spans, StoreError> {
+    let interval = Interval::stored(&record.billing_interval);
+    let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
+    let from = billable_from(record.plan_since, record.trial_ends_at, now);
+    Ok(Spans {
+        hour: span(Window::Hour),
+        day: span(Window::Day),
+        month: span(Window::Month),
+        period,
+        month_billable: from_on(span(Window::Month), from),
+        period_billable: from_on(period, from),
+    })
+}
+
+/// The snapshot of a customer whose row is read.
+async fn snapshot_of(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64) -> Result<(Snapshot, Option<Spans>), StoreError> {
+    let customer = record.id.clone();
+    let customer = customer.as_str();
     let mut in_window = BTreeMap::new();
     let mut period_total = Tally::default();
     let (mut month_by_value, mut period_by_value) = (BTreeMap::new(), BTreeMap::new());
     let mut counted_spans = None;
     if let Some(counted) = counted {
-        let interval = Interval::stored(&record.billing_interval);
-        let (spans, period) = windows_for(record.period_anchor, interval, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let span = |w: Window| spans.get(&w).copied().unwrap_or(period);
-        let from = billable_from(record.plan_since, record.trial_ends_at, now);
-        let s = Spans {
-            hour: span(Window::Hour),
-            day: span(Window::Day),
-            month: span(Window::Month),
-            period,
-            month_billable: from_on(span(Window::Month), from),
-            period_billable: from_on(period, from),
-        };
+        let s = spans_at(&record, now)?;
         let all = [s.hour, s.day, s.month, s.period, s.month_billable, s.period_billable];
         let mut tallies = snapshot_tallies(conn, customer, counted, &all).await?;
         period_by_value = tallies.pop().unwrap_or_default();
@@ -186,7 +208,7 @@ async fn load_snapshot(conn: &mut Conn, customer: &str, counted: Option<Counted<
         counted_spans = Some(s);
     }
     let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok(Some((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false }, counted_spans)))
+    Ok((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false }, counted_spans))
 }
 
 /// Whether a `unique` meter's value occurred in `span` (it would add nothing to the count).
@@ -214,34 +236,38 @@ async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Opti
         .await?)
 }
 
-/// Check and record under the customer's lock: no two consumes see the same state.
-async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &BTreeSet<String>) -> Result<Consumed, StoreError> {
-    if !known.contains(&request.customer) {
-        return Ok(Consumed::UnknownCustomer);
-    }
-    if let Some(key) = request.event.as_ref().and_then(|e| e.idempotency_key.as_deref())
-        && let Some(event_id) = event_by_key(conn, &request.customer, key).await?
-    {
-        return Ok(Consumed::Duplicate { event_id });
-    }
-    expire_credits(conn, &request.customer, request.now).await?;
-    let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-    let Some((mut snapshot, spans)) = load_snapshot(conn, &request.customer, counted, request.now).await? else {
+/// Check and record under the customer's lock: no two consumes see the same state. A repeated
+/// idempotency key answers the first event: found by the insert that skips it when the call is
+/// allowed, looked up before answering a denial.
+async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &Known) -> Result<Consumed, StoreError> {
+    let Some(record) = known.record(&request.customer).cloned() else {
         return Ok(Consumed::UnknownCustomer);
     };
+    let key = request.event.as_ref().and_then(|e| e.idempotency_key.clone());
+    let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
+    let (mut snapshot, spans) = snapshot_of(conn, record, counted, request.now).await?;
+    // Grants past their expiry (which no decision counts) are written off.
+    if snapshot.grants.iter().any(|g| g.remaining > 0 && g.expires_at.is_some_and(|at| at <= request.now)) {
+        expire_credits(conn, &request.customer, request.now).await?;
+    }
     if let (Some(value), Some(spans)) = (request.event.as_ref().and_then(|e| e.distinct.as_deref()), spans) {
         let meter = request.event.as_ref().map_or("", |e| e.meter.as_str());
         snapshot.value_counted = value_counted(conn, &request.customer, meter, value, spans.month).await?;
     }
     let mut verdict = (request.decide)(&snapshot);
-    if !verdict.decision.allowed {
-        return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
-    }
     let parts = match credit::burn(&snapshot.grants, verdict.credits, request.now) {
-        Ok(parts) => parts,
-        Err(_) => {
-            verdict.decision.allowed = false;
-            verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
+        Ok(parts) if verdict.decision.allowed => parts,
+        burned => {
+            if let Some(event_id) = match key.as_deref() {
+                Some(key) => event_by_key(conn, &request.customer, key).await?,
+                None => None,
+            } {
+                return Ok(Consumed::Duplicate { event_id });
+            }
+            if verdict.decision.allowed && burned.is_err() {
+                verdict.decision.allowed = false;
+                verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
+            }
             return Ok(Consumed::Decided { verdict: Box::new(verdict), event_id: None });
         }
     };

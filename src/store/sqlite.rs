@@ -11,8 +11,9 @@ type Conn = sqlx::SqliteConnection;
 
 const BACKEND: &str = "sqlite";
 const BEGIN: &str = "BEGIN IMMEDIATE";
-/// `BEGIN IMMEDIATE` already holds the database's write lock; this only checks existence.
-const LOCK_CUSTOMER: &str = "SELECT id FROM customers WHERE id = $1";
+/// How the writer reads a customer it locks: `BEGIN IMMEDIATE` already holds the database's
+/// write lock, so a plain read.
+const LOCK_CUSTOMER: &str = "";
 /// A webhook event's status (`BEGIN IMMEDIATE` already serialises every writer).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1";
 

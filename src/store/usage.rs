@@ -1,9 +1,8 @@
 // Usage in the ledger, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: appending
-// events with their hourly rows (sum, count, largest quantity, latest event) and, for `unique`
-// meters, the distinct values per hour; and reading a span's usage back. A span is read from the
-// hourly rows for its whole hours and from the events themselves only for a partial hour at
-// either edge (a plan change or a trial end inside an hour), so a read is bounded by the hours
-// and values of the span, never by the number of events.
+// events with their hourly rows (sum, count, largest quantity, first and latest event; each row
+// starts on the customer's own hours, see `spans.rs`, which reads a span back) and, for `unique`
+// meters, the distinct values per UTC hour; the hourly totals over all customers for insights;
+// and listing events.
 
 use std::sync::LazyLock;
 
@@ -17,7 +16,7 @@ use super::{EventQuery, UsageEventRecord, UsageLedger};
 /// events. Inserts are multi-row statements without RETURNING (one answer per statement, not per
 /// row), and stored keys are looked up only when an insert skipped rows, so the common path is
 /// the inserts alone.
-async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<String>) -> Result<Vec<Recorded>, StoreError> {
+async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> Result<Vec<Recorded>, StoreError> {
     // Repeats within the batch point at their first occurrence and are not inserted.
     let mut first_at: HashMap<(&str, &str), usize> = HashMap::with_capacity(events.len());
     let mut repeat_of: Vec<Option<usize>> = vec![None; events.len()];
@@ -35,30 +34,11 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
         }
         fresh.push(e);
     }
-    let mut stored = 0_u64;
-    for chunk in fresh.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
-        );
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(&e.id)
-                .push_bind(&e.customer)
-                .push_bind(&e.meter)
-                .push_bind(e.quantity)
-                .push_bind(e.occurred_at)
-                .push_bind(&e.tool)
-                .push_bind(&e.dimensions)
-                .push_bind(&e.idempotency_key)
-                .push_bind(e.recorded_at)
-                .push_bind(if e.to_stripe { "pending" } else { "ledger" });
-        });
-        qb.push(" ON CONFLICT DO NOTHING");
-        stored += qb.build().execute(&mut *conn).await?.rows_affected();
-    }
+    let stored = insert_event_rows(conn, &fresh).await?;
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
     let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
     let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
-    let mut hourly: HashMap<(&str, &str, i64, &str), Tally> = HashMap::new();
+    let mut hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)> = HashMap::new();
     let mut distinct: HashMap<(&str, &str, i64, &str), (i64, i64)> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         let result = if !known.contains(&e.customer) {
@@ -73,9 +53,11 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
             match earlier {
                 Some(id) => Recorded::Duplicate { id: id.clone() },
                 None => {
-                    let hour = floor_hour(e.occurred_at);
+                    let (row, hour) = (known.bucket(&e.customer, e.occurred_at), floor_hour(e.occurred_at));
                     let quantity = u64::try_from(e.quantity).unwrap_or(0);
-                    hourly.entry((&e.customer, &e.meter, hour, &e.tool)).or_default().merge(&Tally::event(e.occurred_at, quantity));
+                    let (first, tally) = hourly.entry((&e.customer, &e.meter, row, &e.tool)).or_insert((e.occurred_at, Tally::default()));
+                    *first = (*first).min(e.occurred_at);
+                    tally.merge(&Tally::event(e.occurred_at, quantity));
                     if let Some(value) = e.distinct.as_deref() {
                         let seen = distinct.entry((&e.customer, &e.meter, hour, value)).or_insert((e.occurred_at, e.occurred_at));
                         *seen = (seen.0.min(e.occurred_at), seen.1.max(e.occurred_at));
@@ -91,22 +73,55 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &BTreeSet<St
     Ok(results)
 }
 
+/// Insert events, skipping any whose id or idempotency key is stored; answers how many were
+/// stored. Multi-row statements of [`INSERT_CHUNK`] rows.
+async fn insert_event_rows(conn: &mut Conn, events: &[&NewEvent]) -> Result<u64, StoreError> {
+    let mut stored = 0_u64;
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
+        );
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(&e.id)
+                .push_bind(&e.customer)
+                .push_bind(&e.meter)
+                .push_bind(e.quantity)
+                .push_bind(e.occurred_at)
+                .push_bind(&e.tool)
+                .push_bind(&e.dimensions)
+                .push_bind(&e.idempotency_key)
+                .push_bind(e.recorded_at)
+                .push_bind(first_state(e));
+        });
+        qb.push(" ON CONFLICT DO NOTHING");
+        stored += qb.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(stored)
+}
+
+/// The state an event starts in: in the outbox for Stripe, or billed by the ledger alone.
+fn first_state(e: &NewEvent) -> &'static str {
+    if e.to_stripe { "pending" } else { "ledger" }
+}
+
 fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Add new events to their hourly rows; rows sorted, so concurrent writers touch them in one order.
-async fn upsert_hourly(conn: &mut Conn, hourly: HashMap<(&str, &str, i64, &str), Tally>) -> Result<(), StoreError> {
+/// Add new events to their hourly rows (each keyed by its start on the customer's grid, with the
+/// time of its first and latest event); rows sorted, so concurrent writers touch them in one order.
+async fn upsert_hourly(conn: &mut Conn, hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)>) -> Result<(), StoreError> {
     let mut rows: Vec<_> = hourly.into_iter().collect();
     rows.sort_unstable_by_key(|(k, _)| *k);
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, quantity, events, max_q, last_at, last_q) ");
-        qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), t)| {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, first_at, quantity, events, max_q, last_at, last_q) ");
+        qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), (first, t))| {
             let (last_at, last_q) = t.last.unwrap_or((*hour, 0));
             b.push_bind(*customer)
                 .push_bind(*meter)
                 .push_bind(*hour)
                 .push_bind(*tool)
+                .push_bind(*first)
                 .push_bind(as_i64(t.sum))
                 .push_bind(as_i64(t.count))
                 .push_bind(as_i64(t.max))
@@ -117,6 +132,7 @@ async fn upsert_hourly(conn: &mut Conn, hourly: HashMap<(&str, &str, i64, &str),
         qb.push(
             " ON CONFLICT (customer_id, meter, hour, tool) DO UPDATE SET quantity = usage_hourly.quantity + excluded.quantity, \
              events = usage_hourly.events + excluded.events, \
+             first_at = CASE WHEN excluded.first_at < usage_hourly.first_at THEN excluded.first_at ELSE usage_hourly.first_at END, \
              max_q = CASE WHEN excluded.max_q > usage_hourly.max_q THEN excluded.max_q ELSE usage_hourly.max_q END, \
              last_q = CASE WHEN excluded.last_at >= usage_hourly.last_at THEN excluded.last_q ELSE usage_hourly.last_q END, \
              last_at = CASE WHEN excluded.last_at >= usage_hourly.last_at THEN excluded.last_at ELSE usage_hourly.last_at END",
@@ -221,114 +237,6 @@ async fn upsert_rollup(conn: &mut Conn, added: &[super::cache::Added]) -> Result
 
 fn floor_hour(t: i64) -> i64 {
     t.div_euclid(HOUR_MS) * HOUR_MS
-}
-
-/// A span as the whole hours the hourly rows answer and the partial hours at its edges that only
-/// the events can.
-fn cover(span: Span) -> (Span, Vec<Span>) {
-    if span.end <= span.start {
-        return (Span { start: 0, end: 0 }, Vec::new());
-    }
-    let lo = floor_hour(span.start.saturating_add(HOUR_MS - 1));
-    let hi = floor_hour(span.end);
-    if lo >= hi {
-        return (Span { start: lo, end: lo }, vec![span]);
-    }
-    let edges = [Span { start: span.start, end: lo }, Span { start: hi, end: span.end }];
-    (Span { start: lo, end: hi }, edges.into_iter().filter(|e| e.start < e.end).collect())
-}
-
-#[derive(sqlx::FromRow)]
-struct EdgeEvent {
-    meter: String,
-    tool: String,
-    quantity: i64,
-    occurred_at: i64,
-}
-
-/// The events of a partial hour, tallied by meter and value, in the order they happened.
-async fn edge_tallies(conn: &mut Conn, customer: &str, meter: Option<&str>, span: Span, into: &mut UsageTotals) -> Result<(), StoreError> {
-    let rows = sqlx::query_as::<Db, EdgeEvent>(
-        "SELECT meter, tool, quantity, occurred_at FROM usage_events WHERE customer_id = $1 AND ($2 = '' OR meter = $2) \
-         AND occurred_at >= $3 AND occurred_at < $4 ORDER BY occurred_at, recorded_at, id",
-    )
-    .bind(customer)
-    .bind(meter.unwrap_or(""))
-    .bind(span.start)
-    .bind(span.end)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in rows {
-        let t = Tally::event(r.occurred_at, u64::try_from(r.quantity).unwrap_or(0));
-        into.entry(r.meter).or_default().entry(r.tool).or_default().merge(&t);
-    }
-    Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct HourTotal {
-    meter: String,
-    tool: String,
-    sum_q: i64,
-    events: i64,
-    max_q: i64,
-    last_at: i64,
-    last_q: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct DistinctTotal {
-    meter: String,
-    distinct_q: i64,
-}
-
-fn as_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-/// A span's usage per meter and value (a `unique` meter's distinct count on its '' entry).
-async fn span_totals(conn: &mut Conn, customer: &str, span: Span) -> Result<UsageTotals, StoreError> {
-    let (hours, edges) = cover(span);
-    let rows = sqlx::query_as::<Db, HourTotal>(
-        "SELECT meter, tool, CAST(SUM(quantity) AS BIGINT) AS sum_q, CAST(SUM(events) AS BIGINT) AS events, \
-         CAST(MAX(max_q) AS BIGINT) AS max_q, CAST(MAX(last_at) AS BIGINT) AS last_at, \
-         CAST(COALESCE((SELECT l.last_q FROM usage_hourly l WHERE l.customer_id = $1 AND l.meter = h.meter AND l.tool = h.tool \
-           AND l.hour >= $2 AND l.hour < $3 ORDER BY l.last_at DESC LIMIT 1), 0) AS BIGINT) AS last_q \
-         FROM usage_hourly h WHERE customer_id = $1 AND hour >= $2 AND hour < $3 GROUP BY meter, tool",
-    )
-    .bind(customer)
-    .bind(hours.start)
-    .bind(hours.end)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut totals = UsageTotals::new();
-    for r in rows {
-        let t = Tally {
-            sum: as_u64(r.sum_q),
-            count: as_u64(r.events),
-            max: as_u64(r.max_q),
-            last: (r.events > 0).then_some((r.last_at, as_u64(r.last_q))),
-            distinct: 0,
-        };
-        totals.entry(r.meter).or_default().entry(r.tool).or_default().merge(&t);
-    }
-    for edge in edges {
-        edge_tallies(conn, customer, None, edge, &mut totals).await?;
-    }
-    let distinct = sqlx::query_as::<Db, DistinctTotal>(
-        "SELECT meter, COUNT(DISTINCT value) AS distinct_q FROM usage_distinct WHERE customer_id = $1 \
-         AND hour >= $2 AND hour < $3 AND last_at >= $4 AND first_at < $3 GROUP BY meter",
-    )
-    .bind(customer)
-    .bind(floor_hour(span.start))
-    .bind(span.end)
-    .bind(span.start)
-    .fetch_all(&mut *conn)
-    .await?;
-    for d in distinct {
-        totals.entry(d.meter).or_default().entry(String::new()).or_default().distinct = as_u64(d.distinct_q);
-    }
-    Ok(totals)
 }
 
 #[async_trait::async_trait]

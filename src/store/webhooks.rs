@@ -42,7 +42,7 @@ async fn receive_webhook(conn: &mut Conn, e: &WebhookRecord) -> Result<(WebhookR
 }
 
 /// Gate, effects and the event's new status, in the caller's savepoint: all or nothing.
-async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<String>) -> Result<Option<WebhookRecord>, StoreError> {
+async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &Known) -> Result<Option<WebhookRecord>, StoreError> {
     let Some(status) = sqlx::query_scalar::<Db, String>(LOCK_WEBHOOK).bind(&a.event_id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
@@ -78,7 +78,7 @@ async fn apply_webhook(conn: &mut Conn, a: &WebhookApply, known: &BTreeSet<Strin
 }
 
 /// Apply one effect; `Some(why)` when (part of) it did not apply.
-async fn apply_effect(conn: &mut Conn, effect: &WebhookEffect, event: &str, known: &BTreeSet<String>) -> Result<Option<String>, StoreError> {
+async fn apply_effect(conn: &mut Conn, effect: &WebhookEffect, event: &str, known: &Known) -> Result<Option<String>, StoreError> {
     match effect {
         WebhookEffect::Plan(c) => {
             change_plan(conn, c).await?;

@@ -25,4 +25,5 @@ mod stripe;
 mod sync;
 mod tools;
 mod transports;
+mod usage_spans;
 mod webhooks;

@@ -49,7 +49,7 @@ pub struct Verdict {
     pub error: Option<crate::core::CoreError>,
 }
 
-pub type Decide = Box<dyn FnOnce(&Snapshot) -> Verdict + Send>;
+pub type Decide = Box<dyn Fn(&Snapshot) -> Verdict + Send + Sync>;
 
 pub struct ConsumeRequest {
     pub customer: String,
