@@ -34,7 +34,26 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
         }
         fresh.push(e);
     }
-    let stored = insert_event_rows(conn, &fresh).await?;
+    let mut stored = 0_u64;
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
+        );
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(&e.id)
+                .push_bind(&e.customer)
+                .push_bind(&e.meter)
+                .push_bind(e.quantity)
+                .push_bind(e.occurred_at)
+                .push_bind(&e.tool)
+                .push_bind(&e.dimensions)
+                .push_bind(&e.idempotency_key)
+                .push_bind(e.recorded_at)
+                .push_bind(if e.to_stripe { "pending" } else { "ledger" });
+        });
+        qb.push(" ON CONFLICT DO NOTHING");
+        stored += qb.build().execute(&mut *conn).await?.rows_affected();
+    }
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
     let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
     let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
@@ -71,37 +90,6 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     upsert_hourly(conn, hourly).await?;
     upsert_distinct(conn, distinct).await?;
     Ok(results)
-}
-
-/// Insert events, skipping any whose id or idempotency key is stored; answers how many were
-/// stored. Multi-row statements of [`INSERT_CHUNK`] rows.
-async fn insert_event_rows(conn: &mut Conn, events: &[&NewEvent]) -> Result<u64, StoreError> {
-    let mut stored = 0_u64;
-    for chunk in events.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
-        );
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(&e.id)
-                .push_bind(&e.customer)
-                .push_bind(&e.meter)
-                .push_bind(e.quantity)
-                .push_bind(e.occurred_at)
-                .push_bind(&e.tool)
-                .push_bind(&e.dimensions)
-                .push_bind(&e.idempotency_key)
-                .push_bind(e.recorded_at)
-                .push_bind(first_state(e));
-        });
-        qb.push(" ON CONFLICT DO NOTHING");
-        stored += qb.build().execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(stored)
-}
-
-/// The state an event starts in: in the outbox for Stripe, or billed by the ledger alone.
-fn first_state(e: &NewEvent) -> &'static str {
-    if e.to_stripe { "pending" } else { "ledger" }
 }
 
 fn as_i64(v: u64) -> i64 {
