@@ -140,7 +140,10 @@ impl SnapshotCache {
         let boundary = spans.map_or(i64::MAX, |s| {
             s.hour.end.min(s.day.end).min(s.month.end).min(s.period.end)
         });
-        let valid_until = now.saturating_add(TTL_MS).min(boundary);
+        let valid_until = now
+            .saturating_add(TTL_MS)
+            .min(boundary)
+            .min(snapshot.held.until.unwrap_or(i64::MAX));
         c.by_meter.insert(
             meter.unwrap_or("").to_string(),
             Entry {

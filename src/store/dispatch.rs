@@ -100,6 +100,26 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) 
             }
             settle(reply, r)
         }
+        Op::PlaceHold(h, reply) => {
+            let customer = h.consume.customer.clone();
+            let r = place_hold(conn, h, known).await;
+            fx.invalidated.extend(r.is_ok().then_some(customer));
+            settle(reply, r)
+        }
+        Op::SettleHold(s, reply) => {
+            let (event, customer) = (s.consume.event.as_ref().map(added), s.consume.customer.clone());
+            let r = settle_hold(conn, s, known).await;
+            if let Ok(Settled::Done { hold, duplicate: false, .. }) = &r {
+                fx.added.extend(event.filter(|_| hold.event_id.is_some()));
+            }
+            fx.invalidated.extend(r.is_ok().then_some(customer));
+            settle(reply, r)
+        }
+        Op::ReleaseHold(rel, reply) => {
+            let r = release_hold(conn, &rel).await;
+            fx.invalidated.extend(r.is_ok().then(|| rel.customer.clone()));
+            settle(reply, r)
+        }
         Op::Grant(g, reply) => {
             let r = grant(conn, &g, known).await;
             fx.invalidated.extend(r.is_ok().then(|| g.customer.clone()));

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::cache::{SnapshotCache, Spans, add_to};
 use super::writer::{self, Op, Pending, Reply, settle};
-use super::{AuditEntry, CUSTOMER_COLUMNS, ConsumeRequest, Consumed, CustomerRecord, GrantRecord, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
+use super::{AuditEntry, CUSTOMER_COLUMNS, ConsumeRequest, Consumed, CustomerRecord, GrantRecord, HoldLedger, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
 use crate::core::credit;
 use crate::core::period::bucket_of;
 
@@ -241,6 +241,7 @@ include!("usage.rs");
 include!("spans.rs");
 include!("group.rs");
 include!("snapshot.rs");
+include!("holds.rs");
 include!("credits.rs");
 include!("outbox.rs");
 include!("webhooks.rs");

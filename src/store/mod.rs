@@ -73,6 +73,7 @@ pub trait Ledger:
     CustomerLedger
     + UsageLedger
     + EntitlementLedger
+    + HoldLedger
     + CreditLedger
     + OutboxLedger
     + WebhookLedger
@@ -148,6 +149,22 @@ pub trait EntitlementLedger: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<bool, StoreError>;
+}
+
+/// Holds: units and credits reserved for calls in flight (see `holds.rs`).
+#[async_trait::async_trait]
+pub trait HoldLedger: Send + Sync {
+    /// Decide and, when allowed, store a hold atomically (like a consumption).
+    async fn place_hold(&self, request: HoldRequest) -> Result<Placed, StoreError>;
+    /// End a hold and consume the actual quantity in one step.
+    async fn settle_hold(&self, request: SettleRequest) -> Result<Settled, StoreError>;
+    /// Release a hold, and whether this call released it; `None` when the customer has no
+    /// such hold.
+    async fn release_hold(
+        &self,
+        request: ReleaseRequest,
+    ) -> Result<Option<(HoldRecord, bool)>, StoreError>;
+    async fn get_hold(&self, customer: &str, id: &str) -> Result<Option<HoldRecord>, StoreError>;
 }
 
 /// Credit grants and the append-only credit ledger.

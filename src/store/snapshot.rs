@@ -208,7 +208,12 @@ async fn snapshot_of(conn: &mut Conn, record: CustomerRecord, counted: Option<Co
         counted_spans = Some(s);
     }
     let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
-    Ok((Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false }, counted_spans))
+    let mut snapshot = Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false, held: HoldsCounted::default() };
+    let holds = live_holds(conn, customer, now).await?;
+    if !holds.is_empty() {
+        fold_holds(&mut snapshot, counted_spans.as_ref(), counted.map(|c| c.meter), &holds, now);
+    }
+    Ok((snapshot, counted_spans))
 }
 
 /// Whether a `unique` meter's value occurred in `span` (it would add nothing to the count).

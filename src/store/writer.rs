@@ -5,9 +5,10 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, KeyOutcome,
-    KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OutboxOutcome, PlanChange, Recorded,
-    Requeue, ReservedWrite, StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
+    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, HoldRecord,
+    HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant,
+    OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite,
+    SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -24,6 +25,9 @@ pub enum Op {
     LinkStripe(StripeLink, Reply<Option<CustomerRecord>>),
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
+    PlaceHold(HoldRequest, Reply<Placed>),
+    SettleHold(SettleRequest, Reply<Settled>),
+    ReleaseHold(ReleaseRequest, Reply<Option<(HoldRecord, bool)>>),
     Grant(NewGrant, Reply<Granted>),
     Adjust(NewAdjustment, Reply<Adjusted>),
     /// Write off what the customer's expired grants still hold; answers the credits.
@@ -67,6 +71,9 @@ impl Op {
             Op::LinkStripe(l, _) => vec![l.customer.as_str()],
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
+            Op::PlaceHold(h, _) => vec![h.consume.customer.as_str()],
+            Op::SettleHold(s, _) => vec![s.consume.customer.as_str()],
+            Op::ReleaseHold(r, _) => vec![r.customer.as_str()],
             Op::Grant(g, _) => vec![g.customer.as_str()],
             Op::Adjust(a, _) => vec![a.customer.as_str()],
             Op::Expire { customer, .. } => vec![customer.as_str()],
@@ -96,6 +103,9 @@ impl Op {
             Op::LinkStripe(_, r) => answer(r, message),
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),
+            Op::PlaceHold(_, r) => answer(r, message),
+            Op::SettleHold(_, r) => answer(r, message),
+            Op::ReleaseHold(_, r) => answer(r, message),
             Op::Grant(_, r) => answer(r, message),
             Op::Adjust(_, r) => answer(r, message),
             Op::Expire { reply, .. } => answer(reply, message),

@@ -11,6 +11,7 @@ mod cache;
 mod catalog;
 mod concurrency;
 mod fuzz;
+mod holds;
 mod hostile;
 mod insights;
 mod inventory;

@@ -29,8 +29,16 @@ pub struct Params {
     /// Extra dimensions for the recorded usage.
     #[serde(default)]
     pub dimensions: Dimensions,
-    /// With consume: a retry with the same key consumes nothing again.
+    /// With consume or hold: a retry with the same key consumes (or holds) nothing again.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// Reserve the units (and credits) for a call about to run instead of consuming them: the
+    /// answer's `hold.hold_id` is then settled (`settle_hold`) or released (`release_hold`).
+    #[serde(default)]
+    pub hold: bool,
+    /// With hold: seconds until an unsettled hold expires and counts no more (default 300, at
+    /// most 86400).
+    #[schemars(range(min = 1, max = 86_400))]
+    pub hold_ttl_seconds: Option<u64>,
 }
 
 pub struct Tool;
@@ -56,13 +64,20 @@ impl BillingTool for Tool {
                 tool: p.tool.map(|t| t.0),
                 dimensions: p.dimensions.0,
                 idempotency_key: p.idempotency_key.map(|k| k.0),
+                hold_ttl_ms: p.hold.then(|| {
+                    p.hold_ttl_seconds
+                        .map_or(entitlements::DEFAULT_HOLD_TTL_MS, |s| {
+                            i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
+                        })
+                }),
             },
         )
         .await
     }
 
-    /// Only a consuming check records anything.
+    /// Only a consuming check, or a hold, records anything.
     fn mutates(args: &JsonObject) -> bool {
-        args.get("consume") == Some(&serde_json::Value::Bool(true))
+        let yes = Some(&serde_json::Value::Bool(true));
+        args.get("consume") == yes || args.get("hold") == yes
     }
 }

@@ -2,11 +2,13 @@
 //! usage record / credit debit happen in one locked step in the store, so concurrent consumers
 //! never exceed a limit and never overdraw credits.
 
+mod holds;
 mod view;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use holds::{DEFAULT_TTL_MS as DEFAULT_HOLD_TTL_MS, HoldView, SettleInput, release, settle};
 pub use view::{CostView, EntitlementView, UpgradeView};
 
 use super::usage_event::UsageInput;
@@ -28,6 +30,8 @@ pub struct CheckInput {
     pub tool: Option<String>,
     pub dimensions: BTreeMap<String, String>,
     pub idempotency_key: Option<String>,
+    /// Hold the units (and credits) for this long instead of consuming them.
+    pub hold_ttl_ms: Option<i64>,
 }
 
 /// The part of a snapshot one decision needs: window figures by the meter's aggregation, and the
@@ -148,19 +152,108 @@ fn decide(
     }
 }
 
+/// A request resolved against the catalog: the feature, its meter, the priced value and tool, and
+/// the dimensions its usage is recorded with.
+pub(crate) struct Prepared {
+    pub feature: Feature,
+    pub priced: Option<String>,
+    pub tool: Option<String>,
+    pub dimensions: BTreeMap<String, String>,
+}
+
+impl Prepared {
+    pub fn new(
+        app: &App,
+        feature: &str,
+        mut dimensions: BTreeMap<String, String>,
+        tool: Option<String>,
+    ) -> Result<Prepared, BillingError> {
+        let feature = app.catalog.feature(feature).ok_or_else(|| {
+            let known: Vec<&str> = app.catalog.features.keys().map(String::as_str).collect();
+            BillingError::new(
+                "unknown_feature",
+                format!(
+                    "feature `{feature}` is not in the catalog; use one of: {}",
+                    known.join(", ")
+                ),
+            )
+            .with("known_features", known)
+        })?;
+        if let Some(tool) = &tool {
+            dimensions.insert("tool".into(), tool.clone());
+        }
+        let tool = tool.or_else(|| dimensions.get("tool").cloned());
+        let priced = feature
+            .meter
+            .as_deref()
+            .and_then(|m| app.catalog.meters.get(m))
+            .and_then(|m| m.priced_value(&dimensions))
+            .map(String::from);
+        Ok(Prepared {
+            feature: feature.clone(),
+            priced,
+            tool,
+            dimensions,
+        })
+    }
+
+    /// The meter (or a boolean feature's own counter) its usage is recorded under.
+    pub fn recorded_meter(&self) -> String {
+        self.feature
+            .meter
+            .clone()
+            .unwrap_or_else(|| format!("feature:{}", self.feature.id))
+    }
+
+    /// The decision on a snapshot, for `quantity` units at `now`.
+    pub fn decider(&self, app: &App, quantity: u64, now: i64) -> crate::store::Decide {
+        let catalog = Arc::clone(&app.catalog);
+        let (f, p, t) = (self.feature.clone(), self.priced.clone(), self.tool.clone());
+        Box::new(move |s: &Snapshot| {
+            decide(&catalog, &f, p.as_deref(), t.as_deref(), quantity, now, s)
+        })
+    }
+
+    /// Decide and record `quantity` units atomically, with the event keyed by `key`.
+    pub fn consume_request(
+        &self,
+        app: &App,
+        customer: &str,
+        quantity: u64,
+        key: Option<String>,
+        now: i64,
+    ) -> Result<ConsumeRequest, BillingError> {
+        let event = app.new_event(
+            UsageInput {
+                customer: customer.to_string(),
+                // A boolean feature is counted under its own name, so its consumptions are idempotent too.
+                meter: self.recorded_meter(),
+                quantity,
+                timestamp: None,
+                dimensions: self.dimensions.clone(),
+                idempotency_key: key,
+            },
+            now,
+        )?;
+        Ok(ConsumeRequest {
+            customer: customer.to_string(),
+            event: Some(event),
+            meter: app
+                .counted(self.feature.meter.as_deref())
+                .map(|c| (c.meter.to_string(), c.aggregation)),
+            now,
+            decide: self.decider(app, quantity, now),
+        })
+    }
+}
+
 pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, BillingError> {
-    let feature = app.catalog.feature(&input.feature).ok_or_else(|| {
-        let known: Vec<&str> = app.catalog.features.keys().map(String::as_str).collect();
-        BillingError::new(
-            "unknown_feature",
-            format!(
-                "feature `{}` is not in the catalog; use one of: {}",
-                input.feature,
-                known.join(", ")
-            ),
-        )
-        .with("known_features", known)
-    })?;
+    let prepared = Prepared::new(
+        app,
+        &input.feature,
+        input.dimensions.clone(),
+        input.tool.clone(),
+    )?;
     if input.quantity > super::usage_event::MAX_QUANTITY {
         return Err(BillingError::invalid(format!(
             "quantity is above the maximum of {}",
@@ -168,83 +261,31 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         )));
     }
     let now = app.now();
-    let mut dimensions = input.dimensions.clone();
-    if let Some(tool) = &input.tool {
-        dimensions.insert("tool".into(), tool.clone());
-    }
-    let tool = input
-        .tool
-        .clone()
-        .or_else(|| dimensions.get("tool").cloned());
+    let feature = &prepared.feature;
     let meter = feature
         .meter
         .as_deref()
         .and_then(|m| app.catalog.meters.get(m));
-    let priced = meter
-        .and_then(|m| m.priced_value(&dimensions))
-        .map(String::from);
     let counted = app.counted(feature.meter.as_deref());
-    let catalog = Arc::clone(&app.catalog);
-    let (f, p, t, q) = (
-        feature.clone(),
-        priced.clone(),
-        tool.clone(),
-        input.quantity,
-    );
-    let decide_fn = move |s: &Snapshot| decide(&catalog, &f, p.as_deref(), t.as_deref(), q, now, s);
-
-    let (verdict, event_id, duplicate) = if input.consume {
-        let event = app.new_event(
-            UsageInput {
-                customer: input.customer.clone(),
-                // A boolean feature is counted under its own name, so its consumptions are idempotent too.
-                meter: feature
-                    .meter
-                    .clone()
-                    .unwrap_or_else(|| format!("feature:{}", feature.id)),
-                quantity: input.quantity,
-                timestamp: None,
-                dimensions,
-                idempotency_key: input.idempotency_key.clone(),
-            },
+    let mut hold = None;
+    let (verdict, event_id, duplicate) = if let Some(ttl_ms) = input.hold_ttl_ms {
+        let (verdict, placed, duplicate) =
+            holds::place(app, &input, &prepared, ttl_ms, now).await?;
+        hold = placed;
+        (verdict, None, duplicate)
+    } else if input.consume {
+        let request = prepared.consume_request(
+            app,
+            &input.customer,
+            input.quantity,
+            input.idempotency_key.clone(),
             now,
         )?;
-        let request = ConsumeRequest {
-            customer: input.customer.clone(),
-            event: Some(event),
-            meter: counted.map(|c| (c.meter.to_string(), c.aggregation)),
-            now,
-            decide: Box::new(decide_fn),
-        };
         match app.store.consume(request).await? {
             Consumed::UnknownCustomer => return Err(unknown(&input.customer)),
             Consumed::Duplicate { event_id } => {
-                let snapshot = app.store.snapshot(&input.customer, counted, now).await?;
-                let verdict = snapshot.map(|s| {
-                    decide(
-                        &app.catalog,
-                        &feature,
-                        priced.as_deref(),
-                        tool.as_deref(),
-                        0,
-                        now,
-                        &s,
-                    )
-                });
-                let mut decision =
-                    verdict.map_or_else(|| Decision::denied(Reason::Ok), |v| v.decision);
-                decision.allowed = true;
-                decision.reason = Reason::Ok;
-                (
-                    Verdict {
-                        decision,
-                        credits: 0,
-                        record_quantity: None,
-                        error: None,
-                    },
-                    Some(event_id),
-                    true,
-                )
+                let decision = already_allowed(app, &input.customer, &prepared, now).await?;
+                (Verdict::of(decision), Some(event_id), true)
             }
             Consumed::Decided { verdict, event_id } => (*verdict, event_id, false),
         }
@@ -256,7 +297,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         // A unique meter's value counted already this month adds nothing.
         let distinct = meter
             .and_then(|m| m.unique.as_deref())
-            .and_then(|d| dimensions.get(d));
+            .and_then(|d| prepared.dimensions.get(d));
         if let (Some(value), Some(m)) = (distinct, meter) {
             let record = &snapshot.customer;
             if let Some(month) =
@@ -269,7 +310,11 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
                 Arc::make_mut(&mut snapshot).value_counted = counted;
             }
         }
-        (decide_fn(&snapshot), None, false)
+        (
+            prepared.decider(app, input.quantity, now)(&snapshot),
+            None,
+            false,
+        )
     };
     if let Some(e) = verdict.error {
         return Err(e.into());
@@ -284,7 +329,32 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
         let status = if duplicate { "duplicate" } else { "recorded" };
         metrics::counter!("billing_usage_events_total", "status" => status).increment(1);
     }
-    Ok(view(app, &input, verdict.decision, event_id, duplicate))
+    Ok(view(
+        app,
+        &input,
+        verdict.decision,
+        event_id,
+        duplicate,
+        hold,
+    ))
+}
+
+/// The standing of a request answered before (a retried key): allowed, with today's figures.
+async fn already_allowed(
+    app: &App,
+    customer: &str,
+    prepared: &Prepared,
+    now: i64,
+) -> Result<Decision, BillingError> {
+    let counted = app.counted(prepared.feature.meter.as_deref());
+    let snapshot = app.store.snapshot(customer, counted, now).await?;
+    let mut decision = snapshot.map_or_else(
+        || Decision::denied(Reason::Ok),
+        |s| prepared.decider(app, 0, now)(&s).decision,
+    );
+    decision.allowed = true;
+    decision.reason = Reason::Ok;
+    Ok(decision)
 }
 
 fn unknown(customer: &str) -> BillingError {

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::CheckInput;
+use super::holds::HoldView;
 use crate::core::entitlement::{Decision, Reason};
 use crate::core::period::{Window, rfc3339};
 use crate::service::{App, Money};
@@ -63,6 +64,9 @@ pub struct EntitlementView {
     pub duplicate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// With `hold`: the hold placed (or placed before with this idempotency_key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldView>,
     /// One sentence for a person.
     pub message: String,
 }
@@ -73,9 +77,11 @@ pub(super) fn view(
     d: Decision,
     event_id: Option<String>,
     duplicate: bool,
+    hold: Option<HoldView>,
 ) -> EntitlementView {
-    let consumed = input.consume && d.allowed && !duplicate;
-    let (used, remaining) = if consumed {
+    let consumed = input.consume && input.hold_ttl_ms.is_none() && d.allowed && !duplicate;
+    let held = hold.as_ref().is_some_and(|h| !h.duplicate);
+    let (used, remaining) = if consumed || held {
         (
             d.used.map(|u| u.saturating_add(input.quantity)),
             d.remaining.map(|r| r.saturating_sub(input.quantity)),
@@ -114,7 +120,11 @@ pub(super) fn view(
         consumed,
         duplicate,
         event_id,
-        message,
+        message: match &hold {
+            Some(h) => format!("{message} {}", h.message),
+            None => message,
+        },
+        hold,
     }
 }
 

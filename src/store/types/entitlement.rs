@@ -34,6 +34,17 @@ pub struct Snapshot {
     pub grants: Vec<Grant>,
     /// For a `unique` meter's request: its value is counted already in the month window.
     pub value_counted: bool,
+    /// Live holds, counted in the figures above as if consumed.
+    pub held: HoldsCounted,
+}
+
+/// What live holds add to a snapshot: units of its meter (in every window and span), credits
+/// (taken from the grants), and when the first of them expires (the snapshot is stale then).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HoldsCounted {
+    pub units: u64,
+    pub credits: u64,
+    pub until: Option<i64>,
 }
 
 /// What `consume` should do after deciding.
@@ -47,6 +58,18 @@ pub struct Verdict {
     /// Why no decision could be made (a total beyond the ledger's range): the decision is then
     /// a denial, nothing is consumed, and the call fails with this.
     pub error: Option<crate::core::CoreError>,
+}
+
+impl Verdict {
+    /// A decision with nothing to burn or record.
+    pub fn of(decision: Decision) -> Verdict {
+        Verdict {
+            decision,
+            credits: 0,
+            record_quantity: None,
+            error: None,
+        }
+    }
 }
 
 pub type Decide = Box<dyn Fn(&Snapshot) -> Verdict + Send + Sync>;

@@ -19,6 +19,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
             );
         }
         "check_entitlement" => json!({"feature": "tool_calls", "consume": true}),
+        "settle_hold" | "release_hold" => json!({"hold_id": "hold_probe"}),
         "get_usage" | "get_credit_balance" | "get_customer" | "get_billing_status"
         | "preview_invoice" | "get_usage_stats" => json!({}),
         "quote_price" => json!({"meter": "tool_calls", "quantity": 10}),
