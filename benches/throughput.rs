@@ -98,6 +98,7 @@ impl BillingTool for NoopSized {
                 credits: None,
             },
             upgrade: None,
+            hold: None,
             consumed: false,
             duplicate: false,
             event_id: None,
@@ -228,6 +229,7 @@ async fn bench_http(ledger: &str, url: &str) {
         registry: Arc::new(registry),
         prompts: Arc::new(Prompts::load().unwrap()),
         identity: Arc::new(Identity::Owner),
+        gateway: None,
     };
     let key = keys::create(&app, keys::NewKey::new(Role::Service, None))
         .await

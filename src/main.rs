@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use billing_mcp::config::gateway::GatewayArgs;
 use billing_mcp::config::keys::KeysCommand;
 use billing_mcp::config::{
     AccessArgs, CatalogArgs, HttpArgs, LedgerArgs, OutboxArgs, StripeArgs, ToolArgs, WebhookArgs,
@@ -54,28 +55,25 @@ enum Command {
             billing-mcp serve --http 127.0.0.1:8080 --catalog billing.toml --database-url postgres://postgres@127.0.0.1/billing"
     )]
     Serve {
-        /// Serve on stdin/stdout (for Claude, VS Code, Cursor, BlackBox).
-        #[arg(long)]
-        stdio: bool,
-        /// Serve streamable HTTP on this address, e.g. 127.0.0.1:8080 (`/mcp`, `/healthz`).
-        #[arg(long, value_name = "ADDR")]
-        http: Option<SocketAddr>,
         #[command(flatten)]
-        ledger: LedgerArgs,
-        #[command(flatten)]
-        catalog: CatalogArgs,
+        server: ServerArgs,
         #[command(flatten)]
         tools: ToolArgs,
+    },
+    /// Serve the tools of other MCP servers, every call priced, held, forwarded and metered by
+    /// the catalog's [gateway] table (one of --stdio or --http ADDR).
+    #[command(
+        group(clap::ArgGroup::new("transport").required(true).args(["stdio", "http"])),
+        after_help = "Examples:\n  \
+            billing-mcp gateway --stdio --customer acme --upstream 'files=npx -y @modelcontextprotocol/server-everything'\n  \
+            billing-mcp gateway --http 127.0.0.1:8080 --upstream search=https://search.example.com/mcp \\\n    \
+            --upstream-header 'search=Authorization: Bearer TOKEN' --billing-tools"
+    )]
+    Gateway {
         #[command(flatten)]
-        http_args: HttpArgs,
+        server: ServerArgs,
         #[command(flatten)]
-        access: AccessArgs,
-        #[command(flatten)]
-        stripe: StripeArgs,
-        #[command(flatten)]
-        outbox: OutboxArgs,
-        #[command(flatten)]
-        webhooks: WebhookArgs,
+        gateway: GatewayArgs,
     },
     /// Manage API keys (the first admin key comes from here).
     Keys {
@@ -96,6 +94,31 @@ enum Command {
         #[command(flatten)]
         catalog: CatalogArgs,
     },
+}
+
+/// What `serve` and `gateway` share: the transport, the ledger, the catalog, access, Stripe.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// Serve on stdin/stdout (for Claude, VS Code, Cursor, BlackBox).
+    #[arg(long)]
+    stdio: bool,
+    /// Serve streamable HTTP on this address, e.g. 127.0.0.1:8080 (`/mcp`, `/healthz`).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    #[command(flatten)]
+    http_args: HttpArgs,
+    #[command(flatten)]
+    access: AccessArgs,
+    #[command(flatten)]
+    stripe: StripeArgs,
+    #[command(flatten)]
+    outbox: OutboxArgs,
+    #[command(flatten)]
+    webhooks: WebhookArgs,
 }
 
 /// Errors end the process with one readable message (and its causes), never a backtrace.
@@ -123,20 +146,7 @@ async fn run() -> anyhow::Result<()> {
         tracing::debug!(error = %e, "the open-files limit could not be raised");
     }
     match Cli::parse().command {
-        Command::Serve {
-            stdio: on_stdio,
-            http: addr,
-            ledger,
-            catalog,
-            tools,
-            http_args,
-            access,
-            stripe,
-            outbox,
-            webhooks,
-        } => {
-            let catalog = catalog.load_catalog().map_err(|e| anyhow!("{e}"))?;
-            let rates = access.role_rates().map_err(|e| anyhow!(e))?;
+        Command::Serve { server, tools } => {
             let all = mcp::tools::all();
             let names: Vec<String> = all
                 .entries()
@@ -144,78 +154,15 @@ async fn run() -> anyhow::Result<()> {
                 .map(|e| e.tool.name.to_string())
                 .collect();
             let filter = tools.filter(&names).map_err(|e| anyhow!(e))?;
-            let store = store::open(&ledger.url().map_err(|e| anyhow!(e))?)
-                .await
-                .with_context(|| "cannot open the ledger (--database-url)")?;
-            let app =
-                App::with(store, catalog, system_clock(), rates).with_webhooks(webhooks.settings());
-            let app = Arc::new(match stripe.settings() {
-                Some(settings) => {
-                    let payments = Payments::connect(&settings).map_err(|e| anyhow!(e))?;
-                    tracing::info!(
-                        api = settings
-                            .api_base
-                            .as_deref()
-                            .unwrap_or("https://api.stripe.com"),
-                        account = settings.account.as_deref().unwrap_or("-"),
-                        "Stripe tools are on"
-                    );
-                    app.with_stripe(payments)
-                }
-                None => {
-                    tracing::info!(
-                        "no STRIPE_SECRET_KEY: ledger-only; Stripe tools answer stripe_not_configured"
-                    );
-                    app
-                }
-            });
-            let cancel = CancellationToken::new();
-            let sender = app.stripe.is_some().then(|| {
-                tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()))
-            });
-            billing_mcp::transport::metrics::handle();
-            if let Some(metrics_addr) = http_args.metrics_addr {
-                check_bind(metrics_addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
-                let listener = tokio::net::TcpListener::bind(metrics_addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {metrics_addr}"))?;
-                tracing::info!(address = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
-                tokio::spawn(billing_mcp::transport::metrics::serve(
-                    listener,
-                    Arc::clone(&app),
-                    cancel.clone(),
-                ));
-            }
-            let identity = stdio_identity(&app).await?;
-            let shared = Shared {
-                app,
-                registry: Arc::new(all.filtered(&filter)),
-                prompts: Arc::new(Prompts::load().map_err(|e| anyhow!(e))?),
-                identity: Arc::new(identity),
-            };
-            match addr {
-                Some(addr) if !on_stdio => {
-                    check_bind(addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
-                    let listener = tokio::net::TcpListener::bind(addr)
-                        .await
-                        .with_context(|| format!("cannot listen on {addr}"))?;
-                    tracing::info!(address = %listener.local_addr()?, "serving MCP over HTTP at /mcp");
-                    warn_if_keyless(&shared.app).await;
-                    let on_signal = cancel.clone();
-                    tokio::spawn(async move {
-                        let _ = tokio::signal::ctrl_c().await;
-                        on_signal.cancel();
-                    });
-                    http::serve(listener, shared, &http_args, cancel.clone()).await?;
-                }
-                _ => stdio::serve(shared).await?,
-            }
-            cancel.cancel();
-            // The sender finishes its round and gives up the sender role, so another process
-            // takes over at once (a round still running after 5 s is left to its lease).
-            if let Some(sender) = sender {
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
-            }
+            serve(server, all.filtered(&filter), None).await?;
+        }
+        Command::Gateway { server, gateway } => {
+            let specs = gateway.specs().map_err(|e| anyhow!(e))?;
+            let billing = gateway.billing_tools().map_err(|e| anyhow!(e))?;
+            let registry = mcp::tools::all().only(&billing);
+            let upstreams =
+                mcp::gateway::Gateway::connect(&specs, gateway.options(), &billing).await?;
+            serve(server, registry, Some(Arc::new(upstreams))).await?;
         }
         Command::Keys { command } => billing_mcp::config::keys::manage(command).await?,
         Command::Migrate { ledger } => {
@@ -233,6 +180,111 @@ async fn run() -> anyhow::Result<()> {
                 catalog.credits.packs.len()
             );
         }
+    }
+    Ok(())
+}
+
+/// Serve `registry` (and the gateway's upstream tools) on stdio or HTTP until the client leaves
+/// or a signal comes.
+async fn serve(
+    server: ServerArgs,
+    registry: mcp::Registry,
+    gateway: Option<Arc<mcp::gateway::Gateway>>,
+) -> anyhow::Result<()> {
+    let ServerArgs {
+        stdio: on_stdio,
+        http: addr,
+        ledger,
+        catalog,
+        http_args,
+        access,
+        stripe,
+        outbox,
+        webhooks,
+    } = server;
+    let catalog = catalog.load_catalog().map_err(|e| anyhow!("{e}"))?;
+    let rates = access.role_rates().map_err(|e| anyhow!(e))?;
+    let terms = &catalog.gateway;
+    if gateway.is_some()
+        && terms.feature.is_none()
+        && terms.tools.is_empty()
+        && terms.unlisted == billing_mcp::catalog::Unlisted::Charge
+    {
+        anyhow::bail!(
+            "the catalog has no [gateway] table, so no upstream call has a price: add [gateway] with feature = \"tool_calls\" (or unlisted = \"free\")"
+        );
+    }
+    let store = store::open(&ledger.url().map_err(|e| anyhow!(e))?)
+        .await
+        .with_context(|| "cannot open the ledger (--database-url)")?;
+    let app = App::with(store, catalog, system_clock(), rates).with_webhooks(webhooks.settings());
+    let app = Arc::new(match stripe.settings() {
+        Some(settings) => {
+            let payments = Payments::connect(&settings).map_err(|e| anyhow!(e))?;
+            tracing::info!(
+                api = settings
+                    .api_base
+                    .as_deref()
+                    .unwrap_or("https://api.stripe.com"),
+                account = settings.account.as_deref().unwrap_or("-"),
+                "Stripe tools are on"
+            );
+            app.with_stripe(payments)
+        }
+        None => {
+            tracing::info!(
+                "no STRIPE_SECRET_KEY: ledger-only; Stripe tools answer stripe_not_configured"
+            );
+            app
+        }
+    });
+    let cancel = CancellationToken::new();
+    let sender = app.stripe.is_some().then(|| {
+        tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()))
+    });
+    billing_mcp::transport::metrics::handle();
+    if let Some(metrics_addr) = http_args.metrics_addr {
+        check_bind(metrics_addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
+        let listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr}"))?;
+        tracing::info!(address = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
+        tokio::spawn(billing_mcp::transport::metrics::serve(
+            listener,
+            Arc::clone(&app),
+            cancel.clone(),
+        ));
+    }
+    let identity = stdio_identity(&app).await?;
+    let shared = Shared {
+        app,
+        registry: Arc::new(registry),
+        prompts: Arc::new(Prompts::load().map_err(|e| anyhow!(e))?),
+        identity: Arc::new(identity),
+        gateway,
+    };
+    match addr {
+        Some(addr) if !on_stdio => {
+            check_bind(addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!(address = %listener.local_addr()?, "serving MCP over HTTP at /mcp");
+            warn_if_keyless(&shared.app).await;
+            let on_signal = cancel.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                on_signal.cancel();
+            });
+            http::serve(listener, shared, &http_args, cancel.clone()).await?;
+        }
+        _ => stdio::serve(shared).await?,
+    }
+    cancel.cancel();
+    // The sender finishes its round and gives up the sender role, so another process
+    // takes over at once (a round still running after 5 s is left to its lease).
+    if let Some(sender) = sender {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
     }
     Ok(())
 }

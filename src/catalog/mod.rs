@@ -5,6 +5,7 @@
 
 mod credits;
 mod error;
+mod gateway;
 mod meter;
 mod plan;
 mod price;
@@ -21,6 +22,7 @@ use crate::core::credit::CreditPack;
 use crate::core::plan::{Feature, Plan};
 
 pub use error::CatalogError;
+pub use gateway::{Gateway, GatewayTool, Pricing, Unlisted};
 
 pub use crate::core::usage::Aggregation;
 
@@ -69,6 +71,8 @@ pub struct Catalog {
     pub features: BTreeMap<String, Feature>,
     pub plans: BTreeMap<String, Plan>,
     pub credits: Credits,
+    /// What upstream tool calls cost through `billing-mcp gateway`.
+    pub gateway: Gateway,
 }
 
 impl Catalog {
@@ -92,6 +96,7 @@ impl Catalog {
                 default_cost: 1,
                 ..Credits::default()
             },
+            gateway: Gateway::default(),
         }
     }
 

@@ -17,6 +17,7 @@ pub struct CatalogFile {
     #[serde(default)]
     pub plans: BTreeMap<String, PlanSpec>,
     pub credits: Option<CreditsSpec>,
+    pub gateway: Option<super::gateway::GatewaySpec>,
 }
 
 #[derive(Debug, Deserialize)]

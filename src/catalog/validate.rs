@@ -66,6 +66,7 @@ pub(super) fn build(raw: CatalogFile, file: &str) -> Result<Catalog, CatalogErro
         check_plan(&cx, "default_plan", default, &plans)?;
     }
     let credits = super::credits::build(&cx, raw.credits)?;
+    let gateway = super::gateway::build(&cx, raw.gateway, &features, &meters)?;
     Ok(Catalog {
         currency,
         default_plan: raw.default_plan,
@@ -73,6 +74,7 @@ pub(super) fn build(raw: CatalogFile, file: &str) -> Result<Catalog, CatalogErro
         features,
         plans,
         credits,
+        gateway,
     })
 }
 

@@ -2,6 +2,7 @@
 //! then defaults. Loads the catalog (refusing to start on any mistake in it) and builds the
 //! tool filter.
 
+pub mod gateway;
 pub mod keys;
 
 use std::collections::BTreeSet;

@@ -64,7 +64,7 @@ pub fn visible(registry: &Registry, who: &Principal) -> Vec<Tool> {
 
 /// The rate of a customer key's plan, when the key has no rate of its own (read through the
 /// snapshot cache, so a plan change applies within the cache's second).
-async fn plan_rate(app: &App, who: &Principal) -> Option<Rate> {
+pub(super) async fn plan_rate(app: &App, who: &Principal) -> Option<Rate> {
     if who.role != Role::Customer || who.rate.is_some() {
         return None;
     }
@@ -75,7 +75,7 @@ async fn plan_rate(app: &App, who: &Principal) -> Option<Rate> {
         .rate_limit
 }
 
-fn rate_limited(retry_after_ms: u64) -> BillingError {
+pub(super) fn rate_limited(retry_after_ms: u64) -> BillingError {
     BillingError::new(
         "rate_limited",
         format!("this key has used its rate of calls; retry after {retry_after_ms} ms"),

@@ -3,6 +3,7 @@
 //! `ServerHandler` that serves them over any transport, with the dashboard's browser side
 //! (`ui`: the MCP App, and the files the web page shares with it).
 
+pub mod gateway;
 pub mod guard;
 pub mod logging;
 pub mod prompts;

@@ -245,6 +245,18 @@ impl Registry {
         }
     }
 
+    /// Only the named tools.
+    pub fn only(&self, names: &[String]) -> Registry {
+        Registry {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| names.iter().any(|n| e.tool.name == n.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.tool.name == name)
     }

@@ -14,6 +14,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::gateway::Gateway;
 use super::guard::{self, Identity};
 use super::logging::ClientLog;
 use super::prompts::Prompts;
@@ -59,6 +60,7 @@ pub struct BillingServer {
     identity: Arc<Identity>,
     /// This connection's `logging/setLevel`.
     log: Arc<ClientLog>,
+    gateway: Option<Arc<Gateway>>,
 }
 
 impl BillingServer {
@@ -74,7 +76,14 @@ impl BillingServer {
             prompts,
             identity,
             log: Arc::default(),
+            gateway: None,
         }
+    }
+
+    /// Serve an upstream gateway's tools beside the registry's.
+    pub fn with_gateway(mut self, gateway: Option<Arc<Gateway>>) -> BillingServer {
+        self.gateway = gateway;
+        self
     }
 }
 
@@ -132,8 +141,12 @@ impl ServerHandler for BillingServer {
         self.log.seen();
         let who = self.caller(&context).await?;
         let (ttl_ms, cache_scope) = cache_hints(&context);
+        let mut tools = guard::visible(&self.registry, &who);
+        if let Some(gateway) = &self.gateway {
+            tools.extend(gateway.tools_for(&self.app, &who).await);
+        }
         Ok(ListToolsResult {
-            tools: guard::visible(&self.registry, &who),
+            tools,
             ttl_ms,
             cache_scope,
             ..Default::default()
@@ -141,7 +154,10 @@ impl ServerHandler for BillingServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.registry.get(name).map(|e| e.tool.clone())
+        self.registry
+            .get(name)
+            .map(|e| e.tool.clone())
+            .or_else(|| self.gateway.as_ref()?.tool(name))
     }
 
     async fn call_tool(
@@ -150,6 +166,23 @@ impl ServerHandler for BillingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.log.seen();
+        if let Some(gateway) = self
+            .gateway
+            .as_ref()
+            .filter(|g| self.registry.get(&request.name).is_none() && g.serves(&request.name))
+        {
+            let who = match self.identity.principal(&self.app, &context).await {
+                Ok(who) => who,
+                Err(e) => return Ok(error_result(&e).into()),
+            };
+            if let Some(answer) = gateway.call(&self.app, &who, request, &context).await {
+                return answer;
+            }
+            return Err(ErrorData::invalid_params(
+                "the upstream's tool list changed; call tools/list again",
+                None,
+            ));
+        }
         let Some(entry) = self.registry.get(&request.name) else {
             return Err(ErrorData::invalid_params(
                 format!(

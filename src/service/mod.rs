@@ -6,6 +6,7 @@ pub mod credits;
 pub mod customers;
 pub mod entitlements;
 mod error;
+pub mod gateway;
 pub mod insights;
 pub mod invoice;
 pub mod keys;

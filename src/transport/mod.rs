@@ -13,6 +13,7 @@ pub mod stdio;
 
 use std::sync::Arc;
 
+use crate::mcp::gateway::Gateway;
 use crate::mcp::prompts::Prompts;
 use crate::mcp::{BillingServer, Identity, Registry};
 use crate::service::App;
@@ -29,6 +30,9 @@ pub struct Shared {
     pub prompts: Arc<Prompts>,
     /// Who calls on stdio (HTTP identifies every request by its bearer key instead).
     pub identity: Arc<Identity>,
+    /// With `billing-mcp gateway`: the upstream servers whose tools are served beside the
+    /// registry's.
+    pub gateway: Option<Arc<Gateway>>,
 }
 
 impl Shared {
@@ -39,5 +43,6 @@ impl Shared {
             Arc::clone(&self.prompts),
             Arc::clone(&self.identity),
         )
+        .with_gateway(self.gateway.clone())
     }
 }

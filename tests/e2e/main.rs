@@ -11,6 +11,7 @@ mod cache;
 mod catalog;
 mod concurrency;
 mod fuzz;
+mod gateway;
 mod holds;
 mod hostile;
 mod insights;

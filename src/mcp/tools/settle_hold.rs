@@ -39,6 +39,7 @@ impl BillingTool for Tool {
                 customer: p.customer.0,
                 hold_id: p.hold_id.0,
                 quantity: p.quantity,
+                dimensions: Default::default(),
             },
         )
         .await

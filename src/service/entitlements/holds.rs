@@ -162,6 +162,8 @@ pub struct SettleInput {
     pub hold_id: String,
     /// The units actually used (default: what was held).
     pub quantity: Option<u64>,
+    /// Dimensions known only now (the gateway's `outcome`), added to the hold's.
+    pub dimensions: std::collections::BTreeMap<String, String>,
 }
 
 /// Settle a hold: record the units the call used (and burn their credits) and end the hold.
@@ -170,7 +172,9 @@ pub async fn settle(app: &App, input: SettleInput) -> Result<HoldView, BillingEr
     let Some(hold) = app.store.get_hold(&input.customer, &input.hold_id).await? else {
         return Err(not_found(&input.hold_id));
     };
-    let dimensions = serde_json::from_str(&hold.dimensions).unwrap_or_default();
+    let mut dimensions: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&hold.dimensions).unwrap_or_default();
+    dimensions.extend(input.dimensions);
     let prepared = Prepared::new(app, &hold.feature, dimensions, None)?;
     let quantity = input.quantity.unwrap_or(as_u64(hold.quantity));
     if quantity > super::super::usage_event::MAX_QUANTITY {

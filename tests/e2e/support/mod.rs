@@ -257,6 +257,7 @@ impl Harness {
             registry: Arc::new(mcp::tools::all().filtered(&ToolFilter::default())),
             prompts: Arc::new(Prompts::load().unwrap()),
             identity: Arc::new(Identity::Owner),
+            gateway: None,
         }
     }
 
@@ -285,12 +286,17 @@ impl Harness {
     }
 
     async fn client_with(&self, identity: Identity) -> Client {
-        let (server_io, client_io) = tokio::io::duplex(1 << 20);
-        let server = Shared {
+        self.client_of(Shared {
             identity: Arc::new(identity),
             ..self.shared()
-        }
-        .server();
+        })
+        .await
+    }
+
+    /// A client of a server serving `shared` (say, with a gateway) on this harness.
+    pub async fn client_of(&self, shared: Shared) -> Client {
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let server = shared.server();
         tokio::spawn(async move {
             if let Ok(running) = server.serve(server_io).await {
                 let _ = running.waiting().await;

@@ -1,0 +1,195 @@
+//! One call through the gateway: rate limited and paid for like any call, held, forwarded with
+//! its arguments, `_meta` and progress token, and ended by what came back. The upstream's result
+//! is returned as it is; its error result, a protocol error, a lost connection or the timeout
+//! release the hold (charged instead with `charge_failed`), as does the client's cancellation,
+//! which is passed on to the upstream. A retried call is charged once when the client repeats
+//! its `_meta` key `billing-mcp/idempotency_key`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ServerResult,
+};
+use rmcp::service::{PeerRequestOptions, RequestContext};
+use rmcp::{ErrorData, RoleServer};
+use serde_json::Value;
+
+use super::Gateway;
+use crate::access::{Principal, redact};
+use crate::mcp::guard::{plan_rate, rate_limited};
+use crate::mcp::registry::error_result;
+use crate::service::gateway::{self, Admitted, Outcome};
+use crate::service::{App, BillingError, audit};
+
+/// The `_meta` key a client repeats on a retried call so it is charged once.
+pub const IDEMPOTENCY_META: &str = "billing-mcp/idempotency_key";
+
+impl Gateway {
+    /// Call an upstream tool for `who`; `None` when no upstream serves `request.name`.
+    pub async fn call(
+        &self,
+        app: &Arc<App>,
+        who: &Principal,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<Result<CallToolResponse, ErrorData>> {
+        let (up, tool) = self.route(&request.name)?;
+        let served = request.name.to_string();
+        let started = std::time::Instant::now();
+        let admitted = self.admit(app, who, &request, &up.name, &tool.name).await;
+        let (response, code, customer) = match admitted {
+            Err(e) => (Ok(error_result(&e).into()), e.code.to_string(), None),
+            Ok(admitted) => {
+                let (response, outcome) =
+                    self.forward(up, &tool.name, request.clone(), context).await;
+                gateway::finish(app, &admitted, outcome).await;
+                let code = match outcome {
+                    Outcome::Answered => "ok",
+                    Outcome::Failed => "upstream_error",
+                    Outcome::Cancelled => "cancelled",
+                };
+                (response, code.to_string(), Some(admitted.customer))
+            }
+        };
+        metrics::histogram!("billing_mcp_operation_duration_seconds", "operation" => "gateway")
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("billing_mcp_operations_total", "operation" => "gateway", "status" => code.clone())
+            .increment(1);
+        // Calls that may change something upstream, and every refusal, are kept.
+        let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+        if !read_only || code != "ok" {
+            let args = redact(&request.arguments.clone().unwrap_or_default());
+            if let Err(e) = audit::record(app, who, &served, customer, args, &code).await {
+                tracing::error!(error = %e, "a gateway call's audit entry was not stored");
+            }
+        }
+        Some(response)
+    }
+
+    async fn admit(
+        &self,
+        app: &App,
+        who: &Principal,
+        request: &CallToolRequestParams,
+        server: &str,
+        tool: &str,
+    ) -> Result<Admitted, BillingError> {
+        let plan = plan_rate(app, who).await;
+        app.limits.take(who, plan).map_err(rate_limited)?;
+        let customer = self.payer(who)?;
+        let key = request
+            .meta
+            .as_ref()
+            .and_then(|m| m.get(IDEMPOTENCY_META))
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty() && k.len() <= 200)
+            .map(|k| format!("gateway:{k}"));
+        gateway::admit(app, &customer, server, &request.name, tool, key).await
+    }
+
+    /// Send the call upstream and wait for its answer, the client's cancellation or the timeout.
+    async fn forward(
+        &self,
+        up: &super::Upstream,
+        tool: &str,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> (Result<CallToolResponse, ErrorData>, Outcome) {
+        let call_id = self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut meta = request.meta.clone().unwrap_or_default();
+        let client_token = meta.get_progress_token();
+        meta.remove("progressToken");
+        meta.remove(IDEMPOTENCY_META);
+        let mut params = request;
+        params.name = tool.to_string().into();
+        params.meta = None;
+        let mut options = PeerRequestOptions::no_options();
+        options.meta = Some(meta);
+        up.relay.enter(call_id, context.peer.clone());
+        let sent = up
+            .connection
+            .peer()
+            .send_cancellable_request(
+                ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+                options,
+            )
+            .await;
+        let mut handle = match sent {
+            Ok(h) => h,
+            Err(e) => {
+                up.relay.leave(call_id);
+                return (
+                    Err(upstream_lost(&up.name, &e.to_string())),
+                    Outcome::Failed,
+                );
+            }
+        };
+        if let Some(token) = client_token.clone() {
+            up.relay
+                .follow_progress(handle.progress_token.clone(), (context.peer.clone(), token));
+        }
+        let upstream_token = handle.progress_token.clone();
+        let answer = tokio::select! {
+            r = &mut handle.rx => Some(r),
+            () = context.ct.cancelled() => None,
+            () = tokio::time::sleep(self.options.timeout) => Some(Ok(Err(rmcp::ServiceError::Timeout { timeout: self.options.timeout }))),
+        };
+        up.relay.forget_progress(&upstream_token);
+        up.relay.leave(call_id);
+        let answer = match answer {
+            None => {
+                let _ = handle
+                    .cancel(Some("the client cancelled the call".into()))
+                    .await;
+                return (
+                    Err(ErrorData::internal_error("the call was cancelled", None)),
+                    Outcome::Cancelled,
+                );
+            }
+            Some(Ok(answer)) => answer,
+            Some(Err(_)) => Err(rmcp::ServiceError::TransportClosed),
+        };
+        match answer {
+            Ok(ServerResult::CallToolResult(result)) => {
+                let outcome = if result.is_error == Some(true) {
+                    Outcome::Failed
+                } else {
+                    Outcome::Answered
+                };
+                (Ok(CallToolResponse::Complete(result)), outcome)
+            }
+            // More input is needed: nothing ran yet, the retry holds again.
+            Ok(ServerResult::InputRequiredResult(result)) => (
+                Ok(CallToolResponse::InputRequired(result)),
+                Outcome::Cancelled,
+            ),
+            Ok(ServerResult::CreateTaskResult(result)) => {
+                (Ok(CallToolResponse::Task(result)), Outcome::Answered)
+            }
+            Ok(_) => (
+                Err(upstream_lost(
+                    &up.name,
+                    "an unexpected answer to tools/call",
+                )),
+                Outcome::Failed,
+            ),
+            Err(rmcp::ServiceError::McpError(e)) => (Err(e), Outcome::Failed),
+            Err(e @ rmcp::ServiceError::Timeout { .. }) => {
+                let _ = handle.cancel(Some("timed out at the gateway".into())).await;
+                (
+                    Err(upstream_lost(&up.name, &e.to_string())),
+                    Outcome::Failed,
+                )
+            }
+            Err(e) => (
+                Err(upstream_lost(&up.name, &e.to_string())),
+                Outcome::Failed,
+            ),
+        }
+    }
+}
+
+fn upstream_lost(name: &str, why: &str) -> ErrorData {
+    ErrorData::internal_error(format!("upstream `{name}` did not answer: {why}"), None)
+}

@@ -1,0 +1,305 @@
+//! One upstream MCP server the gateway serves: a child process on stdio or a streamable HTTP
+//! endpoint (with headers for its own auth), its tools as last listed, and the relay of what it
+//! sends back during a call: progress to the client whose call it is, elicitation and sampling
+//! requests to a client with a call in flight that supports them, log messages to the server's
+//! log (which admins that set a level receive), and a changed tool list read again.
+
+// Sampling and logging are deprecated from 2026-07-28 on, yet upstreams of the 2025 revisions
+// still send them, and they are relayed.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use anyhow::{Context, anyhow};
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequestParams, ElicitResult, Implementation, LoggingMessageNotificationParam,
+    ProgressNotificationParam, ProgressToken, Tool,
+};
+use rmcp::service::{NotificationContext, Peer, RequestContext, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer, ServiceExt};
+
+/// Where an upstream is: `NAME=COMMAND ARGS…` or `NAME=https://…/mcp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSpec {
+    pub name: String,
+    pub target: Target,
+    /// `Header: value` pairs sent with every HTTP request (the upstream's own auth).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Command { program: String, args: Vec<String> },
+    Url(String),
+}
+
+impl UpstreamSpec {
+    /// Parse `NAME=COMMAND ARGS…` (split on spaces) or `NAME=http(s)://…`.
+    pub fn parse(text: &str) -> Result<UpstreamSpec, String> {
+        let (name, target) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}`: give NAME=COMMAND or NAME=https://host/mcp"))?;
+        let valid = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(format!(
+                "upstream name `{name}`: use 1–32 letters, digits, `-` or `_`"
+            ));
+        }
+        let target = target.trim();
+        let target = if target.starts_with("http://") || target.starts_with("https://") {
+            Target::Url(target.to_string())
+        } else {
+            let mut words = target.split_whitespace().map(String::from);
+            let program = words
+                .next()
+                .ok_or_else(|| format!("upstream `{name}`: the command is empty"))?;
+            Target::Command {
+                program,
+                args: words.collect(),
+            }
+        };
+        Ok(UpstreamSpec {
+            name: name.to_string(),
+            target,
+            headers: Vec::new(),
+        })
+    }
+}
+
+/// Who waits for what an upstream sends during calls in flight.
+#[derive(Default)]
+pub struct Relay {
+    /// Upstream progress token → the client's connection and its own token.
+    progress: Mutex<HashMap<ProgressToken, (Peer<RoleServer>, ProgressToken)>>,
+    /// Clients with a call in flight on this upstream, by call.
+    in_flight: Mutex<HashMap<u64, Peer<RoleServer>>>,
+    /// The upstream's tools by upstream name, in its order.
+    tools: RwLock<Vec<Tool>>,
+    name: String,
+}
+
+impl Relay {
+    pub fn follow_progress(
+        &self,
+        upstream: ProgressToken,
+        client: (Peer<RoleServer>, ProgressToken),
+    ) {
+        self.progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(upstream, client);
+    }
+
+    pub fn forget_progress(&self, upstream: &ProgressToken) {
+        self.progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(upstream);
+    }
+
+    pub fn enter(&self, call: u64, peer: Peer<RoleServer>) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(call, peer);
+    }
+
+    pub fn leave(&self, call: u64) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&call);
+    }
+
+    /// A client with a call in flight here (the only one, on stdio).
+    fn a_client(&self) -> Option<Peer<RoleServer>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .next()
+            .cloned()
+    }
+
+    pub fn tools(&self) -> Vec<Tool> {
+        self.tools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn tool(&self, name: &str) -> Option<Tool> {
+        self.tools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+    }
+
+    fn set_tools(&self, tools: Vec<Tool>) {
+        *self.tools.write().unwrap_or_else(PoisonError::into_inner) = tools;
+    }
+}
+
+/// The client side of one upstream connection.
+#[derive(Clone)]
+pub struct RelayHandler(pub Arc<Relay>);
+
+impl ClientHandler for RelayHandler {
+    fn get_info(&self) -> ClientConfig {
+        let capabilities = ClientCapabilities::builder()
+            .enable_sampling()
+            .enable_elicitation()
+            .build();
+        ClientConfig::new(
+            capabilities,
+            Implementation::new("billing-mcp-gateway", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let client = self
+            .0
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&params.progress_token)
+            .cloned();
+        if let Some((peer, token)) = client {
+            let mut param = params;
+            param.progress_token = token;
+            if let Err(e) = peer.notify_progress(param).await {
+                tracing::debug!(error = %e, "upstream progress not delivered");
+            }
+        }
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        tracing::info!(upstream = %self.0.name, logger = params.logger.as_deref().unwrap_or(""), data = %params.data, "upstream log");
+    }
+
+    async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
+        match context.peer.list_all_tools().await {
+            Ok(tools) => self.0.set_tools(tools),
+            Err(e) => {
+                tracing::warn!(upstream = %self.0.name, error = %e, "the upstream's changed tool list could not be read")
+            }
+        }
+    }
+
+    #[allow(deprecated)]
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        let peer = self
+            .0
+            .a_client()
+            .ok_or_else(|| ErrorData::invalid_request("no client call in flight to ask", None))?;
+        peer.create_message(params)
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("the client did not answer: {e}"), None))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let peer = self
+            .0
+            .a_client()
+            .ok_or_else(|| ErrorData::invalid_request("no client call in flight to ask", None))?;
+        peer.create_elicitation(request)
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("the client did not answer: {e}"), None))
+    }
+}
+
+pub type Connection = RunningService<RoleClient, RelayHandler>;
+
+/// Connect to an upstream and list its tools.
+pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Relay>)> {
+    let relay = Arc::new(Relay {
+        name: spec.name.clone(),
+        ..Relay::default()
+    });
+    let handler = RelayHandler(Arc::clone(&relay));
+    let connection = match &spec.target {
+        Target::Command { program, args } => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args);
+            let transport = TokioChildProcess::builder(command)
+                .stderr(std::process::Stdio::inherit())
+                .spawn()
+                .with_context(|| format!("upstream `{}`: cannot start `{program}`", spec.name))?
+                .0;
+            handler
+                .serve(transport)
+                .await
+                .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))?
+        }
+        Target::Url(url) => {
+            let mut headers = HashMap::new();
+            for (k, v) in &spec.headers {
+                let name = k.parse().map_err(|_| {
+                    anyhow!("upstream `{}`: header name `{k}` is not valid", spec.name)
+                })?;
+                let value = v.parse().map_err(|_| {
+                    anyhow!(
+                        "upstream `{}`: the value of header `{k}` is not valid",
+                        spec.name
+                    )
+                })?;
+                headers.insert(name, value);
+            }
+            let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                .custom_headers(headers)
+                .max_concurrent_requests(1024);
+            let transport = StreamableHttpClientTransport::with_client(http_client()?, config);
+            handler
+                .serve(transport)
+                .await
+                .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))?
+        }
+    };
+    let tools = connection
+        .peer()
+        .list_all_tools()
+        .await
+        .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
+    relay.set_tools(tools);
+    Ok((connection, relay))
+}
+
+/// The HTTP client for upstreams: rustls on ring with the Mozilla roots (the TLS stack the
+/// Stripe client uses).
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()?)
+}

@@ -1,0 +1,172 @@
+//! The billing of one call through `billing-mcp gateway`: priced by the catalog's `[gateway]`
+//! table, held before it is forwarded (so concurrent calls never pass a limit or overdraw),
+//! settled when the upstream answered, released when it failed, timed out or was cancelled
+//! (a failure is charged instead when the catalog says `charge_failed`). A denial is an error
+//! the model can act on: the reason as its code, the limit, when it resets and the upgrade link.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::entitlements::{self, CheckInput, EntitlementView, SettleInput};
+use super::{App, BillingError};
+use crate::catalog::Pricing;
+
+/// A call admitted: the hold to end, if the call costs anything.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub customer: String,
+    pub hold_id: Option<String>,
+}
+
+/// How a forwarded call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The upstream answered with a result (not an error result).
+    Answered,
+    /// An error result, a protocol error, a lost upstream or a timeout.
+    Failed,
+    /// The client cancelled the call.
+    Cancelled,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "ok",
+            Outcome::Failed => "error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The decision's reason as an error code (the codes of `check_entitlement`).
+fn code_of(reason: &str) -> &'static str {
+    match reason {
+        "feature_not_in_plan" => "feature_not_in_plan",
+        "quota_exceeded" => "quota_exceeded",
+        "insufficient_credits" => "insufficient_credits",
+        "rate_limited" => "rate_limited",
+        "subscription_inactive" => "subscription_inactive",
+        "payment_overdue" => "payment_overdue",
+        "unknown_customer" => "unknown_customer",
+        _ => "not_allowed",
+    }
+}
+
+fn denial(view: EntitlementView, tool: &str) -> BillingError {
+    let mut e = BillingError::new(code_of(&view.reason), view.message)
+        .with("tool", tool)
+        .with("feature", view.feature);
+    let figures = [
+        ("limit", view.limit.map(Value::from)),
+        ("used", view.used.map(Value::from)),
+        ("remaining", view.remaining.map(Value::from)),
+        ("resets_at", view.resets_at.map(Value::from)),
+        ("window", view.window.map(Value::from)),
+        ("credits_needed", view.cost.credits.map(Value::from)),
+    ];
+    for (key, value) in figures {
+        if let Some(v) = value {
+            e = e.with(key, v);
+        }
+    }
+    if let Some(up) = view.upgrade {
+        e = e.with("upgrade_plan", up.plan);
+        if let Some(url) = up.url {
+            e = e.with("upgrade_url", url);
+        }
+    }
+    e
+}
+
+/// Price and hold one call of `served` (upstream `server`'s tool `tool`) for `customer`.
+/// `key`, when the client gave one, makes a retried call hold (and later charge) once.
+pub async fn admit(
+    app: &App,
+    customer: &str,
+    server: &str,
+    served: &str,
+    tool: &str,
+    key: Option<String>,
+) -> Result<Admitted, BillingError> {
+    let (feature, quantity) = match app.catalog.gateway.pricing(served, tool) {
+        Pricing::Free => {
+            return Ok(Admitted {
+                customer: customer.to_string(),
+                hold_id: None,
+            });
+        }
+        Pricing::Refuse => {
+            return Err(BillingError::new(
+                "tool_not_for_sale",
+                format!("`{served}` has no price in the catalog's [gateway] table, so it cannot be called; ask the operator to list it"),
+            )
+            .with("tool", served));
+        }
+        Pricing::Charge { feature, quantity } => (feature, quantity),
+    };
+    let input = CheckInput {
+        customer: customer.to_string(),
+        feature,
+        quantity,
+        consume: false,
+        tool: Some(tool.to_string()),
+        dimensions: BTreeMap::from([("server_id".to_string(), server.to_string())]),
+        idempotency_key: key,
+        hold_ttl_ms: Some(app.catalog.gateway.hold_ttl_ms),
+    };
+    let mut view = entitlements::check(app, input.clone()).await?;
+    // A retried key whose first hold ended unsettled holds again, under no key.
+    if view
+        .hold
+        .as_ref()
+        .is_some_and(|h| h.duplicate && (h.status == "released" || h.status == "expired"))
+    {
+        view = entitlements::check(
+            app,
+            CheckInput {
+                idempotency_key: None,
+                ..input
+            },
+        )
+        .await?;
+    }
+    if !view.allowed {
+        return Err(denial(view, served));
+    }
+    Ok(Admitted {
+        customer: customer.to_string(),
+        hold_id: view.hold.map(|h| h.hold_id),
+    })
+}
+
+/// End a call's hold: settled into usage when it answered (or failed, with `charge_failed`),
+/// released otherwise. A failure here is logged: the hold then expires and nothing is charged.
+pub async fn finish(app: &App, admitted: &Admitted, outcome: Outcome) {
+    let Some(hold_id) = &admitted.hold_id else {
+        return;
+    };
+    let charge = match outcome {
+        Outcome::Answered => true,
+        Outcome::Failed => app.catalog.gateway.charge_failed,
+        Outcome::Cancelled => false,
+    };
+    let ended = if charge {
+        let input = SettleInput {
+            customer: admitted.customer.clone(),
+            hold_id: hold_id.clone(),
+            quantity: None,
+            dimensions: BTreeMap::from([("outcome".to_string(), outcome.as_str().to_string())]),
+        };
+        entitlements::settle(app, input).await.map(|_| ())
+    } else {
+        entitlements::release(app, &admitted.customer, hold_id)
+            .await
+            .map(|_| ())
+    };
+    metrics::counter!("billing_gateway_calls_total", "outcome" => outcome.as_str(), "charged" => if charge { "true" } else { "false" }).increment(1);
+    if let Err(e) = ended {
+        tracing::error!(hold = %hold_id, error = %e, "a gateway hold could not be ended; it expires unsettled");
+    }
+}

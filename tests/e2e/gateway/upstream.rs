@@ -1,0 +1,144 @@
+//! The upstream MCP server the gateway tests call, served over streamable HTTP in the test
+//! process: `echo` (no-op), `add` (structured output, read-only), `slow` (sleeps `ms`, sends
+//! progress, notices cancellation), `fail` (an error result), `render` and `ping`. It counts
+//! what it ran, so a test knows exactly how many calls were forwarded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub struct Counts {
+    /// Calls that ran to their end.
+    pub completed: AtomicU64,
+    /// Calls that were cancelled while running.
+    pub cancelled: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct Upstream {
+    pub counts: Arc<Counts>,
+}
+
+fn object(v: Value) -> Arc<serde_json::Map<String, Value>> {
+    Arc::new(v.as_object().cloned().unwrap_or_default())
+}
+
+/// The tools as the upstream lists them (what the gateway must pass through unchanged).
+pub fn tools() -> Vec<Tool> {
+    let text = object(json!({"type": "object", "properties": {"text": {"type": "string"}}}));
+    let ms =
+        object(json!({"type": "object", "properties": {"ms": {"type": "integer", "minimum": 0}}}));
+    let none = object(json!({"type": "object", "properties": {}}));
+    let mut add = Tool::new(
+        "add",
+        "Add two integers.",
+        object(json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]})),
+    )
+    .with_title("Adder")
+    .with_raw_output_schema(object(json!({"type": "object", "properties": {"sum": {"type": "integer"}}, "required": ["sum"]})));
+    add.annotations = Some(ToolAnnotations::new().read_only(true).idempotent(true));
+    vec![
+        Tool::new("echo", "Say the text back.", text.clone()),
+        add,
+        Tool::new("slow", "Sleep ms milliseconds, with progress.", ms),
+        Tool::new("fail", "Always an error result.", none.clone()),
+        Tool::new("render", "Render (5 credits).", text),
+        Tool::new("ping", "Free.", none),
+    ]
+}
+
+impl ServerHandler for Upstream {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult {
+            tools: tools(),
+            ..Default::default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = request.arguments.clone().unwrap_or_default();
+        let done = |r: CallToolResult| {
+            self.counts.completed.fetch_add(1, Ordering::SeqCst);
+            Ok(r.into())
+        };
+        match request.name.as_ref() {
+            "add" => {
+                let sum = args.get("a").and_then(Value::as_i64).unwrap_or(0)
+                    + args.get("b").and_then(Value::as_i64).unwrap_or(0);
+                done(CallToolResult::structured(json!({"sum": sum})))
+            }
+            "slow" => {
+                let ms = args.get("ms").and_then(Value::as_u64).unwrap_or(50);
+                if let Some(token) = context.meta.get_progress_token() {
+                    let _ = context
+                        .peer
+                        .notify_progress(ProgressNotificationParam::new(token, 1.0).with_total(2.0))
+                        .await;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(ms)) => done(CallToolResult::success(vec![ContentBlock::text("slept")])),
+                    () = context.ct.cancelled() => {
+                        self.counts.cancelled.fetch_add(1, Ordering::SeqCst);
+                        Err(ErrorData::internal_error("cancelled", None))
+                    }
+                }
+            }
+            "fail" => done(CallToolResult::error(vec![ContentBlock::text(
+                "upstream failure",
+            )])),
+            "render" => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                done(CallToolResult::success(vec![ContentBlock::text(
+                    "rendered",
+                )]))
+            }
+            _ => done(CallToolResult::success(vec![ContentBlock::text(
+                args.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("pong")
+                    .to_string(),
+            )])),
+        }
+    }
+}
+
+/// Serve a new upstream on a free local port; its URL and counts.
+pub async fn start() -> (String, Arc<Counts>) {
+    let counts = Arc::new(Counts::default());
+    let upstream = Upstream {
+        counts: Arc::clone(&counts),
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(upstream.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let router = axum::Router::new().nest_service("/mcp", service);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, counts)
+}
