@@ -254,6 +254,7 @@ async fn measure(transport: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     measure("stdio").await;
     measure("http").await;
 }

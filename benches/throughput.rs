@@ -395,6 +395,8 @@ async fn bench_writes(label: &str, url: &str) {
 
 #[tokio::main]
 async fn main() {
+    // rmcp's HTTP client needs the process's TLS provider, as in the binary.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
     println!(

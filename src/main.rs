@@ -141,6 +141,8 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     init_logging();
+    // The process's TLS provider for any HTTP client built without one (the gateway's upstreams).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // Every connection is a file: take what the system allows (the soft limit is often 1,024).
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::debug!(error = %e, "the open-files limit could not be raised");

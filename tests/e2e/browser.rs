@@ -31,7 +31,7 @@ async fn a_foreign_origin_gets_403_before_the_key_is_checked() {
             "{what}: no challenge tells the page a key would help"
         );
     }
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let mcp = format!("{}/mcp", server.base);
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
         let resp = http

@@ -21,6 +21,7 @@ mod logging;
 mod malformed;
 mod meter_events;
 mod quickstart;
+mod readme;
 mod resources;
 mod store_contract;
 mod stripe;

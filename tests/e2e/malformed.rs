@@ -107,7 +107,7 @@ async fn every_stdio_line_gets_an_answer_with_its_id() {
 }
 
 async fn post(server: &Server, key: &str, body: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::support::http_client()
         .post(format!("{}/mcp", server.base))
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
@@ -213,7 +213,7 @@ async fn a_client_that_trickles_its_headers_or_body_is_cut_off() {
 fn initialize(server: &Server, key: &str) -> reqwest::RequestBuilder {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    reqwest::Client::new()
+    crate::support::http_client()
         .post(format!("{}/mcp", server.base))
         .header("authorization", format!("Bearer {key}"))
         .header("accept", "application/json, text/event-stream")
@@ -230,7 +230,7 @@ async fn sessions_past_the_cap_are_refused_until_one_ends() {
         ..HttpArgs::default()
     };
     let server = Server::start_with(&h, args).await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let url = format!("{}/mcp", server.base);
     let open = || initialize(&server, &key).send();
     let first = open().await.unwrap();

@@ -95,7 +95,7 @@ async fn http_serves_clients_that_initialize() {
         )
         .await;
     assert_eq!(r["allowed"], true);
-    let health: Value = reqwest::get(format!("{}/healthz", server.base))
+    let health: Value = crate::support::http_get(format!("{}/healthz", server.base))
         .await
         .unwrap()
         .json()
@@ -207,7 +207,7 @@ async fn a_session_belongs_to_the_key_that_opened_it() {
     let customer = h.key(Role::Customer, Some("acme")).await;
     let server = Server::start(&h).await;
     let url = format!("{}/mcp", server.base);
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let send = |method: reqwest::Method, key: &str, session: &str, body: Option<Value>| {
         let mut req = http
             .request(method, &url)

@@ -37,7 +37,9 @@ impl Gateway {
         let (up, tool) = self.route(&request.name)?;
         let served = request.name.to_string();
         let started = std::time::Instant::now();
-        let admitted = self.admit(app, who, &request, &up.name, &tool.name).await;
+        let admitted = self
+            .admit(app, who, &request.name, context, &up.name, &tool.name)
+            .await;
         let (response, code, customer) = match admitted {
             Err(e) => (Ok(error_result(&e).into()), e.code.to_string(), None),
             Ok(admitted) => {
@@ -71,21 +73,22 @@ impl Gateway {
         &self,
         app: &App,
         who: &Principal,
-        request: &CallToolRequestParams,
+        served: &str,
+        context: &RequestContext<RoleServer>,
         server: &str,
         tool: &str,
     ) -> Result<Admitted, BillingError> {
         let plan = plan_rate(app, who).await;
         app.limits.take(who, plan).map_err(rate_limited)?;
         let customer = self.payer(who)?;
-        let key = request
+        // rmcp hands a request's `_meta` to the handler in its context.
+        let key = context
             .meta
-            .as_ref()
-            .and_then(|m| m.get(IDEMPOTENCY_META))
+            .get(IDEMPOTENCY_META)
             .and_then(Value::as_str)
             .filter(|k| !k.is_empty() && k.len() <= 200)
             .map(|k| format!("gateway:{k}"));
-        gateway::admit(app, &customer, server, &request.name, tool, key).await
+        gateway::admit(app, &customer, server, served, tool, key).await
     }
 
     /// Send the call upstream and wait for its answer, the client's cancellation or the timeout.
@@ -97,10 +100,16 @@ impl Gateway {
         context: &RequestContext<RoleServer>,
     ) -> (Result<CallToolResponse, ErrorData>, Outcome) {
         let call_id = self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut meta = request.meta.clone().unwrap_or_default();
+        // The client's `_meta` goes on, but for its progress token (the upstream gets one of the
+        // gateway's, relayed back), the billing key, and the protocol's own keys (the gateway's
+        // connection to the upstream has its own version and capabilities).
+        let mut meta = context.meta.clone();
         let client_token = meta.get_progress_token();
-        meta.remove("progressToken");
-        meta.remove(IDEMPOTENCY_META);
+        meta.retain(|k, _| {
+            k != "progressToken"
+                && k != IDEMPOTENCY_META
+                && !k.starts_with("io.modelcontextprotocol/")
+        });
         let mut params = request;
         params.name = tool.to_string().into();
         params.meta = None;

@@ -19,7 +19,7 @@ use crate::access::{Principal, Role};
 use crate::catalog::Pricing;
 use crate::service::{App, BillingError};
 use upstream::{Connection, Relay};
-pub use upstream::{Target, UpstreamSpec};
+pub use upstream::{Target, UpstreamSpec, http_client};
 
 /// What a tool the payer's plan does not include does in `tools/list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,6 +74,14 @@ impl UpstreamSpec {
     }
 }
 
+/// Whether an environment variable is one of the gateway's own settings (or not UTF-8).
+fn is_own_setting(name: &str) -> bool {
+    ["STRIPE_", "BILLING_", "METER_EVENTS_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name == "DATABASE_URL"
+}
+
 /// Who waits for what an upstream sends during calls in flight.
 #[derive(Default)]
 pub struct Relay {
@@ -247,6 +255,13 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
         Target::Command { program, args } => {
             let mut command = tokio::process::Command::new(program);
             command.args(args);
+            // The upstream is another program: none of the gateway's own settings reach it
+            // (its Stripe key, database URL, API key).
+            for (name, _) in std::env::vars_os() {
+                if name.to_str().is_none_or(is_own_setting) {
+                    command.env_remove(name);
+                }
+            }
             let transport = TokioChildProcess::builder(command)
                 .stderr(std::process::Stdio::inherit())
                 .spawn()
@@ -291,8 +306,10 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
 }
 
 /// The HTTP client for upstreams: rustls on ring with the Mozilla roots (the TLS stack the
-/// Stripe client uses).
-fn http_client() -> anyhow::Result<reqwest::Client> {
+/// Stripe client uses). Ring also becomes the process's default provider, which any other
+/// `reqwest` client of the process needs.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let tls = rustls::ClientConfig::builder_with_provider(provider)

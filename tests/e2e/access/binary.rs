@@ -69,7 +69,10 @@ async fn secrets_never_reach_the_binarys_logs() {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+        if crate::support::http_get(format!("{base}/healthz"))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

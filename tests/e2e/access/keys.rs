@@ -147,7 +147,7 @@ async fn http_without_a_valid_key_gets_401_and_health_stays_open() {
             .status(),
         200
     );
-    let health = reqwest::get(format!("{}/healthz", server.base))
+    let health = crate::support::http_get(format!("{}/healthz", server.base))
         .await
         .unwrap();
     assert_eq!(health.status(), 200);

@@ -165,7 +165,17 @@ async fn a_customer_key_can_neither_read_nor_change_another_customer_through_any
                     }
                 }
             }
-            let own = sample(name, None, &b_key).unwrap();
+            let mut own = sample(name, None, &b_key).unwrap();
+            if name == "settle_hold" || name == "release_hold" {
+                // A hold of A's own to end.
+                let held = as_a
+                    .ok(
+                        "check_entitlement",
+                        json!({"feature": "tool_calls", "hold": true}),
+                    )
+                    .await;
+                own["hold_id"] = held["hold"]["hold_id"].clone();
+            }
             let answer = as_a.call(name, own).await;
             match entry.audience {
                 Audience::OwnCustomer | Audience::Anyone => {
@@ -263,7 +273,9 @@ async fn each_role_lists_only_the_tools_it_may_call() {
             "get_usage_stats",
             "list_plans",
             "preview_invoice",
-            "quote_price"
+            "quote_price",
+            "release_hold",
+            "settle_hold"
         ],
         "a customer key sees its own entitlements, usage, balance and billing status"
     );

@@ -1,6 +1,7 @@
 //! `billing-mcp gateway`: an upstream's tools served with every call priced, held, forwarded and
 //! settled, through MCP clients on every backend and from two gateway processes at once.
 
+mod crash;
 mod upstream;
 
 use std::sync::Arc;

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 
 #[derive(Default)]
 pub struct Counts {
+    /// Calls of `slow` that started.
+    pub started: AtomicU64,
     /// Calls that ran to their end.
     pub completed: AtomicU64,
     /// Calls that were cancelled while running.
@@ -92,6 +94,7 @@ impl ServerHandler for Upstream {
             }
             "slow" => {
                 let ms = args.get("ms").and_then(Value::as_u64).unwrap_or(50);
+                self.counts.started.fetch_add(1, Ordering::SeqCst);
                 if let Some(token) = context.meta.get_progress_token() {
                     let _ = context
                         .peer

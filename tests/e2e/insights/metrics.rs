@@ -11,7 +11,7 @@ use crate::support::http::Server;
 use crate::support::{Backend, Harness};
 
 async fn scrape(base: &str, key: Option<&str>) -> (u16, String) {
-    let mut req = reqwest::Client::new().get(format!("{base}/metrics"));
+    let mut req = crate::support::http_client().get(format!("{base}/metrics"));
     if let Some(k) = key {
         req = req.header("authorization", format!("Bearer {k}"));
     }

@@ -32,6 +32,7 @@ impl Server {
 
     /// A server with these HTTP options (timeouts, session cap).
     pub async fn start_with(h: &Harness, args: HttpArgs) -> Server {
+        super::tls();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cancel = CancellationToken::new();
@@ -78,7 +79,7 @@ pub fn tools_call(base: &str, tool: &str, arguments: Value) -> reqwest::RequestB
         "name": tool, "arguments": arguments,
         "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
     }});
-    reqwest::Client::new()
+    crate::support::http_client()
         .post(format!("{base}/mcp"))
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")

@@ -53,6 +53,7 @@ impl TestDb {
 }
 
 pub async fn test_db(backend: Backend) -> TestDb {
+    tls();
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -147,6 +148,23 @@ pub const DAY: i64 = 24 * HOUR;
 
 /// The seeds' reserved tiers (seed 001), as an operator hands them to the tools.
 pub const RESERVED_JSON: &str = include_str!("../../../examples/reserved.json");
+
+/// The gateway's HTTP client turns on rustls in `reqwest` for the whole build, so every client
+/// of the test process (rmcp's HTTP transport's own included) needs a default crypto provider:
+/// ring, as the binary installs at start.
+pub fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client (see [`tls`]).
+pub fn http_client() -> reqwest::Client {
+    billing_mcp::mcp::gateway::http_client().unwrap()
+}
+
+/// GET a URL with [`http_client`].
+pub async fn http_get(url: String) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
+}
 
 /// Two customers that the isolation tests keep apart.
 pub const A: &str = "cust_a";

@@ -26,7 +26,7 @@ impl Hook {
     pub(crate) async fn start(h: &Harness) -> Hook {
         Hook {
             server: Server::start(h).await,
-            http: reqwest::Client::new(),
+            http: crate::support::http_client(),
         }
     }
 

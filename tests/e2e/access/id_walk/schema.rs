@@ -75,6 +75,8 @@ fn plain_value(name: &str) -> Option<Value> {
         "feature" | "meter" => json!("tool_calls"),
         "quantity" => json!(1),
         "consume" => json!(true),
+        "hold" => json!(false),
+        "hold_ttl_seconds" => json!(60),
         "tool" => json!("search"),
         "dimensions" => json!({"server_id": "srv-1"}),
         "plan" => json!("professional"),
