@@ -230,7 +230,11 @@ impl ServerHandler for BillingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
         self.log.seen();
-        Ok(resources::list(self.offered(&context).await?))
+        let mut list = resources::list(self.offered(&context).await?);
+        if let Some(gateway) = &self.gateway {
+            list.resources.extend(gateway.resources());
+        }
+        Ok(list)
     }
 
     async fn list_resource_templates(
@@ -239,9 +243,11 @@ impl ServerHandler for BillingServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
         self.log.seen();
-        Ok(resources::templates(
-            self.registry.get("list_plans").is_some(),
-        ))
+        let mut list = resources::templates(self.registry.get("list_plans").is_some());
+        if let Some(gateway) = &self.gateway {
+            list.resource_templates.extend(gateway.resource_templates());
+        }
+        Ok(list)
     }
 
     async fn read_resource(
@@ -250,6 +256,13 @@ impl ServerHandler for BillingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         self.log.seen();
+        if let Some(gateway) = &self.gateway {
+            // Upstream resources are for any caller who may use the gateway: free, like prompts.
+            self.caller(&context).await?;
+            if let Some(answer) = gateway.read_resource(request.clone()).await {
+                return answer;
+            }
+        }
         let offered = self.offered(&context).await?;
         resources::read(&self.app, &request.uri, offered).map(Into::into)
     }
@@ -272,8 +285,14 @@ impl ServerHandler for BillingServer {
     ) -> Result<ListPromptsResult, ErrorData> {
         self.log.seen();
         let (ttl_ms, cache_scope) = cache_hints(&context);
+        let mut prompts = self.prompts.list();
+        if let Some(gateway) = &self.gateway {
+            let upstream = gateway.prompts();
+            prompts.retain(|p| upstream.iter().all(|u| u.name != p.name));
+            prompts.extend(upstream);
+        }
         Ok(ListPromptsResult {
-            prompts: self.prompts.list(),
+            prompts,
             ttl_ms,
             cache_scope,
             ..Default::default()
@@ -286,6 +305,11 @@ impl ServerHandler for BillingServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         self.log.seen();
+        if let Some(gateway) = &self.gateway
+            && let Some(answer) = gateway.get_prompt(request.clone()).await
+        {
+            return answer;
+        }
         let args = request.arguments.unwrap_or_default();
         self.prompts
             .render(&request.name, &args)

@@ -7,6 +7,7 @@
 //! and refused with the upgrade link, or hidden (`--locked-tools hide`).
 
 mod call;
+mod listings;
 mod upstream;
 
 use std::sync::Arc;

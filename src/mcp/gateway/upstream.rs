@@ -22,6 +22,8 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer, ServiceExt};
 
+use super::listings::Listings;
+
 /// Where an upstream is: `NAME=COMMAND ARGS…` or `NAME=https://…/mcp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamSpec {
@@ -91,6 +93,8 @@ pub struct Relay {
     in_flight: Mutex<HashMap<u64, Peer<RoleServer>>>,
     /// The upstream's tools by upstream name, in its order.
     tools: RwLock<Vec<Tool>>,
+    /// Its prompts and resources.
+    pub listings: Listings,
     name: String,
 }
 
@@ -203,6 +207,14 @@ impl ClientHandler for RelayHandler {
         tracing::info!(upstream = %self.0.name, logger = params.logger.as_deref().unwrap_or(""), data = %params.data, "upstream log");
     }
 
+    async fn on_prompt_list_changed(&self, context: NotificationContext<RoleClient>) {
+        self.0.listings.reload_prompts(&context.peer).await;
+    }
+
+    async fn on_resource_list_changed(&self, context: NotificationContext<RoleClient>) {
+        self.0.listings.reload_resources(&context.peer).await;
+    }
+
     async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
         match context.peer.list_all_tools().await {
             Ok(tools) => self.0.set_tools(tools),
@@ -302,6 +314,8 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
         .await
         .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
     relay.set_tools(tools);
+    relay.listings.reload_prompts(connection.peer()).await;
+    relay.listings.reload_resources(connection.peer()).await;
     Ok((connection, relay))
 }
 

@@ -291,6 +291,37 @@ async fn tools_pass_through_unchanged_and_a_customer_pays_only_for_itself() {
             "schemas, annotations and description pass through"
         );
     }
+    // The upstream's prompts and resources are served too, free.
+    let prompts = c.inner.list_all_prompts().await.unwrap();
+    assert!(prompts.iter().any(|p| p.name == "greet"), "{prompts:?}");
+    let greet = c
+        .inner
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("greet")
+                .with_arguments(json!({"name": "Ada"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&greet.messages[0]).unwrap()["content"]["text"],
+        "Hello, Ada!"
+    );
+    let resources = c.inner.list_all_resources().await.unwrap();
+    assert!(
+        resources.iter().any(|r| r.uri == "test://readme"),
+        "{resources:?}"
+    );
+    let read = c
+        .inner
+        .read_resource(rmcp::model::ReadResourceRequestParams::new("test://readme"))
+        .await
+        .unwrap();
+    assert!(serde_json::to_string(&read).unwrap().contains("read me"));
+    assert_eq!(
+        balance(&owner, "acme").await,
+        100,
+        "prompts and resources cost nothing"
+    );
     // Arguments naming another customer change nothing: the key says who pays.
     c.ok("render", json!({"text": "x", "customer": "other"}))
         .await;

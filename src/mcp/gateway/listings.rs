@@ -1,0 +1,193 @@
+//! The upstreams' prompts and resources, served beside the server's own. They are free: only tool
+//! calls are billed. A prompt takes its upstream's name (`NAME_` before it when tools are
+//! prefixed); a resource keeps its URI and is read from the upstream that lists it, or whose
+//! template's fixed start the URI has. Each list is read at connect and again when the upstream
+//! says it changed.
+
+use std::sync::{PoisonError, RwLock};
+
+use rmcp::model::{
+    GetPromptRequestParams, GetPromptResponse, Prompt, ReadResourceRequestParams,
+    ReadResourceResponse, Resource, ResourceTemplate,
+};
+use rmcp::service::Peer;
+use rmcp::{ErrorData, RoleClient};
+
+use super::Gateway;
+
+/// What one upstream lists besides its tools.
+#[derive(Default)]
+pub struct Listings {
+    prompts: RwLock<Vec<Prompt>>,
+    resources: RwLock<Vec<Resource>>,
+    templates: RwLock<Vec<ResourceTemplate>>,
+}
+
+impl Listings {
+    /// Read the prompts again, if the upstream serves any.
+    pub async fn reload_prompts(&self, peer: &Peer<RoleClient>) {
+        if peer
+            .peer_info()
+            .is_some_and(|i| i.capabilities.prompts.is_some())
+        {
+            match peer.list_all_prompts().await {
+                Ok(p) => *self.prompts.write().unwrap_or_else(PoisonError::into_inner) = p,
+                Err(e) => tracing::warn!(error = %e, "an upstream's prompts could not be read"),
+            }
+        }
+    }
+
+    /// Read the resources and templates again, if the upstream serves any.
+    pub async fn reload_resources(&self, peer: &Peer<RoleClient>) {
+        if !peer
+            .peer_info()
+            .is_some_and(|i| i.capabilities.resources.is_some())
+        {
+            return;
+        }
+        match peer.list_all_resources().await {
+            Ok(r) => {
+                *self
+                    .resources
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = r
+            }
+            Err(e) => tracing::warn!(error = %e, "an upstream's resources could not be read"),
+        }
+        match peer.list_all_resource_templates().await {
+            Ok(t) => {
+                *self
+                    .templates
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = t
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an upstream's resource templates could not be read")
+            }
+        }
+    }
+
+    fn prompt(&self, name: &str) -> bool {
+        self.prompts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|p| p.name == name)
+    }
+
+    /// Whether this upstream lists `uri` (or a template it matches).
+    fn holds(&self, uri: &str) -> bool {
+        self.resources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|r| r.uri == uri)
+            || self
+                .templates
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|t| {
+                    let fixed = t.uri_template.split('{').next().unwrap_or_default();
+                    !fixed.is_empty() && uri.starts_with(fixed)
+                })
+    }
+}
+
+fn lost(name: &str, e: &rmcp::ServiceError) -> ErrorData {
+    match e {
+        rmcp::ServiceError::McpError(e) => e.clone(),
+        e => ErrorData::internal_error(format!("upstream `{name}` did not answer: {e}"), None),
+    }
+}
+
+impl Gateway {
+    /// Every upstream's prompts, under the names clients see.
+    pub fn prompts(&self) -> Vec<Prompt> {
+        let mut out = Vec::new();
+        for up in &self.upstreams {
+            for mut p in up
+                .relay
+                .listings
+                .prompts
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .cloned()
+            {
+                p.name = self.served_name(up, &p.name);
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Get an upstream's prompt; `None` when no upstream serves `params.name`.
+    pub async fn get_prompt(
+        &self,
+        mut params: GetPromptRequestParams,
+    ) -> Option<Result<GetPromptResponse, ErrorData>> {
+        let (up, name) = self.upstreams.iter().find_map(|u| {
+            let name = if self.prefixed {
+                params.name.strip_prefix(&u.name)?.strip_prefix('_')?
+            } else {
+                &params.name
+            };
+            u.relay.listings.prompt(name).then(|| (u, name.to_string()))
+        })?;
+        params.name = name;
+        Some(
+            up.connection
+                .peer()
+                .get_prompt_once(params)
+                .await
+                .map_err(|e| lost(&up.name, &e)),
+        )
+    }
+
+    pub fn resources(&self) -> Vec<Resource> {
+        self.upstreams
+            .iter()
+            .flat_map(|u| {
+                u.relay
+                    .listings
+                    .resources
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone()
+            })
+            .collect()
+    }
+
+    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.upstreams
+            .iter()
+            .flat_map(|u| {
+                u.relay
+                    .listings
+                    .templates
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone()
+            })
+            .collect()
+    }
+
+    /// Read an upstream's resource; `None` when no upstream lists `params.uri`.
+    pub async fn read_resource(
+        &self,
+        params: ReadResourceRequestParams,
+    ) -> Option<Result<ReadResourceResponse, ErrorData>> {
+        let up = self
+            .upstreams
+            .iter()
+            .find(|u| u.relay.listings.holds(&params.uri))?;
+        Some(
+            up.connection
+                .peer()
+                .read_resource_once(params)
+                .await
+                .map_err(|e| lost(&up.name, &e)),
+        )
+    }
+}
