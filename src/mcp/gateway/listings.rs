@@ -39,9 +39,9 @@ impl Listings {
 
     /// Read the resources and templates again, if the upstream serves any.
     pub async fn reload_resources(&self, peer: &Peer<RoleClient>) {
-        if !peer
+        if peer
             .peer_info()
-            .is_some_and(|i| i.capabilities.resources.is_some())
+            .is_none_or(|i| i.capabilities.resources.is_none())
         {
             return;
         }
