@@ -207,6 +207,15 @@ async fn serve(
     let catalog = catalog.load_catalog().map_err(|e| anyhow!("{e}"))?;
     let rates = access.role_rates().map_err(|e| anyhow!(e))?;
     let terms = &catalog.gateway;
+    if let Some(timeout) = gateway.as_ref().map(|g| g.timeout())
+        && timeout.as_millis() >= u128::try_from(terms.hold_ttl_ms).unwrap_or(0)
+    {
+        anyhow::bail!(
+            "--upstream-timeout ({} s) must be shorter than the catalog's gateway.hold_ttl_seconds ({} s): a call still running when its hold expires would no longer be counted",
+            timeout.as_secs(),
+            terms.hold_ttl_ms / 1000
+        );
+    }
     if gateway.is_some()
         && terms.feature.is_none()
         && terms.tools.is_empty()

@@ -31,6 +31,10 @@ pub struct GatewayArgs {
     /// A header sent to an HTTP upstream (its own auth): NAME=HEADER: VALUE. Repeatable.
     #[arg(long = "upstream-header", value_name = "NAME=HEADER: VALUE")]
     pub headers: Vec<String>,
+    /// Variables of the gateway's environment a child upstream gets beside PATH, HOME, locale and
+    /// temporary directories: NAME=VAR[,VAR…]. Repeatable.
+    #[arg(long = "upstream-env", value_name = "NAME=VARS")]
+    pub env: Vec<String>,
     /// Name every tool NAME_TOOL (always so with several upstreams).
     #[arg(long)]
     pub prefix: bool,
@@ -70,6 +74,21 @@ impl GatewayArgs {
                 .ok_or_else(|| format!("--upstream-header names no upstream `{name}`"))?;
             spec.headers
                 .push((key.trim().to_string(), value.trim().to_string()));
+        }
+        for e in &self.env {
+            let (name, vars) = e
+                .split_once('=')
+                .ok_or_else(|| format!("--upstream-env `{e}`: give NAME=VAR[,VAR…]"))?;
+            let spec = specs
+                .iter_mut()
+                .find(|s| s.name == name)
+                .ok_or_else(|| format!("--upstream-env names no upstream `{name}`"))?;
+            spec.env.extend(
+                vars.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(String::from),
+            );
         }
         let mut names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();

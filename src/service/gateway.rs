@@ -81,7 +81,11 @@ fn denial(view: EntitlementView, tool: &str) -> BillingError {
 }
 
 /// Price and hold one call of `served` (upstream `server`'s tool `tool`) for `customer`.
-/// `key`, when the client gave one, makes a retried call hold (and later charge) once.
+/// `key`, when the client gave one, makes a retried call charged once: while the first call runs
+/// a retry is refused (`call_in_progress`), after it answered too (`already_answered`: the
+/// gateway keeps no answers), and after it failed the retry runs and holds under the key. The key
+/// is the client's key with the tool and a digest of its arguments (see `call.rs`), kept apart
+/// from `check_entitlement`'s keys.
 pub async fn admit(
     app: &App,
     customer: &str,
@@ -116,21 +120,18 @@ pub async fn admit(
         idempotency_key: key,
         hold_ttl_ms: Some(app.catalog.gateway.hold_ttl_ms),
     };
-    let mut view = entitlements::check(app, input.clone()).await?;
-    // A retried key whose first hold ended unsettled holds again, under no key.
-    if view
-        .hold
-        .as_ref()
-        .is_some_and(|h| h.duplicate && (h.status == "released" || h.status == "expired"))
-    {
-        view = entitlements::check(
-            app,
-            CheckInput {
-                idempotency_key: None,
-                ..input
-            },
-        )
-        .await?;
+    let view = entitlements::check(app, input).await?;
+    if let Some(first) = view.hold.as_ref().filter(|h| h.duplicate) {
+        return Err(match first.status.as_str() {
+            "settled" => BillingError::new(
+                "already_answered",
+                "a call with this idempotency key was answered and charged; the gateway keeps no answers: to call again, send a new key",
+            ),
+            _ => BillingError::new(
+                "call_in_progress",
+                "a call with this idempotency key is running; wait for its answer (a retry after it failed runs again)",
+            ),
+        });
     }
     if !view.allowed {
         return Err(denial(view, served));

@@ -81,7 +81,14 @@ async fn place_hold(conn: &mut Conn, request: HoldRequest, known: &Known) -> Res
     if let Some(key) = &event.idempotency_key
         && let Some(hold) = hold_where(conn, HoldBy::Key, &request.customer, key).await?
     {
-        return Ok(Placed::Duplicate(Box::new(hold)));
+        // A key whose hold ended unsettled (released, or expired) moves to the new hold.
+        if hold.status == "settled" || (hold.status == "held" && hold.expires_at > request.now) {
+            return Ok(Placed::Duplicate(Box::new(hold)));
+        }
+        sqlx::query("UPDATE holds SET idempotency_key = NULL, status = 'released', ended_at = COALESCE(ended_at, expires_at) WHERE id = $1")
+            .bind(&hold.id)
+            .execute(&mut *conn)
+            .await?;
     }
     let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
     let (snapshot, _) = snapshot_of(conn, record, counted, request.now).await?;
@@ -132,9 +139,42 @@ async fn set_hold_state(conn: &mut Conn, id: &str, status: &str, ended_at: Optio
     .await?)
 }
 
-/// Settle a hold: end it and consume the actual quantity in the same step.
+/// Record what a live hold reserved, without deciding again: its event at the actual quantity
+/// (at most the held one) and its credits in proportion, from the live grants in burn order.
+async fn settle_reserved(conn: &mut Conn, hold: &HoldRecord, request: SettleRequest, known: &Known) -> Result<Settled, StoreError> {
+    let now = request.consume.now;
+    let Some(event) = request.consume.event else { return Err(StoreError::Corrupt("a settle needs its event".into())) };
+    let event_id = match insert_events(conn, std::slice::from_ref(&event), known).await?.pop() {
+        Some(Recorded::Recorded { id } | Recorded::Duplicate { id }) => id,
+        _ => return Err(StoreError::Batch("the customer is gone".into())),
+    };
+    let credits = match hold.quantity {
+        0 => hold.credits,
+        held => i64::try_from(i128::from(hold.credits) * i128::from(event.quantity) / i128::from(held)).unwrap_or(hold.credits),
+    };
+    let grants: Vec<crate::core::credit::Grant> = live_grants(conn, &hold.customer_id).await?.iter().map(GrantRecord::to_core).collect();
+    let available = credit::balance(&grants, now);
+    let take = as_u64(credits).min(available);
+    if take < as_u64(credits) {
+        tracing::warn!(hold = %hold.id, credits, available, "a hold's credits expired before it was settled; the rest is not charged");
+    }
+    if let Ok(parts) = credit::burn(&grants, take, now) {
+        for (grant_id, n) in parts {
+            take_credits(conn, &hold.customer_id, &grant_id, n, "debit", Some(&event_id), now).await?;
+        }
+    }
+    let hold = set_hold_state(conn, &hold.id, "settled", Some(now), Some((event.quantity, Some(&event_id)))).await?;
+    Ok(Settled::Done { hold: Box::new(hold), verdict: None, duplicate: false })
+}
+
+/// Settle a hold: end it and record the actual quantity in the same step. Up to what a live hold
+/// reserved is recorded as reserved; more, or after the hold expired, is decided like a new
+/// consumption (never more than is allowed).
 async fn settle_hold(conn: &mut Conn, request: SettleRequest, known: &Known) -> Result<Settled, StoreError> {
     let (customer, now) = (request.consume.customer.clone(), request.consume.now);
+    if !known.contains(&customer) {
+        return Ok(Settled::NotFound);
+    }
     let Some(hold) = hold_where(conn, HoldBy::Id, &customer, &request.hold_id).await? else { return Ok(Settled::NotFound) };
     match hold.status.as_str() {
         "settled" => return Ok(Settled::Done { hold: Box::new(hold), verdict: None, duplicate: true }),
@@ -142,6 +182,9 @@ async fn settle_hold(conn: &mut Conn, request: SettleRequest, known: &Known) -> 
         _ => {}
     }
     let quantity = request.consume.event.as_ref().map_or(0, |e| e.quantity);
+    if hold.expires_at > now && quantity <= hold.quantity {
+        return settle_reserved(conn, &hold, request, known).await;
+    }
     set_hold_state(conn, &hold.id, "settled", Some(now), Some((quantity, None))).await?;
     match consume(conn, request.consume, known).await? {
         Consumed::Decided { verdict, event_id } if verdict.decision.allowed => {
@@ -156,7 +199,7 @@ async fn settle_hold(conn: &mut Conn, request: SettleRequest, known: &Known) -> 
             let hold = set_hold_state(conn, &hold.id, "settled", Some(now), Some((quantity, Some(&event_id)))).await?;
             Ok(Settled::Done { hold: Box::new(hold), verdict: None, duplicate: true })
         }
-        Consumed::UnknownCustomer => Ok(Settled::NotFound),
+        Consumed::UnknownCustomer => Err(StoreError::Batch("the customer is gone".into())),
     }
 }
 

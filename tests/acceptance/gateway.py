@@ -159,6 +159,11 @@ def stable(x, key=None):
         return {k: stable(v, k) for k, v in x.items()}
     if isinstance(x, list):
         return [stable(v) for v in x]
+    if key == "text" and isinstance(x, str) and x.startswith("{"):
+        try:  # a JSON object (get-env's environment): its keys in any order
+            return json.dumps(json.loads(x), sort_keys=True)
+        except ValueError:
+            pass
     try:
         return "text blob: " + TIME.sub("<time>", base64.b64decode(x).decode()) if key == "blob" else TIME.sub("<time>", x)
     except (ValueError, TypeError):  # a binary blob; not a string
@@ -182,7 +187,7 @@ async def ledger(work, tool, args):
 
 def gateway_args(work, customer):
     return ["gateway", "--stdio", *work["flags"], "--customer", customer,
-            "--upstream", f"everything={NODE} {EVERYTHING} stdio"]
+            "--upstream", f"everything={NODE} {EVERYTHING} stdio", "--upstream-env", "everything=GATEWAY_CHECK"]
 
 
 async def main():
@@ -240,7 +245,7 @@ async def main():
             check(f"{label}: the upstream's answer", got == want and not got.get("isError"), (got, want))
     temperatures = [r.pop("temperature", None) for r in relayed["direct"] + relayed["gateway"]]
     env_answer = answers["gateway"][CALLS.index(("get-env", {}))]
-    check("get-env: the upstream has the environment the gateway was given", "GATEWAY_CHECK" in json.dumps(env_answer), env_answer)
+    check("get-env: the upstream has the variable --upstream-env passes on", "GATEWAY_CHECK" in json.dumps(env_answer), env_answer)
     check("sampling and elicitation requests reach the caller as the upstream sent them (temperature apart)",
           relayed["gateway"] == relayed["direct"] and len(relayed["direct"]) == 2, relayed)
     gap("temperature", temperatures == [None, 0.7, None, 0.699999988079071], temperatures)
@@ -277,7 +282,9 @@ async def main():
         seen = json.dumps(await call(s, "get-env", {}))
     usage = await ledger(work, "get_usage", {"customer": "retry"})
     echoes = [e for e in usage.get("events", []) if e["dimensions"].get("tool") == "echo"]
-    check("a call retried with its idempotency key answers again", all(not a.get("isError") for a in retried), retried)
+    refused = json.loads(retried[1]["content"][0]["text"]) if retried[1].get("isError") else {}
+    check("a call retried with its idempotency key after it answered: refused as already_answered",
+          not retried[0].get("isError") and refused.get("code") == "already_answered", retried)
     check("a call retried with the same _meta billing-mcp/idempotency_key is charged once", len(echoes) == 1,
           f"{len(echoes)} echo events")
     check("a stdio upstream gets none of the gateway's own settings (its STRIPE_SECRET_KEY)", secret not in seen

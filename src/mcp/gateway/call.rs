@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ServerResult,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, JsonObject,
+    ServerResult,
 };
 use rmcp::service::{PeerRequestOptions, RequestContext};
 use rmcp::{ErrorData, RoleServer};
@@ -37,8 +38,16 @@ impl Gateway {
         let (up, tool) = self.route(&request.name)?;
         let served = request.name.to_string();
         let started = std::time::Instant::now();
+        let arguments = request.arguments.clone().unwrap_or_default();
         let admitted = self
-            .admit(app, who, &request.name, context, &up.name, &tool.name)
+            .admit(
+                app,
+                who,
+                (&served, &arguments),
+                context,
+                &up.name,
+                &tool.name,
+            )
             .await;
         let (response, code, customer) = match admitted {
             Err(e) => (Ok(error_result(&e).into()), e.code.to_string(), None),
@@ -73,7 +82,7 @@ impl Gateway {
         &self,
         app: &App,
         who: &Principal,
-        served: &str,
+        (served, arguments): (&str, &JsonObject),
         context: &RequestContext<RoleServer>,
         server: &str,
         tool: &str,
@@ -82,12 +91,19 @@ impl Gateway {
         app.limits.take(who, plan).map_err(rate_limited)?;
         let customer = self.payer(who)?;
         // rmcp hands a request's `_meta` to the handler in its context.
-        let key = context
-            .meta
-            .get(IDEMPOTENCY_META)
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty() && k.len() <= 200)
-            .map(|k| format!("gateway:{k}"));
+        let key = match context.meta.get(IDEMPOTENCY_META) {
+            None => None,
+            Some(Value::String(k))
+                if !k.is_empty() && k.len() <= 200 && k.chars().all(|c| c.is_ascii_graphic()) =>
+            {
+                Some(call_key(k, served, arguments))
+            }
+            Some(_) => {
+                return Err(BillingError::invalid(format!(
+                    "_meta `{IDEMPOTENCY_META}` must be 1–200 printable ASCII characters without spaces"
+                )));
+            }
+        };
         gateway::admit(app, &customer, server, served, tool, key).await
     }
 
@@ -144,6 +160,11 @@ impl Gateway {
             () = context.ct.cancelled() => None,
             () = tokio::time::sleep(self.options.timeout) => Some(Ok(Err(rmcp::ServiceError::Timeout { timeout: self.options.timeout }))),
         };
+        if client_token.is_some() {
+            // The upstream's last progress can be handled just after its answer (rmcp relays
+            // notifications in tasks of their own): a moment for it before the answer goes out.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         up.relay.forget_progress(&upstream_token);
         up.relay.leave(call_id);
         let answer = match answer {
@@ -173,8 +194,10 @@ impl Gateway {
                 Ok(CallToolResponse::InputRequired(result)),
                 Outcome::Cancelled,
             ),
+            // Tasks are not served through the gateway (no tasks/get): a task the client cannot
+            // fetch is not charged.
             Ok(ServerResult::CreateTaskResult(result)) => {
-                (Ok(CallToolResponse::Task(result)), Outcome::Answered)
+                (Ok(CallToolResponse::Task(result)), Outcome::Cancelled)
             }
             Ok(_) => (
                 Err(upstream_lost(
@@ -197,6 +220,15 @@ impl Gateway {
             ),
         }
     }
+}
+
+/// The ledger key of a client's call key: the key, the tool and a digest of the arguments, so a
+/// key names one call (another tool or other arguments under it is another call). The spaces keep
+/// it apart from `check_entitlement`'s keys, which have none.
+fn call_key(key: &str, tool: &str, arguments: &JsonObject) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(Value::Object(arguments.clone()).to_string().as_bytes());
+    format!("gateway call {key} {tool} {}", hex::encode(&digest[..12]))
 }
 
 fn upstream_lost(name: &str, why: &str) -> ErrorData {

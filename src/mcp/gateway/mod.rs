@@ -118,6 +118,11 @@ impl Gateway {
         })
     }
 
+    /// How long a call may run upstream.
+    pub fn timeout(&self) -> Duration {
+        self.options.timeout
+    }
+
     /// Whether a name is one of the upstreams' tools.
     pub fn serves(&self, name: &str) -> bool {
         self.route(name).is_some()
@@ -151,7 +156,11 @@ impl Gateway {
         let plan = match self.payer(who) {
             Ok(customer) => match app.store.snapshot(&customer, None, app.now()).await {
                 Ok(Some(s)) => app.plan_of(&s.customer).cloned(),
-                _ => None,
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "the payer's plan could not be read; its tools are listed as locked");
+                    None
+                }
             },
             Err(_) => None,
         };

@@ -31,6 +31,45 @@ pub struct UpstreamSpec {
     pub target: Target,
     /// `Header: value` pairs sent with every HTTP request (the upstream's own auth).
     pub headers: Vec<(String, String)>,
+    /// Variables of the gateway's environment a child process gets beside [`PASSED_ON`].
+    pub env: Vec<String>,
+}
+
+/// What a child process gets of the gateway's environment unless `--upstream-env` names more:
+/// what programs need to run (paths, locale, temporary directories), never a secret.
+const PASSED_ON: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TERM",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SYSTEMROOT",
+    "SYSTEMDRIVE",
+    "WINDIR",
+    "COMSPEC",
+    "PATHEXT",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERPROFILE",
+    "PROGRAMDATA",
+    "PROGRAMFILES",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+fn passed_on(name: &str, extra: &[String]) -> bool {
+    PASSED_ON.contains(&name)
+        || name.starts_with("LC_")
+        || name.starts_with("XDG_")
+        || extra.iter().any(|e| e == name)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,16 +111,9 @@ impl UpstreamSpec {
             name: name.to_string(),
             target,
             headers: Vec::new(),
+            env: Vec::new(),
         })
     }
-}
-
-/// Whether an environment variable is one of the gateway's own settings (or not UTF-8).
-fn is_own_setting(name: &str) -> bool {
-    ["STRIPE_", "BILLING_", "METER_EVENTS_"]
-        .iter()
-        .any(|p| name.starts_with(p))
-        || name == "DATABASE_URL"
 }
 
 /// Who waits for what an upstream sends during calls in flight.
@@ -131,14 +163,21 @@ impl Relay {
             .remove(&call);
     }
 
-    /// A client with a call in flight here (the only one, on stdio).
-    fn a_client(&self) -> Option<Peer<RoleServer>> {
-        self.in_flight
+    /// The client an upstream's request during a call is for: the one client with a call in
+    /// flight here. With several, the request cannot be told apart, and is refused rather than
+    /// shown to another caller.
+    fn the_client(&self) -> Result<Peer<RoleServer>, ErrorData> {
+        let in_flight = self
+            .in_flight
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .next()
-            .cloned()
+            .unwrap_or_else(PoisonError::into_inner);
+        match (in_flight.len(), in_flight.values().next()) {
+            (1, Some(peer)) => Ok(peer.clone()),
+            _ => Err(ErrorData::invalid_request(
+                "the gateway relays this request only while exactly one call is in flight on this upstream",
+                None,
+            )),
+        }
     }
 
     pub fn tools(&self) -> Vec<Tool> {
@@ -230,10 +269,16 @@ impl ClientHandler for RelayHandler {
         params: CreateMessageRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        let peer = self
-            .0
-            .a_client()
-            .ok_or_else(|| ErrorData::invalid_request("no client call in flight to ask", None))?;
+        let peer = self.0.the_client()?;
+        if peer
+            .peer_info()
+            .is_none_or(|i| i.capabilities.sampling.is_none())
+        {
+            return Err(ErrorData::invalid_request(
+                "the client does not support sampling",
+                None,
+            ));
+        }
         peer.create_message(params)
             .await
             .map_err(|e| ErrorData::internal_error(format!("the client did not answer: {e}"), None))
@@ -244,10 +289,16 @@ impl ClientHandler for RelayHandler {
         request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        let peer = self
-            .0
-            .a_client()
-            .ok_or_else(|| ErrorData::invalid_request("no client call in flight to ask", None))?;
+        let peer = self.0.the_client()?;
+        if peer
+            .peer_info()
+            .is_none_or(|i| i.capabilities.elicitation.is_none())
+        {
+            return Err(ErrorData::invalid_request(
+                "the client does not support elicitation",
+                None,
+            ));
+        }
         peer.create_elicitation(request)
             .await
             .map_err(|e| ErrorData::internal_error(format!("the client did not answer: {e}"), None))
@@ -267,11 +318,12 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
         Target::Command { program, args } => {
             let mut command = tokio::process::Command::new(program);
             command.args(args);
-            // The upstream is another program: none of the gateway's own settings reach it
-            // (its Stripe key, database URL, API key).
-            for (name, _) in std::env::vars_os() {
-                if name.to_str().is_none_or(is_own_setting) {
-                    command.env_remove(name);
+            // The upstream is another program: it gets what programs need to run and what
+            // --upstream-env names, never the gateway's own settings or other secrets.
+            command.env_clear();
+            for (name, value) in std::env::vars_os() {
+                if name.to_str().is_some_and(|n| passed_on(n, &spec.env)) {
+                    command.env(name, value);
                 }
             }
             let transport = TokioChildProcess::builder(command)

@@ -54,6 +54,16 @@ impl BillingTool for Tool {
     type Output = EntitlementView;
 
     async fn run(app: &App, p: Params) -> Result<EntitlementView, BillingError> {
+        if p.hold && p.consume {
+            return Err(BillingError::invalid(
+                "give hold or consume, not both: hold reserves now and settle_hold consumes later",
+            ));
+        }
+        if !p.hold && p.hold_ttl_seconds.is_some() {
+            return Err(BillingError::invalid(
+                "hold_ttl_seconds goes with hold: true",
+            ));
+        }
         entitlements::check(
             app,
             CheckInput {

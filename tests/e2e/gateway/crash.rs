@@ -20,7 +20,7 @@ async fn a_killed_gateways_holds_expire_and_charge_nothing() {
         let catalog = dir.path().join("billing.toml");
         std::fs::write(
             &catalog,
-            super::CATALOG.replace("hold_ttl_seconds = 60", "hold_ttl_seconds = 2"),
+            super::CATALOG.replace("hold_ttl_seconds = 60", "hold_ttl_seconds = 3"),
         )
         .unwrap();
         let h = Harness::with_catalog(backend, &std::fs::read_to_string(&catalog).unwrap()).await;
@@ -61,6 +61,8 @@ async fn a_killed_gateways_holds_expire_and_charge_nothing() {
                 catalog.to_str().unwrap(),
                 "--upstream",
                 &format!("up={url}"),
+                "--upstream-timeout",
+                "2",
             ])
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -115,7 +117,7 @@ async fn a_killed_gateways_holds_expire_and_charge_nothing() {
             assert!(c.await.unwrap().is_err(), "{backend:?}: a call answered");
         }
         // After the TTL every hold has expired: all 1,000 credits are free, none was burned.
-        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
         h.set_now(now());
         let free = owner.ok("check_entitlement", json!({"customer": "acme", "feature": "tool_calls", "tool": "slow", "quantity": 1000})).await;
         assert_eq!(free["allowed"], true, "{backend:?}: {free}");

@@ -1,0 +1,285 @@
+//! The gateway's cost: calls/s and p50/p99 of a no-op upstream tool called directly and through
+//! `billing-mcp gateway` (a free call, and a priced call held, forwarded and settled in the
+//! ledger), 50 clients with a session each over streamable HTTP, on SQLite and PostgreSQL
+//! (a scratch database next to `BILLING_TEST_POSTGRES_URL`, when it is set). Rounds alternate the paths so drift of the machine hits all
+//! alike; each figure is the median of the rounds. `cargo bench --bench gateway`.
+
+// A benchmark: a broken setup should stop it loudly, and its figures are rates.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::float_arithmetic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use billing_mcp::access::Role;
+use billing_mcp::catalog::Catalog;
+use billing_mcp::config::HttpArgs;
+use billing_mcp::mcp::gateway::{Gateway, Locked, Options, UpstreamSpec};
+use billing_mcp::mcp::prompts::Prompts;
+use billing_mcp::mcp::{self, Identity};
+use billing_mcp::service::{App, keys};
+use billing_mcp::store;
+use billing_mcp::transport::{Shared, http};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+const CLIENTS: usize = 50;
+const CALLS_PER_CLIENT: usize = 100;
+const ROUNDS: usize = 3;
+const CATALOG: &str = r#"
+default_plan = "pro"
+[meters.tool_calls]
+event_name = "tool_call_executed"
+[features.tool_calls]
+meter = "tool_calls"
+[plans.pro]
+features = ["tool_calls"]
+at_limit = "charge_overage"
+[plans.pro.meters.tool_calls]
+price = { unit_amount_decimal = "0.5" }
+[gateway]
+feature = "tool_calls"
+[gateway.tools.ping]
+free = true
+"#;
+
+/// The upstream: `noop` and `ping`, both answering at once.
+#[derive(Clone)]
+struct Noop;
+
+impl ServerHandler for Noop {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let schema = Arc::new(
+            json!({"type": "object"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        Ok(ListToolsResult {
+            tools: vec![
+                Tool::new("noop", "Does nothing.", schema.clone()),
+                Tool::new("ping", "Does nothing, free.", schema),
+            ],
+            ..Default::default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        _r: CallToolRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        Ok(CallToolResult::success(vec![ContentBlock::text("ok")]).into())
+    }
+}
+
+async fn upstream() -> String {
+    let service = StreamableHttpService::new(
+        || Ok(Noop),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().nest_service("/mcp", service)).await
+    });
+    url
+}
+
+/// A gateway in front of `upstream` on the ledger at `ledger`; its `/mcp` URL and a customer key.
+async fn gateway(ledger: &str, upstream: &str) -> (String, String, CancellationToken) {
+    let app = Arc::new(App::new(
+        store::open(ledger).await.unwrap(),
+        Catalog::parse(CATALOG, "bench.toml").unwrap(),
+    ));
+    let customer = billing_mcp::service::customers::CreateCustomer {
+        customer: "bench".into(),
+        name: None,
+        email: None,
+        plan: Some("pro".into()),
+        interval: None,
+        metadata: Default::default(),
+    };
+    billing_mcp::service::customers::create(&app, customer)
+        .await
+        .unwrap();
+    let key = keys::NewKey {
+        rate_per_minute: Some(10_000_000),
+        burst: Some(100_000),
+        ..keys::NewKey::new(Role::Customer, Some("bench".into()))
+    };
+    let secret = keys::create(&app, key).await.unwrap().secret.unwrap();
+    let options = Options {
+        prefix: false,
+        locked: Locked::Show,
+        describe_prices: false,
+        customer: None,
+        timeout: Duration::from_secs(60),
+    };
+    let spec = UpstreamSpec::parse(&format!("up={upstream}")).unwrap();
+    let gateway = Gateway::connect(&[spec], options, &[]).await.unwrap();
+    let shared = Shared {
+        app,
+        registry: Arc::new(mcp::tools::all().only(&[])),
+        prompts: Arc::new(Prompts::load().unwrap()),
+        identity: Arc::new(Identity::Owner),
+        gateway: Some(Arc::new(gateway)),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
+    (url, secret, cancel)
+}
+
+struct Stats {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// 50 clients, a session each, calling `tool` at `url`.
+async fn load(url: &str, key: Option<&str>, tool: &'static str) -> Stats {
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+        if let Some(k) = key {
+            config = config.auth_header(k);
+        }
+        clients.push(Arc::new(
+            ().serve(StreamableHttpClientTransport::from_config(config))
+                .await
+                .unwrap(),
+        ));
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|c| {
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(CALLS_PER_CLIENT);
+                for _ in 0..CALLS_PER_CLIENT {
+                    let t = Instant::now();
+                    let r = c.call_tool(CallToolRequestParams::new(tool)).await.unwrap();
+                    assert_ne!(r.is_error, Some(true), "{tool}: {r:?}");
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed();
+    all.sort();
+    let pick = |q: usize| all[(all.len() * q / 100).min(all.len() - 1)];
+    Stats {
+        rate: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: pick(50),
+        p99: pick(99),
+    }
+}
+
+async fn table(ledger_name: &str, ledger: &str) {
+    let up = upstream().await;
+    let (gw, key, cancel) = gateway(ledger, &up).await;
+    println!(
+        "\n## {ledger_name}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} rounds"
+    );
+    println!("| path | calls/s | p50 | p99 | vs direct | p50 added |");
+    println!("|---|---|---|---|---|---|");
+    let paths: [(&str, &str, Option<&str>, &'static str); 3] = [
+        ("direct to the upstream", &up, None, "noop"),
+        ("through the gateway, free call", &gw, Some(&key), "ping"),
+        (
+            "through the gateway, priced call (held, forwarded, settled)",
+            &gw,
+            Some(&key),
+            "noop",
+        ),
+    ];
+    let mut runs: Vec<Vec<Stats>> = paths.iter().map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        for (i, (_, url, key, tool)) in paths.iter().enumerate() {
+            runs[i].push(load(url, *key, tool).await);
+        }
+    }
+    let medians: Vec<Stats> = runs
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+            v.swap_remove(v.len() / 2)
+        })
+        .collect();
+    let direct = (medians[0].rate, medians[0].p50);
+    for ((name, ..), s) in paths.iter().zip(&medians) {
+        let added = s.p50.saturating_sub(direct.1);
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% | {:.2} ms |",
+            s.rate,
+            s.p50.as_secs_f64() * 1e3,
+            s.p99.as_secs_f64() * 1e3,
+            100.0 * s.rate / direct.0,
+            added.as_secs_f64() * 1e3
+        );
+    }
+    cancel.cancel();
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    println!(
+        "# billing-mcp gateway ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    table(
+        "SQLite",
+        &format!("sqlite://{}", dir.path().join("gateway.db").display()),
+    )
+    .await;
+    if let Ok(base) = std::env::var("BILLING_TEST_POSTGRES_URL") {
+        let name = format!("bmt_gateway_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+            .await
+            .unwrap();
+        let create = format!("CREATE DATABASE {name}");
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        table(
+            "PostgreSQL",
+            &format!("{}/{name}", base.rsplit_once('/').unwrap().0),
+        )
+        .await;
+        let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+        sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(&mut admin)
+            .await
+            .ok();
+    }
+}
