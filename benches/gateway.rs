@@ -105,29 +105,34 @@ async fn upstream() -> String {
     url
 }
 
-/// A gateway in front of `upstream` on the ledger at `ledger`; its `/mcp` URL and a customer key.
-async fn gateway(ledger: &str, upstream: &str) -> (String, String, CancellationToken) {
+/// A gateway in front of `upstream` on the ledger at `ledger`; its `/mcp` URL and a customer key
+/// per client.
+async fn gateway(ledger: &str, upstream: &str) -> (String, Vec<String>, CancellationToken) {
     let app = Arc::new(App::new(
         store::open(ledger).await.unwrap(),
         Catalog::parse(CATALOG, "bench.toml").unwrap(),
     ));
-    let customer = billing_mcp::service::customers::CreateCustomer {
-        customer: "bench".into(),
-        name: None,
-        email: None,
-        plan: Some("pro".into()),
-        interval: None,
-        metadata: Default::default(),
-    };
-    billing_mcp::service::customers::create(&app, customer)
-        .await
-        .unwrap();
-    let key = keys::NewKey {
-        rate_per_minute: Some(10_000_000),
-        burst: Some(100_000),
-        ..keys::NewKey::new(Role::Customer, Some("bench".into()))
-    };
-    let secret = keys::create(&app, key).await.unwrap().secret.unwrap();
+    // A customer and a key per client (a customer key may hold 10 sessions).
+    let mut secrets = Vec::new();
+    for n in 0..CLIENTS {
+        let customer = billing_mcp::service::customers::CreateCustomer {
+            customer: format!("bench{n}"),
+            name: None,
+            email: None,
+            plan: Some("pro".into()),
+            interval: None,
+            metadata: Default::default(),
+        };
+        billing_mcp::service::customers::create(&app, customer)
+            .await
+            .unwrap();
+        let key = keys::NewKey {
+            rate_per_minute: Some(1_000_000),
+            burst: Some(100_000),
+            ..keys::NewKey::new(Role::Customer, Some(format!("bench{n}")))
+        };
+        secrets.push(keys::create(&app, key).await.unwrap().secret.unwrap());
+    }
     let options = Options {
         prefix: false,
         locked: Locked::Show,
@@ -149,7 +154,7 @@ async fn gateway(ledger: &str, upstream: &str) -> (String, String, CancellationT
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
-    (url, secret, cancel)
+    (url, secrets, cancel)
 }
 
 struct Stats {
@@ -158,13 +163,13 @@ struct Stats {
     p99: Duration,
 }
 
-/// 50 clients, a session each, calling `tool` at `url`.
-async fn load(url: &str, key: Option<&str>, tool: &'static str) -> Stats {
+/// 50 clients, a session each (client `n` with key `n`, when keys are given), calling `tool`.
+async fn load(url: &str, keys: Option<&[String]>, tool: &'static str) -> Stats {
     let mut clients = Vec::new();
-    for _ in 0..CLIENTS {
+    for n in 0..CLIENTS {
         let mut config = StreamableHttpClientTransportConfig::with_uri(url);
-        if let Some(k) = key {
-            config = config.auth_header(k);
+        if let Some(k) = keys {
+            config = config.auth_header(&k[n]);
         }
         clients.push(Arc::new(
             ().serve(StreamableHttpClientTransport::from_config(config))
@@ -210,13 +215,18 @@ async fn table(ledger_name: &str, ledger: &str) {
     );
     println!("| path | calls/s | p50 | p99 | vs direct | p50 added |");
     println!("|---|---|---|---|---|---|");
-    let paths: [(&str, &str, Option<&str>, &'static str); 3] = [
+    let paths: [(&str, &str, Option<&[String]>, &'static str); 3] = [
         ("direct to the upstream", &up, None, "noop"),
-        ("through the gateway, free call", &gw, Some(&key), "ping"),
+        (
+            "through the gateway, free call",
+            &gw,
+            Some(&key[..]),
+            "ping",
+        ),
         (
             "through the gateway, priced call (held, forwarded, settled)",
             &gw,
-            Some(&key),
+            Some(&key[..]),
             "noop",
         ),
     ];

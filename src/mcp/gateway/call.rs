@@ -133,7 +133,7 @@ impl Gateway {
         options.meta = Some(meta);
         up.relay.enter(call_id, context.peer.clone());
         let sent = up
-            .connection
+            .connection()
             .peer()
             .send_cancellable_request(
                 ClientRequest::CallToolRequest(CallToolRequest::new(params)),
@@ -160,7 +160,7 @@ impl Gateway {
             () = context.ct.cancelled() => None,
             () = tokio::time::sleep(self.options.timeout) => Some(Ok(Err(rmcp::ServiceError::Timeout { timeout: self.options.timeout }))),
         };
-        if client_token.is_some() {
+        if up.relay.sent_progress(&upstream_token) {
             // The upstream's last progress can be handled just after its answer (rmcp relays
             // notifications in tasks of their own): a moment for it before the answer goes out.
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

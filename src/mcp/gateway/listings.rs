@@ -137,7 +137,7 @@ impl Gateway {
         })?;
         params.name = name;
         Some(
-            up.connection
+            up.connection()
                 .peer()
                 .get_prompt_once(params)
                 .await
@@ -183,7 +183,7 @@ impl Gateway {
             .iter()
             .find(|u| u.relay.listings.holds(&params.uri))?;
         Some(
-            up.connection
+            up.connection()
                 .peer()
                 .read_resource_once(params)
                 .await

@@ -41,9 +41,19 @@ pub struct Options {
     pub timeout: Duration,
 }
 
+impl Upstream {
+    /// The connection for the next request (`connect` opens at least one).
+    fn connection(&self) -> &Connection {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.connections[n % self.connections.len()]
+    }
+}
+
 struct Upstream {
     name: String,
-    connection: Connection,
+    /// One, or several sessions with an HTTP upstream, taken in turn.
+    connections: Vec<Connection>,
+    next: std::sync::atomic::AtomicUsize,
     relay: Arc<Relay>,
 }
 
@@ -64,11 +74,12 @@ impl Gateway {
     ) -> anyhow::Result<Gateway> {
         let mut upstreams = Vec::new();
         for spec in specs {
-            let (connection, relay) = upstream::connect(spec).await?;
+            let (connections, relay) = upstream::connect(spec).await?;
             tracing::info!(upstream = %spec.name, tools = relay.tools().len(), "upstream connected");
             upstreams.push(Upstream {
                 name: spec.name.clone(),
-                connection,
+                connections,
+                next: std::sync::atomic::AtomicUsize::new(0),
                 relay,
             });
         }

@@ -116,11 +116,16 @@ impl UpstreamSpec {
     }
 }
 
+/// A call whose progress is relayed: the client's connection, its token, and whether the
+/// upstream has sent any.
+type Followed = (Peer<RoleServer>, ProgressToken, bool);
+
 /// Who waits for what an upstream sends during calls in flight.
 #[derive(Default)]
 pub struct Relay {
-    /// Upstream progress token → the client's connection and its own token.
-    progress: Mutex<HashMap<ProgressToken, (Peer<RoleServer>, ProgressToken)>>,
+    /// Upstream progress token → the client's connection and its own token, and whether the
+    /// upstream has sent progress for it.
+    progress: Mutex<HashMap<ProgressToken, Followed>>,
     /// Clients with a call in flight on this upstream, by call.
     in_flight: Mutex<HashMap<u64, Peer<RoleServer>>>,
     /// The upstream's tools by upstream name, in its order.
@@ -139,7 +144,16 @@ impl Relay {
         self.progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(upstream, client);
+            .insert(upstream, (client.0, client.1, false));
+    }
+
+    /// Whether the upstream has sent progress for this call.
+    pub fn sent_progress(&self, upstream: &ProgressToken) -> bool {
+        self.progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(upstream)
+            .is_some_and(|p| p.2)
     }
 
     pub fn forget_progress(&self, upstream: &ProgressToken) {
@@ -227,8 +241,11 @@ impl ClientHandler for RelayHandler {
             .progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&params.progress_token)
-            .cloned();
+            .get_mut(&params.progress_token)
+            .map(|p| {
+                p.2 = true;
+                (p.0.clone(), p.1.clone())
+            });
         if let Some((peer, token)) = client {
             let mut param = params;
             param.progress_token = token;
@@ -307,14 +324,19 @@ impl ClientHandler for RelayHandler {
 
 pub type Connection = RunningService<RoleClient, RelayHandler>;
 
-/// Connect to an upstream and list its tools.
-pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Relay>)> {
+/// Sessions opened with an HTTP upstream: one rmcp client sends its requests one after the
+/// other, so calls in flight share several (a child process has one pipe).
+const HTTP_SESSIONS: usize = 8;
+
+/// Connect to an upstream (one child process, or [`HTTP_SESSIONS`] sessions with an HTTP one)
+/// and list its tools, prompts and resources.
+pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Vec<Connection>, Arc<Relay>)> {
     let relay = Arc::new(Relay {
         name: spec.name.clone(),
         ..Relay::default()
     });
     let handler = RelayHandler(Arc::clone(&relay));
-    let connection = match &spec.target {
+    let connections = match &spec.target {
         Target::Command { program, args } => {
             let mut command = tokio::process::Command::new(program);
             command.args(args);
@@ -331,10 +353,12 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
                 .spawn()
                 .with_context(|| format!("upstream `{}`: cannot start `{program}`", spec.name))?
                 .0;
-            handler
-                .serve(transport)
-                .await
-                .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))?
+            vec![
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))?,
+            ]
         }
         Target::Url(url) => {
             let mut headers = HashMap::new();
@@ -350,15 +374,26 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
                 })?;
                 headers.insert(name, value);
             }
-            let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
-                .custom_headers(headers)
-                .max_concurrent_requests(1024);
-            let transport = StreamableHttpClientTransport::with_client(http_client()?, config);
-            handler
-                .serve(transport)
-                .await
-                .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))?
+            let client = http_client()?;
+            let mut sessions = Vec::with_capacity(HTTP_SESSIONS);
+            for _ in 0..HTTP_SESSIONS {
+                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                    .custom_headers(headers.clone())
+                    .max_concurrent_requests(1024);
+                let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
+                sessions.push(
+                    handler
+                        .clone()
+                        .serve(transport)
+                        .await
+                        .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))?,
+                );
+            }
+            sessions
         }
+    };
+    let Some(connection) = connections.first() else {
+        anyhow::bail!("upstream `{}`: no connection", spec.name)
     };
     let tools = connection
         .peer()
@@ -368,7 +403,7 @@ pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Connection, Arc<Rel
     relay.set_tools(tools);
     relay.listings.reload_prompts(connection.peer()).await;
     relay.listings.reload_resources(connection.peer()).await;
-    Ok((connection, relay))
+    Ok((connections, relay))
 }
 
 /// The HTTP client for upstreams: rustls on ring with the Mozilla roots (the TLS stack the
