@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::entitlements::{self, CheckInput, EntitlementView, SettleInput};
 use super::{App, BillingError};
 use crate::catalog::Pricing;
+use crate::core::entitlement::Reason;
 
 /// A call admitted: the hold to end, if the call costs anything.
 #[derive(Debug, Clone)]
@@ -40,22 +41,10 @@ impl Outcome {
     }
 }
 
-/// The decision's reason as an error code (the codes of `check_entitlement`).
-fn code_of(reason: &str) -> &'static str {
-    match reason {
-        "feature_not_in_plan" => "feature_not_in_plan",
-        "quota_exceeded" => "quota_exceeded",
-        "insufficient_credits" => "insufficient_credits",
-        "rate_limited" => "rate_limited",
-        "subscription_inactive" => "subscription_inactive",
-        "payment_overdue" => "payment_overdue",
-        "unknown_customer" => "unknown_customer",
-        _ => "not_allowed",
-    }
-}
-
 fn denial(view: EntitlementView, tool: &str) -> BillingError {
-    let mut e = BillingError::new(code_of(&view.reason), view.message)
+    // The decision's reason is the error's code (the codes of `check_entitlement`).
+    let code = Reason::parse(&view.reason).map_or("not_allowed", Reason::as_str);
+    let mut e = BillingError::new(code, view.message)
         .with("tool", tool)
         .with("feature", view.feature);
     let figures = [

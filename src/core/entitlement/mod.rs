@@ -150,6 +150,14 @@ mod tests {
     use rust_decimal::Decimal;
     use std::collections::BTreeSet;
 
+    #[test]
+    fn every_reason_parses_back_from_its_name() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Reason::parse("not_a_reason"), None);
+    }
+
     fn feature() -> Feature {
         Feature {
             id: "tool_calls".into(),

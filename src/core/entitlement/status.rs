@@ -30,6 +30,22 @@ impl Reason {
             Reason::PaymentOverdue => "payment_overdue",
         }
     }
+
+    pub const ALL: [Reason; 8] = [
+        Reason::Ok,
+        Reason::UnknownCustomer,
+        Reason::FeatureNotInPlan,
+        Reason::QuotaExceeded,
+        Reason::InsufficientCredits,
+        Reason::RateLimited,
+        Reason::SubscriptionInactive,
+        Reason::PaymentOverdue,
+    ];
+
+    /// The reason [`Reason::as_str`] names.
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// Subscription status, with Stripe's names.
