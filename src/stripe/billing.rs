@@ -6,9 +6,11 @@ use serde::Deserialize;
 use stripe_billing::invoice::{CreateInvoice, FinalizeInvoiceInvoice, ListInvoice};
 use stripe_billing::invoice_item::{CreateInvoiceItem, PricingParam};
 use stripe_billing::subscription::{
-    CancelSubscription, ListSubscription, UpdateSubscription, UpdateSubscriptionItems,
+    CancelSubscription, DiscountsDataParam, ListSubscription, UpdateSubscription,
+    UpdateSubscriptionItems,
 };
 
+use super::subscriptions::one_discount;
 use super::views::{InvoiceItemView, InvoiceView, Page, SubscriptionView};
 use super::{Error, Payments, key, metadata, page_limit, parse, wire as snake};
 use crate::values::{
@@ -149,9 +151,17 @@ pub struct SubscriptionChange {
     pub proration_behavior: Option<Proration>,
     /// Cancel at the end of the period (true) or undo that (false).
     pub cancel_at_period_end: Option<bool>,
+    /// A coupon id to apply from now on (replaces the subscription's discounts).
+    pub coupon: Option<StripeId>,
+    /// A promotion code to apply from now on: the code customers type or its `promo_…` id.
+    pub promotion_code: Option<Text>,
     #[serde(default)]
     pub metadata: StringMap,
     pub idempotency_key: Option<IdempotencyKey>,
+    /// The promotion code's `promo_…` id, as the service resolved it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub promotion_code_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
@@ -300,9 +310,11 @@ impl Payments {
             && c.proration_behavior.is_none()
             && c.cancel_at_period_end.is_none()
             && c.metadata.is_empty()
+            && c.coupon.is_none()
+            && c.promotion_code_id.is_none()
         {
             return Err(Error::invalid(
-                "nothing to change: give items, cancel_at_period_end or metadata",
+                "nothing to change: give items, cancel_at_period_end, coupon, promotion_code or metadata",
             ));
         }
         let mut req = UpdateSubscription::new(c.subscription.0.as_str());
@@ -331,6 +343,14 @@ impl Payments {
         }
         if let Some(at_end) = c.cancel_at_period_end {
             req = req.cancel_at_period_end(at_end);
+        }
+        if let Some((coupon, promotion_code)) =
+            one_discount(c.coupon.as_ref(), c.promotion_code_id.as_deref())?
+        {
+            let mut d = DiscountsDataParam::new();
+            d.coupon = coupon;
+            d.promotion_code = promotion_code;
+            req = req.discounts(vec![d]);
         }
         if !c.metadata.is_empty() {
             req = req.metadata(metadata(&c.metadata));

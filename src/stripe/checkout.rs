@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+    CreateCheckoutSession, CreateCheckoutSessionDiscounts, CreateCheckoutSessionLineItems,
+    CreateCheckoutSessionSubscriptionData,
 };
 use stripe_payment::payment_link::{
     AfterCompletionRedirectParams, CreatePaymentLink, CreatePaymentLinkAfterCompletion,
@@ -18,9 +19,10 @@ use stripe_payment::payment_link::{
     CreatePaymentLinkSubscriptionData,
 };
 
+use super::subscriptions::one_discount;
 use super::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
 use super::{Error, Payments, key, metadata, parse};
-use crate::values::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Url};
+use crate::values::{CustomerId, IdempotencyKey, Name, StringMap, StripeId, Text, Url};
 
 pub const CUSTOMER_KEY: &str = "billing_mcp_customer";
 pub const PLAN_KEY: &str = "billing_mcp_plan";
@@ -115,12 +117,23 @@ pub struct NewCheckoutSession {
     pub success_url: Url,
     /// Where Stripe sends the customer who goes back.
     pub cancel_url: Option<Url>,
+    /// A coupon id applied to the session.
+    pub coupon: Option<StripeId>,
+    /// A promotion code applied: the code customers type or its `promo_…` id.
+    pub promotion_code: Option<Text>,
+    /// Let the customer type a promotion code on the page (not with coupon or promotion_code).
+    #[serde(default)]
+    pub allow_promotion_codes: bool,
     #[serde(default)]
     pub metadata: StringMap,
     pub idempotency_key: Option<IdempotencyKey>,
     #[serde(skip)]
     #[schemars(skip)]
     pub sale: Option<PlanSale>,
+    /// The promotion code's `promo_…` id, as the service resolved it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub promotion_code_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize, JsonSchema)]
@@ -260,6 +273,21 @@ impl Payments {
         }
         if let Some(url) = &s.cancel_url {
             req = req.cancel_url(url.0.clone());
+        }
+        let discount = one_discount(s.coupon.as_ref(), s.promotion_code_id.as_deref())?;
+        if discount.is_some() && s.allow_promotion_codes {
+            return Err(Error::invalid(
+                "give coupon or promotion_code, or allow_promotion_codes: Stripe takes one",
+            ));
+        }
+        if let Some((coupon, promotion_code)) = discount {
+            let mut d = CreateCheckoutSessionDiscounts::new();
+            d.coupon = coupon;
+            d.promotion_code = promotion_code;
+            req = req.discounts(vec![d]);
+        }
+        if s.allow_promotion_codes {
+            req = req.allow_promotion_codes(true);
         }
         if let Some(c) = stripe_customer {
             req = req.customer(c);

@@ -13,13 +13,17 @@
 pub mod billing;
 pub mod catalog;
 pub mod checkout;
+pub mod credit_sale;
 pub mod customers;
 mod error;
 pub mod meter_events;
 pub mod meter_stream;
+pub mod payment_methods;
 pub mod payments;
+pub mod promotions;
 pub mod reconcile;
 pub mod signature;
+pub mod subscriptions;
 pub mod sync;
 pub mod views;
 

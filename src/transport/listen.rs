@@ -62,6 +62,11 @@ pub async fn serve(
                 continue;
             }
         };
+        // Answers are small and written at once: Nagle's algorithm would hold each one back
+        // until the client's delayed ACK (tens of milliseconds per call).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "setting TCP_NODELAY failed");
+        }
         let service = TowerToHyperService::new(app.clone().map_request(
             |request: axum::http::Request<Incoming>| request.map(axum::body::Body::new),
         ));

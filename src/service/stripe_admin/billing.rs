@@ -62,8 +62,11 @@ impl App {
 
     pub async fn update_subscription(
         &self,
-        c: SubscriptionChange,
+        mut c: SubscriptionChange,
     ) -> Result<SubscriptionView, BillingError> {
+        if let Some(code) = &c.promotion_code {
+            c.promotion_code_id = Some(self.promotion_code_by(&code.0).await?.id);
+        }
         let key = c.idempotency_key.clone();
         self.remembered("update_subscription", key.as_ref(), c, |s, c| {
             s.update_subscription(c)

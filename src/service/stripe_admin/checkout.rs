@@ -9,6 +9,7 @@ use crate::store::CustomerRecord;
 use crate::stripe::checkout::{
     LineItem, Mode, NewCheckoutSession, NewPaymentLink, NewPortalSession, PlanInterval,
 };
+use crate::stripe::credit_sale::{NewCreditCheckout, PackSale};
 use crate::stripe::views::{CheckoutSessionView, PaymentLinkView, PortalSessionView};
 use crate::values::Name;
 
@@ -16,7 +17,7 @@ impl App {
     /// The line items (the caller's, or `plan`'s synced prices when it gives none) and how the
     /// subscription starts: a plan's trial goes with its synced prices, never with the caller's
     /// own line items.
-    async fn sell(
+    pub(super) async fn sell(
         &self,
         items: &mut Vec<LineItem>,
         plan: Option<&Name>,
@@ -88,6 +89,9 @@ impl App {
             )
             .await?;
         p.sale = sale.plan;
+        if let Some(code) = &p.promotion_code {
+            p.promotion_code_id = Some(self.promotion_code_by(&code.0).await?.id);
+        }
         let subscription = matches!(p.mode, Mode::Subscription);
         let mut session = self
             .on_stripe(|s| s.create_checkout_session(p, stripe_customer, ledger_customer))
@@ -106,6 +110,67 @@ impl App {
         self.on_stripe(|s| {
             s.create_billing_portal_session(customer, p.return_url.as_ref(), &p.idempotency_key)
         })
+        .await
+    }
+}
+
+impl App {
+    /// A Checkout session selling catalog credit pack `pack` to a ledger customer: its credits
+    /// are granted once, when Stripe's `checkout.session.completed` webhook says it is paid.
+    pub async fn create_credit_checkout(
+        &self,
+        p: NewCreditCheckout,
+    ) -> Result<CheckoutSessionView, BillingError> {
+        self.stripe()?;
+        let Some(pack) = self.catalog.credits.packs.get(&p.pack.0) else {
+            let known: Vec<&str> = self
+                .catalog
+                .credits
+                .packs
+                .keys()
+                .map(String::as_str)
+                .collect();
+            return Err(BillingError::new(
+                "unknown_credit_pack",
+                format!(
+                    "credit pack `{}` is not in the catalog; its packs are: {}",
+                    p.pack.0,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
+            .with("pack", p.pack.0.clone()));
+        };
+        let (stripe_customer, in_ledger) = self.resolve_customer(&p.customer.0).await?;
+        if !in_ledger {
+            return Err(BillingError::invalid(
+                "credits belong to a ledger customer: give its id (create_customer makes one), not a Stripe customer id",
+            ));
+        }
+        let promotion_code = match &p.promotion_code {
+            Some(code) => Some(self.promotion_code_by(&code.0).await?.id),
+            None => None,
+        };
+        let credits = pack.total_credits();
+        let sale = PackSale {
+            stripe_customer,
+            ledger_customer: p.customer.0.clone(),
+            pack: pack.id.clone(),
+            label: format!("{} ({credits} credits)", pack.name),
+            unit_amount: pack.price.0,
+            currency: self.catalog.currency.code().to_ascii_lowercase(),
+            promotion_code,
+        };
+        let key = p.idempotency_key.clone();
+        self.remembered(
+            "create_credit_checkout",
+            key.as_ref(),
+            p,
+            move |s, p| async move { s.create_credit_checkout(&p, &sale).await },
+        )
         .await
     }
 }

@@ -6,8 +6,11 @@
 mod billing;
 mod catalog;
 mod checkout;
+pub mod discounts;
+mod payment_methods;
 mod payments;
 pub mod sale;
+mod subscriptions;
 
 use std::future::Future;
 

@@ -159,6 +159,46 @@ pub async fn receive(
     })
 }
 
+/// Apply what this server itself just did at Stripe (a subscription it created) as Stripe's
+/// event about it would: the same handler, stored once under a local event id
+/// (`local.{type}.{object id}`). The ledger follows at once instead of waiting for the webhook,
+/// and Stripe's own event, when it comes, changes nothing more (the object's events apply in
+/// order). `created` is when Stripe made the object (epoch seconds).
+pub async fn follow(
+    app: &App,
+    kind: &str,
+    object: serde_json::Value,
+    created: i64,
+) -> Result<WebhookEventView, BillingError> {
+    let object_id = object
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let id = format!("local.{kind}.{object_id}");
+    let payload = serde_json::json!({
+        "id": id, "object": "event", "type": kind, "created": created,
+        "data": {"object": object},
+    });
+    let record = WebhookRecord {
+        id,
+        kind: kind.to_string(),
+        object_id: Some(object_id),
+        created: created.saturating_mul(1000),
+        payload: payload.to_string(),
+        status: "received".into(),
+        outcome: None,
+        attempts: 0,
+        received_at: app.now(),
+        processed_at: None,
+    };
+    let (stored, new) = app.store.receive_webhook(record).await?;
+    if !new && stored.status != "received" {
+        return Ok((&stored).into());
+    }
+    Ok((&process(app, &stored).await?).into())
+}
+
 /// A signed delivery, by its type and what became of it.
 fn counted(kind: &str, status: &str) {
     metrics::counter!(

@@ -46,6 +46,10 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         | "list_payment_intents"
         | "list_subscriptions"
         | "create_billing_portal_session"
+        | "create_subscription"
+        | "create_setup_intent"
+        | "list_payment_methods"
+        | "create_credit_checkout"
         | "create_checkout_session" => {
             json!({"mode": "payment", "line_items": [{"price": "price_1"}], "success_url": "https://example.com"})
         }
@@ -61,6 +65,9 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         | "cancel_subscription"
         | "create_coupon"
         | "list_coupons"
+        | "create_promotion_code"
+        | "list_promotion_codes"
+        | "get_discount"
         | "list_disputes"
         | "update_dispute"
         | "create_meter"

@@ -7,3 +7,4 @@ mod binary;
 mod catalog;
 mod failures;
 mod reconcile;
+mod signup;

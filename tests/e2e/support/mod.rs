@@ -217,6 +217,17 @@ impl Harness {
         Harness::build_with(db, example_catalog(), Some(stripe_settings(stripe_url))).await
     }
 
+    /// A harness with Stripe at `stripe_url` that accepts its webhooks signed with `secrets`.
+    pub async fn with_stripe_and_webhooks(
+        backend: Backend,
+        stripe_url: &str,
+        secrets: &[&str],
+    ) -> Harness {
+        let db = test_db(backend).await;
+        let stripe = Some(stripe_settings(stripe_url));
+        Harness::build_full(db, example_catalog(), stripe, webhook_settings(secrets)).await
+    }
+
     /// A harness that accepts Stripe webhooks signed with any of `secrets`.
     pub async fn with_webhook_secrets(backend: Backend, secrets: &[&str]) -> Harness {
         let db = test_db(backend).await;

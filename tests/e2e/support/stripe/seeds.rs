@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::StripeServer;
+use super::routes::subscribe::save_card;
 use super::routes::subscriptions::subscription_item;
 use super::state::{CREATED, next_id, store};
 
@@ -43,6 +44,26 @@ impl StripeServer {
         });
         store(&mut d, "subscription", sub);
         id
+    }
+
+    /// A promotion code `code` on `coupon`, expiring at `expires_at` (epoch seconds; it may be
+    /// past, which the API would not accept at creation), returning its id.
+    pub fn seed_promotion_code(&self, code: &str, coupon: &str, expires_at: i64) -> String {
+        let mut d = self.data.lock().unwrap();
+        let id = next_id(&mut d, "promo");
+        let promo = json!({
+            "id": id, "object": "promotion_code", "active": true, "code": code, "created": CREATED,
+            "customer": null, "expires_at": expires_at, "livemode": false, "max_redemptions": null,
+            "metadata": {}, "promotion": {"type": "coupon", "coupon": coupon},
+            "restrictions": {"first_time_transaction": false}, "times_redeemed": 0
+        });
+        store(&mut d, "promotion_code", promo);
+        id
+    }
+
+    /// A card saved for Stripe customer `customer` (its default when `default`), returning its id.
+    pub fn seed_card(&self, customer: &str, last4: &str, default: bool) -> String {
+        save_card(&mut self.data.lock().unwrap(), customer, last4, default)
     }
 
     /// A dispute needing a response, on a payment intent.

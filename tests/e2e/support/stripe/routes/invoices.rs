@@ -120,7 +120,13 @@ pub(super) fn preview_invoice(d: &mut Data, f: &Form) -> Reply {
     ok(preview)
 }
 
-fn invoice(id: &str, customer: Option<&str>, method: &str, status: &str, total: i64) -> Value {
+pub(super) fn invoice(
+    id: &str,
+    customer: Option<&str>,
+    method: &str,
+    status: &str,
+    total: i64,
+) -> Value {
     json!({"id": id, "object": "invoice", "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
         "amount_remaining": total, "amount_shipping": 0, "attempt_count": 0, "attempted": false,
         "automatic_tax": {"enabled": false}, "collection_method": method, "created": CREATED, "currency": "usd",

@@ -1,5 +1,5 @@
 //! The Stripe test server's route table: each method and path to the resource module that answers
-//! it (catalog, checkout, invoices, meters, payments, subscriptions; the v2 meter event stream is
+//! it (catalog, checkout, invoices, meters, payments, promotions, subscribe, subscriptions; the v2 meter event stream is
 //! answered from `stream` by the handler, which also checks its token); anything else is Stripe's 404.
 
 mod catalog;
@@ -7,7 +7,9 @@ mod checkout;
 mod invoices;
 mod meters;
 mod payments;
+mod promotions;
 pub(super) mod stream;
+pub(in crate::support::stripe) mod subscribe;
 pub(super) mod subscriptions;
 
 use axum::http::{Method, StatusCode};
@@ -25,6 +27,13 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
     let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
     match (method.as_str(), parts.as_slice()) {
         ("POST", ["customers"]) => payments::create_customer(d, f),
+        ("GET", ["customers", id]) => subscribe::get_customer(d, id),
+        ("GET", ["customers", id, "payment_methods"]) => subscribe::list_payment_methods(d, id, q),
+        ("POST", ["subscriptions"]) => subscribe::create_subscription(d, f),
+        ("POST", ["setup_intents"]) => subscribe::create_setup_intent(d, f),
+        ("POST", ["promotion_codes"]) => promotions::create_promotion_code(d, f),
+        ("GET", ["promotion_codes"]) => promotions::list_promotion_codes(d, q),
+        ("GET", ["promotion_codes", id]) => promotions::get_promotion_code(d, id, q),
         ("POST", ["products"]) => catalog::create_product(d, f),
         ("GET", ["products"]) => catalog::list_products(d, q),
         ("POST", ["prices"]) => catalog::create_price(d, f),
