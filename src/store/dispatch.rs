@@ -156,6 +156,7 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) 
         }
         Op::Key(w, reply) => settle(reply, write_key(conn, w, known).await),
         Op::StripeWrite(w, reply) => settle(reply, insert_stripe_write(conn, w).await),
+        Op::Onboarding(o, reply) => settle(reply, save_onboarding(conn, o).await),
         Op::Audit(e, Some(reply)) => {
             let r = insert_audit(conn, &e).await;
             settle(reply, r)

@@ -247,4 +247,5 @@ include!("outbox.rs");
 include!("webhooks.rs");
 include!("access.rs");
 include!("stripe_writes.rs");
+include!("onboarding.rs");
 include!("insights.rs");

@@ -67,6 +67,18 @@ pub trait StripeWriteLedger: Send + Sync {
     ) -> Result<Option<StripeWrite>, StoreError>;
 }
 
+/// Sign-up flows.
+#[async_trait::async_trait]
+pub trait OnboardingLedger: Send + Sync {
+    /// Insert a flow or merge it into the stored one (step results, once set, stay); answers the
+    /// flow that stands.
+    async fn save_onboarding(&self, flow: OnboardingRecord)
+    -> Result<OnboardingRecord, StoreError>;
+    async fn get_onboarding(&self, id: &str) -> Result<Option<OnboardingRecord>, StoreError>;
+    /// The flows of an email (lower case), oldest first.
+    async fn onboardings_of(&self, email: &str) -> Result<Vec<OnboardingRecord>, StoreError>;
+}
+
 /// Everything the services need from storage, one trait per aggregate. Each method is one atomic
 /// use case.
 pub trait Ledger:
@@ -78,6 +90,7 @@ pub trait Ledger:
     + OutboxLedger
     + WebhookLedger
     + AccessLedger
+    + OnboardingLedger
     + StripeWriteLedger
     + InsightsLedger
 {

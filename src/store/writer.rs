@@ -7,8 +7,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, HoldRecord,
     HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant,
-    OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite,
-    SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
+    OnboardingRecord, OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue,
+    ReservedWrite, SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply,
+    WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -54,6 +55,8 @@ pub enum Op {
     Key(KeyWrite, Reply<KeyOutcome>),
     /// Record a Stripe write; answers the record that stands.
     StripeWrite(StripeWrite, Reply<StripeWrite>),
+    /// Save a sign-up flow; answers the flow that stands.
+    Onboarding(OnboardingRecord, Reply<OnboardingRecord>),
     /// Nobody waits for an audit entry: it commits with the next transaction.
     /// An audit entry; with a reply, its caller waits for the commit.
     Audit(AuditEntry, Option<Reply<()>>),
@@ -82,6 +85,7 @@ impl Op {
             Op::Key(..)
             | Op::Audit(..)
             | Op::StripeWrite(..)
+            | Op::Onboarding(..)
             | Op::Barrier(_)
             | Op::LeaseOutbox { .. }
             | Op::SettleOutbox(..)
@@ -111,6 +115,7 @@ impl Op {
             Op::Expire { reply, .. } => answer(reply, message),
             Op::Key(_, r) => answer(r, message),
             Op::StripeWrite(_, r) => answer(r, message),
+            Op::Onboarding(_, r) => answer(r, message),
             Op::LeaseOutbox { reply, .. } => answer(reply, message),
             Op::SettleOutbox(_, r) => answer(r, message),
             Op::ReleaseSender(_, r) => answer(r, message),

@@ -20,6 +20,7 @@ pub mod meter_events;
 pub mod meter_stream;
 pub mod payment_methods;
 pub mod payments;
+pub mod plan_change;
 pub mod promotions;
 pub mod reconcile;
 pub mod signature;

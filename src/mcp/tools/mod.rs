@@ -2,6 +2,7 @@
 
 pub mod adjust_credits;
 pub mod cancel_subscription;
+pub mod change_plan;
 pub mod check_entitlement;
 pub mod create_api_key;
 pub mod create_billing_portal_session;
@@ -117,6 +118,7 @@ pub fn all() -> Registry {
     r.add::<list_subscriptions::Tool>();
     r.add::<create_subscription::Tool>();
     r.add::<update_subscription::Tool>();
+    r.add::<change_plan::Tool>();
     r.add::<cancel_subscription::Tool>();
     r.add::<create_coupon::Tool>();
     r.add::<list_coupons::Tool>();

@@ -9,6 +9,7 @@ mod checkout;
 pub mod discounts;
 mod payment_methods;
 mod payments;
+pub mod plan_moves;
 pub mod sale;
 mod subscriptions;
 

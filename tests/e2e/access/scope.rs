@@ -62,6 +62,7 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         | "retrieve_balance"
         | "create_refund"
         | "update_subscription"
+        | "change_plan"
         | "cancel_subscription"
         | "create_coupon"
         | "list_coupons"

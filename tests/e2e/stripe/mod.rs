@@ -6,5 +6,6 @@ mod billing;
 mod binary;
 mod catalog;
 mod failures;
+mod plan_moves;
 mod reconcile;
 mod signup;

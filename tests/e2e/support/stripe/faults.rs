@@ -60,6 +60,16 @@ impl StripeServer {
         self.data.lock().unwrap().meter_delay = Some(delay);
     }
 
+    /// Answer requests to `path` only after `delay` (each is carried out at once, as a slow
+    /// Stripe would: what the request made exists while its answer is on the way).
+    pub fn delay_path(&self, path: &str, delay: Duration) {
+        self.data
+            .lock()
+            .unwrap()
+            .path_delays
+            .insert(path.to_string(), delay);
+    }
+
     /// Expire every meter event stream session token (as after its 15 minutes).
     pub fn expire_sessions(&self) {
         for live in self.data.lock().unwrap().sessions.values_mut() {
@@ -88,8 +98,12 @@ pub(super) fn dropped(d: &mut Data) -> bool {
 
 /// How long a request to `path` (meter events, or a stream session) waits for its answer.
 pub(super) fn delay(data: &Mutex<Data>, path: &str) -> Option<Duration> {
+    let d = data.lock().unwrap();
+    if let Some(delay) = d.path_delays.get(path) {
+        return Some(*delay);
+    }
     (carries_events(path) || path == super::routes::stream::SESSION)
-        .then(|| data.lock().unwrap().meter_delay)
+        .then_some(d.meter_delay)
         .flatten()
 }
 

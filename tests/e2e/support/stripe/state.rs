@@ -36,6 +36,8 @@ pub(super) struct Data {
     pub(super) edge_outage: Option<u64>,
     /// Meter events still to be dropped: answered as taken, and not kept.
     pub(super) drop_events: u32,
+    /// Requests to these paths are answered this long after they are carried out.
+    pub(super) path_delays: HashMap<String, std::time::Duration>,
     /// Meter event stream session tokens: live (true) or expired.
     pub(super) sessions: HashMap<String, bool>,
     pub(super) traffic: super::traffic::Traffic,

@@ -74,19 +74,98 @@ pub(super) fn create_invoice_item(d: &mut Data, f: &Form) -> Reply {
     ))
 }
 
-/// POST /v1/invoices/create_preview (customer and subscription; nothing is stored)
+/// POST /v1/invoices/create_preview (customer and subscription; nothing is stored). With
+/// `subscription_details[items]` the preview is of the subscription changed so: items deleted or
+/// added, and under `create_prorations` (or `always_invoice`) a proration line per licensed item
+/// that leaves (a credit) or comes (a charge) for the rest of its period from
+/// `subscription_details[proration_date]`, `amount × (end − date) / (end − start)`, rounded.
 pub(super) fn preview_invoice(d: &mut Data, f: &Form) -> Reply {
-    let Some(sub) = f.get("subscription").and_then(|s| d.objects.get(s)) else {
+    let Some(sub) = f
+        .get("subscription")
+        .and_then(|s| d.objects.get(s))
+        .cloned()
+    else {
         return missing(
             "subscription",
             f.get("subscription").unwrap_or(""),
             "subscription",
         );
     };
-    let customer = f.get("customer").unwrap_or_default();
+    let customer = f.get("customer").unwrap_or_default().to_string();
+    let mut items: Vec<Value> = sub["items"]["data"].as_array().cloned().unwrap_or_default();
+    let mut prorations = Vec::new();
+    let at = f
+        .int("subscription_details[proration_date]")
+        .unwrap_or(CREATED);
+    let prorate = f.get("subscription_details[proration_behavior]") != Some("none");
+    let share = |amount: i64, item: &Value| {
+        let (start, end) = (
+            item["current_period_start"].as_i64().unwrap_or(CREATED),
+            item["current_period_end"].as_i64().unwrap_or(CREATED),
+        );
+        let span = (end - start).max(1);
+        let left = (end - at).clamp(0, span);
+        // Half away from zero, in integers (amount ≥ 0).
+        (2 * amount * left + span) / (2 * span)
+    };
+    for change in f.list("subscription_details[items]") {
+        if change.get("deleted").map(String::as_str) == Some("true") {
+            let id = change.get("id").cloned().unwrap_or_default();
+            if let Some(gone) = items.iter().find(|i| i["id"] == id.as_str()) {
+                if gone["price"]["recurring"]["usage_type"] != "metered" && prorate {
+                    let unit = gone["price"]["unit_amount"]
+                        .as_i64()
+                        .or_else(|| gone["price"]["unit_amount_decimal"].as_str()?.parse().ok());
+                    let amount = unit.unwrap_or(0) * gone["quantity"].as_i64().unwrap_or(1);
+                    prorations.push((-share(amount, gone), "Unused time".to_string(), id.clone()));
+                }
+            }
+            items.retain(|i| i["id"] != id.as_str());
+        } else if let Some(price) = change.get("price").and_then(|p| d.objects.get(p)).cloned() {
+            let quantity = change.get("quantity").and_then(|q| q.parse().ok());
+            let mut item = super::subscriptions::subscription_item(
+                d,
+                sub["id"].as_str().unwrap_or(""),
+                price,
+                quantity,
+            );
+            if let Some(first) = sub["items"]["data"].get(0) {
+                item["current_period_start"] = first["current_period_start"].clone();
+                item["current_period_end"] = first["current_period_end"].clone();
+            }
+            if item["price"]["recurring"]["usage_type"] != "metered" && prorate {
+                let unit = item["price"]["unit_amount"]
+                    .as_i64()
+                    .or_else(|| item["price"]["unit_amount_decimal"].as_str()?.parse().ok());
+                let amount = unit.unwrap_or(0) * quantity.unwrap_or(1) as i64;
+                let id = item["id"].as_str().unwrap_or("").to_string();
+                prorations.push((share(amount, &item), "Remaining time".to_string(), id));
+            }
+            items.push(item);
+        }
+    }
     let mut total = 0;
-    for item in sub["items"]["data"].as_array().into_iter().flatten() {
+    for item in &items {
         let price = &item["price"];
+        let quantity = if price["recurring"]["usage_type"] == "metered" {
+            let meter = price["recurring"]["meter"]
+                .as_str()
+                .and_then(|m| d.objects.get(m));
+            let name = meter.map(|m| m["event_name"].clone()).unwrap_or_default();
+            d.meter_events
+                .iter()
+                .filter(|e| {
+                    e["event_name"] == name
+                        && e["payload"]["stripe_customer_id"] == customer.as_str()
+                })
+                .filter_map(|e| e["payload"]["value"].as_str()?.parse::<i64>().ok())
+                .sum()
+        } else {
+            item["quantity"].as_i64().unwrap_or(1)
+        };
+        if quantity == 0 {
+            continue;
+        }
         let decimal = || price["unit_amount_decimal"].as_str()?.parse::<i64>().ok();
         let Some(unit) = price["unit_amount"].as_i64().or_else(decimal) else {
             return error(
@@ -97,26 +176,22 @@ pub(super) fn preview_invoice(d: &mut Data, f: &Form) -> Reply {
                 None,
             );
         };
-        let quantity = if price["recurring"]["usage_type"] == "metered" {
-            let meter = price["recurring"]["meter"]
-                .as_str()
-                .and_then(|m| d.objects.get(m));
-            let name = meter.map(|m| m["event_name"].clone()).unwrap_or_default();
-            d.meter_events
-                .iter()
-                .filter(|e| {
-                    e["event_name"] == name && e["payload"]["stripe_customer_id"] == customer
-                })
-                .filter_map(|e| e["payload"]["value"].as_str()?.parse::<i64>().ok())
-                .sum()
-        } else {
-            item["quantity"].as_i64().unwrap_or(1)
-        };
         total += unit * quantity;
     }
-    let mut preview = invoice("", Some(customer), "charge_automatically", "draft", total);
+    let mut lines = Vec::new();
+    for (amount, description, item) in prorations {
+        total += amount;
+        lines.push(json!({"id": next_id(d, "il"), "object": "line_item", "amount": amount, "currency": "usd",
+            "description": description, "discountable": false, "discounts": [], "livemode": false,
+            "metadata": {}, "period": {"start": at, "end": sub["items"]["data"][0]["current_period_end"]},
+            "subtotal": amount,
+            "parent": {"type": "subscription_item_details", "subscription_item_details": {
+                "invoice_item": null, "proration": true, "subscription": sub["id"], "subscription_item": item}}}));
+    }
+    let mut preview = invoice("", Some(&customer), "charge_automatically", "draft", total);
     preview["id"] = Value::Null;
     preview["subscription"] = sub["id"].clone();
+    preview["lines"]["data"] = json!(lines);
     ok(preview)
 }
 

@@ -77,9 +77,14 @@ pub(super) fn update_subscription(d: &mut Data, id: &str, f: &Form) -> Reply {
     if sub["items"]["data"].as_array().map_or(0, Vec::len) > 20 {
         return invalid("A subscription can have at most 20 items.", Some("items"));
     }
-    let meta = f.map("metadata");
-    if !meta.is_empty() {
-        sub["metadata"] = Value::Object(meta);
+    // Stripe merges metadata keys; an empty value removes one.
+    for (k, v) in f.map("metadata") {
+        match v.as_str() {
+            Some("") => {
+                sub["metadata"].as_object_mut().map(|m| m.remove(&k));
+            }
+            _ => sub["metadata"][k] = v,
+        }
     }
     ok(store(d, "subscription", sub))
 }
