@@ -25,6 +25,8 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
     let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
     match (method.as_str(), parts.as_slice()) {
         ("POST", ["customers"]) => payments::create_customer(d, f),
+        ("POST", ["customers", id]) => payments::update_customer(d, id, f),
+        ("DELETE", ["customers", id]) => payments::delete_customer(d, id),
         ("POST", ["products"]) => catalog::create_product(d, f),
         ("GET", ["products"]) => catalog::list_products(d, q),
         ("POST", ["prices"]) => catalog::create_price(d, f),
