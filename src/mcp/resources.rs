@@ -138,7 +138,7 @@ pub async fn complete(
         "customer" => match &who.customer {
             Some(own) => vec![own.clone()],
             None if !customers_listed => Vec::new(),
-            None => customers::list(app, 100, None)
+            None => customers::list(app, 100, None, false)
                 .await
                 .map(|l| l.customers.into_iter().map(|c| c.customer).collect())
                 .unwrap_or_default(),

@@ -86,7 +86,7 @@ pub async fn grant(app: &App, input: GrantInput) -> Result<GrantResult, BillingE
     let (record, status) = match granted {
         Granted::Granted(r) => (r, "granted"),
         Granted::Duplicate(r) => (r, "duplicate"),
-        Granted::UnknownCustomer => return Err(BillingError::unknown_customer(&input.customer)),
+        Granted::UnknownCustomer => return Err(app.refused_customer(&input.customer).await),
     };
     Ok(GrantResult {
         grant_id: record.id,
@@ -210,7 +210,7 @@ pub async fn adjust(app: &App, input: AdjustInput) -> Result<AdjustResult, Billi
     let (record, status) = match adjusted {
         Adjusted::Adjusted(r) => (r, "adjusted"),
         Adjusted::Duplicate(r) => (r, "duplicate"),
-        Adjusted::UnknownCustomer => return Err(BillingError::unknown_customer(&input.customer)),
+        Adjusted::UnknownCustomer => return Err(app.refused_customer(&input.customer).await),
         Adjusted::UnknownGrant => {
             return Err(BillingError::new(
                 "unknown_grant",

@@ -1,6 +1,7 @@
-//! Customers: create (idempotent by id), read, list, change plan, and the billing status summary
-//! (a subscription only on a paid plan; what is owed and whether a payment method is on file, as
-//! Stripe's webhooks reported them).
+//! Customers: create (idempotent by id; a deleted customer's id is not made again), read, list
+//! (deleted customers only when asked for), and the billing status summary (a subscription only on
+//! a paid plan; what is owed and whether a payment method is on file, as Stripe's webhooks
+//! reported them). Changing and deleting a customer are in `customer_changes`.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,7 @@ impl App {
             stripe_customer_id: record.stripe_customer_id.clone(),
             metadata: serde_json::from_str(&record.metadata).unwrap_or_default(),
             created_at: rfc3339(record.created_at),
+            deleted_at: record.deleted_at.map(rfc3339),
         }
     }
 
@@ -43,6 +45,27 @@ impl App {
             .get_customer(id)
             .await?
             .ok_or_else(|| BillingError::unknown_customer(id))
+    }
+
+    /// The customer, unless it is deleted (`customer_deleted`): for every new write.
+    pub async fn live_customer(&self, id: &str) -> Result<CustomerRecord, BillingError> {
+        let record = self.customer(id).await?;
+        match record.deleted_at {
+            Some(at) => Err(BillingError::customer_deleted(id, at)),
+            None => Ok(record),
+        }
+    }
+
+    /// Why the ledger refused a write for `id` as an unknown customer: it is unknown, or it is
+    /// deleted (the ledger refuses both alike, under the customer's lock).
+    pub async fn refused_customer(&self, id: &str) -> BillingError {
+        match self.store.get_customer(id).await {
+            Ok(Some(CustomerRecord {
+                deleted_at: Some(at),
+                ..
+            })) => BillingError::customer_deleted(id, at),
+            _ => BillingError::unknown_customer(id),
+        }
     }
 
     pub(crate) fn check_plan(&self, plan: &str) -> Result<(), BillingError> {
@@ -113,6 +136,12 @@ pub async fn create(app: &App, input: CreateCustomer) -> Result<CreatedCustomer,
         .await?;
     let (created, record) = match created {
         Created::Created(r) => (true, r),
+        // A deleted customer's id is not made again: its records keep it.
+        Created::Existing(CustomerRecord {
+            id,
+            deleted_at: Some(at),
+            ..
+        }) => return Err(BillingError::customer_deleted(&id, at)),
         Created::Existing(r) => (false, r),
     };
     let record = link_stripe(app, record).await?;
@@ -171,15 +200,14 @@ pub async fn list(
     app: &App,
     limit: u32,
     starting_after: Option<&str>,
+    include_deleted: bool,
 ) -> Result<CustomerList, BillingError> {
     let limit = i64::from(limit.clamp(1, 100));
-    let mut rows = app
-        .store
-        .list_customers(Page {
-            limit: limit + 1,
-            starting_after,
-        })
-        .await?;
+    let page = Page {
+        limit: limit + 1,
+        starting_after,
+    };
+    let mut rows = app.store.list_customers(page, include_deleted).await?;
     let page = PageInfo::cut(&mut rows, limit, |r| r.id.clone());
     Ok(CustomerList {
         page,

@@ -51,6 +51,17 @@ impl BillingError {
         )
     }
 
+    /// A write for a customer `delete_customer` erased (its id stays taken by its records).
+    pub fn customer_deleted(id: &str, deleted_at: i64) -> BillingError {
+        let at = crate::core::period::rfc3339(deleted_at);
+        BillingError::new(
+            "customer_deleted",
+            format!("customer `{id}` was deleted at {at}: it takes no new usage, credits, keys or changes, and its id stays with its records; bill someone new under a new customer id"),
+        )
+        .with("customer", id)
+        .with("deleted_at", at)
+    }
+
     pub fn unknown_customer(id: &str) -> BillingError {
         BillingError::new(
             "unknown_customer",

@@ -201,9 +201,9 @@ pub async fn create(app: &App, input: NewKey) -> Result<IssuedKey, BillingError>
             note: "store the secret now: it is shown only once and kept only as a hash".into(),
         }),
         KeyOutcome::Duplicate(first) => Ok(duplicate(app, &first, now)),
-        KeyOutcome::UnknownCustomer => Err(BillingError::unknown_customer(
-            customer.as_deref().unwrap_or_default(),
-        )),
+        KeyOutcome::UnknownCustomer => Err(app
+            .refused_customer(customer.as_deref().unwrap_or_default())
+            .await),
         KeyOutcome::NotFound | KeyOutcome::Inactive(_) => Err(BillingError::new(
             "internal_error",
             "the ledger answered a key creation unexpectedly; retry with the same idempotency_key",

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod credits;
+pub mod customer_changes;
 pub mod customers;
 pub mod entitlements;
 mod error;

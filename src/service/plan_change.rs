@@ -57,7 +57,7 @@ fn trial_end(
 
 pub async fn set_plan(app: &App, input: SetPlan) -> Result<PlanSet, BillingError> {
     app.check_plan(&input.plan)?;
-    let current = app.customer(&input.customer).await?;
+    let current = app.live_customer(&input.customer).await?;
     let interval = match input.interval.as_deref() {
         Some(i) => parse_interval(Some(i))?,
         None => interval_of(&current),

@@ -2,6 +2,8 @@
 //! commit) and answer where the customer stands against its plan's limit. Recording never
 //! waits on anything but the ledger's commit.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -38,7 +40,7 @@ pub async fn record(app: &App, input: UsageInput) -> Result<UsageRecorded, Billi
     let (event_id, status) = match result {
         Some(Recorded::Recorded { id }) => (id, "recorded"),
         Some(Recorded::Duplicate { id }) => (id, "duplicate"),
-        _ => return Err(BillingError::unknown_customer(&customer)),
+        _ => return Err(app.refused_customer(&customer).await),
     };
     metrics::counter!("billing_usage_events_total", "status" => status).increment(1);
     let allowance = super::entitlements::allowance(app, &customer, &meter, now).await?;
@@ -58,7 +60,8 @@ pub async fn record(app: &App, input: UsageInput) -> Result<UsageRecorded, Billi
 pub struct BatchItem {
     /// Position of the event in the request (0-based).
     pub index: usize,
-    /// `recorded`, `duplicate` or `unknown_customer` (that event was not stored).
+    /// `recorded`, `duplicate`, `unknown_customer` or `customer_deleted` (that event was not
+    /// stored).
     pub status: String,
     pub event_id: Option<String>,
 }
@@ -93,7 +96,9 @@ pub async fn record_batch(
         })?;
         events.push(event);
     }
+    let customers: Vec<String> = events.iter().map(|e| e.customer.clone()).collect();
     let results = app.store.record_usage(events).await?;
+    let refused = refusals(app, &customers, &results).await;
     let mut out = BatchRecorded {
         recorded: 0,
         duplicates: 0,
@@ -112,7 +117,13 @@ pub async fn record_batch(
             }
             Recorded::UnknownCustomer => {
                 out.rejected += 1;
-                ("unknown_customer", None)
+                (
+                    refused
+                        .get(&customers[index])
+                        .copied()
+                        .unwrap_or("unknown_customer"),
+                    None,
+                )
             }
         };
         out.events.push(BatchItem {
@@ -126,4 +137,21 @@ pub async fn record_batch(
     metrics::counter!("billing_usage_events_total", "status" => "duplicate")
         .increment(out.duplicates as u64);
     Ok(out)
+}
+
+/// The code of each customer the ledger refused events of: `unknown_customer`, or
+/// `customer_deleted` (one read per refused customer).
+async fn refusals(
+    app: &App,
+    customers: &[String],
+    results: &[Recorded],
+) -> BTreeMap<String, &'static str> {
+    let mut codes = BTreeMap::new();
+    for (customer, result) in customers.iter().zip(results) {
+        if matches!(result, Recorded::UnknownCustomer) && !codes.contains_key(customer) {
+            let code = app.refused_customer(customer).await.code;
+            codes.insert(customer.clone(), code);
+        }
+    }
+    codes
 }

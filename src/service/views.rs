@@ -41,4 +41,8 @@ pub struct CustomerView {
     pub stripe_customer_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub created_at: String,
+    /// When delete_customer erased the customer (name, email and metadata are gone; its usage,
+    /// credits and invoices stay); absent for a live customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
 }

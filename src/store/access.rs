@@ -58,8 +58,9 @@ async fn insert_or_first(conn: &mut Conn, k: NewApiKey) -> Result<KeyOutcome, St
 async fn write_key(conn: &mut Conn, write: KeyWrite, known: &Known) -> Result<KeyOutcome, StoreError> {
     match write {
         KeyWrite::Create(k) => {
-            // Customers are never deleted, so no earlier request can have named this one.
-            if k.customer_id.as_ref().is_some_and(|c| !known.contains(c)) {
+            // A deleted customer gets no new key (a retry of a request made before it was deleted
+            // is refused too: its keys were revoked with it).
+            if k.customer_id.as_ref().is_some_and(|c| known.live(c).is_none()) {
                 return Ok(KeyOutcome::UnknownCustomer);
             }
             insert_or_first(conn, k).await

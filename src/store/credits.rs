@@ -82,7 +82,7 @@ const ADJUSTMENT_COLUMNS: &str = "id, customer_id, credits, grant_id, reason, id
 /// Add credits (a new grant) or take them back (from one grant, or in burn order), never below
 /// zero; idempotent by key.
 async fn adjust_credits(conn: &mut Conn, a: &NewAdjustment, known: &Known) -> Result<Adjusted, StoreError> {
-    if !known.contains(&a.customer) {
+    if known.live(&a.customer).is_none() {
         return Ok(Adjusted::UnknownCustomer);
     }
     if let Some(key) = &a.idempotency_key {
@@ -168,7 +168,7 @@ async fn grant_exists(conn: &mut Conn, customer: &str, id: &str) -> Result<bool,
 }
 
 async fn grant(conn: &mut Conn, g: &NewGrant, known: &Known) -> Result<Granted, StoreError> {
-    if !known.contains(&g.customer) {
+    if known.live(&g.customer).is_none() {
         return Ok(Granted::UnknownCustomer);
     }
     if let Some(key) = &g.idempotency_key {

@@ -1,16 +1,19 @@
 // Customers in the ledger, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: a new
-// customer, its plan, status and period (with the plan changes the invoice reads), its reserved
-// capacity and its Stripe link. Each write runs under the customer's lock in the writer's
-// transaction.
+// customer, its plan, status and period (with the plan changes the invoice reads), its name, email
+// and metadata, its reserved capacity, its Stripe link and its erasure (`erase.rs`). Each write
+// runs under the customer's lock in the writer's transaction.
 
 use super::{
-    Created, CustomerLedger, NewCustomer, Page, PlanChange, PlanChangeRecord, ReservedWrite, StripeLink,
+    Changed, Created, CustomerChange, CustomerLedger, CustomerErasure, Erased, NewCustomer, Page, PlanChange, PlanChangeRecord,
+    ReservedWrite, StripeLink,
 };
 
 /// The customer queries, built once from [`CUSTOMER_COLUMNS`].
 static CUSTOMER_BY_ID: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id = $1"));
 static ALL_CUSTOMERS: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("ORDER BY id"));
 static CUSTOMERS_AFTER: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| customers_sql("WHERE id > $1 ORDER BY id LIMIT $2"));
+static LIVE_CUSTOMERS_AFTER: std::sync::LazyLock<&'static str> =
+    std::sync::LazyLock::new(|| customers_sql("WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2"));
 static CUSTOMER_BY_STRIPE: std::sync::LazyLock<&'static str> =
     std::sync::LazyLock::new(|| customers_sql("WHERE stripe_customer_id = $1 ORDER BY id LIMIT 1"));
 
@@ -176,9 +179,12 @@ impl CustomerLedger for Backend {
         fetch_customer(&mut conn, id).await
     }
 
-    async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError> {
+    async fn list_customers(&self, page: Page<'_>, include_deleted: bool) -> Result<Vec<CustomerRecord>, StoreError> {
+        // Any customer's id is a place in the list, a deleted one's too (it may have been deleted
+        // between two pages).
         cursor_known(&self.read, "SELECT COUNT(*) FROM customers WHERE id = $1", page.starting_after, &[]).await?;
-        Ok(sqlx::query_as::<Db, CustomerRecord>(*CUSTOMERS_AFTER)
+        let sql = if include_deleted { *CUSTOMERS_AFTER } else { *LIVE_CUSTOMERS_AFTER };
+        Ok(sqlx::query_as::<Db, CustomerRecord>(sql)
         .bind(page.starting_after.unwrap_or(""))
         .bind(page.limit)
         .fetch_all(&self.read)
@@ -191,6 +197,17 @@ impl CustomerLedger for Backend {
 
     async fn link_stripe(&self, link: StripeLink) -> Result<Option<CustomerRecord>, StoreError> {
         writer::submit(&self.writer, |r| Op::LinkStripe(link, r)).await
+    }
+
+    async fn change_customer(&self, change: CustomerChange) -> Result<Changed, StoreError> {
+        writer::submit(&self.writer, |r| Op::ChangeCustomer(change, r)).await
+    }
+
+    async fn erase_customer(&self, erasure: CustomerErasure) -> Result<Option<Erased>, StoreError> {
+        // Audit entries queued before (the customer's last calls) commit first: a batch stores
+        // its queued entries after its operations, which would leave them unerased.
+        writer::submit(&self.writer, Op::Barrier).await?;
+        writer::submit(&self.writer, |r| Op::EraseCustomer(erasure, r)).await
     }
 
     async fn plan_changes(&self, customer: &str, from: i64, to: i64) -> Result<Vec<PlanChangeRecord>, StoreError> {

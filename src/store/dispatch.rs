@@ -77,6 +77,18 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) 
             fx.invalidated.extend(r.is_ok().then(|| l.customer.clone()));
             settle(reply, r)
         }
+        Op::ChangeCustomer(c, reply) => {
+            let r = change_customer(conn, &c).await;
+            let r = refreshed(conn, known, &c.customer, r).await;
+            fx.invalidated.extend(r.is_ok().then(|| c.customer.clone()));
+            settle(reply, r)
+        }
+        Op::EraseCustomer(e, reply) => {
+            let r = erase_customer(conn, &e).await;
+            let r = refreshed(conn, known, &e.customer, r).await;
+            fx.invalidated.extend(r.is_ok().then(|| e.customer.clone()));
+            settle(reply, r)
+        }
         Op::Usage(events, reply) => {
             let r = insert_events(conn, &events, known).await;
             if let Ok(results) = &r {

@@ -38,7 +38,7 @@ async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consum
     let mut outcomes = Vec::with_capacity(requests.len());
     for (request, _) in requests {
         let customer = request.customer.as_str();
-        let Some(record) = known.record(customer) else {
+        let Some(record) = known.live(customer) else {
             outcomes.push(Outcome { consumed: Consumed::UnknownCustomer, added: None, burned: false });
             continue;
         };

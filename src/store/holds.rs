@@ -76,7 +76,7 @@ async fn hold_where(conn: &mut Conn, by: HoldBy, customer: &str, value: &str) ->
 /// Decide a hold under the customer's lock and store it when allowed.
 async fn place_hold(conn: &mut Conn, request: HoldRequest, known: &Known) -> Result<Placed, StoreError> {
     let HoldRequest { consume: request, id, feature, expires_at } = request;
-    let Some(record) = known.record(&request.customer).cloned() else { return Ok(Placed::UnknownCustomer) };
+    let Some(record) = known.live(&request.customer).cloned() else { return Ok(Placed::UnknownCustomer) };
     let Some(event) = request.event.as_ref() else { return Err(StoreError::Corrupt("a hold needs its event".into())) };
     if let Some(key) = &event.idempotency_key
         && let Some(hold) = hold_where(conn, HoldBy::Key, &request.customer, key).await?

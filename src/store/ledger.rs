@@ -202,8 +202,10 @@ impl Known {
         self.0.contains_key(customer)
     }
 
-    fn record(&self, customer: &str) -> Option<&CustomerRecord> {
-        self.0.get(customer)
+    /// The customer's row unless it is deleted: what new usage, holds, credits and keys need (a
+    /// deleted customer is refused them as if unknown; the service says which).
+    fn live(&self, customer: &str) -> Option<&CustomerRecord> {
+        self.0.get(customer).filter(|c| c.deleted_at.is_none())
     }
 
     /// The start of the usage row an event of `customer` at `t` is added to ([`bucket_of`]).
@@ -237,6 +239,7 @@ impl Ledger for Backend {
 
 include!("dispatch.rs");
 include!("customers.rs");
+include!("erase.rs");
 include!("usage.rs");
 include!("spans.rs");
 include!("group.rs");

@@ -97,15 +97,26 @@ pub trait Ledger:
     fn backend(&self) -> &'static str;
 }
 
-/// Customers: their plan, status and period, reserved capacity and Stripe link.
+/// Customers: their plan, status and period, personal fields, reserved capacity, Stripe link and
+/// erasure.
 #[async_trait::async_trait]
 pub trait CustomerLedger: Send + Sync {
     async fn create_customer(&self, customer: NewCustomer) -> Result<Created, StoreError>;
     async fn get_customer(&self, id: &str) -> Result<Option<CustomerRecord>, StoreError>;
-    async fn list_customers(&self, page: Page<'_>) -> Result<Vec<CustomerRecord>, StoreError>;
+    /// Customers by id; deleted ones only with `include_deleted`.
+    async fn list_customers(
+        &self,
+        page: Page<'_>,
+        include_deleted: bool,
+    ) -> Result<Vec<CustomerRecord>, StoreError>;
     async fn change_plan(&self, change: PlanChange) -> Result<Option<CustomerRecord>, StoreError>;
     /// Link a Stripe customer (kept if one is linked already); `None` for an unknown customer.
     async fn link_stripe(&self, link: StripeLink) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Change a customer's name, email or metadata (merged under its lock).
+    async fn change_customer(&self, change: CustomerChange) -> Result<Changed, StoreError>;
+    /// Erase a customer's personal fields and mark it deleted, keeping every money record;
+    /// `None` for an unknown customer.
+    async fn erase_customer(&self, erasure: CustomerErasure) -> Result<Option<Erased>, StoreError>;
     /// Changes of plan or interval between `from` and `to`, oldest first.
     async fn plan_changes(
         &self,

@@ -245,7 +245,7 @@ async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Opti
 /// idempotency key answers the first event: found by the insert that skips it when the call is
 /// allowed, looked up before answering a denial.
 async fn consume(conn: &mut Conn, request: ConsumeRequest, known: &Known) -> Result<Consumed, StoreError> {
-    let Some(record) = known.record(&request.customer).cloned() else {
+    let Some(record) = known.live(&request.customer).cloned() else {
         return Ok(Consumed::UnknownCustomer);
     };
     let key = request.event.as_ref().and_then(|e| e.idempotency_key.clone());

@@ -22,7 +22,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     let mut repeat_of: Vec<Option<usize>> = vec![None; events.len()];
     let mut fresh: Vec<&NewEvent> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        if !known.contains(&e.customer) {
+        if known.live(&e.customer).is_none() {
             continue;
         }
         if let Some(key) = e.idempotency_key.as_deref() {
@@ -60,7 +60,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     let mut hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)> = HashMap::new();
     let mut distinct: HashMap<(&str, &str, i64, &str), (i64, i64)> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
-        let result = if !known.contains(&e.customer) {
+        let result = if known.live(&e.customer).is_none() {
             Recorded::UnknownCustomer
         } else if let Some(first) = repeat_of[i] {
             match &results[first] {

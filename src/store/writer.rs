@@ -5,11 +5,11 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, HoldRecord,
-    HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant,
-    OnboardingRecord, OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue,
-    ReservedWrite, SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply,
-    WebhookRecord,
+    Adjusted, AuditEntry, Changed, ConsumeRequest, Consumed, Created, CustomerChange,
+    CustomerErasure, CustomerRecord, Erased, Granted, HoldRecord, HoldRequest, KeyOutcome,
+    KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OnboardingRecord, OutboxOutcome,
+    Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite, SettleRequest, Settled,
+    StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -24,6 +24,10 @@ pub enum Op {
     SetReserved(ReservedWrite, Reply<Option<CustomerRecord>>),
     /// Record the Stripe customer a ledger customer is linked to (the first link stays).
     LinkStripe(StripeLink, Reply<Option<CustomerRecord>>),
+    /// Change a customer's name, email or metadata.
+    ChangeCustomer(CustomerChange, Reply<Changed>),
+    /// Erase a customer (`delete_customer`).
+    EraseCustomer(CustomerErasure, Reply<Option<Erased>>),
     Usage(Vec<NewEvent>, Reply<Vec<Recorded>>),
     Consume(ConsumeRequest, Reply<Consumed>),
     PlaceHold(HoldRequest, Reply<Placed>),
@@ -72,6 +76,8 @@ impl Op {
             Op::ChangePlan(c, _) => vec![c.customer.as_str()],
             Op::SetReserved(w, _) => vec![w.customer.as_str()],
             Op::LinkStripe(l, _) => vec![l.customer.as_str()],
+            Op::ChangeCustomer(c, _) => vec![c.customer.as_str()],
+            Op::EraseCustomer(e, _) => vec![e.customer.as_str()],
             Op::Usage(events, _) => events.iter().map(|e| e.customer.as_str()).collect(),
             Op::Consume(r, _) => vec![r.customer.as_str()],
             Op::PlaceHold(h, _) => vec![h.consume.customer.as_str()],
@@ -105,6 +111,8 @@ impl Op {
             Op::ChangePlan(_, r) => answer(r, message),
             Op::SetReserved(_, r) => answer(r, message),
             Op::LinkStripe(_, r) => answer(r, message),
+            Op::ChangeCustomer(_, r) => answer(r, message),
+            Op::EraseCustomer(_, r) => answer(r, message),
             Op::Usage(_, r) => answer(r, message),
             Op::Consume(_, r) => answer(r, message),
             Op::PlaceHold(_, r) => answer(r, message),

@@ -10,6 +10,7 @@ mod browser;
 mod cache;
 mod catalog;
 mod concurrency;
+mod customers;
 mod fuzz;
 mod gateway;
 mod holds;

@@ -199,17 +199,23 @@ async fn customers_list_in_pages_by_id() {
             store.create_customer(customer(id)).await.unwrap();
         }
         let first = store
-            .list_customers(Page {
-                limit: 2,
-                starting_after: None,
-            })
+            .list_customers(
+                Page {
+                    limit: 2,
+                    starting_after: None,
+                },
+                false,
+            )
             .await
             .unwrap();
         let next = store
-            .list_customers(Page {
-                limit: 10,
-                starting_after: Some("b"),
-            })
+            .list_customers(
+                Page {
+                    limit: 10,
+                    starting_after: Some("b"),
+                },
+                false,
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -1,4 +1,4 @@
-//! `list_customers`: customers in id order, a page at a time.
+//! `list_customers`: customers in id order, a page at a time; deleted ones only when asked for.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,6 +17,9 @@ pub struct Params {
     pub limit: u32,
     /// `next_cursor` of the previous page.
     pub starting_after: Option<CustomerId>,
+    /// Also list deleted customers (default false: only live ones).
+    #[serde(default)]
+    pub include_deleted: bool,
 }
 
 pub struct Tool;
@@ -36,6 +39,7 @@ impl BillingTool for Tool {
             app,
             p.limit,
             p.starting_after.as_ref().map(|c| c.0.as_str()),
+            p.include_deleted,
         )
         .await
     }

@@ -20,6 +20,7 @@ pub mod create_promotion_code;
 pub mod create_refund;
 pub mod create_setup_intent;
 pub mod create_subscription;
+pub mod delete_customer;
 pub mod finalize_invoice;
 pub mod get_audit_log;
 pub mod get_billing_status;
@@ -60,6 +61,7 @@ pub mod set_reserved_tiers;
 pub mod settle_hold;
 pub mod sync_catalog;
 pub mod sync_reserved_tiers;
+pub mod update_customer;
 pub mod update_dispute;
 pub mod update_subscription;
 
@@ -81,6 +83,8 @@ pub fn all() -> Registry {
     r.add::<create_customer::Tool>();
     r.add::<get_customer::Tool>();
     r.add::<list_customers::Tool>();
+    r.add::<update_customer::Tool>();
+    r.add::<delete_customer::Tool>();
     r.add::<set_customer_plan::Tool>();
     r.add::<get_billing_status::Tool>();
     r.add::<list_plans::Tool>();

@@ -7,7 +7,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{CheckInput, Prepared, already_allowed, unknown, view};
+use super::{CheckInput, Prepared, already_allowed, refused, view};
 use crate::core::period::rfc3339;
 use crate::core::usage::Aggregation;
 use crate::service::{App, BillingError};
@@ -131,7 +131,7 @@ pub(super) async fn place(
         expires_at: now.saturating_add(ttl_ms),
     };
     match app.store.place_hold(request).await? {
-        Placed::UnknownCustomer => Err(unknown(&input.customer)),
+        Placed::UnknownCustomer => Err(refused(app, &input.customer).await),
         Placed::Duplicate(hold) => {
             let decision = already_allowed(app, &input.customer, prepared, now).await?;
             Ok((

@@ -188,7 +188,7 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
             now,
         )?;
         match app.store.consume(request).await? {
-            Consumed::UnknownCustomer => return Err(unknown(&input.customer)),
+            Consumed::UnknownCustomer => return Err(refused(app, &input.customer).await),
             Consumed::Duplicate { event_id } => {
                 let decision = already_allowed(app, &input.customer, &prepared, now).await?;
                 (Verdict::of(decision), Some(event_id), true)
@@ -198,8 +198,11 @@ pub async fn check(app: &App, input: CheckInput) -> Result<EntitlementView, Bill
     } else {
         let snapshot = app.store.snapshot(&input.customer, counted, now).await?;
         let Some(mut snapshot) = snapshot else {
-            return Err(unknown(&input.customer));
+            return Err(refused(app, &input.customer).await);
         };
+        if snapshot.customer.deleted_at.is_some() {
+            return Err(refused(app, &input.customer).await);
+        }
         // A unique meter's value counted already this month adds nothing.
         let distinct = meter
             .and_then(|m| m.unique.as_deref())
@@ -263,10 +266,12 @@ async fn already_allowed(
     Ok(decision)
 }
 
-fn unknown(customer: &str) -> BillingError {
-    BillingError::unknown_customer(customer)
-        .with("allowed", false)
-        .with("reason", "unknown_customer")
+/// A check the ledger refused as for an unknown customer: unknown, or deleted (the code says
+/// which, and is the answer's reason).
+async fn refused(app: &App, customer: &str) -> BillingError {
+    let e = app.refused_customer(customer).await;
+    let reason = e.code;
+    e.with("allowed", false).with("reason", reason)
 }
 
 /// Figures for one meter without a decision: period usage and the plan's tightest allowance.

@@ -131,7 +131,7 @@ pub async fn set_reserved_tiers(
     let all = checked_document(app, text, only).await?;
     let mut customers = Vec::with_capacity(all.len());
     for (customer, meters) in &all {
-        let record = app.customer(customer).await?;
+        let record = app.live_customer(customer).await?;
         let changed = record.reserved()? != *meters;
         if changed && !dry_run {
             let json = serde_json::to_string(&stored(meters))
@@ -169,10 +169,13 @@ pub async fn held(
     loop {
         let page = app
             .store
-            .list_customers(Page {
-                limit: 100,
-                starting_after: after.as_deref(),
-            })
+            .list_customers(
+                Page {
+                    limit: 100,
+                    starting_after: after.as_deref(),
+                },
+                false,
+            )
             .await?;
         for r in &page {
             let reserved = r.reserved()?;

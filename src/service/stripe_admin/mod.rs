@@ -78,14 +78,29 @@ impl App {
         Ok(result)
     }
 
-    /// The Stripe id of `customer`: a ledger customer's link, or a `cus_…` id used as is.
+    /// The Stripe id of `customer` for a write: a live ledger customer's link, or a `cus_…` id
+    /// used as is.
     pub async fn stripe_customer(&self, customer: &str) -> Result<String, BillingError> {
         self.resolve_customer(customer).await.map(|(id, _)| id)
     }
 
-    /// The Stripe id of `customer`, and whether it is a ledger customer (one read).
+    /// The Stripe id of `customer` for a write, and whether it is a ledger customer (one read).
+    /// A deleted ledger customer is refused (`customer_deleted`).
     pub async fn resolve_customer(&self, customer: &str) -> Result<(String, bool), BillingError> {
+        self.linked_customer(customer, false).await
+    }
+
+    /// The Stripe id of `customer`, and whether it is a ledger customer; a deleted ledger
+    /// customer's link too when `deleted` (reads of what it was billed).
+    async fn linked_customer(
+        &self,
+        customer: &str,
+        deleted: bool,
+    ) -> Result<(String, bool), BillingError> {
         match self.store.get_customer(customer).await? {
+            Some(record) if record.deleted_at.is_some() && !deleted => Err(
+                BillingError::customer_deleted(customer, record.deleted_at.unwrap_or(0)),
+            ),
             Some(record) => record.stripe_customer_id.map(|id| (id, true)).ok_or_else(|| {
                 BillingError::new(
                     "customer_not_linked",
@@ -100,13 +115,14 @@ impl App {
         }
     }
 
-    /// [`stripe_customer`](App::stripe_customer) for an optional filter.
+    /// The Stripe id of a list's optional customer filter (a deleted customer's too: what it was
+    /// billed stays readable).
     pub async fn stripe_customer_opt(
         &self,
         customer: Option<&str>,
     ) -> Result<Option<String>, BillingError> {
         match customer {
-            Some(c) => self.stripe_customer(c).await.map(Some),
+            Some(c) => self.linked_customer(c, true).await.map(|(id, _)| Some(id)),
             None => Ok(None),
         }
     }

@@ -1,5 +1,6 @@
 //! Records and requests of customers: the stored customer (with its reserved capacity, as stored
-//! and as the core prices it), a new customer, a change of plan or period, and a Stripe link.
+//! and as the core prices it), a new customer, a change of plan or period, of name, email or
+//! metadata, an erasure, and a Stripe link.
 
 use std::collections::BTreeMap;
 
@@ -26,11 +27,14 @@ pub struct CustomerRecord {
     pub plan_since: i64,
     /// Reserved capacity per meter (JSON, see [`ReservedTiers`]).
     pub reserved_tiers: String,
+    /// When `delete_customer` erased the customer (its personal fields are gone; its money
+    /// records stay).
+    pub deleted_at: Option<i64>,
 }
 
 /// The customer columns, in [`CustomerRecord`]'s order.
 pub const CUSTOMER_COLUMNS: &str = "id, name, email, plan, billing_interval, status, delinquent, period_anchor, \
-     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers";
+     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers, deleted_at";
 
 /// Reserved capacity of one customer, by meter, as stored: decimals as exact strings.
 pub type ReservedTiers = BTreeMap<String, StoredReserved>;
@@ -144,6 +148,50 @@ pub struct ReservedWrite {
     pub customer: String,
     pub reserved_tiers: String,
     pub now: i64,
+}
+
+/// A change of a customer's name, email or metadata (merged: an empty value removes its key).
+#[derive(Debug, Clone)]
+pub struct CustomerChange {
+    pub customer: String,
+    /// `Some(None)` clears the field.
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub metadata: BTreeMap<String, String>,
+    pub now: i64,
+}
+
+/// Most metadata entries a customer keeps (Stripe's limit).
+pub const MAX_METADATA: usize = 50;
+
+/// What a [`CustomerChange`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// The customer after the change, and whether anything changed.
+    Done {
+        record: Box<CustomerRecord>,
+        changed: bool,
+    },
+    UnknownCustomer,
+    /// Nothing was changed: the customer is deleted.
+    Deleted(Box<CustomerRecord>),
+    /// Nothing was changed: the merged metadata would hold this many entries (more than
+    /// [`MAX_METADATA`]).
+    TooMuchMetadata(usize),
+}
+
+/// Erase a customer: its personal fields, and its live holds (see `delete_customer`).
+#[derive(Debug, Clone)]
+pub struct CustomerErasure {
+    pub customer: String,
+    pub now: i64,
+}
+
+/// The customer as erased, and whether this call erased it (false: it was deleted before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub record: CustomerRecord,
+    pub erased: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,8 @@ fn sample(tool: &str, customer: Option<&str>, b_key: &str) -> Option<Value> {
         "grant_credits" => json!({"credits": 1000}),
         "adjust_credits" => json!({"credits": -1, "reason": "probe"}),
         "create_customer" => json!({"plan": "free"}),
+        "update_customer" => json!({"name": "Probe", "metadata": {"probe": "1"}}),
+        "delete_customer" => json!({"confirm": true}),
         "set_customer_plan" => json!({"plan": "professional"}),
         "list_customers" | "list_plans" => return Some(json!({})),
         "get_audit_log" => json!({}),

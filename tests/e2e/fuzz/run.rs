@@ -21,7 +21,7 @@ use crate::support::{Backend, Client, Harness};
 
 /// The error codes the README documents ("Tools"; `quota_exceeded` under "Access"). Any other
 /// snake_case code is accepted and named in the summary as undocumented.
-const DOCUMENTED_CODES: [&str; 27] = [
+const DOCUMENTED_CODES: [&str; 28] = [
     "invalid_params",
     "unknown_customer",
     "unknown_meter",
@@ -47,6 +47,7 @@ const DOCUMENTED_CODES: [&str; 27] = [
     "no_subscription",
     "ambiguous_subscription",
     "idempotency_key_reused",
+    "customer_deleted",
     "internal_error",
     "quota_exceeded",
 ];

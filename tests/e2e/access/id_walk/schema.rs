@@ -83,6 +83,11 @@ fn plain_value(name: &str) -> Option<Value> {
         "from" => json!("2026-11-01T00:00:00Z"),
         "to" => json!("2026-12-01T00:00:00Z"),
         "limit" => json!(2),
+        "include_deleted" => json!(true),
+        "name" => json!("Probe"),
+        "email" => json!("probe@example.com"),
+        "metadata" => json!({"probe": "1"}),
+        "confirm" => json!(false),
         _ => return None,
     })
 }

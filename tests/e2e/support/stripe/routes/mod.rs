@@ -34,6 +34,8 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
         ("POST", ["promotion_codes"]) => promotions::create_promotion_code(d, f),
         ("GET", ["promotion_codes"]) => promotions::list_promotion_codes(d, q),
         ("GET", ["promotion_codes", id]) => promotions::get_promotion_code(d, id, q),
+        ("POST", ["customers", id]) => payments::update_customer(d, id, f),
+        ("DELETE", ["customers", id]) => payments::delete_customer(d, id),
         ("POST", ["products"]) => catalog::create_product(d, f),
         ("GET", ["products"]) => catalog::list_products(d, q),
         ("POST", ["prices"]) => catalog::create_price(d, f),

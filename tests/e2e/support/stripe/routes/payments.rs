@@ -1,8 +1,8 @@
-//! Customers, the balance, refunds of payment intents (never more than was paid), and disputes
-//! answered with evidence.
+//! Customers (created, changed, deleted), the balance, refunds of payment intents (never more
+//! than was paid), and disputes answered with evidence.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::ok;
 use crate::support::stripe::errors::{Reply, error, missing, param_missing};
@@ -17,6 +17,50 @@ pub(super) fn create_customer(d: &mut Data, f: &Form) -> Reply {
         json!({"id": id, "object": "customer", "created": CREATED, "livemode": false,
         "name": f.get("name"), "email": f.get("email"), "metadata": f.map("metadata")}),
     ))
+}
+
+/// POST /v1/customers/{id}: the form's fields set; an empty name or email clears it and a
+/// `metadata[k]` with an empty value removes `k`, as Stripe does. A deleted customer is gone (404).
+pub(super) fn update_customer(d: &mut Data, id: &str, f: &Form) -> Reply {
+    let Some(mut customer) = d
+        .objects
+        .get(id)
+        .filter(|o| o["object"] == "customer")
+        .cloned()
+    else {
+        return missing("customer", id, "id");
+    };
+    for field in ["name", "email"] {
+        if let Some(v) = f.get(field) {
+            customer[field] = if v.is_empty() { Value::Null } else { json!(v) };
+        }
+    }
+    let mut metadata = customer["metadata"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in f.map("metadata") {
+        if v == "" {
+            metadata.remove(&k);
+        } else {
+            metadata.insert(k, v);
+        }
+    }
+    customer["metadata"] = Value::Object(metadata);
+    ok(store(d, "customer", customer))
+}
+
+/// DELETE /v1/customers/{id}: Stripe's deleted stub; afterwards the customer is gone (404
+/// `resource_missing`, as Stripe answers a second delete).
+pub(super) fn delete_customer(d: &mut Data, id: &str) -> Reply {
+    if d.objects.get(id).is_none_or(|o| o["object"] != "customer") {
+        return missing("customer", id, "id");
+    }
+    d.objects.remove(id);
+    if let Some(ids) = d.order.get_mut("customer") {
+        ids.retain(|c| c != id);
+    }
+    ok(json!({"id": id, "object": "customer", "deleted": true}))
 }
 
 /// GET /v1/balance
