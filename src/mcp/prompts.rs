@@ -19,6 +19,10 @@ const SOURCES: &[(&str, &str)] = &[
         "diagnose_denial",
         include_str!("../../prompts/diagnose_denial.md"),
     ),
+    (
+        "onboard_customer",
+        include_str!("../../prompts/onboard_customer.md"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]

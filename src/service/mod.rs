@@ -11,6 +11,8 @@ pub mod gateway;
 pub mod insights;
 pub mod invoice;
 pub mod keys;
+pub mod onboarding;
+mod onboarding_view;
 pub mod outbox;
 pub mod plan_change;
 pub mod plans;

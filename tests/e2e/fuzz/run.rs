@@ -21,7 +21,7 @@ use crate::support::{Backend, Client, Harness};
 
 /// The error codes the README documents ("Tools"; `quota_exceeded` under "Access"). Any other
 /// snake_case code is accepted and named in the summary as undocumented.
-const DOCUMENTED_CODES: [&str; 28] = [
+const DOCUMENTED_CODES: [&str; 33] = [
     "invalid_params",
     "unknown_customer",
     "unknown_meter",
@@ -48,6 +48,11 @@ const DOCUMENTED_CODES: [&str; 28] = [
     "ambiguous_subscription",
     "idempotency_key_reused",
     "customer_deleted",
+    "promotion_code_not_found",
+    "promotion_code_not_redeemable",
+    "unknown_credit_pack",
+    "onboarding_not_found",
+    "onboarding_expired",
     "internal_error",
     "quota_exceeded",
 ];

@@ -6,6 +6,7 @@ mod billing;
 mod binary;
 mod catalog;
 mod failures;
+mod onboarding;
 mod plan_moves;
 mod reconcile;
 mod signup;

@@ -228,6 +228,17 @@ impl Harness {
         Harness::build_full(db, example_catalog(), stripe, webhook_settings(secrets)).await
     }
 
+    /// [`Harness::with_stripe_and_webhooks`] on a ledger made and kept alive by someone else.
+    pub async fn with_stripe_and_webhooks_on(
+        ledger_url: String,
+        stripe_url: &str,
+        secrets: &[&str],
+    ) -> Harness {
+        let db = TestDb::existing(ledger_url);
+        let stripe = Some(stripe_settings(stripe_url));
+        Harness::build_full(db, example_catalog(), stripe, webhook_settings(secrets)).await
+    }
+
     /// A harness that accepts Stripe webhooks signed with any of `secrets`.
     pub async fn with_webhook_secrets(backend: Backend, secrets: &[&str]) -> Harness {
         let db = test_db(backend).await;

@@ -111,14 +111,15 @@ pub(super) fn preview_invoice(d: &mut Data, f: &Form) -> Reply {
     for change in f.list("subscription_details[items]") {
         if change.get("deleted").map(String::as_str) == Some("true") {
             let id = change.get("id").cloned().unwrap_or_default();
-            if let Some(gone) = items.iter().find(|i| i["id"] == id.as_str()) {
-                if gone["price"]["recurring"]["usage_type"] != "metered" && prorate {
-                    let unit = gone["price"]["unit_amount"]
-                        .as_i64()
-                        .or_else(|| gone["price"]["unit_amount_decimal"].as_str()?.parse().ok());
-                    let amount = unit.unwrap_or(0) * gone["quantity"].as_i64().unwrap_or(1);
-                    prorations.push((-share(amount, gone), "Unused time".to_string(), id.clone()));
-                }
+            if let Some(gone) = items.iter().find(|i| i["id"] == id.as_str())
+                && gone["price"]["recurring"]["usage_type"] != "metered"
+                && prorate
+            {
+                let unit = gone["price"]["unit_amount"]
+                    .as_i64()
+                    .or_else(|| gone["price"]["unit_amount_decimal"].as_str()?.parse().ok());
+                let amount = unit.unwrap_or(0) * gone["quantity"].as_i64().unwrap_or(1);
+                prorations.push((-share(amount, gone), "Unused time".to_string(), id.clone()));
             }
             items.retain(|i| i["id"] != id.as_str());
         } else if let Some(price) = change.get("price").and_then(|p| d.objects.get(p)).cloned() {
