@@ -117,20 +117,55 @@ impl ServerHandler for BillingServer {
     // Logging is deprecated from 2026-07-28 on (SEP-2577); 2025 clients still set a level.
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_prompts()
-                .enable_resources()
-                .enable_completions()
-                .enable_logging()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "billing-mcp",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions(INSTRUCTIONS)
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .enable_logging()
+            .build();
+        if self.gateway.is_some() {
+            // An upstream's lists can change while clients are connected.
+            for changed in [
+                capabilities.tools.as_mut().map(|c| &mut c.list_changed),
+                capabilities.prompts.as_mut().map(|c| &mut c.list_changed),
+                capabilities.resources.as_mut().map(|c| &mut c.list_changed),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *changed = Some(true);
+            }
+        }
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(
+                "billing-mcp",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        if let Some(gateway) = &self.gateway {
+            gateway.clients.session(context.peer);
+        }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        self.gateway
+            .as_ref()
+            .map(|_| super::gateway::accepted_subscription(requested))
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), ErrorData> {
+        if let Some(gateway) = &self.gateway {
+            gateway.clients.subscription(context.sink().clone());
+        }
+        context.cancelled().await;
+        Ok(())
     }
 
     async fn list_tools(

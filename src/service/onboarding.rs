@@ -275,6 +275,13 @@ impl App {
                     Some("yearly") => PlanInterval::Yearly,
                     _ => PlanInterval::Monthly,
                 };
+                // The card the customer saved is what the subscription charges: a payment method a
+                // setup intent attached is not the customer's default at Stripe.
+                let saved = match &flow.setup_intent_id {
+                    Some(id) => self.stripe()?.setup_intent(id).await?.payment_method,
+                    None => None,
+                };
+                let card = saved.or(paid.default_payment_method.clone());
                 let created = self
                     .create_subscription(NewSubscription {
                         customer: CustomerId(flow.customer_id.clone()),
@@ -286,6 +293,7 @@ impl App {
                         coupon: None,
                         promotion_code: flow.promotion_code.clone().map(Text),
                         payment_behavior: PaymentBehavior::DefaultIncomplete,
+                        default_payment_method: card.map(crate::values::StripeId),
                         metadata: Default::default(),
                         idempotency_key: Some(IdempotencyKey(flow.id.clone())),
                     })

@@ -9,6 +9,7 @@ use stripe_core::customer::{
 };
 use stripe_core::setup_intent::{
     CreateSetupIntent, CreateSetupIntentAutomaticPaymentMethods, CreateSetupIntentUsage,
+    RetrieveSetupIntent,
 };
 
 use super::checkout::CUSTOMER_KEY;
@@ -156,6 +157,13 @@ impl Payments {
             .write(req, &key("create_setup_intent", &s.idempotency_key))
             .await?;
         Ok(SetupIntentView::from(&intent))
+    }
+
+    /// One setup intent, with the payment method it saved once it succeeded.
+    pub async fn setup_intent(&self, id: &str) -> Result<SetupIntentView, Error> {
+        Ok(SetupIntentView::from(
+            &self.read(RetrieveSetupIntent::new(id)).await?,
+        ))
     }
 
     pub async fn list_payment_methods(

@@ -56,6 +56,9 @@ pub struct NewSubscription {
     /// default_incomplete (default), allow_incomplete or error_if_incomplete.
     #[serde(default)]
     pub payment_behavior: PaymentBehavior,
+    /// The payment method (`pm_…`) the subscription charges; default: the customer's default
+    /// (`invoice_settings.default_payment_method`), which a card saved by a setup intent is not.
+    pub default_payment_method: Option<StripeId>,
     #[serde(default)]
     pub metadata: StringMap,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -141,6 +144,9 @@ impl Payments {
                 "latest_invoice.confirmation_secret".to_string(),
                 "pending_setup_intent".to_string(),
             ]);
+        if let Some(pm) = &s.default_payment_method {
+            req = req.default_payment_method(pm.0.clone());
+        }
         match (terms.trial_end, terms.trial_days) {
             (Some(end), _) => req = req.trial_end(CreateSubscriptionTrialEnd::Timestamp(end)),
             (None, Some(days)) if days > 0 => req = req.trial_period_days(days),

@@ -7,6 +7,7 @@
 //! and refused with the upgrade link, or hidden (`--locked-tools hide`).
 
 mod call;
+mod clients;
 mod listings;
 mod upstream;
 
@@ -19,6 +20,7 @@ use rmcp::model::Tool;
 use crate::access::{Principal, Role};
 use crate::catalog::Pricing;
 use crate::service::{App, BillingError};
+pub use clients::{Changed, Clients, accepted as accepted_subscription};
 use upstream::{Connection, Relay};
 pub use upstream::{Target, UpstreamSpec, http_client};
 
@@ -62,6 +64,10 @@ pub struct Gateway {
     options: Options,
     prefixed: bool,
     calls: AtomicU64,
+    /// The billing tools served beside: an upstream tool under one of their names is not served.
+    reserved: std::collections::BTreeSet<String>,
+    /// Who is told when an upstream's lists change.
+    pub clients: Arc<Clients>,
 }
 
 impl Gateway {
@@ -72,9 +78,10 @@ impl Gateway {
         options: Options,
         reserved: &[String],
     ) -> anyhow::Result<Gateway> {
+        let clients = Arc::new(Clients::default());
         let mut upstreams = Vec::new();
         for spec in specs {
-            let (connections, relay) = upstream::connect(spec).await?;
+            let (connections, relay) = upstream::connect(spec, Arc::clone(&clients)).await?;
             tracing::info!(upstream = %spec.name, tools = relay.tools().len(), "upstream connected");
             upstreams.push(Upstream {
                 name: spec.name.clone(),
@@ -89,8 +96,10 @@ impl Gateway {
             options,
             prefixed,
             calls: AtomicU64::new(0),
+            reserved: reserved.iter().cloned().collect(),
+            clients,
         };
-        let mut seen: std::collections::BTreeSet<String> = reserved.iter().cloned().collect();
+        let mut seen = gateway.reserved.clone();
         for (up, tool) in gateway.all_tools() {
             let served = gateway.served_name(up, &tool.name);
             if !seen.insert(served.clone()) {
@@ -102,11 +111,23 @@ impl Gateway {
         Ok(gateway)
     }
 
+    /// Every upstream tool served, in order. A tool an upstream lists later under a name that is
+    /// taken (a billing tool's, or an earlier upstream's) is left out and said in the log; the
+    /// name keeps calling what it called.
     fn all_tools(&self) -> Vec<(&Upstream, Tool)> {
-        self.upstreams
-            .iter()
-            .flat_map(|u| u.relay.tools().into_iter().map(move |t| (u, t)))
-            .collect()
+        let mut seen = self.reserved.clone();
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            for t in u.relay.tools() {
+                let served = self.served_name(u, &t.name);
+                if seen.insert(served.clone()) {
+                    out.push((u, t));
+                } else {
+                    tracing::warn!(upstream = %u.name, tool = %t.name, "an upstream tool is not served: its name `{served}` is taken; serve the upstreams with --prefix");
+                }
+            }
+        }
+        out
     }
 
     fn served_name(&self, up: &Upstream, tool: &str) -> String {
@@ -119,6 +140,9 @@ impl Gateway {
 
     /// The upstream and tool a served name calls.
     fn route(&self, served: &str) -> Option<(&Upstream, Tool)> {
+        if self.reserved.contains(served) {
+            return None;
+        }
         self.upstreams.iter().find_map(|u| {
             let name = if self.prefixed {
                 served.strip_prefix(&u.name)?.strip_prefix('_')?

@@ -2,7 +2,8 @@
 //! endpoint (with headers for its own auth), its tools as last listed, and the relay of what it
 //! sends back during a call: progress to the client whose call it is, elicitation and sampling
 //! requests to a client with a call in flight that supports them, log messages to the server's
-//! log (which admins that set a level receive), and a changed tool list read again.
+//! log (which admins that set a level receive), and a changed list read again and announced to
+//! the gateway's clients.
 
 // Sampling and logging are deprecated from 2026-07-28 on, yet upstreams of the 2025 revisions
 // still send them, and they are relayed.
@@ -22,6 +23,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer, ServiceExt};
 
+use super::clients::{Changed, Clients};
 use super::listings::Listings;
 
 /// Where an upstream is: `NAME=COMMAND ARGS…` or `NAME=https://…/mcp`.
@@ -133,6 +135,8 @@ pub struct Relay {
     /// Its prompts and resources.
     pub listings: Listings,
     name: String,
+    /// The gateway's clients, told when a list changes.
+    clients: Arc<Clients>,
 }
 
 impl Relay {
@@ -210,8 +214,12 @@ impl Relay {
             .cloned()
     }
 
-    fn set_tools(&self, tools: Vec<Tool>) {
-        *self.tools.write().unwrap_or_else(PoisonError::into_inner) = tools;
+    /// Keep the upstream's tools; whether they differ from those kept before.
+    fn set_tools(&self, tools: Vec<Tool>) -> bool {
+        let mut kept = self.tools.write().unwrap_or_else(PoisonError::into_inner);
+        let changed = *kept != tools;
+        *kept = tools;
+        changed
     }
 }
 
@@ -265,15 +273,22 @@ impl ClientHandler for RelayHandler {
 
     async fn on_prompt_list_changed(&self, context: NotificationContext<RoleClient>) {
         self.0.listings.reload_prompts(&context.peer).await;
+        self.0.clients.changed(Changed::Prompts).await;
     }
 
     async fn on_resource_list_changed(&self, context: NotificationContext<RoleClient>) {
         self.0.listings.reload_resources(&context.peer).await;
+        self.0.clients.changed(Changed::Resources).await;
     }
 
     async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
         match context.peer.list_all_tools().await {
-            Ok(tools) => self.0.set_tools(tools),
+            // Each session with an HTTP upstream hears of the change: clients hear of it once.
+            Ok(tools) => {
+                if self.0.set_tools(tools) {
+                    self.0.clients.changed(Changed::Tools).await;
+                }
+            }
             Err(e) => {
                 tracing::warn!(upstream = %self.0.name, error = %e, "the upstream's changed tool list could not be read")
             }
@@ -330,9 +345,13 @@ const HTTP_SESSIONS: usize = 8;
 
 /// Connect to an upstream (one child process, or [`HTTP_SESSIONS`] sessions with an HTTP one)
 /// and list its tools, prompts and resources.
-pub async fn connect(spec: &UpstreamSpec) -> anyhow::Result<(Vec<Connection>, Arc<Relay>)> {
+pub async fn connect(
+    spec: &UpstreamSpec,
+    clients: Arc<Clients>,
+) -> anyhow::Result<(Vec<Connection>, Arc<Relay>)> {
     let relay = Arc::new(Relay {
         name: spec.name.clone(),
+        clients,
         ..Relay::default()
     });
     let handler = RelayHandler(Arc::clone(&relay));

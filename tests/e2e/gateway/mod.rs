@@ -1,6 +1,7 @@
 //! `billing-mcp gateway`: an upstream's tools served with every call priced, held, forwarded and
 //! settled, through MCP clients on every backend and from two gateway processes at once.
 
+mod changes;
 mod crash;
 mod upstream;
 
@@ -360,7 +361,14 @@ async fn tools_pass_through_unchanged_and_a_customer_pays_only_for_itself() {
     let names: Vec<&str> = listed.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["up_echo", "up_slow", "up_fail", "up_render", "up_ping"]
+        [
+            "up_echo",
+            "up_slow",
+            "up_fail",
+            "up_render",
+            "up_ping",
+            "up_grow"
+        ]
     );
     let render = &listed[3];
     assert_eq!(

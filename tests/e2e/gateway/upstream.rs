@@ -1,7 +1,8 @@
 //! The upstream MCP server the gateway tests call, served over streamable HTTP in the test
 //! process: `echo` (no-op), `add` (structured output, read-only), `slow` (sleeps `ms`, sends
 //! progress, notices cancellation), `fail` (an error result), `render` and `ping`. It counts
-//! what it ran, so a test knows exactly how many calls were forwarded.
+//! what it ran, so a test knows exactly how many calls were forwarded. `grow` adds a tool of the
+//! given `name` and tells every connected session its tool list changed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,9 @@ pub struct Counts {
 #[derive(Clone)]
 pub struct Upstream {
     pub counts: Arc<Counts>,
+    /// Tools `grow` added, and every session that initialized (to tell of them).
+    grown: Arc<std::sync::Mutex<Vec<String>>>,
+    sessions: Arc<std::sync::Mutex<Vec<rmcp::service::Peer<RoleServer>>>>,
 }
 
 fn object(v: Value) -> Arc<serde_json::Map<String, Value>> {
@@ -56,7 +60,12 @@ pub fn tools() -> Vec<Tool> {
         Tool::new("slow", "Sleep ms milliseconds, with progress.", ms),
         Tool::new("fail", "Always an error result.", none.clone()),
         Tool::new("render", "Render (5 credits).", text),
-        Tool::new("ping", "Free.", none),
+        Tool::new("ping", "Free.", none.clone()),
+        Tool::new(
+            "grow",
+            "Add a tool named `name`.",
+            object(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
+        ),
     ]
 }
 
@@ -65,10 +74,15 @@ impl ServerHandler for Upstream {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
+                .enable_tool_list_changed()
                 .enable_prompts()
                 .enable_resources()
                 .build(),
         )
+    }
+
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        self.sessions.lock().unwrap().push(context.peer);
     }
 
     async fn list_prompts(
@@ -135,8 +149,13 @@ impl ServerHandler for Upstream {
         _r: Option<PaginatedRequestParams>,
         _c: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let mut all = tools();
+        let none = object(json!({"type": "object", "properties": {}}));
+        for name in self.grown.lock().unwrap().iter() {
+            all.push(Tool::new(name.clone(), "Added later.", none.clone()));
+        }
         Ok(ListToolsResult {
-            tools: tools(),
+            tools: all,
             ..Default::default()
         })
     }
@@ -174,6 +193,15 @@ impl ServerHandler for Upstream {
                     }
                 }
             }
+            "grow" => {
+                let name = args.get("name").and_then(Value::as_str).unwrap_or("extra");
+                self.grown.lock().unwrap().push(name.to_string());
+                let sessions = self.sessions.lock().unwrap().clone();
+                for peer in sessions {
+                    let _ = peer.notify_tool_list_changed().await;
+                }
+                done(CallToolResult::success(vec![ContentBlock::text("grown")]))
+            }
             "fail" => done(CallToolResult::error(vec![ContentBlock::text(
                 "upstream failure",
             )])),
@@ -198,6 +226,8 @@ pub async fn start() -> (String, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let upstream = Upstream {
         counts: Arc::clone(&counts),
+        grown: Arc::default(),
+        sessions: Arc::default(),
     };
     let service = StreamableHttpService::new(
         move || Ok(upstream.clone()),

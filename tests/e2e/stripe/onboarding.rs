@@ -14,16 +14,18 @@ use crate::support::stripe::StripeServer;
 use crate::support::{Backend, Client, DAY, Harness, NOW, backends, test_db};
 use crate::webhooks::{Hook, NEW, event};
 
-/// Stripe says the flow's setup intent succeeded.
-fn set_up(stripe: &StripeServer, id: &str) -> Value {
+/// The customer completes the flow's setup intent: the card it saved, and Stripe's event saying so.
+fn set_up(stripe: &StripeServer, id: &str) -> (String, Value) {
     let intent = stripe.objects("setup_intent").into_iter().last().unwrap();
-    event(
+    let card = stripe.confirm_setup_intent(intent["id"].as_str().unwrap());
+    let event = event(
         id,
         "setup_intent.succeeded",
         30,
         json!({"id": intent["id"], "object": "setup_intent", "customer": intent["customer"],
-               "payment_method": "pm_onb", "status": "succeeded", "metadata": {}}),
-    )
+               "payment_method": card, "status": "succeeded", "metadata": {}}),
+    );
+    (card, event)
 }
 
 #[tokio::test]
@@ -94,7 +96,8 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
 
         // Stripe's webhook: the payment method is on file.
         let hook = Hook::start(&h).await;
-        hook.accept(set_up(&stripe, "evt_onb_1")).await;
+        let (card, succeeded) = set_up(&stripe, "evt_onb_1");
+        hook.accept(succeeded).await;
         let shown = c
             .ok("get_onboarding", json!({"email": "ada@example.com"}))
             .await;
@@ -118,6 +121,8 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
         let subs = stripe.requests("POST", "/v1/subscriptions");
         assert_eq!(subs.len(), 1);
         assert_eq!(subs[0].param("trial_period_days"), Some("14"));
+        // The card the customer saved is the one charged when the trial ends.
+        assert_eq!(subs[0].param("default_payment_method"), Some(card.as_str()));
         assert!(
             subs[0]
                 .param("discounts[0][promotion_code]")
@@ -212,7 +217,7 @@ async fn a_server_killed_between_stripe_creating_the_subscription_and_the_ledger
     // The test's webhooks are signed at the fixed test time.
     h.set_now(NOW);
     let hook = Hook::start(&h).await;
-    hook.accept(set_up(&stripe, "evt_onb_crash")).await;
+    hook.accept(set_up(&stripe, "evt_onb_crash").1).await;
     h.set_now(real_now);
 
     // Stripe makes the subscription at once and answers late: the server dies in between.

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::StripeServer;
-use super::routes::subscribe::save_card;
+use super::routes::subscribe::{confirm_setup, save_card};
 use super::routes::subscriptions::subscription_item;
 use super::state::{CREATED, next_id, store};
 
@@ -64,6 +64,12 @@ impl StripeServer {
     /// A card saved for Stripe customer `customer` (its default when `default`), returning its id.
     pub fn seed_card(&self, customer: &str, last4: &str, default: bool) -> String {
         save_card(&mut self.data.lock().unwrap(), customer, last4, default)
+    }
+
+    /// The customer completes setup intent `id` with Stripe.js: a card saved (not the customer's
+    /// default), the intent succeeded. Returns the card's id.
+    pub fn confirm_setup_intent(&self, id: &str) -> String {
+        confirm_setup(&mut self.data.lock().unwrap(), id)
     }
 
     /// A dispute needing a response, on a payment intent.

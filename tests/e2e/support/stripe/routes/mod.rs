@@ -31,6 +31,7 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
         ("GET", ["customers", id, "payment_methods"]) => subscribe::list_payment_methods(d, id, q),
         ("POST", ["subscriptions"]) => subscribe::create_subscription(d, f),
         ("POST", ["setup_intents"]) => subscribe::create_setup_intent(d, f),
+        ("GET", ["setup_intents", id]) => subscribe::get_setup_intent(d, id),
         ("POST", ["promotion_codes"]) => promotions::create_promotion_code(d, f),
         ("GET", ["promotion_codes"]) => promotions::list_promotion_codes(d, q),
         ("GET", ["promotion_codes", id]) => promotions::get_promotion_code(d, id, q),

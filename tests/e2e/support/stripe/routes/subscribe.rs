@@ -115,6 +115,7 @@ pub(super) fn create_subscription(d: &mut Data, f: &Form) -> Reply {
         "invoice_settings": {"issuer": {"type": "self"}},
         "items": {"object": "list", "data": items, "has_more": false, "url": format!("/v1/subscription_items?subscription={id}")},
         "latest_invoice": invoice_id, "livemode": false, "metadata": f.map("metadata"), "start_date": now,
+        "default_payment_method": f.get("default_payment_method"),
         "status": status, "trial_end": trial_end,
         "pending_setup_intent": setup.as_ref().map(|s| s["id"].clone()),
     });
@@ -158,6 +159,28 @@ pub(super) fn create_setup_intent(d: &mut Data, f: &Form) -> Reply {
     intent["usage"] = json!(f.get("usage").unwrap_or("off_session"));
     intent["metadata"] = Value::Object(f.map("metadata"));
     ok(store(d, "setup_intent", intent))
+}
+
+/// GET /v1/setup_intents/{id}
+pub(super) fn get_setup_intent(d: &Data, id: &str) -> Reply {
+    match d.objects.get(id) {
+        Some(s) if s["object"] == "setup_intent" => ok(s.clone()),
+        _ => missing("setup_intent", id, "intent"),
+    }
+}
+
+/// The customer completes setup intent `id` in the browser: a card saved to its customer (not
+/// made the default, as Stripe does not), the intent `succeeded`. Answers the card's id.
+pub(in crate::support::stripe) fn confirm_setup(d: &mut Data, id: &str) -> String {
+    let customer = d.objects[id]["customer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let card = save_card(d, &customer, "4242", false);
+    let intent = d.objects.get_mut(id).unwrap();
+    intent["status"] = json!("succeeded");
+    intent["payment_method"] = json!(card);
+    card
 }
 
 /// GET /v1/customers/{id}
