@@ -1,5 +1,6 @@
 // The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
-// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK` and `pools`.
+// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK`, `SKIP_LOCKED`
+// and `pools`.
 // Every statement here, and the migrations, are valid on both databases ($N placeholders, ON
 // CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it
 // its own folder. This file holds the backend, the writer's transaction for a batch and the
@@ -248,3 +249,4 @@ include!("webhooks.rs");
 include!("access.rs");
 include!("stripe_writes.rs");
 include!("insights.rs");
+include!("retention.rs");

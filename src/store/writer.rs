@@ -5,9 +5,9 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Granted, HoldRecord,
-    HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant,
-    OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite,
+    Adjusted, AuditEntry, ConsumeRequest, Consumed, Created, CustomerRecord, Cutoff, EventRemoval,
+    Granted, HoldRecord, HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent,
+    NewGrant, OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite,
     SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
 };
 
@@ -59,6 +59,14 @@ pub enum Op {
     Audit(AuditEntry, Option<Reply<()>>),
     /// Answered once everything queued before it has committed.
     Barrier(Reply<()>),
+    /// Remove some of a customer's usage events (retention); answers how many.
+    RemoveEvents(EventRemoval, Reply<u64>),
+    /// Clear the payloads of old webhook events that are done with; answers how many.
+    ClearPayloads(Cutoff, Reply<u64>),
+    /// Remove old audit entries; answers how many.
+    RemoveAudit(Cutoff, Reply<u64>),
+    /// Add a retention run's figures to its kind's row.
+    RecordRun(super::RetentionRun, Reply<()>),
 }
 
 impl Op {
@@ -79,6 +87,7 @@ impl Op {
             Op::Expire { customer, .. } => vec![customer.as_str()],
             Op::ApplyWebhook(a, _) => a.customers(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
+            Op::RemoveEvents(r, _) => vec![r.customer.as_str()],
             Op::Key(..)
             | Op::Audit(..)
             | Op::StripeWrite(..)
@@ -87,7 +96,10 @@ impl Op {
             | Op::SettleOutbox(..)
             | Op::ReleaseSender(..)
             | Op::Requeue(..)
-            | Op::ReceiveWebhook(..) => vec![],
+            | Op::ReceiveWebhook(..)
+            | Op::ClearPayloads(..)
+            | Op::RemoveAudit(..)
+            | Op::RecordRun(..) => vec![],
         }
     }
 
@@ -126,6 +138,10 @@ impl Op {
                 )
             }
             Op::Barrier(r) => answer(r, message),
+            Op::RemoveEvents(_, r) => answer(r, message),
+            Op::ClearPayloads(_, r) => answer(r, message),
+            Op::RemoveAudit(_, r) => answer(r, message),
+            Op::RecordRun(_, r) => answer(r, message),
         }
     }
 }

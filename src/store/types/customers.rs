@@ -26,11 +26,15 @@ pub struct CustomerRecord {
     pub plan_since: i64,
     /// Reserved capacity per meter (JSON, see [`ReservedTiers`]).
     pub reserved_tiers: String,
+    /// Usage events retention removed, and the newest time among them (0 when none).
+    pub events_removed: i64,
+    pub removed_through: i64,
 }
 
 /// The customer columns, in [`CustomerRecord`]'s order.
 pub const CUSTOMER_COLUMNS: &str = "id, name, email, plan, billing_interval, status, delinquent, period_anchor, \
-     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers";
+     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers, \
+     events_removed, removed_through";
 
 /// Reserved capacity of one customer, by meter, as stored: decimals as exact strings.
 pub type ReservedTiers = BTreeMap<String, StoredReserved>;
