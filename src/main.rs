@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use billing_mcp::config::gateway::GatewayArgs;
 use billing_mcp::config::keys::KeysCommand;
+use billing_mcp::config::retention::RetentionArgs;
 use billing_mcp::config::{
     AccessArgs, CatalogArgs, HttpArgs, LedgerArgs, OutboxArgs, StripeArgs, ToolArgs, WebhookArgs,
     check_bind,
@@ -119,6 +120,8 @@ struct ServerArgs {
     outbox: OutboxArgs,
     #[command(flatten)]
     webhooks: WebhookArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
 }
 
 /// Errors end the process with one readable message (and its causes), never a backtrace.
@@ -203,6 +206,7 @@ async fn serve(
         stripe,
         outbox,
         webhooks,
+        retention,
     } = server;
     let catalog = catalog.load_catalog().map_err(|e| anyhow!("{e}"))?;
     let rates = access.role_rates().map_err(|e| anyhow!(e))?;
@@ -228,7 +232,9 @@ async fn serve(
     let store = store::open(&ledger.url().map_err(|e| anyhow!(e))?)
         .await
         .with_context(|| "cannot open the ledger (--database-url)")?;
-    let app = App::with(store, catalog, system_clock(), rates).with_webhooks(webhooks.settings());
+    let app = App::with(store, catalog, system_clock(), rates)
+        .with_webhooks(webhooks.settings())
+        .with_retention(retention.settings());
     let app = Arc::new(match stripe.settings() {
         Some(settings) => {
             let payments = Payments::connect(&settings).map_err(|e| anyhow!(e))?;
@@ -254,6 +260,12 @@ async fn serve(
         tokio::spawn(Outbox::new(outbox.settings()).run(Arc::clone(&app), cancel.clone()))
     });
     billing_mcp::transport::metrics::handle();
+    if app.retention.removes_anything() {
+        tokio::spawn(billing_mcp::service::retention::run(
+            Arc::clone(&app),
+            cancel.clone(),
+        ));
+    }
     if let Some(metrics_addr) = http_args.metrics_addr {
         check_bind(metrics_addr, http_args.allow_remote).map_err(|e| anyhow!(e))?;
         let listener = tokio::net::TcpListener::bind(metrics_addr)

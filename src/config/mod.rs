@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod keys;
+pub mod retention;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

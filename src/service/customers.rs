@@ -238,6 +238,8 @@ pub struct BillingStatus {
     pub stripe_customer_id: Option<String>,
     /// This period's usage events as Stripe meter events.
     pub meter_events: MeterEventStatus,
+    /// What the server keeps of old raw records, and what it removed of this customer's.
+    pub retention: super::retention::RetentionView,
 }
 
 /// How the current period's usage events stand with Stripe.
@@ -279,7 +281,9 @@ pub async fn billing_status(app: &App, customer: &str) -> Result<BillingStatus, 
         .filter(|(code, _)| code.eq_ignore_ascii_case(currency.code()))
         .map(|(_, amount)| *amount)
         .fold(0_i64, i64::saturating_add);
+    let retention = super::retention::view(app, &record).await?;
     Ok(BillingStatus {
+        retention,
         customer: record.id.clone(),
         plan: view.plan,
         has_active_subscription: app.plan_of(&record).is_some_and(|p| p.is_paid())

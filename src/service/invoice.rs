@@ -175,20 +175,7 @@ async fn closing_lines(
     changes: &[PlanChangeRecord],
     closed: Option<Closed>,
 ) -> Result<Vec<invoice::InvoiceLine>, BillingError> {
-    // The change that started this period, when one did (the period's first change, at its start).
-    let closed = closed.or_else(|| {
-        changes
-            .iter()
-            .take_while(|c| c.at == period.start)
-            .find_map(|c| {
-                c.previous_anchor.map(|anchor| Closed {
-                    anchor,
-                    interval: Interval::stored(&c.previous_interval),
-                    plan: c.previous_plan.clone(),
-                    at: c.at,
-                })
-            })
-    });
+    let closed = closed.or_else(|| closed_by(changes, period));
     let Some(Closed {
         anchor,
         interval,
@@ -239,6 +226,36 @@ async fn closing_lines(
         credits_burned: &no_credits,
     };
     Ok(invoice::closing(&terms, &priced, at)?)
+}
+
+/// The period the change that started `period` closed early, when one did (the period's first
+/// change, at its start, with the anchor it replaced).
+fn closed_by(changes: &[PlanChangeRecord], period: Span) -> Option<Closed> {
+    changes
+        .iter()
+        .take_while(|c| c.at == period.start)
+        .find_map(|c| {
+            c.previous_anchor.map(|anchor| Closed {
+                anchor,
+                interval: Interval::stored(&c.previous_interval),
+                plan: c.previous_plan.clone(),
+                at: c.at,
+            })
+        })
+}
+
+/// The earliest time whose usage the upcoming invoice prices: the current period's start, or
+/// the start of the period a change at that moment closed early (its usage up to the change is
+/// on this invoice). Usage before it was on earlier invoices (retention may remove its events).
+pub async fn usage_from(app: &App, record: &CustomerRecord, now: i64) -> Result<i64, BillingError> {
+    let period = period_of(record, now)?;
+    let changes = app
+        .store
+        .plan_changes(&record.id, period.start, period.end)
+        .await?;
+    Ok(closed_by(&changes, period)
+        .and_then(|c| period_span(c.anchor, c.interval, c.at - 1))
+        .map_or(period.start, |old| old.start.min(period.start)))
 }
 
 /// A period a change not made yet would close: its anchor, interval and plan, and when.

@@ -20,6 +20,7 @@ pub mod pricing;
 pub mod progress;
 pub mod reconcile;
 pub mod reserved;
+pub mod retention;
 pub mod stripe_admin;
 pub mod sync;
 pub mod terms;
@@ -54,6 +55,8 @@ pub struct App {
     pub webhooks: webhooks::WebhookSettings,
     /// Stripe's balance as the dashboard shows it (asked at most every five minutes).
     pub balance: insights::balance::BalanceCache,
+    /// How long raw records are kept (everything, unless configured).
+    pub retention: retention::RetentionSettings,
 }
 
 impl App {
@@ -71,6 +74,7 @@ impl App {
             stripe: None,
             webhooks: webhooks::WebhookSettings::default(),
             balance: Default::default(),
+            retention: retention::RetentionSettings::default(),
         }
     }
 
@@ -83,6 +87,12 @@ impl App {
     /// The same service accepting Stripe webhooks signed with these secrets.
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> App {
         self.webhooks = settings;
+        self
+    }
+
+    /// The same service keeping raw records as `settings` say.
+    pub fn with_retention(mut self, settings: retention::RetentionSettings) -> App {
+        self.retention = settings;
         self
     }
 

@@ -59,6 +59,9 @@ pub struct UsageReport {
     pub totals: Vec<UsageTotalView>,
     /// Events in the range, newest first.
     pub events: Vec<UsageEventView>,
+    /// Set when retention removed events of this customer in the range: those up to this time
+    /// are no longer listed (the totals still count them).
+    pub events_removed_through: Option<String>,
     #[serde(flatten)]
     pub page: PageInfo,
 }
@@ -142,6 +145,9 @@ pub async fn report(app: &App, q: UsageQuery) -> Result<UsageReport, BillingErro
         .await?;
     let page = PageInfo::cut(&mut rows, limit, |r| r.id.clone());
     Ok(UsageReport {
+        events_removed_through: (record.events_removed > 0
+            && record.removed_through >= range.start)
+            .then(|| rfc3339(record.removed_through)),
         customer: q.customer,
         range: range.into(),
         totals,

@@ -221,8 +221,11 @@ struct BurnedRow {
 impl CreditLedger for Backend {
     async fn credits_burned(&self, customer: &str, from: i64, to: i64) -> Result<BTreeMap<String, u64>, StoreError> {
         let rows = sqlx::query_as::<Db, BurnedRow>(
-            "SELECT e.meter AS meter, CAST(-SUM(c.credits) AS BIGINT) AS credits FROM credit_entries c JOIN usage_events e ON e.id = c.event_id \
-             WHERE c.customer_id = $1 AND c.kind = 'debit' AND e.occurred_at >= $2 AND e.occurred_at < $3 GROUP BY e.meter",
+            // A removed event's debit keeps its meter and time (retention).
+            "SELECT COALESCE(e.meter, c.event_meter) AS meter, CAST(-SUM(c.credits) AS BIGINT) AS credits \
+             FROM credit_entries c LEFT JOIN usage_events e ON e.id = c.event_id \
+             WHERE c.customer_id = $1 AND c.kind = 'debit' AND COALESCE(e.occurred_at, c.event_at) >= $2 \
+             AND COALESCE(e.occurred_at, c.event_at) < $3 GROUP BY COALESCE(e.meter, c.event_meter)",
         )
         .bind(customer)
         .bind(from)

@@ -186,5 +186,14 @@ async fn dispatch(conn: &mut Conn, op: Op, known: &mut Known, fx: &mut Effects) 
             }
         },
         Op::Barrier(reply) => settle(reply, Ok(())),
+        Op::RemoveEvents(r, reply) => {
+            // The customer's row counts what went: the batch's later operations read it again.
+            let removed = remove_events(conn, &r).await;
+            let removed = refreshed(conn, known, &r.customer, removed).await;
+            settle(reply, removed)
+        }
+        Op::ClearPayloads(c, reply) => settle(reply, clear_payloads(conn, c).await),
+        Op::RemoveAudit(c, reply) => settle(reply, remove_audit(conn, c).await),
+        Op::RecordRun(run, reply) => settle(reply, record_run(conn, &run).await),
     }
 }

@@ -3,6 +3,17 @@
 // writer keeps), events of a few customers, receipts (paid invoices, credit packs bought), credit
 // flows and delivery health. Read-only; never through the writer.
 
+/// 1 for an event whose `outcome` dimension says it failed, else 0. Dimensions are stored as
+/// compact JSON (`"outcome":"error"`), so a failed outcome is found by its text and rows stay one
+/// per day, meter, tool and outcome kind whatever other dimensions the events carry.
+macro_rules! failed_outcome {
+    () => {
+        "CASE WHEN LOWER(dimensions) LIKE '%\"outcome\":\"error\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"failed\"%' \
+         OR LOWER(dimensions) LIKE '%\"outcome\":\"failure\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"denied\"%' \
+         THEN 1 ELSE 0 END"
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct KindSum {
     kind: String,
@@ -128,21 +139,31 @@ impl super::InsightsLedger for Backend {
     }
 
     async fn usage_by_day(&self, customer: &str, from: i64, to: i64) -> Result<Vec<super::DayUsage>, StoreError> {
-        Ok(sqlx::query_as::<Db, super::DayUsage>(
-            // Dimensions are stored as compact JSON (`"outcome":"error"`), so a failed outcome is
-            // found by its text and the rows stay one per day, meter, tool and outcome kind
-            // whatever other dimensions the events carry.
-            "SELECT occurred_at / 86400000 AS day, meter, tool, \
-             CAST(CASE WHEN LOWER(dimensions) LIKE '%\"outcome\":\"error\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"failed\"%' \
-               OR LOWER(dimensions) LIKE '%\"outcome\":\"failure\"%' OR LOWER(dimensions) LIKE '%\"outcome\":\"denied\"%' \
-               THEN 1 ELSE 0 END AS BIGINT) AS failed, \
-             COUNT(*) AS events, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events \
-             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2, 3, 4",
-        )
+        let mut rows = sqlx::query_as::<Db, super::DayUsage>(concat!(
+            "SELECT occurred_at / 86400000 AS day, meter, tool, CAST(",
+            failed_outcome!(),
+            " AS BIGINT) AS failed, COUNT(*) AS events, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events \
+             WHERE customer_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2, 3, 4"
+        ))
         .bind(customer)
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        // Events retention removed, by the hour they happened in (an hour counts when it starts
+        // in the range); the service adds rows of the same day together.
+        rows.extend(
+            sqlx::query_as::<Db, super::DayUsage>(
+                "SELECT hour / 86400000 AS day, meter, tool, failed, CAST(SUM(events) AS BIGINT) AS events, \
+                 CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_removed \
+                 WHERE customer_id = $1 AND hour >= $2 AND hour < $3 GROUP BY 1, 2, 3, 4",
+            )
+            .bind(customer)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.read)
+            .await?,
+        );
+        Ok(rows)
     }
 }

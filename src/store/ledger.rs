@@ -1,5 +1,6 @@
 // The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
-// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK` and `pools`.
+// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK`, `SKIP_LOCKED`
+// and `pools`.
 // Every statement here, and the migrations, are valid on both databases ($N placeholders, ON
 // CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it
 // its own folder. This file holds the backend, the writer's transaction for a batch and the
@@ -202,6 +203,10 @@ impl Known {
         self.0.contains_key(customer)
     }
 
+    fn record(&self, customer: &str) -> Option<&CustomerRecord> {
+        self.0.get(customer)
+    }
+
     /// The customer's row unless it is deleted: what new usage, holds, credits and keys need (a
     /// deleted customer is refused them as if unknown; the service says which).
     fn live(&self, customer: &str) -> Option<&CustomerRecord> {
@@ -252,3 +257,4 @@ include!("access.rs");
 include!("stripe_writes.rs");
 include!("onboarding.rs");
 include!("insights.rs");
+include!("retention.rs");

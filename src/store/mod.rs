@@ -5,8 +5,9 @@
 //! one task per process that groups concurrent operations into one transaction (one commit for
 //! many callers, each answered after the commit; `dispatch.rs` runs each), and every consume locks
 //! its customer first, so limits and credits hold across processes too. API keys and the audit
-//! log (`access.rs`, [`AccessLedger`]) and Stripe webhooks (`webhooks.rs`: events, the order of
-//! events per object, invoices and payment methods) share the same writer.
+//! log (`access.rs`, [`AccessLedger`]), Stripe webhooks (`webhooks.rs`: events, the order of
+//! events per object, invoices and payment methods) and retention (`retention.rs`: old raw
+//! records removed in batches) share the same writer.
 
 mod cache;
 pub mod postgres;
@@ -93,6 +94,7 @@ pub trait Ledger:
     + OnboardingLedger
     + StripeWriteLedger
     + InsightsLedger
+    + RetentionLedger
 {
     fn backend(&self) -> &'static str;
 }
@@ -299,6 +301,24 @@ pub trait InsightsLedger: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<Vec<DayUsage>, StoreError>;
+}
+
+/// Retention: removing old raw records while keeping what the tools read of them (see
+/// [`EventRemoval`]), and what the runs did.
+#[async_trait::async_trait]
+pub trait RetentionLedger: Send + Sync {
+    /// Whether the customer has events `removal` would take (read without the writer).
+    async fn has_removable_events(&self, removal: &EventRemoval) -> Result<bool, StoreError>;
+    /// Remove up to `removal.limit` of them; answers how many went.
+    async fn remove_events(&self, removal: EventRemoval) -> Result<u64, StoreError>;
+    /// Clear the payloads of processed and ignored webhook events received before the cutoff.
+    async fn clear_webhook_payloads(&self, cutoff: Cutoff) -> Result<u64, StoreError>;
+    async fn remove_audit(&self, cutoff: Cutoff) -> Result<u64, StoreError>;
+    /// Add a run to its kind's row (its cutoff and time replace the last run's).
+    async fn record_retention_run(&self, run: RetentionRun) -> Result<(), StoreError>;
+    async fn retention_runs(&self) -> Result<Vec<RetentionRun>, StoreError>;
+    /// The time of the customer's oldest usage event still stored.
+    async fn oldest_event(&self, customer: &str) -> Result<Option<i64>, StoreError>;
 }
 
 pub type Store = Arc<dyn Ledger>;

@@ -15,6 +15,9 @@ const BEGIN: &str = "BEGIN";
 const LOCK_CUSTOMER: &str = "FOR NO KEY UPDATE";
 /// A webhook event's status, locked until the transaction ends (one application per event).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1 FOR UPDATE";
+/// How retention takes the old rows it is about to change: rows another process is changing
+/// are left to it (no waiting, no deadlock, nothing done twice).
+const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let write = PgPoolOptions::new()

@@ -234,11 +234,15 @@ async fn value_counted(conn: &mut Conn, customer: &str, meter: &str, value: &str
 }
 
 async fn event_by_key(conn: &mut Conn, customer: &str, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar::<Db, String>("SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2")
-        .bind(customer)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?)
+    // The key of an event retention removed stays taken.
+    Ok(sqlx::query_scalar::<Db, String>(
+        "SELECT id FROM usage_events WHERE customer_id = $1 AND idempotency_key = $2 \
+         UNION ALL SELECT event_id FROM usage_event_keys WHERE customer_id = $1 AND idempotency_key = $2",
+    )
+    .bind(customer)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Check and record under the customer's lock: no two consumes see the same state. A repeated

@@ -16,6 +16,8 @@ const BEGIN: &str = "BEGIN IMMEDIATE";
 const LOCK_CUSTOMER: &str = "";
 /// A webhook event's status (`BEGIN IMMEDIATE` already serialises every writer).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1";
+/// How retention takes the old rows it is about to change (`BEGIN IMMEDIATE` is alone anyway).
+const SKIP_LOCKED: &str = "";
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -34,6 +34,16 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
         }
         fresh.push(e);
     }
+    // A key of an event retention removed stays taken (looked up only for customers with removed
+    // events, whose row the batch holds locked).
+    let removed_ids = if fresh.iter().any(|e| e.idempotency_key.is_some() && known.record(&e.customer).is_some_and(|c| c.events_removed > 0)) {
+        let asked: Vec<&NewEvent> = fresh.iter().copied().filter(|e| e.idempotency_key.is_some() && known.record(&e.customer).is_some_and(|c| c.events_removed > 0)).collect();
+        let found = keys_in(conn, REMOVED_KEYS, &asked).await?;
+        fresh.retain(|e| e.idempotency_key.as_ref().is_none_or(|k| !found.contains_key(&(e.customer.clone(), k.clone()))));
+        found
+    } else {
+        BTreeMap::new()
+    };
     let mut stored = 0_u64;
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(
@@ -55,7 +65,8 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
         stored += qb.build().execute(&mut *conn).await?.rows_affected();
     }
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
-    let stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { stored_keys(conn, &fresh).await? };
+    let mut stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { keys_in(conn, STORED_KEYS, &fresh).await? };
+    stored_ids.extend(removed_ids);
     let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
     let mut hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)> = HashMap::new();
     let mut distinct: HashMap<(&str, &str, i64, &str), (i64, i64)> = HashMap::new();
@@ -154,12 +165,16 @@ struct KeyRow {
     id: String,
 }
 
-/// The events stored under the idempotency keys of `events`: (customer, key) → event id. One query
-/// per customer, shaped
+/// Where [`keys_in`] looks: the stored events, or the keys of events retention removed.
+const STORED_KEYS: &str = "SELECT idempotency_key, id FROM usage_events WHERE customer_id = ";
+const REMOVED_KEYS: &str = "SELECT idempotency_key, event_id AS id FROM usage_event_keys WHERE customer_id = ";
+
+/// The events under the idempotency keys of `events` in `from` (a query up to its customer):
+/// (customer, key) → event id. One query per customer, shaped
 /// `customer_id = ? AND idempotency_key IN (…)` so both databases search the unique index (a
 /// row-value `IN (VALUES …)` makes SQLite scan the whole table). Checked on a grown ledger by
 /// `cargo bench --bench throughput`.
-async fn stored_keys(conn: &mut Conn, events: &[&NewEvent]) -> Result<BTreeMap<(String, String), String>, StoreError> {
+async fn keys_in(conn: &mut Conn, from: &'static str, events: &[&NewEvent]) -> Result<BTreeMap<(String, String), String>, StoreError> {
     let mut by_customer: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for e in events {
         if let Some(key) = e.idempotency_key.as_deref() {
@@ -169,7 +184,7 @@ async fn stored_keys(conn: &mut Conn, events: &[&NewEvent]) -> Result<BTreeMap<(
     let mut found = BTreeMap::new();
     for (customer, keys) in by_customer {
         for chunk in keys.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new("SELECT idempotency_key, id FROM usage_events WHERE customer_id = ");
+            let mut qb = QueryBuilder::<Db>::new(from);
             qb.push_bind(customer).push(" AND idempotency_key IN (");
             let mut list = qb.separated(", ");
             for key in chunk {

@@ -6,10 +6,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Adjusted, AuditEntry, Changed, ConsumeRequest, Consumed, Created, CustomerChange,
-    CustomerErasure, CustomerRecord, Erased, Granted, HoldRecord, HoldRequest, KeyOutcome,
-    KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant, OnboardingRecord, OutboxOutcome,
-    Placed, PlanChange, Recorded, ReleaseRequest, Requeue, ReservedWrite, SettleRequest, Settled,
-    StoreError, StripeLink, StripeWrite, WebhookApply, WebhookRecord,
+    CustomerErasure, CustomerRecord, Cutoff, Erased, EventRemoval, Granted, HoldRecord,
+    HoldRequest, KeyOutcome, KeyWrite, NewAdjustment, NewCustomer, NewEvent, NewGrant,
+    OnboardingRecord, OutboxOutcome, Placed, PlanChange, Recorded, ReleaseRequest, Requeue,
+    ReservedWrite, SettleRequest, Settled, StoreError, StripeLink, StripeWrite, WebhookApply,
+    WebhookRecord,
 };
 
 /// Most operations one transaction takes; more wait for the next one.
@@ -66,6 +67,14 @@ pub enum Op {
     Audit(AuditEntry, Option<Reply<()>>),
     /// Answered once everything queued before it has committed.
     Barrier(Reply<()>),
+    /// Remove some of a customer's usage events (retention); answers how many.
+    RemoveEvents(EventRemoval, Reply<u64>),
+    /// Clear the payloads of old webhook events that are done with; answers how many.
+    ClearPayloads(Cutoff, Reply<u64>),
+    /// Remove old audit entries; answers how many.
+    RemoveAudit(Cutoff, Reply<u64>),
+    /// Add a retention run's figures to its kind's row.
+    RecordRun(super::RetentionRun, Reply<()>),
 }
 
 impl Op {
@@ -88,6 +97,7 @@ impl Op {
             Op::Expire { customer, .. } => vec![customer.as_str()],
             Op::ApplyWebhook(a, _) => a.customers(),
             Op::Key(KeyWrite::Create(k), _) => k.customer_id.iter().map(String::as_str).collect(),
+            Op::RemoveEvents(r, _) => vec![r.customer.as_str()],
             Op::Key(..)
             | Op::Audit(..)
             | Op::StripeWrite(..)
@@ -97,7 +107,10 @@ impl Op {
             | Op::SettleOutbox(..)
             | Op::ReleaseSender(..)
             | Op::Requeue(..)
-            | Op::ReceiveWebhook(..) => vec![],
+            | Op::ReceiveWebhook(..)
+            | Op::ClearPayloads(..)
+            | Op::RemoveAudit(..)
+            | Op::RecordRun(..) => vec![],
         }
     }
 
@@ -139,6 +152,10 @@ impl Op {
                 )
             }
             Op::Barrier(r) => answer(r, message),
+            Op::RemoveEvents(_, r) => answer(r, message),
+            Op::ClearPayloads(_, r) => answer(r, message),
+            Op::RemoveAudit(_, r) => answer(r, message),
+            Op::RecordRun(_, r) => answer(r, message),
         }
     }
 }

@@ -24,6 +24,7 @@ mod meter_events;
 mod quickstart;
 mod readme;
 mod resources;
+mod retention;
 mod store_contract;
 mod stripe;
 mod sync;

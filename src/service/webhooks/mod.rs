@@ -78,6 +78,9 @@ pub struct WebhookEventView {
     pub attempts: i64,
     pub received_at: String,
     pub processed_at: Option<String>,
+    /// True once retention cleared the event's payload (the event stays, so a redelivery is
+    /// still a duplicate).
+    pub payload_removed: bool,
 }
 
 impl From<&WebhookRecord> for WebhookEventView {
@@ -92,6 +95,7 @@ impl From<&WebhookRecord> for WebhookEventView {
             attempts: r.attempts,
             received_at: rfc3339(r.received_at),
             processed_at: r.processed_at.map(rfc3339),
+            payload_removed: r.payload.is_empty(),
         }
     }
 }

@@ -30,11 +30,15 @@ pub struct CustomerRecord {
     /// When `delete_customer` erased the customer (its personal fields are gone; its money
     /// records stay).
     pub deleted_at: Option<i64>,
+    /// Usage events retention removed, and the newest time among them (0 when none).
+    pub events_removed: i64,
+    pub removed_through: i64,
 }
 
 /// The customer columns, in [`CustomerRecord`]'s order.
 pub const CUSTOMER_COLUMNS: &str = "id, name, email, plan, billing_interval, status, delinquent, period_anchor, \
-     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers, deleted_at";
+     trial_ends_at, stripe_customer_id, metadata, created_at, updated_at, plan_since, reserved_tiers, \
+     deleted_at, events_removed, removed_through";
 
 /// Reserved capacity of one customer, by meter, as stored: decimals as exact strings.
 pub type ReservedTiers = BTreeMap<String, StoredReserved>;
