@@ -281,6 +281,15 @@ impl App {
                     Some(id) => self.stripe()?.setup_intent(id).await?.payment_method,
                     None => None,
                 };
+                // …and the customer's default, for its other invoices too.
+                if let Some(card) = saved.as_deref()
+                    && paid.default_payment_method.is_none()
+                {
+                    let cus = self.stripe_customer(&flow.customer_id).await?;
+                    self.stripe()?
+                        .set_default_payment_method(&cus, card)
+                        .await?;
+                }
                 let card = saved.or(paid.default_payment_method.clone());
                 let created = self
                     .create_subscription(NewSubscription {

@@ -5,7 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stripe_core::customer::{
-    ListPaymentMethodsCustomer, RetrieveCustomer, RetrieveCustomerReturned,
+    ListPaymentMethodsCustomer, RetrieveCustomer, RetrieveCustomerReturned, UpdateCustomer,
+    UpdateCustomerInvoiceSettings,
 };
 use stripe_core::setup_intent::{
     CreateSetupIntent, CreateSetupIntentAutomaticPaymentMethods, CreateSetupIntentUsage,
@@ -157,6 +158,20 @@ impl Payments {
             .write(req, &key("create_setup_intent", &s.idempotency_key))
             .await?;
         Ok(SetupIntentView::from(&intent))
+    }
+
+    /// Make `payment_method` the one the customer's invoices and subscriptions charge
+    /// (`invoice_settings[default_payment_method]`): a card a setup intent saved is not, until set.
+    pub async fn set_default_payment_method(
+        &self,
+        stripe_customer: &str,
+        payment_method: &str,
+    ) -> Result<(), Error> {
+        let mut settings = UpdateCustomerInvoiceSettings::new();
+        settings.default_payment_method = Some(payment_method.to_string());
+        let req = UpdateCustomer::new(stripe_customer).invoice_settings(settings);
+        let key = format!("default_payment_method:{stripe_customer}:{payment_method}");
+        self.write(req, &key).await.map(|_| ())
     }
 
     /// One setup intent, with the payment method it saved once it succeeded.

@@ -121,8 +121,25 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
         let subs = stripe.requests("POST", "/v1/subscriptions");
         assert_eq!(subs.len(), 1);
         assert_eq!(subs[0].param("trial_period_days"), Some("14"));
-        // The card the customer saved is the one charged when the trial ends.
+        // The card the customer saved is the one charged when the trial ends, and the default for
+        // the customer's other invoices.
         assert_eq!(subs[0].param("default_payment_method"), Some(card.as_str()));
+        let cus = stripe.objects("customer")[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let set = stripe
+            .requests("POST", &format!("/v1/customers/{cus}"))
+            .pop()
+            .unwrap();
+        assert_eq!(
+            set.param("invoice_settings[default_payment_method]"),
+            Some(card.as_str())
+        );
+        let methods = c
+            .ok("list_payment_methods", json!({"customer": customer}))
+            .await;
+        assert_eq!(methods["default_payment_method"], card.as_str());
         assert!(
             subs[0]
                 .param("discounts[0][promotion_code]")

@@ -47,6 +47,9 @@ pub(super) fn update_customer(d: &mut Data, id: &str, f: &Form) -> Reply {
         }
     }
     customer["metadata"] = Value::Object(metadata);
+    if let Some(pm) = f.get("invoice_settings[default_payment_method]") {
+        customer["invoice_settings"] = json!({"default_payment_method": pm});
+    }
     ok(store(d, "customer", customer))
 }
 
