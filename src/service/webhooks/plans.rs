@@ -57,10 +57,16 @@ pub(super) async fn subscription(
     let period_start = item
         .and_then(|i| i.current_period_start)
         .or(sub.current_period_start);
-    let anchor = match (deleted, period_start) {
-        (true, _) => anchor_at(change.now),
-        (false, Some(start)) => anchor_at(start.saturating_mul(1000)),
-        (false, None) => customer.period_anchor,
+    // Stripe keeps a subscription's `trial_end` after the trial.
+    let trial_end = sub.trial_end.map(|t| t.saturating_mul(1000));
+    let anchor = match (deleted, period_start, trial_end.map(anchor_at)) {
+        (true, _, _) => anchor_at(change.now),
+        // In a trial Stripe's current period is the trial itself; the billing cycle starts at its
+        // end, and so does the ledger's first paid period (the trial is a period of its own, as
+        // for a customer created on a plan with a trial). On the hour, as every ledger period.
+        (false, _, Some(end)) if status == "trialing" => end,
+        (false, Some(start), _) => anchor_at(start.saturating_mul(1000)),
+        (false, None, _) => customer.period_anchor,
     };
     change.gate = sub
         .id
@@ -74,14 +80,13 @@ pub(super) async fn subscription(
         customer.id,
         plan.as_deref().unwrap_or("none")
     );
-    // Stripe keeps a subscription's `trial_end` after the trial.
-    let trial_end = sub.trial_end.map(|t| t.saturating_mul(1000));
     change.effects.push(WebhookEffect::Plan(PlanChange {
         customer: customer.id.clone(),
         plan,
         billing_interval: interval,
         trial_ends_at: if status == "trialing" {
-            trial_end
+            // The trial ends where the first paid period starts: on the hour.
+            trial_end.map(anchor_at)
         } else {
             trial_over(trial_end.or(customer.trial_ends_at), change.now)
         },

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::support::stripe::{StripeServer, setup};
-use crate::support::{Client, DAY, Harness, NOW, backends};
+use crate::support::{Client, DAY, HOUR, Harness, NOW, backends};
 use crate::webhooks::{Hook, NEW, event};
 
 /// The id of the synced price with `lookup_key`.
@@ -120,10 +120,18 @@ async fn a_plan_with_its_trial_and_a_promotion_code_is_one_subscription_request_
         let customer = c.ok("get_customer", json!({"customer": "acme"})).await;
         assert_eq!(customer["plan"], "starter", "{customer}");
         assert_eq!(customer["status"], "trialing", "{customer}");
+        // Stripe's trial end on the hour (the test clock is at half past), where the ledger's
+        // first paid period starts, as Stripe's billing cycle does.
+        let trial_end = (NOW + 14 * DAY) / HOUR * HOUR;
         assert_eq!(
             customer["trial_ends_at"],
-            billing_mcp::core::period::rfc3339(NOW + 14 * DAY),
+            billing_mcp::core::period::rfc3339(trial_end),
             "{customer}"
+        );
+        assert_eq!(
+            customer["current_period"]["end"],
+            billing_mcp::core::period::rfc3339(trial_end),
+            "the trial is a period of its own: {customer}"
         );
 
         // The same key again: the first subscription, nothing sent again.

@@ -273,7 +273,11 @@ async fn a_trial_that_ended_stays_on_record_and_checkout_keeps_a_running_one() {
         hook.deliver(&done, NEW).await;
         let acme = c.ok("get_customer", json!({"customer": "acme"})).await;
         assert_eq!(acme["status"], "trialing", "{backend:?} {acme}");
-        assert_eq!(acme["trial_ends_at"], "2026-12-05T10:30:00.000Z");
+        // Stripe's trial end on the hour, where the first paid period starts: the trial is a
+        // period of its own, as Stripe's current period is while it runs.
+        assert_eq!(acme["trial_ends_at"], "2026-12-05T10:00:00.000Z");
+        assert_eq!(acme["current_period"]["start"], "2026-11-21T10:00:00.000Z");
+        assert_eq!(acme["current_period"]["end"], "2026-12-05T10:00:00.000Z");
         // Active now, with the trial ended early: Stripe keeps trial_end, and so does the ledger.
         hook.deliver(&sub("evt_t2", 30, "active", NOW / 1000), NEW)
             .await;
