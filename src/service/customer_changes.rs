@@ -23,6 +23,7 @@ use super::{App, BillingError, CustomerView};
 use crate::store::{Changed, CustomerChange, CustomerErasure, CustomerRecord, MAX_METADATA};
 use crate::stripe::checkout::CUSTOMER_KEY;
 use crate::stripe::customers::CustomerFields;
+use crate::stripe::tax_ids::{TaxIdInput, TaxIdView};
 
 #[derive(Debug, Clone)]
 pub struct UpdateCustomer {
@@ -33,6 +34,8 @@ pub struct UpdateCustomer {
     pub email: Option<String>,
     /// Keys to set; an empty value removes its key.
     pub metadata: BTreeMap<String, String>,
+    /// Tax ids the Stripe customer gets (those it has already are not added again).
+    pub tax_ids: Vec<TaxIdInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -42,6 +45,8 @@ pub struct UpdatedCustomer {
     /// True when the linked Stripe customer was sent the change; false when the customer has no
     /// Stripe customer or the server no Stripe key.
     pub stripe_updated: bool,
+    /// The Stripe customer's tax ids, when the call gave some.
+    pub tax_ids: Option<Vec<TaxIdView>>,
     #[serde(flatten)]
     pub customer: CustomerView,
 }
@@ -52,10 +57,32 @@ fn cleared(value: &Option<String>) -> Option<Option<String>> {
 }
 
 pub async fn update(app: &App, input: UpdateCustomer) -> Result<UpdatedCustomer, BillingError> {
-    if input.name.is_none() && input.email.is_none() && input.metadata.is_empty() {
+    let fields = input.name.is_some() || input.email.is_some() || !input.metadata.is_empty();
+    if !fields && input.tax_ids.is_empty() {
         return Err(BillingError::invalid(
-            "nothing to change: give a name, an email or metadata (an empty value clears a field or removes a metadata key)",
+            "nothing to change: give a name, an email, metadata or tax_ids (an empty value clears a field or removes a metadata key)",
         ));
+    }
+    // Tax ids live at Stripe: refused before anything changes when they cannot go there.
+    let stripe_customer = match input.tax_ids.is_empty() {
+        true => None,
+        false => {
+            app.stripe()?;
+            let record = app.customer(&input.customer).await?;
+            if let Some(at) = record.deleted_at {
+                return Err(BillingError::customer_deleted(&record.id, at));
+            }
+            Some(app.stripe_customer(&input.customer).await?)
+        }
+    };
+    if !fields {
+        let record = app.customer(&input.customer).await?;
+        return Ok(UpdatedCustomer {
+            changed: false,
+            stripe_updated: false,
+            tax_ids: Some(tax_ids(app, stripe_customer, &input.tax_ids).await?),
+            customer: app.view(&record),
+        });
     }
     if input.metadata.contains_key(CUSTOMER_KEY) {
         return Err(BillingError::invalid(format!(
@@ -85,11 +112,28 @@ pub async fn update(app: &App, input: UpdateCustomer) -> Result<UpdatedCustomer,
         }
     };
     let stripe_updated = mirror(app, &record, &input).await?;
+    let tax_ids = match stripe_customer {
+        Some(cus) => Some(tax_ids(app, Some(cus), &input.tax_ids).await?),
+        None => None,
+    };
     Ok(UpdatedCustomer {
         changed,
         stripe_updated,
+        tax_ids,
         customer: app.view(&record),
     })
+}
+
+/// The Stripe customer's tax ids with `add` among them.
+async fn tax_ids(
+    app: &App,
+    stripe_customer: Option<String>,
+    add: &[TaxIdInput],
+) -> Result<Vec<TaxIdView>, BillingError> {
+    let Some(cus) = stripe_customer else {
+        return Ok(Vec::new());
+    };
+    Ok(app.stripe()?.add_tax_ids(&cus, add).await?)
 }
 
 /// Send the change to the linked Stripe customer, from what the ledger now holds.

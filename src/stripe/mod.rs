@@ -26,6 +26,7 @@ pub mod reconcile;
 pub mod signature;
 pub mod subscriptions;
 pub mod sync;
+pub mod tax_ids;
 pub mod views;
 
 use std::collections::HashMap;

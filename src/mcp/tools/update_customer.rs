@@ -1,4 +1,5 @@
-//! `update_customer`: change a customer's name, email or metadata, in the ledger and at Stripe.
+//! `update_customer`: change a customer's name, email or metadata, in the ledger and at Stripe,
+//! and add tax ids to its Stripe customer.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -7,6 +8,7 @@ use crate::access::Audience;
 use crate::mcp::registry::{BillingTool, Hints, Toolset};
 use crate::service::customer_changes::{self, UpdateCustomer, UpdatedCustomer};
 use crate::service::{App, BillingError};
+use crate::stripe::tax_ids::TaxIdInput;
 use crate::values::{CustomerId, StringMap, Text};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -21,6 +23,11 @@ pub struct Params {
     /// Keys to set, merged into the customer's metadata; an empty value removes its key.
     #[serde(default)]
     pub metadata: StringMap,
+    /// Tax ids to add to the linked Stripe customer, e.g. `{"type": "eu_vat", "value":
+    /// "DE123456789"}` (at most 5 per call).
+    #[serde(default)]
+    #[schemars(length(max = 5))]
+    pub tax_ids: Vec<TaxIdInput>,
 }
 
 pub struct Tool;
@@ -43,6 +50,7 @@ impl BillingTool for Tool {
                 name: p.name.map(|t| t.0),
                 email: p.email.map(|t| t.0),
                 metadata: p.metadata.0,
+                tax_ids: p.tax_ids,
             },
         )
         .await

@@ -222,3 +222,42 @@ async fn an_update_needs_something_to_change_and_a_known_customer() {
     assert_eq!(code, "invalid_params", "{message}");
     assert!(message.contains("60 keys"), "{message}");
 }
+
+#[tokio::test]
+async fn tax_ids_are_added_to_the_stripe_customer_once() {
+    let (stripe, _h, c) = setup().await;
+    let cus = linked_acme(&c).await;
+    let vat = json!({"customer": "acme", "tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]});
+    let added = c.ok("update_customer", vat.clone()).await;
+    let sent = stripe.requests("POST", "/v1/tax_ids");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].param("owner[type]"), Some("customer"));
+    assert_eq!(sent[0].param("owner[customer]"), Some(cus.as_str()));
+    assert_eq!(sent[0].param("type"), Some("eu_vat"));
+    assert_eq!(sent[0].param("value"), Some("DE123456789"));
+    assert_eq!(added["tax_ids"][0]["value"], "DE123456789", "{added}");
+    assert_eq!(added["tax_ids"][0]["verification"], "pending");
+    // Again, and beside a name change: the id Stripe holds is not added twice.
+    let again = c
+        .ok(
+            "update_customer",
+            json!({"customer": "acme", "name": "Acme GmbH", "tax_ids": [{"type": "eu_vat", "value": "de123456789"}]}),
+        )
+        .await;
+    assert_eq!(stripe.requests("POST", "/v1/tax_ids").len(), 1);
+    assert_eq!(again["tax_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(again["name"], "Acme GmbH");
+    // Without Stripe there is nowhere to keep one.
+    let alone = Harness::new(crate::support::Backend::Sqlite).await;
+    let local = alone.client().await;
+    local
+        .ok("create_customer", json!({"customer": "solo"}))
+        .await;
+    let (code, _) = local
+        .err(
+            "update_customer",
+            json!({"customer": "solo", "tax_ids": [{"type": "eu_vat", "value": "DE1"}]}),
+        )
+        .await;
+    assert_eq!(code, "stripe_not_configured");
+}

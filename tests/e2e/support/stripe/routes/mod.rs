@@ -32,6 +32,8 @@ pub(super) fn route(d: &mut Data, method: &Method, path: &str, f: &Form, q: &For
         ("POST", ["subscriptions"]) => subscribe::create_subscription(d, f),
         ("POST", ["setup_intents"]) => subscribe::create_setup_intent(d, f),
         ("GET", ["setup_intents", id]) => subscribe::get_setup_intent(d, id),
+        ("POST", ["tax_ids"]) => subscribe::create_tax_id(d, f),
+        ("GET", ["tax_ids"]) => subscribe::list_tax_ids(d, q),
         ("POST", ["promotion_codes"]) => promotions::create_promotion_code(d, f),
         ("GET", ["promotion_codes"]) => promotions::list_promotion_codes(d, q),
         ("GET", ["promotion_codes", id]) => promotions::get_promotion_code(d, id, q),

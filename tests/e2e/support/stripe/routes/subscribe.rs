@@ -183,6 +183,36 @@ pub(in crate::support::stripe) fn confirm_setup(d: &mut Data, id: &str) -> Strin
     card
 }
 
+/// POST /v1/tax_ids (owned by a customer)
+pub(super) fn create_tax_id(d: &mut Data, f: &Form) -> Reply {
+    if f.get("owner[type]") != Some("customer") {
+        return param_missing("owner[type]");
+    }
+    let customer = f.get("owner[customer]").unwrap_or_default().to_string();
+    if !d.objects.contains_key(&customer) {
+        return missing("customer", &customer, "owner[customer]");
+    }
+    let (Some(kind), Some(value)) = (f.get("type"), f.get("value")) else {
+        return param_missing("value");
+    };
+    let id = next_id(d, "txi");
+    ok(store(
+        d,
+        "tax_id",
+        json!({"id": id, "object": "tax_id", "country": "DE", "created": CREATED, "customer": customer,
+               "livemode": false, "owner": {"type": "customer", "customer": customer}, "type": kind,
+               "value": value, "verification": {"status": "pending", "verified_address": null, "verified_name": null}}),
+    ))
+}
+
+/// GET /v1/tax_ids (by owner)
+pub(super) fn list_tax_ids(d: &Data, q: &Form) -> Reply {
+    let owner = q.get("owner[customer]");
+    ok(list_page(d, "tax_id", q, "/v1/tax_ids", |t| {
+        owner.is_none_or(|o| t["customer"] == o)
+    }))
+}
+
 /// GET /v1/customers/{id}
 pub(super) fn get_customer(d: &Data, id: &str) -> Reply {
     match d.objects.get(id) {
