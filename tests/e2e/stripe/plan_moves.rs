@@ -29,16 +29,7 @@ async fn a_plan_change_is_previewed_by_stripe_beside_the_ledger_then_made_and_fo
             .iter()
             .map(|i| i["id"].as_str().unwrap().to_string())
             .collect();
-        let price = |key: &str| {
-            stripe
-                .objects("price")
-                .into_iter()
-                .find(|p| p["lookup_key"] == key)
-                .unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        };
+        let price = |key: &str| stripe.price_id(key);
 
         // Half way through the 30-day period.
         h.set_now(NOW + 15 * DAY);

@@ -149,17 +149,6 @@ at_limit = "charge_overage"
 price = { unit_amount = 5 }
 "#;
 
-fn price(stripe: &StripeServer, lookup_key: &str) -> String {
-    stripe
-        .objects("price")
-        .into_iter()
-        .find(|p| p["lookup_key"] == lookup_key)
-        .unwrap_or_else(|| panic!("no price {lookup_key}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn reconcile_usage_compares_the_upcoming_invoice_with_the_ledgers_preview() {
     let stripe = StripeServer::start().await;
@@ -181,10 +170,10 @@ async fn reconcile_usage_compares_the_upcoming_invoice_with_the_ledgers_preview(
                 .unwrap()
                 .to_string()
         });
-    let sub = stripe.seed_subscription(&cus, &price(&stripe, "pro_monthly"));
+    let sub = stripe.seed_subscription(&cus, &stripe.price_id("pro_monthly"));
     c.ok(
         "update_subscription",
-        json!({"subscription": sub, "items": [{"price": price(&stripe, "pro_calls_monthly")}]}),
+        json!({"subscription": sub, "items": [{"price": stripe.price_id("pro_calls_monthly")}]}),
     )
     .await;
     let draft = c.ok("create_invoice", json!({"customer": "acme"})).await;

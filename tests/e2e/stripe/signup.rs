@@ -9,18 +9,6 @@ use crate::support::stripe::{StripeServer, setup};
 use crate::support::{Client, DAY, HOUR, Harness, NOW, backends};
 use crate::webhooks::{Hook, NEW, event};
 
-/// The id of the synced price with `lookup_key`.
-fn price(stripe: &StripeServer, lookup_key: &str) -> String {
-    stripe
-        .objects("price")
-        .into_iter()
-        .find(|p| p["lookup_key"] == lookup_key)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn coupon(c: &Client, percent: &str) -> String {
     let coupon = c
         .ok(
@@ -85,12 +73,12 @@ async fn a_plan_with_its_trial_and_a_promotion_code_is_one_subscription_request_
         assert_eq!(sent.param("customer"), Some(cus.as_str()));
         assert_eq!(
             sent.param("items[0][price]"),
-            Some(price(&stripe, "starter_monthly").as_str())
+            Some(stripe.price_id("starter_monthly").as_str())
         );
         assert_eq!(sent.param("items[0][quantity]"), Some("1"));
         assert_eq!(
             sent.param("items[1][price]"),
-            Some(price(&stripe, "starter_tool_calls_monthly").as_str())
+            Some(stripe.price_id("starter_tool_calls_monthly").as_str())
         );
         assert_eq!(sent.param("items[1][quantity]"), None, "a usage price");
         assert_eq!(sent.param("trial_period_days"), Some("14"));

@@ -21,16 +21,7 @@ async fn a_plan_is_sold_with_its_synced_prices_by_link_or_checkout() {
     assert!(message.contains("sync_catalog"));
 
     c.ok("sync_catalog", json!({"dry_run": false})).await;
-    let price = |key: &str| {
-        stripe
-            .objects("price")
-            .into_iter()
-            .find(|p| p["lookup_key"] == key)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let price = |key: &str| stripe.price_id(key);
     let link = c
         .ok(
             "create_payment_link",

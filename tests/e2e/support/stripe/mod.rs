@@ -90,6 +90,17 @@ impl StripeServer {
             .unwrap_or_default()
     }
 
+    /// The id of the price with `lookup_key` (as sync_catalog made it).
+    pub fn price_id(&self, lookup_key: &str) -> String {
+        self.objects("price")
+            .into_iter()
+            .find(|p| p["lookup_key"] == lookup_key)
+            .unwrap_or_else(|| panic!("no price {lookup_key}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// The meter events accepted, in arrival order (each identifier at most once).
     pub fn meter_events(&self) -> Vec<Value> {
         self.data.lock().unwrap().meter_events.clone()
