@@ -60,9 +60,8 @@ pub struct ContinueOnboarding {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnboardingQuery {
-    /// The flow's id; or give `email` for its newest flow.
-    pub onboarding_id: Option<Token>,
-    pub email: Option<Text>,
+    /// The flow's id (`onb_…`), or the email it was started with (its newest flow).
+    pub onboarding: Text,
 }
 
 /// An email as flows key it: trimmed, lower case, one `@` with a dot after it.
@@ -158,18 +157,16 @@ impl App {
     }
 
     pub async fn get_onboarding(&self, q: OnboardingQuery) -> Result<OnboardingView, BillingError> {
-        let flow = match (&q.onboarding_id, &q.email) {
-            (Some(id), _) => self.flow(&id.0).await?,
-            (None, Some(email)) => {
-                let email = email_of(&email.0)?;
+        let given = q.onboarding.0.trim();
+        let flow = match given.starts_with("onb_") {
+            true => self.flow(given).await?,
+            false => {
+                let email = email_of(given)?;
                 self.store
                     .onboardings_of(&email)
                     .await?
                     .pop()
                     .ok_or_else(|| not_found(&email))?
-            }
-            (None, None) => {
-                return Err(BillingError::invalid("give onboarding_id or email"));
             }
         };
         let paid = self.store.payment_standing(&flow.customer_id).await?;

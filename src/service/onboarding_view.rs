@@ -81,7 +81,7 @@ pub fn view(flow: &OnboardingRecord, linked: bool, paid: bool, now: i64) -> Onbo
         (
                 "payment_method",
                 vec!["a payment method: the customer completes the setup in the browser (Stripe.js confirmSetup with setup_client_secret); Stripe's setup_intent.succeeded webhook tells the ledger".into()],
-                Some(format!("get_onboarding {{\"onboarding_id\": \"{id}\"}} until the step moves on, then continue_onboarding {{\"onboarding_id\": \"{id}\"}}")),
+                Some(format!("get_onboarding {{\"onboarding\": \"{id}\"}} until the step moves on, then continue_onboarding {{\"onboarding_id\": \"{id}\"}}")),
             )
     } else if flow.plan.is_none() {
         done.extend(["customer", "payment_method"].map(String::from));

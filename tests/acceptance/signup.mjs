@@ -198,7 +198,7 @@ await step("a signed setup_intent.succeeded moves the flow to step subscription"
   const r = await deliver("setup_intent.succeeded", stripe.confirmSetupIntent(intentId));
   let seen;
   for (let i = 0; i < 50; i++) {
-    seen = await call("get_onboarding", { onboarding_id: flow.onboarding_id });
+    seen = await call("get_onboarding", { onboarding: flow.onboarding_id });
     if (seen.step !== "payment_method") break;
     await new Promise((done) => setTimeout(done, 100));
   }

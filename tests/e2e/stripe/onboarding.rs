@@ -99,7 +99,7 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
         let (card, succeeded) = set_up(&stripe, "evt_onb_1");
         hook.accept(succeeded).await;
         let shown = c
-            .ok("get_onboarding", json!({"email": "ada@example.com"}))
+            .ok("get_onboarding", json!({"onboarding": "Ada@example.com"}))
             .await;
         assert_eq!(shown["step"], "subscription", "{shown}");
         assert!(
@@ -180,7 +180,7 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
         let shown = c
             .ok(
                 "get_onboarding",
-                json!({"onboarding_id": bob["onboarding_id"]}),
+                json!({"onboarding": bob["onboarding_id"]}),
             )
             .await;
         assert_eq!(shown["step"], "expired", "{shown}");
@@ -197,7 +197,7 @@ async fn a_customer_is_onboarded_from_an_email_with_every_step_idempotent() {
         assert_ne!(renewed["onboarding_id"], bob["onboarding_id"]);
         assert_eq!(renewed["customer"], bob["customer"], "the same customer");
         // A completed flow stays complete.
-        let ada = c.ok("get_onboarding", json!({"onboarding_id": id})).await;
+        let ada = c.ok("get_onboarding", json!({"onboarding": id})).await;
         assert_eq!(ada["step"], "complete");
     }
 }
@@ -262,7 +262,7 @@ async fn a_server_killed_between_stripe_creating_the_subscription_and_the_ledger
         .unwrap();
     call.abort();
     assert_eq!(stripe.objects("subscription").len(), 1, "Stripe made it");
-    let shown = c.ok("get_onboarding", json!({"onboarding_id": id})).await;
+    let shown = c.ok("get_onboarding", json!({"onboarding": id})).await;
     assert_eq!(
         shown["step"], "subscription",
         "the ledger never heard: {shown}"
