@@ -232,6 +232,8 @@ impl App {
     /// Run every step that can run now, in order; the view of where the flow stops.
     async fn advance(&self, mut flow: OnboardingRecord) -> Result<OnboardingView, BillingError> {
         let now = self.now();
+        // Read once: only Stripe's webhook changes it, never a step run here.
+        let paid = self.store.payment_standing(&flow.customer_id).await?;
         if flow.completed_at.is_none() && flow.expires_at > now {
             let mut metadata = BTreeMap::from([("onboarding".to_string(), flow.id.clone())]);
             if let Some(company) = &flow.company {
@@ -249,7 +251,6 @@ impl App {
                 },
             )
             .await?;
-            let paid = self.store.payment_standing(&flow.customer_id).await?;
             if !paid.payment_method_configured && flow.setup_intent_id.is_none() {
                 let intent = self
                     .create_setup_intent(NewSetupIntent {
@@ -313,7 +314,6 @@ impl App {
                 flow = self.store.save_onboarding(flow).await?;
             }
         }
-        let paid = self.store.payment_standing(&flow.customer_id).await?;
         Ok(super::onboarding_view::view(
             &flow,
             true,
