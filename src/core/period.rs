@@ -173,6 +173,36 @@ pub fn bucket_of(anchor: i64, cuts: [Option<i64>; 2], t: i64) -> i64 {
         .fold(hour, i64::max)
 }
 
+/// A piece holds events of less than this from its start (a month window is at most 31 days).
+pub const PIECE_MAX_MS: i64 = 31 * DAY_MS;
+
+/// The monthly piece an event at `t` is added to, as the span of times that share it: the
+/// customer's month window (from its billing anchor) that contains `t`, cut at `cuts` as
+/// [`bucket_of`] cuts hours. Its periods (a month or twelve) and the spans its invoices price
+/// then start and end between pieces, so a period is read from a piece per meter and tool.
+pub fn piece_of(anchor: i64, cuts: [Option<i64>; 2], t: i64) -> Span {
+    let window = window_span(anchor, Window::Month, t).unwrap_or_else(|| {
+        let start = bucket_of(anchor, [None, None], t);
+        Span {
+            start,
+            end: start.saturating_add(HOUR_MS),
+        }
+    });
+    cuts.into_iter().flatten().fold(window, |w, c| {
+        if c <= t {
+            Span {
+                start: w.start.max(c),
+                end: w.end,
+            }
+        } else {
+            Span {
+                start: w.start,
+                end: w.end.min(c),
+            }
+        }
+    })
+}
+
 /// RFC 3339 rendering of epoch milliseconds (for results people read).
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -225,6 +255,27 @@ mod tests {
             let month = window_span(anchor, Window::Month, t).unwrap();
             prop_assert_eq!(bucket_of(anchor, [None, None], month.start), month.start);
             prop_assert_eq!(bucket_of(anchor, [None, None], month.end), month.end);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_piece_holds_its_times_and_never_crosses_a_period_or_a_cut(
+            anchor in 0i64..4_000_000_000_000,
+            t in 0i64..4_000_000_000_000,
+            cut in proptest::option::of(0i64..4_000_000_000_000),
+            yearly in any::<bool>(),
+        ) {
+            let piece = piece_of(anchor, [cut, None], t);
+            prop_assert!(piece.start <= t && t < piece.end && piece.end - piece.start <= PIECE_MAX_MS);
+            // Every time of the piece is in the same period and on the same side of the cut.
+            let interval = if yearly { Interval::Year } else { Interval::Month };
+            let period = period_span(anchor, interval, t).unwrap();
+            prop_assert!(period.start <= piece.start && piece.end <= period.end);
+            if let Some(c) = cut {
+                prop_assert!(piece.end <= c || piece.start >= c);
+            }
+            prop_assert_eq!(piece_of(anchor, [cut, None], piece.end - 1), piece);
         }
     }
 

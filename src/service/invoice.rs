@@ -6,6 +6,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::invoice_reads::Reads;
 use super::terms::{in_trial, interval_of, period_of};
 use super::{App, BillingError, Money, PeriodView};
 use std::collections::BTreeMap;
@@ -134,29 +135,21 @@ fn plans_in<'a>(
 /// Each stretch with its usage: over the whole stretch, and per month where a yearly plan
 /// includes units per month.
 async fn with_usage<'a>(
-    app: &App,
+    reads: Reads<'_>,
     record: &CustomerRecord,
     anchor: i64,
     stretches: Vec<Stretch<'a>>,
 ) -> Result<Vec<(Stretch<'a>, StretchUsage)>, BillingError> {
-    let now = app.now();
+    let now = reads.app().now();
     let mut priced = Vec::with_capacity(stretches.len());
     for stretch in stretches {
-        let whole = app
-            .store
-            .usage_totals(&record.id, stretch.span.start, stretch.span.end)
-            .await?;
+        let whole = reads.usage(&record.id, stretch.span).await?;
         let monthly = stretch.interval == Interval::Year
             && stretch.plan.meters.values().any(|m| m.per == Per::Month);
         let mut months = Vec::new();
         if monthly {
             for span in months_of(anchor, stretch.span, now)? {
-                months.push((
-                    span,
-                    app.store
-                        .usage_totals(&record.id, span.start, span.end)
-                        .await?,
-                ));
+                months.push((span, reads.usage(&record.id, span).await?));
             }
         }
         priced.push((stretch, StretchUsage { whole, months }));
@@ -168,7 +161,7 @@ async fn with_usage<'a>(
 /// the current period inside it): its usage up to the change and a credit for its unused time,
 /// as Stripe invoices them at the change. Nothing for a period that ran to its end.
 async fn closing_lines(
-    app: &App,
+    reads: Reads<'_>,
     record: &CustomerRecord,
     period: Span,
     reserved: &BTreeMap<String, crate::core::reserved::ReservedMeter>,
@@ -191,6 +184,7 @@ async fn closing_lines(
     if at <= old.start || at >= old.end {
         return Ok(Vec::new());
     }
+    let app = reads.app();
     let catalog = &app.catalog;
     let Some(closed_plan) = plan
         .as_deref()
@@ -209,13 +203,10 @@ async fn closing_lines(
         Some(t) if t >= at => Some(old.end),
         other => other,
     };
-    let old_changes = app
-        .store
-        .plan_changes(&record.id, upto.start, upto.end)
-        .await?;
+    let old_changes = reads.plan_changes(&record.id, upto.start, upto.end).await?;
     let plans = plans_in(app, &old_changes, (closed_plan, interval), upto, None);
     let stretches = invoice::stretches(upto, &plans, trial_end);
-    let priced = with_usage(app, record, anchor, stretches).await?;
+    let priced = with_usage(reads, record, anchor, stretches).await?;
     let aggregations = app.catalog.aggregations();
     let no_credits = BTreeMap::new();
     let terms = Terms {
@@ -290,12 +281,22 @@ pub async fn preview_with(
     pending: Option<Pending<'_>>,
     closed: Option<Closed>,
 ) -> Result<InvoicePreviewView, BillingError> {
+    preview_using(Reads::store(app), record, pending, closed).await
+}
+
+/// [`preview_with`], reading the ledger through `reads`.
+pub async fn preview_using(
+    reads: Reads<'_>,
+    record: &CustomerRecord,
+    pending: Option<Pending<'_>>,
+    closed: Option<Closed>,
+) -> Result<InvoicePreviewView, BillingError> {
+    let app = reads.app();
     let now = app.now();
     let period = period_of(record, now)?;
     let current = app.plan_of(record).ok_or_else(|| no_plan(&record.id))?;
     let at_end = (current, interval_of(record));
-    let changes = app
-        .store
+    let changes = reads
         .plan_changes(&record.id, period.start, period.end)
         .await?;
     let plans = plans_in(app, &changes, at_end, period, pending);
@@ -304,13 +305,10 @@ pub async fn preview_with(
         .map(|p| p.plan)
         .ok_or_else(|| no_plan(&record.id))?;
     let stretches = invoice::stretches(period, &plans, record.trial_ends_at);
-    let priced = with_usage(app, record, record.period_anchor, stretches).await?;
+    let priced = with_usage(reads, record, record.period_anchor, stretches).await?;
     let aggregations = app.catalog.aggregations();
     let reserved = record.reserved()?;
-    let credits_burned = app
-        .store
-        .credits_burned(&record.id, period.start, period.end)
-        .await?;
+    let credits_burned = reads.credits_burned(&record.id, period).await?;
     let terms = Terms {
         period,
         trial_end: record.trial_ends_at,
@@ -319,7 +317,7 @@ pub async fn preview_with(
         credits_burned: &credits_burned,
     };
     let mut p = invoice::preview(&terms, &priced)?;
-    let closing = closing_lines(app, record, period, &reserved, &changes, closed).await?;
+    let closing = closing_lines(reads, record, period, &reserved, &changes, closed).await?;
     if !closing.is_empty() {
         p.total = closing
             .iter()
@@ -369,6 +367,6 @@ pub async fn preview_with(
             })
             .collect(),
         total: Money::new(p.total, currency),
-        credit_balance: super::credits::balance_of(app, &record.id).await?,
+        credit_balance: reads.balance(&record.id).await?,
     })
 }

@@ -10,6 +10,7 @@ mod error;
 pub mod gateway;
 pub mod insights;
 pub mod invoice;
+pub mod invoice_reads;
 pub mod keys;
 pub mod onboarding;
 mod onboarding_view;

@@ -18,7 +18,7 @@ use super::cache::{SnapshotCache, Spans, add_to};
 use super::writer::{self, Op, Pending, Reply, settle};
 use super::{AuditEntry, CUSTOMER_COLUMNS, ConsumeRequest, Consumed, CustomerRecord, GrantRecord, HoldLedger, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
 use crate::core::credit;
-use crate::core::period::bucket_of;
+use crate::core::period::{DAY_MS, PIECE_MAX_MS, Span, bucket_of, piece_of};
 
 /// The schema, embedded; applied when a backend opens.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./src/store/migrations");
@@ -218,6 +218,17 @@ impl Known {
         match self.0.get(customer) {
             Some(c) => bucket_of(c.period_anchor, [Some(c.plan_since), c.trial_ends_at], t),
             None => floor_hour(t),
+        }
+    }
+
+    /// The times that share the monthly piece of an event of `customer` at `t` ([`piece_of`]).
+    fn piece(&self, customer: &str, t: i64) -> Span {
+        match self.0.get(customer) {
+            Some(c) => piece_of(c.period_anchor, [Some(c.plan_since), c.trial_ends_at], t),
+            None => {
+                let hour = floor_hour(t);
+                Span { start: hour, end: hour.saturating_add(HOUR_MS) }
+            }
         }
     }
 

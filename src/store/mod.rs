@@ -293,6 +293,25 @@ pub trait InsightsLedger: Send + Sync {
     /// Credit entries in `[from, to)` by kind, and what live grants hold at `now`.
     async fn credit_flows(&self, from: i64, to: i64, now: i64) -> Result<CreditFlows, StoreError>;
     async fn delivery_health(&self) -> Result<DeliveryHealth, StoreError>;
+    /// Each customer's monthly usage pieces that touch its span (a customer once), for the
+    /// upcoming invoices of many customers at once.
+    async fn usage_pieces(
+        &self,
+        spans: &[(String, crate::core::period::Span)],
+    ) -> Result<Vec<UsagePiece>, StoreError>;
+    /// Credits each customer's usage of its span burned, per meter (as `credits_burned`).
+    async fn credits_burned_in(
+        &self,
+        spans: &[(String, crate::core::period::Span)],
+    ) -> Result<Vec<Burned>, StoreError>;
+    /// The customers with values of a `unique` meter in their span (whose distinct counts the
+    /// pieces do not hold).
+    async fn distinct_customers(
+        &self,
+        spans: &[(String, crate::core::period::Span)],
+    ) -> Result<Vec<String>, StoreError>;
+    /// The live grants (credits remaining) of every customer.
+    async fn live_grants_all(&self) -> Result<Vec<GrantRecord>, StoreError>;
     /// A customer's events in `[from, to)` (exact to the millisecond) per UTC day, meter, `tool`
     /// value and whether they failed.
     async fn usage_by_day(

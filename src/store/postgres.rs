@@ -15,6 +15,8 @@ const BEGIN: &str = "BEGIN";
 const LOCK_CUSTOMER: &str = "FOR NO KEY UPDATE";
 /// A webhook event's status, locked until the transaction ends (one application per event).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1 FOR UPDATE";
+/// The rows of a query as one JSON array of arrays (`JSON_ROWS.0`, the columns, `JSON_ROWS.1`).
+const JSON_ROWS: (&str, &str) = ("CAST(json_agg(json_build_array(", ")) AS TEXT)");
 /// How retention takes the old rows it is about to change: rows another process is changing
 /// are left to it (no waiting, no deadlock, nothing done twice).
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";

@@ -145,7 +145,7 @@ async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>,
     // A span some row crosses (a range on an earlier grid) is read exactly, events included.
     for (i, s) in spans.iter().enumerate() {
         if across[i] && s.start < s.end {
-            out[i] = exact_span(conn, customer, Some(counted.meter), *s).await?.remove(counted.meter).unwrap_or_default();
+            out[i] = exact_span(conn, customer, counted.meter, *s).await?.remove(counted.meter).unwrap_or_default();
         }
     }
     if counted.aggregation == Aggregation::Unique {

@@ -16,6 +16,8 @@ const BEGIN: &str = "BEGIN IMMEDIATE";
 const LOCK_CUSTOMER: &str = "";
 /// A webhook event's status (`BEGIN IMMEDIATE` already serialises every writer).
 const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1";
+/// The rows of a query as one JSON array of arrays (`JSON_ROWS.0`, the columns, `JSON_ROWS.1`).
+const JSON_ROWS: (&str, &str) = ("json_group_array(json_array(", "))");
 /// How retention takes the old rows it is about to change (`BEGIN IMMEDIATE` is alone anyway).
 const SKIP_LOCKED: &str = "";
 

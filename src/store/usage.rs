@@ -1,12 +1,12 @@
 // Usage in the ledger, included into `sqlite.rs` and `postgres.rs` by `ledger.rs`: appending
-// events with their hourly rows (sum, count, largest quantity, first and latest event; each row
-// starts on the customer's own hours, see `spans.rs`, which reads a span back) and, for `unique`
-// meters, the distinct values per UTC hour; the hourly totals over all customers for insights;
-// and listing events.
+// events with their hourly rows and monthly pieces (sum, count, largest quantity, first and latest
+// event; each starts on the customer's own hours or month windows, see `spans.rs`, which reads a
+// span back) and, for `unique` meters, the distinct values per UTC hour; the hourly totals over
+// all customers for insights; and listing events.
 
 use std::sync::LazyLock;
 
-use crate::core::period::{Span, billable_from, from_on};
+use crate::core::period::{billable_from, from_on};
 use crate::core::usage::{Aggregation, Tally};
 
 use super::{EventQuery, UsageEventRecord, UsageLedger};
@@ -69,6 +69,9 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     stored_ids.extend(removed_ids);
     let mut results: Vec<Recorded> = Vec::with_capacity(events.len());
     let mut hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)> = HashMap::new();
+    let mut monthly: HashMap<(&str, &str, i64, &str), (i64, Tally)> = HashMap::new();
+    // The piece of a customer's latest event: its next event is most often in it too.
+    let mut pieces: HashMap<&str, Span> = HashMap::new();
     let mut distinct: HashMap<(&str, &str, i64, &str), (i64, i64)> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         let result = if known.live(&e.customer).is_none() {
@@ -85,9 +88,20 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
                 None => {
                     let (row, hour) = (known.bucket(&e.customer, e.occurred_at), floor_hour(e.occurred_at));
                     let quantity = u64::try_from(e.quantity).unwrap_or(0);
-                    let (first, tally) = hourly.entry((&e.customer, &e.meter, row, &e.tool)).or_insert((e.occurred_at, Tally::default()));
-                    *first = (*first).min(e.occurred_at);
-                    tally.merge(&Tally::event(e.occurred_at, quantity));
+                    let piece = match pieces.get(e.customer.as_str()) {
+                        Some(p) if p.contains(e.occurred_at) => p.start,
+                        _ => {
+                            let p = known.piece(&e.customer, e.occurred_at);
+                            pieces.insert(&e.customer, p);
+                            p.start
+                        }
+                    };
+                    let event = Tally::event(e.occurred_at, quantity);
+                    for (rows, start) in [(&mut hourly, row), (&mut monthly, piece)] {
+                        let (first, tally) = rows.entry((&e.customer, &e.meter, start, &e.tool)).or_insert((e.occurred_at, Tally::default()));
+                        *first = (*first).min(e.occurred_at);
+                        tally.merge(&event);
+                    }
                     if let Some(value) = e.distinct.as_deref() {
                         let seen = distinct.entry((&e.customer, &e.meter, hour, value)).or_insert((e.occurred_at, e.occurred_at));
                         *seen = (seen.0.min(e.occurred_at), seen.1.max(e.occurred_at));
@@ -98,7 +112,8 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
         };
         results.push(result);
     }
-    upsert_hourly(conn, hourly).await?;
+    upsert_totals(conn, &HOURLY, hourly).await?;
+    upsert_totals(conn, &MONTHLY, monthly).await?;
     upsert_distinct(conn, distinct).await?;
     Ok(results)
 }
@@ -107,13 +122,34 @@ fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Add new events to their hourly rows (each keyed by its start on the customer's grid, with the
-/// time of its first and latest event); rows sorted, so concurrent writers touch them in one order.
-async fn upsert_hourly(conn: &mut Conn, hourly: HashMap<(&str, &str, i64, &str), (i64, Tally)>) -> Result<(), StoreError> {
-    let mut rows: Vec<_> = hourly.into_iter().collect();
+/// The statement parts of a level of usage totals the writer keeps (`table`, its rows keyed by
+/// customer, meter, the `start` column and value): the insert, and what a conflict adds.
+fn totals_sql(table: &str, start: &str) -> (String, String) {
+    (
+        format!("INSERT INTO {table} (customer_id, meter, {start}, tool, first_at, quantity, events, max_q, last_at, last_q) "),
+        // Every right-hand side reads the row as it was (SQL's rule on both databases).
+        format!(
+            " ON CONFLICT (customer_id, meter, {start}, tool) DO UPDATE SET quantity = {table}.quantity + excluded.quantity, \
+             events = {table}.events + excluded.events, \
+             first_at = CASE WHEN excluded.first_at < {table}.first_at THEN excluded.first_at ELSE {table}.first_at END, \
+             max_q = CASE WHEN excluded.max_q > {table}.max_q THEN excluded.max_q ELSE {table}.max_q END, \
+             last_q = CASE WHEN excluded.last_at >= {table}.last_at THEN excluded.last_q ELSE {table}.last_q END, \
+             last_at = CASE WHEN excluded.last_at >= {table}.last_at THEN excluded.last_at ELSE {table}.last_at END"
+        ),
+    )
+}
+
+static HOURLY: LazyLock<(String, String)> = LazyLock::new(|| totals_sql("usage_hourly", "hour"));
+static MONTHLY: LazyLock<(String, String)> = LazyLock::new(|| totals_sql("usage_monthly", "piece"));
+
+/// Add new events to their rows of one level (each keyed by its start on the customer's grid,
+/// with the time of its first and latest event); rows sorted, so concurrent writers touch them in
+/// one order.
+async fn upsert_totals(conn: &mut Conn, sql: &(String, String), totals: HashMap<(&str, &str, i64, &str), (i64, Tally)>) -> Result<(), StoreError> {
+    let mut rows: Vec<_> = totals.into_iter().collect();
     rows.sort_unstable_by_key(|(k, _)| *k);
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_hourly (customer_id, meter, hour, tool, first_at, quantity, events, max_q, last_at, last_q) ");
+        let mut qb = QueryBuilder::<Db>::new(sql.0.as_str());
         qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), (first, t))| {
             let (last_at, last_q) = t.last.unwrap_or((*hour, 0));
             b.push_bind(*customer)
@@ -127,16 +163,8 @@ async fn upsert_hourly(conn: &mut Conn, hourly: HashMap<(&str, &str, i64, &str),
                 .push_bind(last_at)
                 .push_bind(as_i64(last_q));
         });
-        // Every right-hand side reads the row as it was (SQL's rule on both databases).
-        qb.push(
-            " ON CONFLICT (customer_id, meter, hour, tool) DO UPDATE SET quantity = usage_hourly.quantity + excluded.quantity, \
-             events = usage_hourly.events + excluded.events, \
-             first_at = CASE WHEN excluded.first_at < usage_hourly.first_at THEN excluded.first_at ELSE usage_hourly.first_at END, \
-             max_q = CASE WHEN excluded.max_q > usage_hourly.max_q THEN excluded.max_q ELSE usage_hourly.max_q END, \
-             last_q = CASE WHEN excluded.last_at >= usage_hourly.last_at THEN excluded.last_q ELSE usage_hourly.last_q END, \
-             last_at = CASE WHEN excluded.last_at >= usage_hourly.last_at THEN excluded.last_at ELSE usage_hourly.last_at END",
-        );
-        qb.build().persistent(false).execute(&mut *conn).await?;
+        qb.push(sql.1.as_str());
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -209,31 +237,35 @@ fn shard_of(customer: &str) -> i64 {
     i64::from(customer.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % ROLLUP_SHARDS)
 }
 
-/// Add a committed batch's new usage to the hourly totals over all customers, last in the batch
-/// and in one key order, so the shared rows are held for the commit alone and writers never
-/// wait on each other in a cycle.
+/// Add a committed batch's new usage to the totals over all customers, per hour and per UTC day
+/// (`width`), last in the batch and in one key order, so the shared rows are held for the commit
+/// alone and writers never wait on each other in a cycle.
 async fn upsert_rollup(conn: &mut Conn, added: &[super::cache::Added]) -> Result<(), StoreError> {
-    let mut sums: BTreeMap<(i64, &str, &str, i64), (i64, i64)> = BTreeMap::new();
+    // (width, start, meter, value, shard) → (quantity, events)
+    type Key<'a> = (i64, i64, &'a str, &'a str, i64);
+    let mut sums: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
     for a in added {
-        let sum = sums.entry((floor_hour(a.first_at), &a.meter, &a.tool, shard_of(&a.customer))).or_default();
-        sum.0 = sum.0.saturating_add(as_i64(a.tally.sum));
-        sum.1 = sum.1.saturating_add(as_i64(a.tally.count));
+        for width in [HOUR_MS, DAY_MS] {
+            let sum = sums.entry((width, a.first_at.div_euclid(width) * width, &a.meter, &a.tool, shard_of(&a.customer))).or_default();
+            sum.0 = sum.0.saturating_add(as_i64(a.tally.sum));
+            sum.1 = sum.1.saturating_add(as_i64(a.tally.count));
+        }
     }
     let rows: Vec<_> = sums.into_iter().collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_rollup (hour, meter, tool, shard, quantity, events) ");
-        qb.push_values(chunk, |mut b, ((hour, meter, tool, shard), (quantity, events))| {
-            b.push_bind(*hour).push_bind(*meter).push_bind(*tool).push_bind(*shard).push_bind(*quantity).push_bind(*events);
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_rollup (width, start, meter, tool, shard, quantity, events) ");
+        qb.push_values(chunk, |mut b, ((width, start, meter, tool, shard), (quantity, events))| {
+            b.push_bind(*width).push_bind(*start).push_bind(*meter).push_bind(*tool).push_bind(*shard).push_bind(*quantity).push_bind(*events);
         });
         qb.push(
             // Saturating: a total past the ledger's range must not fail every batch after it.
-            " ON CONFLICT (hour, meter, tool, shard) DO UPDATE SET \
+            " ON CONFLICT (width, start, meter, tool, shard) DO UPDATE SET \
              quantity = CASE WHEN usage_rollup.quantity > 9223372036854775807 - excluded.quantity \
                THEN 9223372036854775807 ELSE usage_rollup.quantity + excluded.quantity END, \
              events = CASE WHEN usage_rollup.events > 9223372036854775807 - excluded.events \
                THEN 9223372036854775807 ELSE usage_rollup.events + excluded.events END",
         );
-        qb.build().persistent(false).execute(&mut *conn).await?;
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

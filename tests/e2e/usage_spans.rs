@@ -1,13 +1,14 @@
 //! A span's usage as the ledger reads it back equals the events' own tallies, whatever the span:
-//! on the customer's hours, across them, and across rows written before its anchor moved and
-//! before its plan changed (backdated events included). Both backends.
+//! on the customer's hours and months, across them, and across rows written before its anchor
+//! moved and before its plan changed (backdated events included); and the usage series over all
+//! customers counts each hour of its range once. Both backends.
 
 use std::collections::BTreeMap;
 
 use billing_mcp::core::usage::Tally;
 use billing_mcp::store::{self, NewCustomer, NewEvent, PlanChange, Store};
 
-use crate::support::{HOUR, NOW, backends, test_db};
+use crate::support::{DAY, HOUR, NOW, backends, test_db};
 
 const METERS: [&str; 2] = ["tool_calls", "tokens"];
 const TOOLS: [&str; 3] = ["", "search", "fetch"];
@@ -73,6 +74,48 @@ async fn record(
     store.record_usage(batch).await.unwrap();
 }
 
+/// Customer `acme` on the free plan, its billing anchor at `anchor`.
+async fn open_account(store: &Store, anchor: i64) {
+    store
+        .create_customer(NewCustomer {
+            id: "acme".into(),
+            name: None,
+            email: None,
+            plan: Some("free".into()),
+            billing_interval: "month".into(),
+            status: "active".into(),
+            period_anchor: anchor,
+            trial_ends_at: None,
+            metadata: "{}".into(),
+            now: anchor,
+        })
+        .await
+        .unwrap();
+}
+
+/// Each phase in turn: its plan change (if any), then `n` events between its two times.
+async fn play(
+    store: &Store,
+    rng: &mut Lcg,
+    seen: &mut Vec<Recorded>,
+    phases: impl IntoIterator<Item = (Option<PlanChange>, usize, i64, i64)>,
+) {
+    for (plan, n, from, to) in phases {
+        if let Some(plan) = plan {
+            store.change_plan(plan).await.unwrap();
+        }
+        record(store, rng, seen, n, from, to).await;
+    }
+}
+
+/// Every span of `acme` reads what its events add up to.
+async fn assert_spans(store: &Store, seen: &[Recorded], spans: Vec<(i64, i64)>, what: &str) {
+    for (from, to) in spans {
+        let read = store.usage_totals("acme", from, to).await.unwrap();
+        assert_eq!(read, by_hand(seen, from, to), "{from}..{to} ({what})");
+    }
+}
+
 /// The tallies of the events in `from..to`, counted one by one.
 fn by_hand(events: &[Recorded], from: i64, to: i64) -> BTreeMap<String, BTreeMap<String, Tally>> {
     let mut out: BTreeMap<String, BTreeMap<String, Tally>> = BTreeMap::new();
@@ -107,21 +150,7 @@ async fn every_span_reads_what_its_events_add_up_to() {
         let store = store::open(&db.url).await.unwrap();
         // An anchor at an odd millisecond: the customer's hours are not the clock's.
         let first = NOW - 6 * HOUR + 1_234_567;
-        store
-            .create_customer(NewCustomer {
-                id: "acme".into(),
-                name: None,
-                email: None,
-                plan: Some("free".into()),
-                billing_interval: "month".into(),
-                status: "active".into(),
-                period_anchor: first,
-                trial_ends_at: None,
-                metadata: "{}".into(),
-                now: first,
-            })
-            .await
-            .unwrap();
+        open_account(&store, first).await;
         let (mut rng, mut seen) = (Lcg(7), Vec::new());
         // Events, then a new period on another grid, more events (some before it), then a plan
         // change inside an hour of the new grid, and more events again.
@@ -142,12 +171,7 @@ async fn every_span_reads_what_its_events_add_up_to() {
                 second + 5 * HOUR,
             ),
         ];
-        for (plan, n, from, to) in phases {
-            if let Some(plan) = plan {
-                store.change_plan(plan).await.unwrap();
-            }
-            record(&store, &mut rng, &mut seen, n, from, to).await;
-        }
+        play(&store, &mut rng, &mut seen, phases).await;
         let mut spans = vec![
             (first, first + HOUR),
             (first, first + 24 * HOUR),
@@ -162,13 +186,104 @@ async fn every_span_reads_what_its_events_add_up_to() {
             let s = first - 3 * HOUR + rng.below(12 * HOUR);
             spans.push((s, s + 1 + rng.below(4 * HOUR)));
         }
-        for (from, to) in spans {
-            let read = store.usage_totals("acme", from, to).await.unwrap();
-            assert_eq!(
-                read,
-                by_hand(&seen, from, to),
-                "{backend:?}: {from}..{to} (first anchor {first}, second {second}, plan change {plan_change})"
-            );
+        let what = format!(
+            "{backend:?}, first anchor {first}, second {second}, plan change {plan_change}"
+        );
+        assert_spans(&store, &seen, spans, &what).await;
+    }
+}
+
+/// Months of usage: periods and billing months are read from whole monthly pieces, and any other
+/// span (across month windows, plan changes and a moved anchor) from the pieces inside it, the
+/// hours inside the rest and the events at its very edges — always what the events add up to.
+#[tokio::test]
+async fn spans_over_months_read_what_their_events_add_up_to() {
+    use billing_mcp::core::period::{Window, window_span};
+    for backend in backends() {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        let first = NOW - 80 * DAY + 1_234_567;
+        open_account(&store, first).await;
+        let (mut rng, mut seen) = (Lcg(11), Vec::new());
+        // A plan change inside the second month, then a new period on another grid in the third
+        // (events before each recorded after it, as late events are).
+        let plan_change = first + 45 * DAY + 333;
+        let second = first + 60 * DAY + 777_777;
+        let phases = [
+            (None, 400, first - 2 * DAY, first + 40 * DAY),
+            (
+                Some(change(first, "starter", false, plan_change)),
+                300,
+                first + 30 * DAY,
+                first + 75 * DAY,
+            ),
+            (
+                Some(change(second, "professional", true, second)),
+                200,
+                first + 50 * DAY,
+                first + 80 * DAY,
+            ),
+        ];
+        play(&store, &mut rng, &mut seen, phases).await;
+        let mut spans = vec![(plan_change, second), (second, second + 31 * DAY)];
+        for k in 0..3 {
+            let m = window_span(first, Window::Month, first + k * 31 * DAY).unwrap();
+            spans.push((m.start, m.end));
+            spans.push((m.start, plan_change));
+        }
+        for _ in 0..150 {
+            let s = first - 3 * DAY + rng.below(85 * DAY);
+            spans.push((s, s + 1 + rng.below(40 * DAY)));
+        }
+        let what =
+            format!("{backend:?}, anchor {first}, plan change {plan_change}, new period {second}");
+        assert_spans(&store, &seen, spans, &what).await;
+    }
+}
+
+/// The usage series over all customers (`usage_by_hour`): whole UTC days from the daily totals,
+/// the hours of a partial first and last day from the hourly ones, each day once and exactly the
+/// hours of the range.
+#[tokio::test]
+async fn the_usage_series_counts_each_hour_of_its_range_once() {
+    for backend in backends() {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        // On whole UTC hours, so the customer's hours are the clock's.
+        let first = NOW - NOW % DAY - 10 * DAY;
+        open_account(&store, first).await;
+        let (mut rng, mut seen) = (Lcg(5), Vec::new());
+        record(&store, &mut rng, &mut seen, 400, first, first + 8 * DAY).await;
+        for (from, to) in [
+            (first + DAY + 10 * HOUR, first + 5 * DAY + 15 * HOUR),
+            (first + 2 * DAY, first + 6 * DAY),
+            (first + 3 * DAY + 2 * HOUR, first + 3 * DAY + 9 * HOUR),
+            (first + 4 * DAY, first + 4 * DAY + 13 * HOUR),
+            (first + 4 * DAY + 13 * HOUR, first + 7 * DAY),
+        ] {
+            let mut read: BTreeMap<(String, String, i64), (i64, i64)> = BTreeMap::new();
+            for r in store.usage_by_hour(from, to).await.unwrap() {
+                assert!(
+                    r.hour >= from && r.hour < to,
+                    "{backend:?}: a row at {} outside {from}..{to}",
+                    r.hour
+                );
+                let day = read
+                    .entry((r.meter, r.tool, r.hour.div_euclid(DAY)))
+                    .or_default();
+                *day = (day.0 + r.quantity, day.1 + r.events);
+            }
+            let mut by_hand: BTreeMap<(String, String, i64), (i64, i64)> = BTreeMap::new();
+            for e in seen
+                .iter()
+                .filter(|e| e.at - e.at % HOUR >= from && e.at < to)
+            {
+                let day = by_hand
+                    .entry((e.meter.into(), e.tool.into(), e.at.div_euclid(DAY)))
+                    .or_default();
+                *day = (day.0 + e.quantity, day.1 + 1);
+            }
+            assert_eq!(read, by_hand, "{backend:?}: {from}..{to}");
         }
     }
 }

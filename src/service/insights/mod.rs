@@ -1,6 +1,6 @@
 //! `get_dashboard`: the business over a range, from the ledger alone (Stripe adds only its
 //! balance). Every money figure is one the invoices carry: the upcoming invoices are
-//! `preview_invoice` itself, per customer; MRR is the base prices in force (`revenue.rs`); usage
+//! `preview_invoice` itself, per customer (its ledger read for every customer at once); MRR is the base prices in force (`revenue.rs`); usage
 //! comes from the hourly totals, so a year costs what a day does (`activity.rs`).
 
 mod activity;
@@ -17,8 +17,10 @@ use crate::core::insight::{Granularity, bucket_of, buckets};
 use crate::core::period::{Span, rfc3339};
 use crate::core::text::quote;
 use crate::service::invoice::{self, InvoicePreviewView};
+use crate::service::invoice_reads::{self, Reads};
 use crate::service::terms::time_or;
 use crate::service::{App, BillingError};
+use crate::store::CustomerRecord;
 use view::DashboardView;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -84,13 +86,24 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
     let (plan_changes, status_changes) = app.store.changes_since(range.start).await?;
     let histories = revenue::histories(&plan_changes, &status_changes);
     // The upcoming invoice of every customer not churned that has a plan, as preview_invoice
-    // gives it.
-    let due: Vec<_> = customers
+    // gives it, from the ledger read for all of them at once.
+    let due: Vec<&CustomerRecord> = customers
         .iter()
         .filter(|r| !activity::churned(r) && app.plan_of(r).is_some())
-        .map(|r| async move { (r.id.as_str(), invoice::preview(app, r).await) })
         .collect();
-    let answered: Vec<_> = futures::stream::iter(due)
+    let held = invoice_reads::prefetch(app, &due).await?;
+    let reads = Reads::prefetched(app, &held);
+    let previewed: Vec<_> = due
+        .iter()
+        .copied()
+        .map(|r| async move {
+            (
+                r.id.as_str(),
+                invoice::preview_using(reads, r, None, None).await,
+            )
+        })
+        .collect();
+    let answered: Vec<_> = futures::stream::iter(previewed)
         .buffered(PREVIEWS_AT_ONCE)
         .collect()
         .await;

@@ -36,6 +36,44 @@ pub struct Receipt {
     pub amount: i64,
 }
 
+/// A customer's usage of one meter and `tool` value over one monthly piece (its month window
+/// from its billing anchor, cut at its plan start and trial end), with the times of its first
+/// and latest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePiece {
+    pub customer_id: String,
+    pub meter: String,
+    pub tool: String,
+    pub first_at: i64,
+    pub last_at: i64,
+    pub quantity: i64,
+    pub events: i64,
+    pub max_q: i64,
+    pub last_q: i64,
+}
+
+impl UsagePiece {
+    /// Its figures (sum, count, largest, latest).
+    pub fn tally(&self) -> crate::core::usage::Tally {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        crate::core::usage::Tally {
+            sum: n(self.quantity),
+            count: n(self.events),
+            max: n(self.max_q),
+            last: Some((self.last_at, n(self.last_q))),
+            distinct: 0,
+        }
+    }
+}
+
+/// Credits a customer's usage of one meter burned over a span.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Burned {
+    pub customer_id: String,
+    pub meter: String,
+    pub credits: i64,
+}
+
 /// Credits moved over a range, by kind of credit entry (`grant`, `purchase`, `adjustment`,
 /// `debit`, `expiry`, …; signed as entered), and what live grants hold now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
