@@ -132,8 +132,8 @@ impl Gateway {
         let mut options = PeerRequestOptions::no_options();
         options.meta = Some(meta);
         up.relay.enter(call_id, context.peer.clone());
-        let sent = up
-            .connection()
+        let (session, connection) = up.session();
+        let sent = connection
             .peer()
             .send_cancellable_request(
                 ClientRequest::CallToolRequest(CallToolRequest::new(params)),
@@ -151,19 +151,30 @@ impl Gateway {
             }
         };
         if let Some(token) = client_token.clone() {
-            up.relay
-                .follow_progress(handle.progress_token.clone(), (context.peer.clone(), token));
+            let early = up.relay.follow_progress(
+                (session, handle.progress_token.clone()),
+                (context.peer.clone(), token),
+            );
+            for progress in early {
+                if let Err(e) = context.peer.notify_progress(progress).await {
+                    tracing::debug!(error = %e, "upstream progress not delivered");
+                }
+            }
         }
-        let upstream_token = handle.progress_token.clone();
+        let upstream_token = (session, handle.progress_token.clone());
         let answer = tokio::select! {
             r = &mut handle.rx => Some(r),
             () = context.ct.cancelled() => None,
             () = tokio::time::sleep(self.options.timeout) => Some(Ok(Err(rmcp::ServiceError::Timeout { timeout: self.options.timeout }))),
         };
-        if up.relay.sent_progress(&upstream_token) {
-            // The upstream's last progress can be handled just after its answer (rmcp relays
-            // notifications in tasks of their own): a moment for it before the answer goes out.
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        if client_token.is_some() {
+            // rmcp hands each notification of the upstream to a task of its own, started before
+            // the answer that came after it is delivered here: a turn of the scheduler for those
+            // tasks, then a moment for progress on its way, before the answer goes out.
+            tokio::task::yield_now().await;
+            if up.relay.sent_progress(&upstream_token) {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
         }
         up.relay.forget_progress(&upstream_token);
         up.relay.leave(call_id);

@@ -9,6 +9,7 @@
 mod call;
 mod clients;
 mod listings;
+mod progress;
 mod upstream;
 
 use std::sync::Arc;
@@ -46,8 +47,15 @@ pub struct Options {
 impl Upstream {
     /// The connection for the next request (`connect` opens at least one).
     fn connection(&self) -> &Connection {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        &self.connections[n % self.connections.len()]
+        self.session().1
+    }
+
+    /// The session for the next request and its number (what its notifications are told apart
+    /// by: each session numbers its progress tokens from 0).
+    fn session(&self) -> (usize, &Connection) {
+        let n =
+            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.connections.len();
+        (n, &self.connections[n])
     }
 }
 

@@ -25,6 +25,7 @@ use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer, ServiceExt};
 
 use super::clients::{Changed, Clients};
 use super::listings::Listings;
+use super::progress::{Call, Routes};
 
 /// Where an upstream is: `NAME=COMMAND ARGS…` or `NAME=https://…/mcp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,16 +119,11 @@ impl UpstreamSpec {
     }
 }
 
-/// A call whose progress is relayed: the client's connection, its token, and whether the
-/// upstream has sent any.
-type Followed = (Peer<RoleServer>, ProgressToken, bool);
-
 /// Who waits for what an upstream sends during calls in flight.
 #[derive(Default)]
 pub struct Relay {
-    /// Upstream progress token → the client's connection and its own token, and whether the
-    /// upstream has sent progress for it.
-    progress: Mutex<HashMap<ProgressToken, Followed>>,
+    /// Where the upstream's progress goes (by the token the gateway sent with each call).
+    progress: Mutex<Routes<Peer<RoleServer>>>,
     /// Clients with a call in flight on this upstream, by call.
     in_flight: Mutex<HashMap<u64, Peer<RoleServer>>>,
     /// The upstream's tools by upstream name, in its order.
@@ -140,31 +136,33 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// Relay the call's progress to `client` under its own token; what the upstream sent before
+    /// this, to send first.
     pub fn follow_progress(
         &self,
-        upstream: ProgressToken,
+        upstream: Call,
         client: (Peer<RoleServer>, ProgressToken),
-    ) {
+    ) -> Vec<ProgressNotificationParam> {
         self.progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(upstream, (client.0, client.1, false));
+            .follow(upstream, client.0, client.1)
     }
 
     /// Whether the upstream has sent progress for this call.
-    pub fn sent_progress(&self, upstream: &ProgressToken) -> bool {
+    pub fn sent_progress(&self, upstream: &Call) -> bool {
         self.progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(upstream)
-            .is_some_and(|p| p.2)
+            .sent(upstream)
     }
 
-    pub fn forget_progress(&self, upstream: &ProgressToken) {
+    /// The call was answered: its later progress goes nowhere.
+    pub fn forget_progress(&self, upstream: &Call) {
         self.progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(upstream);
+            .end(upstream);
     }
 
     pub fn enter(&self, call: u64, peer: Peer<RoleServer>) {
@@ -223,9 +221,10 @@ impl Relay {
     }
 }
 
-/// The client side of one upstream connection.
 #[derive(Clone)]
-pub struct RelayHandler(pub Arc<Relay>);
+/// The client side of one session with an upstream: the upstream's relay, and the session's
+/// number.
+pub struct RelayHandler(pub Arc<Relay>, pub usize);
 
 impl ClientHandler for RelayHandler {
     fn get_info(&self) -> ClientConfig {
@@ -244,22 +243,16 @@ impl ClientHandler for RelayHandler {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let client = self
+        let routed = self
             .0
             .progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(&params.progress_token)
-            .map(|p| {
-                p.2 = true;
-                (p.0.clone(), p.1.clone())
-            });
-        if let Some((peer, token)) = client {
-            let mut param = params;
-            param.progress_token = token;
-            if let Err(e) = peer.notify_progress(param).await {
-                tracing::debug!(error = %e, "upstream progress not delivered");
-            }
+            .arrive(self.1, params, std::time::Instant::now());
+        if let Some((peer, param)) = routed
+            && let Err(e) = peer.notify_progress(param).await
+        {
+            tracing::debug!(error = %e, "upstream progress not delivered");
         }
     }
 
@@ -354,7 +347,7 @@ pub async fn connect(
         clients,
         ..Relay::default()
     });
-    let handler = RelayHandler(Arc::clone(&relay));
+    let handler = |session| RelayHandler(Arc::clone(&relay), session);
     let connections = match &spec.target {
         Target::Command { program, args } => {
             let mut command = tokio::process::Command::new(program);
@@ -373,7 +366,7 @@ pub async fn connect(
                 .with_context(|| format!("upstream `{}`: cannot start `{program}`", spec.name))?
                 .0;
             vec![
-                handler
+                handler(0)
                     .serve(transport)
                     .await
                     .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))?,
@@ -395,14 +388,13 @@ pub async fn connect(
             }
             let client = http_client()?;
             let mut sessions = Vec::with_capacity(HTTP_SESSIONS);
-            for _ in 0..HTTP_SESSIONS {
+            for session in 0..HTTP_SESSIONS {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                     .custom_headers(headers.clone())
                     .max_concurrent_requests(1024);
                 let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
                 sessions.push(
-                    handler
-                        .clone()
+                    handler(session)
                         .serve(transport)
                         .await
                         .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))?,

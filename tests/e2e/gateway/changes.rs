@@ -16,7 +16,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::{CATALOG, options, upstream};
+use super::{CATALOG, connect, options, upstream};
 use crate::support::{Backend, Harness};
 
 /// A client that notes every tool-list change it is told of.
@@ -61,15 +61,8 @@ async fn a_tool_an_upstream_adds_reaches_connected_clients_unless_its_name_is_ta
         registry: Arc::new(billing_mcp::mcp::tools::all().only(&["get_usage".to_string()])),
         ..h.shared()
     };
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    let server = shared.server();
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
     let watch = Watch::default();
-    let client = watch.clone().serve(client_io).await.unwrap();
+    let client = connect(shared, watch.clone()).await;
     let info = client.peer_info().unwrap();
     assert_eq!(
         info.capabilities

@@ -3,6 +3,7 @@
 
 mod changes;
 mod crash;
+mod progress;
 mod upstream;
 
 use std::sync::Arc;
@@ -50,6 +51,22 @@ async fn customer_client(h: &Harness, gateway: &Arc<Gateway>, customer: &str) ->
         ..h.shared()
     })
     .await
+}
+
+/// A client with its own `handler` (to see what the server sends it), served by `shared`.
+async fn connect<H: rmcp::ClientHandler>(
+    shared: billing_mcp::transport::Shared,
+    handler: H,
+) -> rmcp::service::RunningService<rmcp::RoleClient, H> {
+    use rmcp::ServiceExt;
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    let server = shared.server();
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    handler.serve(client_io).await.unwrap()
 }
 
 async fn balance(owner: &Client, customer: &str) -> u64 {

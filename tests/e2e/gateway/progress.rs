@@ -1,0 +1,89 @@
+//! Progress an upstream sends during a call reaches the client whose call it is, under the
+//! client's own token, even when the upstream sends it at once (before the gateway's task has
+//! registered the call): every one of many concurrent calls gets its progress.
+
+use std::sync::{Arc, Mutex};
+
+use billing_mcp::access::Role;
+use billing_mcp::mcp::Identity;
+use billing_mcp::service::keys;
+use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
+use rmcp::service::NotificationContext;
+use rmcp::{ClientHandler, RoleClient};
+use serde_json::json;
+
+use super::{CATALOG, connect, gateway, options, upstream};
+use crate::support::{Backend, Harness};
+
+/// A client that keeps every progress notification it gets.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<ProgressNotificationParam>>>);
+
+impl ClientHandler for Seen {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.0.lock().unwrap().push(params);
+    }
+}
+
+#[tokio::test]
+async fn every_concurrent_call_gets_the_progress_its_upstream_sent_at_once() {
+    let h = Harness::with_catalog(Backend::Sqlite, CATALOG).await;
+    h.client()
+        .await
+        .ok("create_customer", json!({"customer": "acme"}))
+        .await;
+    let (url, _) = upstream::start().await;
+    let gateway = gateway(&url, options()).await;
+    let key = keys::NewKey {
+        rate_per_minute: Some(1_000_000),
+        burst: Some(10_000),
+        ..keys::NewKey::new(Role::Customer, Some("acme".into()))
+    };
+    let secret = keys::create(&h.app, key).await.unwrap().secret.unwrap();
+    let shared = billing_mcp::transport::Shared {
+        identity: Arc::new(Identity::Key(secret.into())),
+        gateway: Some(Arc::clone(&gateway)),
+        registry: Arc::new(billing_mcp::mcp::tools::all().only(&[])),
+        ..h.shared()
+    };
+    let seen = Seen::default();
+    let client = connect(shared, seen.clone()).await;
+    let calls = 40;
+    let answers = futures::future::join_all((0..calls).map(|_| {
+        // rmcp's client sends a progress token of its own with every call.
+        client.call_tool(
+            CallToolRequestParams::new("slow")
+                .with_arguments(json!({"ms": 30}).as_object().cloned().unwrap_or_default()),
+        )
+    }))
+    .await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|r| r.is_error != Some(true))),
+        "{answers:?}"
+    );
+    // The upstream's one notification per call (1 of 2), each under a distinct client token.
+    // Notifications reach the client's handler in tasks of their own: a moment for the last.
+    for _ in 0..50 {
+        if seen.0.lock().unwrap().len() >= calls {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let got = seen.0.lock().unwrap().clone();
+    assert_eq!(got.len(), calls, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|p| p.progress == 1.0 && p.total == Some(2.0)),
+        "{got:?}"
+    );
+    let tokens: std::collections::HashSet<_> =
+        got.iter().map(|p| p.progress_token.clone()).collect();
+    assert_eq!(tokens.len(), calls);
+    client.cancel().await.unwrap();
+}
