@@ -62,6 +62,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A stored row of totals (sum, events, largest, latest event's time and quantity); a
+    /// negative figure, which no write makes, reads as 0.
+    pub fn of_row(sum: i64, count: i64, max: i64, last_at: i64, last_q: i64) -> Tally {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Tally {
+            sum: n(sum),
+            count: n(count),
+            max: n(max),
+            last: Some((last_at, n(last_q))),
+            distinct: 0,
+        }
+    }
+
     /// One event.
     pub fn event(occurred_at: i64, quantity: u64) -> Tally {
         Tally {

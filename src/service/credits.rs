@@ -100,14 +100,16 @@ pub async fn grant(app: &App, input: GrantInput) -> Result<GrantResult, BillingE
 
 /// The live balance (unexpired grants' remaining credits).
 pub async fn balance_of(app: &App, customer: &str) -> Result<u64, BillingError> {
-    let grants: Vec<_> = app
-        .store
-        .credit_grants(customer)
-        .await?
-        .iter()
-        .map(|g| g.to_core())
-        .collect();
-    Ok(credit::balance(&grants, app.now()))
+    Ok(balance_in(
+        &app.store.credit_grants(customer).await?,
+        app.now(),
+    ))
+}
+
+/// What `grants` hold live at `now`.
+pub fn balance_in(grants: &[crate::store::GrantRecord], now: i64) -> u64 {
+    let grants: Vec<_> = grants.iter().map(|g| g.to_core()).collect();
+    credit::balance(&grants, now)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

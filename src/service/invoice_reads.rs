@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::terms::period_of;
 use super::{App, BillingError};
-use crate::core::credit;
 use crate::core::period::Span;
 use crate::store::{CustomerRecord, GrantRecord, PlanChangeRecord, UsagePiece, UsageTotals};
 
@@ -180,14 +179,10 @@ impl<'a> Reads<'a> {
     /// The customer's credit balance now.
     pub async fn balance(&self, customer: &str) -> Result<u64, BillingError> {
         match self.held {
-            Some(h) => {
-                let grants: Vec<_> = h
-                    .grants
-                    .get(customer)
-                    .map(|g| g.iter().map(GrantRecord::to_core).collect())
-                    .unwrap_or_default();
-                Ok(credit::balance(&grants, self.app.now()))
-            }
+            Some(h) => Ok(super::credits::balance_in(
+                h.grants.get(customer).map_or(&[][..], Vec::as_slice),
+                self.app.now(),
+            )),
             None => super::credits::balance_of(self.app, customer).await,
         }
     }

@@ -67,7 +67,7 @@ struct RowTally {
 
 impl RowTally {
     fn tally(&self) -> Tally {
-        Tally { sum: as_u64(self.quantity), count: as_u64(self.events), max: as_u64(self.max_q), last: Some((self.last_at, as_u64(self.last_q))), distinct: 0 }
+        Tally::of_row(self.quantity, self.events, self.max_q, self.last_at, self.last_q)
     }
 
     /// The times of its events, as a span.

@@ -55,14 +55,13 @@ pub struct UsagePiece {
 impl UsagePiece {
     /// Its figures (sum, count, largest, latest).
     pub fn tally(&self) -> crate::core::usage::Tally {
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        crate::core::usage::Tally {
-            sum: n(self.quantity),
-            count: n(self.events),
-            max: n(self.max_q),
-            last: Some((self.last_at, n(self.last_q))),
-            distinct: 0,
-        }
+        crate::core::usage::Tally::of_row(
+            self.quantity,
+            self.events,
+            self.max_q,
+            self.last_at,
+            self.last_q,
+        )
     }
 }
 

@@ -37,6 +37,15 @@ async fn gateway(url: &str, options: Options) -> Arc<Gateway> {
 
 /// A client whose calls are paid by `customer`'s key, through `gateway` on `h`.
 async fn customer_client(h: &Harness, gateway: &Arc<Gateway>, customer: &str) -> Client {
+    h.client_of(paid_by(h, gateway, customer).await).await
+}
+
+/// What serves a client whose calls are paid by `customer`'s key, through `gateway` on `h`.
+async fn paid_by(
+    h: &Harness,
+    gateway: &Arc<Gateway>,
+    customer: &str,
+) -> billing_mcp::transport::Shared {
     // A rate no test reaches: these tests count calls, not their pace.
     let key = keys::NewKey {
         rate_per_minute: Some(1_000_000),
@@ -44,13 +53,12 @@ async fn customer_client(h: &Harness, gateway: &Arc<Gateway>, customer: &str) ->
         ..keys::NewKey::new(Role::Customer, Some(customer.to_string()))
     };
     let secret = keys::create(&h.app, key).await.unwrap().secret.unwrap();
-    h.client_of(billing_mcp::transport::Shared {
+    billing_mcp::transport::Shared {
         identity: Arc::new(Identity::Key(secret.into())),
         gateway: Some(Arc::clone(gateway)),
         registry: Arc::new(billing_mcp::mcp::tools::all().only(&[])),
         ..h.shared()
-    })
-    .await
+    }
 }
 
 /// A client with its own `handler` (to see what the server sends it), served by `shared`.

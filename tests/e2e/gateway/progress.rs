@@ -4,15 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use billing_mcp::access::Role;
-use billing_mcp::mcp::Identity;
-use billing_mcp::service::keys;
 use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
 use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, RoleClient};
 use serde_json::json;
 
-use super::{CATALOG, connect, gateway, options, upstream};
+use super::{CATALOG, connect, gateway, options, paid_by, upstream};
 use crate::support::{Backend, Harness};
 
 /// A client that keeps every progress notification it gets.
@@ -38,18 +35,7 @@ async fn every_concurrent_call_gets_the_progress_its_upstream_sent_at_once() {
         .await;
     let (url, _) = upstream::start().await;
     let gateway = gateway(&url, options()).await;
-    let key = keys::NewKey {
-        rate_per_minute: Some(1_000_000),
-        burst: Some(10_000),
-        ..keys::NewKey::new(Role::Customer, Some("acme".into()))
-    };
-    let secret = keys::create(&h.app, key).await.unwrap().secret.unwrap();
-    let shared = billing_mcp::transport::Shared {
-        identity: Arc::new(Identity::Key(secret.into())),
-        gateway: Some(Arc::clone(&gateway)),
-        registry: Arc::new(billing_mcp::mcp::tools::all().only(&[])),
-        ..h.shared()
-    };
+    let shared = paid_by(&h, &gateway, "acme").await;
     let seen = Seen::default();
     let client = connect(shared, seen.clone()).await;
     let calls = 40;
