@@ -22,8 +22,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import time
 from contextlib import asynccontextmanager
 
 from mcp import ClientSession, MCPError, StdioServerParameters, types
@@ -185,6 +187,24 @@ async def ledger(work, tool, args):
         return r.structured_content if not r.is_error else {"error": r.content[0].text}
 
 
+def upstream_pids():
+    """The server-everything processes a gateway process started."""
+    def cmdline(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = f.read().rsplit(")", 1)[1].split()[1]
+            # a child of `billing-mcp gateway …` running server-everything
+            if EVERYTHING.encode() in cmdline(entry) and cmdline(parent).split(b"\0")[1:2] == [b"gateway"]:
+                pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return sorted(pids)
+
+
 def gateway_args(work, customer):
     return ["gateway", "--stdio", *work["flags"], "--customer", customer,
             "--upstream", f"everything={NODE} {EVERYTHING} stdio", "--upstream-env", "everything=GATEWAY_CHECK"]
@@ -201,7 +221,7 @@ async def main():
     work = {"log": log, "flags": ["--catalog", os.path.join(tmp, "billing.toml"),
                                   "--database-url", f"sqlite://{tmp}/billing.db"]}
     print(f"== server-everything at {EVERYTHING}; ledger and servers' logs in {tmp} (kept on failure)", flush=True)
-    for customer, plan in (("acme", "metered"), ("retry", "metered"), ("freebie", "free")):
+    for customer, plan in (("acme", "metered"), ("retry", "metered"), ("restart", "metered"), ("freebie", "free")):
         created = await ledger(work, "create_customer", {"customer": customer, "plan": plan})
         check(f"customer {customer} created on plan {plan}", created.get("plan") == plan, created)
 
@@ -289,6 +309,29 @@ async def main():
           f"{len(echoes)} echo events")
     check("a stdio upstream gets none of the gateway's own settings (its STRIPE_SECRET_KEY)", secret not in seen
           and "GATEWAY_CHECK" in seen, seen[:300])
+
+    print("== the upstream process killed: started again, failed calls not charged", flush=True)
+    async with connect(BINARY, gateway_args(work, "restart"), log) as s:
+        first = await call(s, "echo", {"message": "before"})
+        killed = upstream_pids()
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        answered, failed, deadline = 1, 0, time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = await call(s, "echo", {"message": "after"})
+            if got.get("isError") or "protocol_error" in got:
+                failed += 1
+                await asyncio.sleep(0.05)
+                continue
+            answered += 1
+            break
+        again = upstream_pids()
+    usage = await ledger(work, "get_usage", {"customer": "restart"})
+    check("a killed child upstream is started again and answers the next calls",
+          not first.get("isError") and len(killed) == 1 and len(again) == 1 and again != killed
+          and answered == 2, (first, killed, again, answered, failed))
+    check(f"only the answered calls are charged ({failed} failed while it restarted)",
+          len(usage.get("events", [])) == answered, usage)
 
     print(f"== a freemium plan of {FREE_LIMIT} calls a month", flush=True)
     async with connect(BINARY, gateway_args(work, "freebie"), log) as s:

@@ -110,7 +110,7 @@ impl Gateway {
     /// Send the call upstream and wait for its answer, the client's cancellation or the timeout.
     async fn forward(
         &self,
-        up: &super::Upstream,
+        up: &super::sessions::Upstream,
         tool: &str,
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
@@ -131,10 +131,18 @@ impl Gateway {
         params.meta = None;
         let mut options = PeerRequestOptions::no_options();
         options.meta = Some(meta);
+        let (session, peer) = up.session();
+        if peer.is_transport_closed() {
+            return (
+                Err(upstream_lost(
+                    &up.name,
+                    "its session ended and is being opened again; retry in a moment",
+                )),
+                Outcome::Failed,
+            );
+        }
         up.relay.enter(call_id, context.peer.clone());
-        let (session, connection) = up.session();
-        let sent = connection
-            .peer()
+        let sent = peer
             .send_cancellable_request(
                 ClientRequest::CallToolRequest(CallToolRequest::new(params)),
                 options,

@@ -23,48 +23,55 @@ pub struct Listings {
     templates: RwLock<Vec<ResourceTemplate>>,
 }
 
+/// Keep `new` in `kept`; whether it differs from what was kept.
+pub(super) fn replace<T: PartialEq>(kept: &RwLock<Vec<T>>, new: Vec<T>) -> bool {
+    let mut kept = kept.write().unwrap_or_else(PoisonError::into_inner);
+    let changed = *kept != new;
+    *kept = new;
+    changed
+}
+
 impl Listings {
-    /// Read the prompts again, if the upstream serves any.
-    pub async fn reload_prompts(&self, peer: &Peer<RoleClient>) {
+    /// Read the prompts again, if the upstream serves any; whether they changed.
+    pub async fn reload_prompts(&self, peer: &Peer<RoleClient>) -> bool {
         if peer
             .peer_info()
-            .is_some_and(|i| i.capabilities.prompts.is_some())
+            .is_none_or(|i| i.capabilities.prompts.is_none())
         {
-            match peer.list_all_prompts().await {
-                Ok(p) => *self.prompts.write().unwrap_or_else(PoisonError::into_inner) = p,
-                Err(e) => tracing::warn!(error = %e, "an upstream's prompts could not be read"),
+            return false;
+        }
+        match peer.list_all_prompts().await {
+            Ok(p) => replace(&self.prompts, p),
+            Err(e) => {
+                tracing::warn!(error = %e, "an upstream's prompts could not be read");
+                false
             }
         }
     }
 
-    /// Read the resources and templates again, if the upstream serves any.
-    pub async fn reload_resources(&self, peer: &Peer<RoleClient>) {
+    /// Read the resources and templates again, if the upstream serves any; whether they changed.
+    pub async fn reload_resources(&self, peer: &Peer<RoleClient>) -> bool {
         if peer
             .peer_info()
             .is_none_or(|i| i.capabilities.resources.is_none())
         {
-            return;
+            return false;
         }
-        match peer.list_all_resources().await {
-            Ok(r) => {
-                *self
-                    .resources
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = r
-            }
-            Err(e) => tracing::warn!(error = %e, "an upstream's resources could not be read"),
-        }
-        match peer.list_all_resource_templates().await {
-            Ok(t) => {
-                *self
-                    .templates
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = t
-            }
+        let resources = match peer.list_all_resources().await {
+            Ok(r) => replace(&self.resources, r),
             Err(e) => {
-                tracing::warn!(error = %e, "an upstream's resource templates could not be read")
+                tracing::warn!(error = %e, "an upstream's resources could not be read");
+                false
             }
-        }
+        };
+        let templates = match peer.list_all_resource_templates().await {
+            Ok(t) => replace(&self.templates, t),
+            Err(e) => {
+                tracing::warn!(error = %e, "an upstream's resource templates could not be read");
+                false
+            }
+        };
+        resources || templates
     }
 
     fn prompt(&self, name: &str) -> bool {
@@ -137,8 +144,7 @@ impl Gateway {
         })?;
         params.name = name;
         Some(
-            up.connection()
-                .peer()
+            up.peer()
                 .get_prompt_once(params)
                 .await
                 .map_err(|e| lost(&up.name, &e)),
@@ -183,8 +189,7 @@ impl Gateway {
             .iter()
             .find(|u| u.relay.listings.holds(&params.uri))?;
         Some(
-            up.connection()
-                .peer()
+            up.peer()
                 .read_resource_once(params)
                 .await
                 .map_err(|e| lost(&up.name, &e)),

@@ -10,6 +10,7 @@ mod call;
 mod clients;
 mod listings;
 mod progress;
+mod sessions;
 mod upstream;
 
 use std::sync::Arc;
@@ -22,8 +23,9 @@ use crate::access::{Principal, Role};
 use crate::catalog::Pricing;
 use crate::service::{App, BillingError};
 pub use clients::{Changed, Clients, accepted as accepted_subscription};
-use upstream::{Connection, Relay};
-pub use upstream::{Target, UpstreamSpec, http_client};
+use sessions::Upstream;
+pub use sessions::http_client;
+pub use upstream::{Target, UpstreamSpec};
 
 /// What a tool the payer's plan does not include does in `tools/list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,29 +44,6 @@ pub struct Options {
     pub customer: Option<String>,
     /// How long a call may run upstream before it is cancelled (and released).
     pub timeout: Duration,
-}
-
-impl Upstream {
-    /// The connection for the next request (`connect` opens at least one).
-    fn connection(&self) -> &Connection {
-        self.session().1
-    }
-
-    /// The session for the next request and its number (what its notifications are told apart
-    /// by: each session numbers its progress tokens from 0).
-    fn session(&self) -> (usize, &Connection) {
-        let n =
-            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.connections.len();
-        (n, &self.connections[n])
-    }
-}
-
-struct Upstream {
-    name: String,
-    /// One, or several sessions with an HTTP upstream, taken in turn.
-    connections: Vec<Connection>,
-    next: std::sync::atomic::AtomicUsize,
-    relay: Arc<Relay>,
 }
 
 pub struct Gateway {
@@ -89,14 +68,9 @@ impl Gateway {
         let clients = Arc::new(Clients::default());
         let mut upstreams = Vec::new();
         for spec in specs {
-            let (connections, relay) = upstream::connect(spec, Arc::clone(&clients)).await?;
-            tracing::info!(upstream = %spec.name, tools = relay.tools().len(), "upstream connected");
-            upstreams.push(Upstream {
-                name: spec.name.clone(),
-                connections,
-                next: std::sync::atomic::AtomicUsize::new(0),
-                relay,
-            });
+            let upstream = Upstream::connect(spec, Arc::clone(&clients)).await?;
+            tracing::info!(upstream = %spec.name, tools = upstream.relay.tools().len(), "upstream connected");
+            upstreams.push(upstream);
         }
         let prefixed = options.prefix || upstreams.len() > 1;
         let gateway = Gateway {

@@ -1,9 +1,9 @@
-//! One upstream MCP server the gateway serves: a child process on stdio or a streamable HTTP
-//! endpoint (with headers for its own auth), its tools as last listed, and the relay of what it
-//! sends back during a call: progress to the client whose call it is, elicitation and sampling
-//! requests to a client with a call in flight that supports them, log messages to the server's
-//! log (which admins that set a level receive), and a changed list read again and announced to
-//! the gateway's clients.
+//! One upstream MCP server the gateway serves: where it is (a child process on stdio or a
+//! streamable HTTP endpoint with headers for its own auth), its tools as last listed, and the
+//! relay of what it sends back during a call: progress to the client whose call it is,
+//! elicitation and sampling requests to a client with a call in flight that supports them, log
+//! messages to the server's log (which admins that set a level receive), and a changed list read
+//! again and announced to the gateway's clients.
 
 // Sampling and logging are deprecated from 2026-07-28 on, yet upstreams of the 2025 revisions
 // still send them, and they are relayed.
@@ -12,16 +12,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use anyhow::{Context, anyhow};
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequestParams, ElicitResult, Implementation, LoggingMessageNotificationParam,
     ProgressNotificationParam, ProgressToken, Tool,
 };
-use rmcp::service::{NotificationContext, Peer, RequestContext, RunningService};
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer, ServiceExt};
+use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer};
 
 use super::clients::{Changed, Clients};
 use super::listings::Listings;
@@ -68,7 +65,7 @@ const PASSED_ON: &[&str] = &[
     "NODE_EXTRA_CA_CERTS",
 ];
 
-fn passed_on(name: &str, extra: &[String]) -> bool {
+pub(super) fn passed_on(name: &str, extra: &[String]) -> bool {
     PASSED_ON.contains(&name)
         || name.starts_with("LC_")
         || name.starts_with("XDG_")
@@ -136,6 +133,14 @@ pub struct Relay {
 }
 
 impl Relay {
+    pub fn new(name: &str, clients: Arc<Clients>) -> Relay {
+        Relay {
+            name: name.to_string(),
+            clients,
+            ..Relay::default()
+        }
+    }
+
     /// Relay the call's progress to `client` under its own token; what the upstream sent before
     /// this, to send first.
     pub fn follow_progress(
@@ -196,6 +201,11 @@ impl Relay {
         }
     }
 
+    /// The gateway's clients, told when a list changes.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
     pub fn tools(&self) -> Vec<Tool> {
         self.tools
             .read()
@@ -213,11 +223,8 @@ impl Relay {
     }
 
     /// Keep the upstream's tools; whether they differ from those kept before.
-    fn set_tools(&self, tools: Vec<Tool>) -> bool {
-        let mut kept = self.tools.write().unwrap_or_else(PoisonError::into_inner);
-        let changed = *kept != tools;
-        *kept = tools;
-        changed
+    pub fn set_tools(&self, tools: Vec<Tool>) -> bool {
+        super::listings::replace(&self.tools, tools)
     }
 }
 
@@ -328,107 +335,4 @@ impl ClientHandler for RelayHandler {
             .await
             .map_err(|e| ErrorData::internal_error(format!("the client did not answer: {e}"), None))
     }
-}
-
-pub type Connection = RunningService<RoleClient, RelayHandler>;
-
-/// Sessions opened with an HTTP upstream: one rmcp client sends its requests one after the
-/// other, so calls in flight share several (a child process has one pipe).
-const HTTP_SESSIONS: usize = 8;
-
-/// Connect to an upstream (one child process, or [`HTTP_SESSIONS`] sessions with an HTTP one)
-/// and list its tools, prompts and resources.
-pub async fn connect(
-    spec: &UpstreamSpec,
-    clients: Arc<Clients>,
-) -> anyhow::Result<(Vec<Connection>, Arc<Relay>)> {
-    let relay = Arc::new(Relay {
-        name: spec.name.clone(),
-        clients,
-        ..Relay::default()
-    });
-    let handler = |session| RelayHandler(Arc::clone(&relay), session);
-    let connections = match &spec.target {
-        Target::Command { program, args } => {
-            let mut command = tokio::process::Command::new(program);
-            command.args(args);
-            // The upstream is another program: it gets what programs need to run and what
-            // --upstream-env names, never the gateway's own settings or other secrets.
-            command.env_clear();
-            for (name, value) in std::env::vars_os() {
-                if name.to_str().is_some_and(|n| passed_on(n, &spec.env)) {
-                    command.env(name, value);
-                }
-            }
-            let transport = TokioChildProcess::builder(command)
-                .stderr(std::process::Stdio::inherit())
-                .spawn()
-                .with_context(|| format!("upstream `{}`: cannot start `{program}`", spec.name))?
-                .0;
-            vec![
-                handler(0)
-                    .serve(transport)
-                    .await
-                    .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))?,
-            ]
-        }
-        Target::Url(url) => {
-            let mut headers = HashMap::new();
-            for (k, v) in &spec.headers {
-                let name = k.parse().map_err(|_| {
-                    anyhow!("upstream `{}`: header name `{k}` is not valid", spec.name)
-                })?;
-                let value = v.parse().map_err(|_| {
-                    anyhow!(
-                        "upstream `{}`: the value of header `{k}` is not valid",
-                        spec.name
-                    )
-                })?;
-                headers.insert(name, value);
-            }
-            let client = http_client()?;
-            let mut sessions = Vec::with_capacity(HTTP_SESSIONS);
-            for session in 0..HTTP_SESSIONS {
-                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
-                    .custom_headers(headers.clone())
-                    .max_concurrent_requests(1024);
-                let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
-                sessions.push(
-                    handler(session)
-                        .serve(transport)
-                        .await
-                        .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))?,
-                );
-            }
-            sessions
-        }
-    };
-    let Some(connection) = connections.first() else {
-        anyhow::bail!("upstream `{}`: no connection", spec.name)
-    };
-    let tools = connection
-        .peer()
-        .list_all_tools()
-        .await
-        .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
-    relay.set_tools(tools);
-    relay.listings.reload_prompts(connection.peer()).await;
-    relay.listings.reload_resources(connection.peer()).await;
-    Ok((connections, relay))
-}
-
-/// The HTTP client for upstreams: rustls on ring with the Mozilla roots (the TLS stack the
-/// Stripe client uses). Ring also becomes the process's default provider, which any other
-/// `reqwest` client of the process needs.
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()?)
 }

@@ -4,6 +4,7 @@
 mod changes;
 mod crash;
 mod progress;
+mod restart;
 mod upstream;
 
 use std::sync::Arc;

@@ -1,0 +1,251 @@
+//! The sessions the gateway holds with one upstream: opened at start, each watched, and opened
+//! again when it ends — a child process that exited is started again, an HTTP session the
+//! upstream dropped is initialized again — at once, then after 1 s, doubled up to 30 s while
+//! opening fails. On each reopening the upstream's tools, prompts and resources are read again
+//! and clients are told of a list that changed. A call sent while its session is down fails at
+//! once (and releases its hold) rather than wait.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use rmcp::service::{Peer, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+
+use super::clients::{Changed, Clients};
+use super::upstream::{Relay, RelayHandler, Target, UpstreamSpec, passed_on};
+
+type Connection = RunningService<RoleClient, RelayHandler>;
+
+/// Sessions opened with an HTTP upstream: one rmcp client sends its requests one after the
+/// other, so calls in flight share several (a child process has one pipe).
+const HTTP_SESSIONS: usize = 8;
+
+/// The longest wait between two attempts to open a session again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One upstream: its name, its relay, and a peer per session, each replaced when its session is
+/// opened again.
+pub struct Upstream {
+    pub name: String,
+    pub relay: Arc<Relay>,
+    peers: Vec<Arc<RwLock<Peer<RoleClient>>>>,
+    next: AtomicUsize,
+    /// The tasks that watch and reopen the sessions (stopped with the gateway).
+    watchers: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        for w in &self.watchers {
+            w.abort();
+        }
+    }
+}
+
+impl Upstream {
+    /// Connect to an upstream (one child process, or [`HTTP_SESSIONS`] sessions with an HTTP
+    /// one) and list its tools, prompts and resources.
+    pub async fn connect(spec: &UpstreamSpec, clients: Arc<Clients>) -> anyhow::Result<Upstream> {
+        let relay = Arc::new(Relay::new(&spec.name, clients));
+        let dialer = Arc::new(Dialer::new(spec)?);
+        let count = match spec.target {
+            Target::Command { .. } => 1,
+            Target::Url(_) => HTTP_SESSIONS,
+        };
+        let mut opened = Vec::with_capacity(count);
+        for session in 0..count {
+            opened.push(dialer.open(&relay, session).await?);
+        }
+        let tools = opened[0]
+            .peer()
+            .list_all_tools()
+            .await
+            .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
+        relay.set_tools(tools);
+        relay.listings.reload_prompts(opened[0].peer()).await;
+        relay.listings.reload_resources(opened[0].peer()).await;
+        let mut peers = Vec::with_capacity(count);
+        let mut watchers = Vec::with_capacity(count);
+        for (session, running) in opened.into_iter().enumerate() {
+            let slot = Arc::new(RwLock::new(running.peer().clone()));
+            let watch = watch(
+                Arc::clone(&dialer),
+                Arc::clone(&relay),
+                (session, Arc::clone(&slot)),
+                running,
+            );
+            watchers.push(tokio::spawn(watch).abort_handle());
+            peers.push(slot);
+        }
+        Ok(Upstream {
+            name: spec.name.clone(),
+            relay,
+            peers,
+            next: AtomicUsize::new(0),
+            watchers,
+        })
+    }
+
+    /// The session for the next request and its number (what its notifications are told apart
+    /// by: each session numbers its progress tokens from 0).
+    pub fn session(&self) -> (usize, Peer<RoleClient>) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.peers.len();
+        let peer = self.peers[n]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (n, peer)
+    }
+
+    /// A peer for the next request.
+    pub fn peer(&self) -> Peer<RoleClient> {
+        self.session().1
+    }
+}
+
+/// Wait for a session to end, open it again, put its peer in `slot`, and read the upstream's
+/// lists again (a restarted child may be another version).
+async fn watch(
+    dialer: Arc<Dialer>,
+    relay: Arc<Relay>,
+    (session, slot): (usize, Arc<RwLock<Peer<RoleClient>>>),
+    mut running: Connection,
+) {
+    let name = &dialer.spec.name;
+    loop {
+        let reason = running.waiting().await;
+        tracing::warn!(upstream = %name, session, reason = ?reason, "the upstream's session ended; opening it again");
+        let mut wait = Duration::from_secs(1);
+        running = loop {
+            match dialer.open(&relay, session).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    tracing::warn!(upstream = %name, session, error = %e, retry_in = ?wait, "the upstream could not be reached");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_BACKOFF);
+                }
+            }
+        };
+        *slot.write().unwrap_or_else(PoisonError::into_inner) = running.peer().clone();
+        tracing::info!(upstream = %name, session, "the upstream's session is open again");
+        metrics::counter!("billing_mcp_gateway_reconnects_total", "upstream" => name.clone())
+            .increment(1);
+        if session == 0 {
+            relist(&relay, running.peer()).await;
+        }
+    }
+}
+
+/// Read an upstream's lists again after a reconnection, and tell clients of those that changed.
+async fn relist(relay: &Relay, peer: &Peer<RoleClient>) {
+    match peer.list_all_tools().await {
+        Ok(tools) => {
+            if relay.set_tools(tools) {
+                relay.clients().changed(Changed::Tools).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the reconnected upstream's tools could not be read"),
+    }
+    if relay.listings.reload_prompts(peer).await {
+        relay.clients().changed(Changed::Prompts).await;
+    }
+    if relay.listings.reload_resources(peer).await {
+        relay.clients().changed(Changed::Resources).await;
+    }
+}
+
+/// What opening a session with one upstream takes: its spec, its headers parsed once, and the
+/// HTTP client its sessions share.
+struct Dialer {
+    spec: UpstreamSpec,
+    headers: HashMap<reqwest::header::HeaderName, reqwest::header::HeaderValue>,
+    http: Option<reqwest::Client>,
+}
+
+impl Dialer {
+    fn new(spec: &UpstreamSpec) -> anyhow::Result<Dialer> {
+        let mut headers = HashMap::new();
+        for (k, v) in &spec.headers {
+            let name = k
+                .parse()
+                .map_err(|_| anyhow!("upstream `{}`: header name `{k}` is not valid", spec.name))?;
+            let value = v.parse().map_err(|_| {
+                anyhow!(
+                    "upstream `{}`: the value of header `{k}` is not valid",
+                    spec.name
+                )
+            })?;
+            headers.insert(name, value);
+        }
+        let http = match spec.target {
+            Target::Url(_) => Some(http_client()?),
+            Target::Command { .. } => None,
+        };
+        Ok(Dialer {
+            spec: spec.clone(),
+            headers,
+            http,
+        })
+    }
+
+    /// Start the child process, or open HTTP session number `session`, and initialize it.
+    async fn open(&self, relay: &Arc<Relay>, session: usize) -> anyhow::Result<Connection> {
+        let spec = &self.spec;
+        let handler = RelayHandler(Arc::clone(relay), session);
+        match (&spec.target, &self.http) {
+            (Target::Command { program, args }, _) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args);
+                // The upstream is another program: it gets what programs need to run and what
+                // --upstream-env names, never the gateway's own settings or other secrets.
+                command.env_clear();
+                for (name, value) in std::env::vars_os() {
+                    if name.to_str().is_some_and(|n| passed_on(n, &spec.env)) {
+                        command.env(name, value);
+                    }
+                }
+                let transport = TokioChildProcess::builder(command)
+                    .stderr(std::process::Stdio::inherit())
+                    .spawn()
+                    .with_context(|| format!("upstream `{}`: cannot start `{program}`", spec.name))?
+                    .0;
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| anyhow!("upstream `{}`: {e}", spec.name))
+            }
+            (Target::Url(url), Some(client)) => {
+                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                    .custom_headers(self.headers.clone())
+                    .max_concurrent_requests(1024);
+                let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))
+            }
+            (Target::Url(_), None) => unreachable!("an HTTP upstream's dialer has a client"),
+        }
+    }
+}
+
+/// The HTTP client for upstreams: rustls on ring with the Mozilla roots (the TLS stack the
+/// Stripe client uses). Ring also becomes the process's default provider, which any other
+/// `reqwest` client of the process needs.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()?)
+}
