@@ -1,9 +1,9 @@
 // The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
-// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK`, `SKIP_LOCKED`
-// and `pools`.
+// which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK`, `SKIP_LOCKED`,
+// `PLAIN_INSERT_FROM` and `pools`.
 // Every statement here, and the migrations, are valid on both databases ($N placeholders, ON
-// CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); should a backend ever need its own DDL, give it
-// its own folder. This file holds the backend, the writer's transaction for a batch and the
+// CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); DDL one backend alone needs is in its own folder
+// (`migrations_postgres`). This file holds the backend, the writer's transaction for a batch and the
 // cursor check the lists share; `dispatch.rs` runs one operation of a batch, and each aggregate's
 // statements and its part of the [`Ledger`] are in the files included at the end. They all make
 // one module, so a name several of them use is imported here, once.

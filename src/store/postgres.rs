@@ -20,6 +20,19 @@ const JSON_ROWS: (&str, &str) = ("CAST(json_agg(json_build_array(", ")) AS TEXT)
 /// How retention takes the old rows it is about to change: rows another process is changing
 /// are left to it (no waiting, no deadlock, nothing done twice).
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
+/// From how many events an insert is tried without `ON CONFLICT` first: PostgreSQL's conflict
+/// check is a speculative insertion per row (a quarter of a 1,000-row insert), and a batch's
+/// keys are almost always new; a key stored before fails the plain insert, and the rows go
+/// again with `ON CONFLICT DO NOTHING`.
+const PLAIN_INSERT_FROM: usize = 64;
+
+/// The schema PostgreSQL alone needs, after the shared migrations (`ledger.rs`), recorded in a
+/// table of its own.
+fn own_migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./src/store/migrations_postgres");
+    m.dangerous_set_table_name("_sqlx_migrations_postgres");
+    m
+}
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let write = PgPoolOptions::new()
@@ -28,6 +41,7 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
         .connect(url)
         .await?;
     MIGRATOR.run(&write).await?;
+    own_migrator().run(&write).await?;
     let read = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))

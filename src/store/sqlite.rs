@@ -20,6 +20,9 @@ const LOCK_WEBHOOK: &str = "SELECT status FROM webhook_events WHERE id = $1";
 const JSON_ROWS: (&str, &str) = ("json_group_array(json_array(", "))");
 /// How retention takes the old rows it is about to change (`BEGIN IMMEDIATE` is alone anyway).
 const SKIP_LOCKED: &str = "";
+/// From how many events an insert is tried without `ON CONFLICT` first: never (SQLite's conflict
+/// check costs nothing a plain insert does not).
+const PLAIN_INSERT_FROM: usize = usize::MAX;
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -46,23 +46,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     };
     let mut stored = 0_u64;
     for chunk in fresh.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
-        );
-        qb.push_values(chunk, |mut b, e| {
-            b.push_bind(&e.id)
-                .push_bind(&e.customer)
-                .push_bind(&e.meter)
-                .push_bind(e.quantity)
-                .push_bind(e.occurred_at)
-                .push_bind(&e.tool)
-                .push_bind(&e.dimensions)
-                .push_bind(&e.idempotency_key)
-                .push_bind(e.recorded_at)
-                .push_bind(if e.to_stripe { "pending" } else { "ledger" });
-        });
-        qb.push(" ON CONFLICT DO NOTHING");
-        stored += qb.build().execute(&mut *conn).await?.rows_affected();
+        stored += insert_chunk(conn, chunk).await?;
     }
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
     let mut stored_ids = if stored == fresh.len() as u64 { BTreeMap::new() } else { keys_in(conn, STORED_KEYS, &fresh).await? };
@@ -116,6 +100,46 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
     upsert_totals(conn, &MONTHLY, monthly).await?;
     upsert_distinct(conn, distinct).await?;
     Ok(results)
+}
+
+/// Insert events, skipping those whose key is stored: the rows inserted. From
+/// [`PLAIN_INSERT_FROM`] rows on, a plain insert is tried first under a savepoint of its own.
+async fn insert_chunk(conn: &mut Conn, chunk: &[&NewEvent]) -> Result<u64, StoreError> {
+    if chunk.len() >= PLAIN_INSERT_FROM {
+        sqlx::query("SAVEPOINT plain").execute(&mut *conn).await?;
+        match events_insert(chunk, "").build().execute(&mut *conn).await {
+            Ok(done) => {
+                sqlx::query("RELEASE SAVEPOINT plain").execute(&mut *conn).await?;
+                return Ok(done.rows_affected());
+            }
+            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT plain").execute(&mut *conn).await?;
+                sqlx::query("RELEASE SAVEPOINT plain").execute(&mut *conn).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(events_insert(chunk, " ON CONFLICT DO NOTHING").build().execute(&mut *conn).await?.rows_affected())
+}
+
+fn events_insert(chunk: &[&NewEvent], conflict: &str) -> QueryBuilder<Db> {
+    let mut qb = QueryBuilder::<Db>::new(
+        "INSERT INTO usage_events (id, customer_id, meter, quantity, occurred_at, tool, dimensions, idempotency_key, recorded_at, stripe_state) ",
+    );
+    qb.push_values(chunk, |mut b, e| {
+        b.push_bind(&e.id)
+            .push_bind(&e.customer)
+            .push_bind(&e.meter)
+            .push_bind(e.quantity)
+            .push_bind(e.occurred_at)
+            .push_bind(&e.tool)
+            .push_bind(&e.dimensions)
+            .push_bind(&e.idempotency_key)
+            .push_bind(e.recorded_at)
+            .push_bind(if e.to_stripe { "pending" } else { "ledger" });
+    });
+    qb.push(conflict);
+    qb
 }
 
 fn as_i64(v: u64) -> i64 {

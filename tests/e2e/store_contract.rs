@@ -130,6 +130,79 @@ async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
     .await;
 }
 
+/// A large batch (PostgreSQL inserts it without `ON CONFLICT` first) with keys stored before,
+/// by an earlier call and by another process: those answer with their first events, the rest are
+/// stored, and the totals count each event once.
+#[tokio::test]
+async fn a_large_batch_with_keys_stored_before_stores_only_the_new_events() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        let other = store::open(&db.url).await.unwrap();
+        store.create_customer(customer("acme")).await.unwrap();
+        let earlier = store
+            .record_usage(vec![event("acme", 1, Some("k10"))])
+            .await
+            .unwrap();
+        let elsewhere = other
+            .record_usage(vec![event("acme", 1, Some("k150"))])
+            .await
+            .unwrap();
+        let batch: Vec<NewEvent> = (0..200)
+            .map(|i| event("acme", 2, Some(&format!("k{i}"))))
+            .collect();
+        let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
+        let answers = store.record_usage(batch).await.unwrap();
+        let stored_before = |r: &Recorded| match r {
+            Recorded::Recorded { id } => Recorded::Duplicate { id: id.clone() },
+            other => panic!("{backend:?}: {other:?}"),
+        };
+        for (i, answer) in answers.iter().enumerate() {
+            let want = match i {
+                10 => stored_before(&earlier[0]),
+                150 => stored_before(&elsewhere[0]),
+                _ => Recorded::Recorded { id: ids[i].clone() },
+            };
+            assert_eq!(answer, &want, "{backend:?}: event {i}");
+        }
+        let totals = store
+            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
+            .await
+            .unwrap();
+        let (sum, count) = totals
+            .values()
+            .flat_map(|m| m.values())
+            .fold((0, 0), |(s, c), t| (s + t.sum, c + t.count));
+        assert_eq!(
+            (sum, count),
+            (2 + 198 * 2, 200),
+            "{backend:?}: the two earlier events and the 198 new ones, once each"
+        );
+        // The same batch again: every event a duplicate, nothing added.
+        let again: Vec<NewEvent> = (0..200)
+            .map(|i| event("acme", 2, Some(&format!("k{i}"))))
+            .collect();
+        let answers = store.record_usage(again).await.unwrap();
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, Recorded::Duplicate { .. })),
+            "{backend:?}: {answers:?}"
+        );
+        let totals = store
+            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
+            .await
+            .unwrap();
+        let count: u64 = totals
+            .values()
+            .flat_map(|m| m.values())
+            .map(|t| t.count)
+            .sum();
+        assert_eq!(count, 200, "{backend:?}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn acknowledged_usage_and_credits_survive_a_restart() {
     on_each_backend(|backend| async move {
