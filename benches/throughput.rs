@@ -11,6 +11,10 @@
 // Timing statistics are measurements, not money: floats are fine here and nowhere else.
 #![allow(clippy::float_arithmetic)]
 
+/// The allocator the `billing-mcp` binary ships with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -24,7 +24,7 @@ const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 /// check is a speculative insertion per row (a quarter of a 1,000-row insert), and a batch's
 /// keys are almost always new; a key stored before fails the plain insert, and the rows go
 /// again with `ON CONFLICT DO NOTHING`.
-const PLAIN_INSERT_FROM: usize = 64;
+const PLAIN_INSERT_FROM: Option<usize> = Some(64);
 
 /// The schema PostgreSQL alone needs, after the shared migrations (`ledger.rs`), recorded in a
 /// table of its own.

@@ -22,7 +22,7 @@ const JSON_ROWS: (&str, &str) = ("json_group_array(json_array(", "))");
 const SKIP_LOCKED: &str = "";
 /// From how many events an insert is tried without `ON CONFLICT` first: never (SQLite's conflict
 /// check costs nothing a plain insert does not).
-const PLAIN_INSERT_FROM: usize = usize::MAX;
+const PLAIN_INSERT_FROM: Option<usize> = None;
 
 async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -105,7 +105,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
 /// Insert events, skipping those whose key is stored: the rows inserted. From
 /// [`PLAIN_INSERT_FROM`] rows on, a plain insert is tried first under a savepoint of its own.
 async fn insert_chunk(conn: &mut Conn, chunk: &[&NewEvent]) -> Result<u64, StoreError> {
-    if chunk.len() >= PLAIN_INSERT_FROM {
+    if PLAIN_INSERT_FROM.is_some_and(|from| chunk.len() >= from) {
         sqlx::query("SAVEPOINT plain").execute(&mut *conn).await?;
         match events_insert(chunk, "").build().execute(&mut *conn).await {
             Ok(done) => {
