@@ -3,10 +3,11 @@
 // `PLAIN_INSERT_FROM` and `pools`.
 // Every statement here, and the migrations, are valid on both databases ($N placeholders, ON
 // CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); DDL one backend alone needs is in its own folder
-// (`migrations_postgres`). This file holds the backend, the writer's transaction for a batch and the
-// cursor check the lists share; `dispatch.rs` runs one operation of a batch, and each aggregate's
-// statements and its part of the [`Ledger`] are in the files included at the end. They all make
-// one module, so a name several of them use is imported here, once.
+// (`migrations_postgres`; a shared migration that rebuilds `usage_events` must drop its customer
+// key on PostgreSQL again there). This file holds the backend, the writer's transaction for a
+// batch and the cursor check the lists share; `dispatch.rs` runs one operation of a batch, and
+// each aggregate's statements and its part of the [`Ledger`] are in the files included at the
+// end. They all make one module, so a name several of them use is imported here, once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;

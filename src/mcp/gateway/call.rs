@@ -133,12 +133,13 @@ impl Gateway {
         options.meta = Some(meta);
         let (session, peer) = up.session();
         if peer.is_transport_closed() {
+            // Never sent: released even with `charge_failed`.
             return (
                 Err(upstream_lost(
                     &up.name,
                     "its session ended and is being opened again; retry in a moment",
                 )),
-                Outcome::Failed,
+                Outcome::Cancelled,
             );
         }
         up.relay.enter(call_id, context.peer.clone());

@@ -32,13 +32,14 @@ pub(super) fn replace<T: PartialEq>(kept: &RwLock<Vec<T>>, new: Vec<T>) -> bool 
 }
 
 impl Listings {
-    /// Read the prompts again, if the upstream serves any; whether they changed.
+    /// Read the prompts again (none when the upstream no longer serves prompts); whether they
+    /// changed.
     pub async fn reload_prompts(&self, peer: &Peer<RoleClient>) -> bool {
         if peer
             .peer_info()
             .is_none_or(|i| i.capabilities.prompts.is_none())
         {
-            return false;
+            return replace(&self.prompts, Vec::new());
         }
         match peer.list_all_prompts().await {
             Ok(p) => replace(&self.prompts, p),
@@ -49,13 +50,15 @@ impl Listings {
         }
     }
 
-    /// Read the resources and templates again, if the upstream serves any; whether they changed.
+    /// Read the resources and templates again (none when the upstream no longer serves
+    /// resources); whether they changed.
     pub async fn reload_resources(&self, peer: &Peer<RoleClient>) -> bool {
         if peer
             .peer_info()
             .is_none_or(|i| i.capabilities.resources.is_none())
         {
-            return false;
+            let resources = replace(&self.resources, Vec::new());
+            return replace(&self.templates, Vec::new()) || resources;
         }
         let resources = match peer.list_all_resources().await {
             Ok(r) => replace(&self.resources, r),

@@ -1,9 +1,11 @@
 //! The sessions the gateway holds with one upstream: opened at start, each watched, and opened
-//! again when it ends — a child process that exited is started again, an HTTP session the
-//! upstream dropped is initialized again — at once, then after 1 s, doubled up to 30 s while
-//! opening fails. On each reopening the upstream's tools, prompts and resources are read again
-//! and clients are told of a list that changed. A call sent while its session is down fails at
-//! once (and releases its hold) rather than wait.
+//! again when it ends — a child process that exited is started again, an HTTP session rmcp
+//! closed is initialized again — at once, then after 1 s, doubled up to 30 s while opening fails
+//! or the sessions it opens end within 30 s. Opening (starting the child and `initialize`) gives
+//! up after 30 s. On each reopening the upstream's tools, prompts and resources are read again
+//! and clients are told of a list that changed. Every session opened gets a number of its own
+//! (what its progress tokens are told apart by). A call goes to the next open session; sent while
+//! none is, it fails at once (and releases its hold) rather than wait.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,15 +27,19 @@ type Connection = RunningService<RoleClient, RelayHandler>;
 /// other, so calls in flight share several (a child process has one pipe).
 const HTTP_SESSIONS: usize = 8;
 
-/// The longest wait between two attempts to open a session again.
+/// The longest wait between two attempts to open a session again; also how long opening may
+/// take, and how long a session must have lived for the next reopening to start without waiting.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A session's peer and its number among every session opened with the upstream.
+type Slot = Arc<RwLock<(usize, Peer<RoleClient>)>>;
 
 /// One upstream: its name, its relay, and a peer per session, each replaced when its session is
 /// opened again.
 pub struct Upstream {
     pub name: String,
     pub relay: Arc<Relay>,
-    peers: Vec<Arc<RwLock<Peer<RoleClient>>>>,
+    peers: Vec<Slot>,
     next: AtomicUsize,
     /// The tasks that watch and reopen the sessions (stopped with the gateway).
     watchers: Vec<tokio::task::AbortHandle>,
@@ -58,25 +64,26 @@ impl Upstream {
             Target::Url(_) => HTTP_SESSIONS,
         };
         let mut opened = Vec::with_capacity(count);
-        for session in 0..count {
-            opened.push(dialer.open(&relay, session).await?);
+        for _ in 0..count {
+            opened.push(dialer.open(&relay).await?);
         }
         let tools = opened[0]
+            .1
             .peer()
             .list_all_tools()
             .await
             .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
         relay.set_tools(tools);
-        relay.listings.reload_prompts(opened[0].peer()).await;
-        relay.listings.reload_resources(opened[0].peer()).await;
+        relay.listings.reload_prompts(opened[0].1.peer()).await;
+        relay.listings.reload_resources(opened[0].1.peer()).await;
         let mut peers = Vec::with_capacity(count);
         let mut watchers = Vec::with_capacity(count);
-        for (session, running) in opened.into_iter().enumerate() {
-            let slot = Arc::new(RwLock::new(running.peer().clone()));
+        for (n, (id, running)) in opened.into_iter().enumerate() {
+            let slot = Arc::new(RwLock::new((id, running.peer().clone())));
             let watch = watch(
                 Arc::clone(&dialer),
                 Arc::clone(&relay),
-                (session, Arc::clone(&slot)),
+                (n == 0, Arc::clone(&slot)),
                 running,
             );
             watchers.push(tokio::spawn(watch).abort_handle());
@@ -92,14 +99,20 @@ impl Upstream {
     }
 
     /// The session for the next request and its number (what its notifications are told apart
-    /// by: each session numbers its progress tokens from 0).
+    /// by: each session numbers its progress tokens from 0): the next open one, or a closed one
+    /// when none is open.
     pub fn session(&self) -> (usize, Peer<RoleClient>) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.peers.len();
-        let peer = self.peers[n]
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        (n, peer)
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let at = |i: usize| {
+            self.peers[i % self.peers.len()]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        };
+        (first..first + self.peers.len())
+            .map(at)
+            .find(|(_, peer)| !peer.is_transport_closed())
+            .unwrap_or_else(|| at(first))
     }
 
     /// A peer for the next request.
@@ -108,34 +121,48 @@ impl Upstream {
     }
 }
 
-/// Wait for a session to end, open it again, put its peer in `slot`, and read the upstream's
-/// lists again (a restarted child may be another version).
+/// Wait for a session to end, open it again, put it in `slot`, and (for the first session) read
+/// the upstream's lists again: a restarted child may be another version.
 async fn watch(
     dialer: Arc<Dialer>,
     relay: Arc<Relay>,
-    (session, slot): (usize, Arc<RwLock<Peer<RoleClient>>>),
+    (first, slot): (bool, Slot),
     mut running: Connection,
 ) {
     let name = &dialer.spec.name;
+    let mut wait = Duration::from_secs(1);
     loop {
+        let opened = tokio::time::Instant::now();
         let reason = running.waiting().await;
-        tracing::warn!(upstream = %name, session, reason = ?reason, "the upstream's session ended; opening it again");
-        let mut wait = Duration::from_secs(1);
-        running = loop {
-            match dialer.open(&relay, session).await {
-                Ok(r) => break r,
-                Err(e) => {
-                    tracing::warn!(upstream = %name, session, error = %e, retry_in = ?wait, "the upstream could not be reached");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(MAX_BACKOFF);
+        // A session that ended soon after it opened (a child that dies at once) is not started
+        // again at once: the wait grows as it does while opening fails.
+        if opened.elapsed() < MAX_BACKOFF {
+            tracing::warn!(upstream = %name, reason = ?reason, retry_in = ?wait, "the upstream's session ended soon after it opened");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_BACKOFF);
+        } else {
+            tracing::warn!(upstream = %name, reason = ?reason, "the upstream's session ended; opening it again");
+            wait = Duration::from_secs(1);
+        }
+        let (id, reopened) = loop {
+            match tokio::time::timeout(MAX_BACKOFF, dialer.open(&relay)).await {
+                Ok(Ok(r)) => break r,
+                Ok(Err(e)) => {
+                    tracing::warn!(upstream = %name, error = %e, retry_in = ?wait, "the upstream could not be reached");
+                }
+                Err(_) => {
+                    tracing::warn!(upstream = %name, retry_in = ?wait, "the upstream did not answer initialize within {MAX_BACKOFF:?}");
                 }
             }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_BACKOFF);
         };
-        *slot.write().unwrap_or_else(PoisonError::into_inner) = running.peer().clone();
-        tracing::info!(upstream = %name, session, "the upstream's session is open again");
+        running = reopened;
+        *slot.write().unwrap_or_else(PoisonError::into_inner) = (id, running.peer().clone());
+        tracing::info!(upstream = %name, session = id, "the upstream's session is open again");
         metrics::counter!("billing_mcp_gateway_reconnects_total", "upstream" => name.clone())
             .increment(1);
-        if session == 0 {
+        if first {
             relist(&relay, running.peer()).await;
         }
     }
@@ -165,6 +192,8 @@ struct Dialer {
     spec: UpstreamSpec,
     headers: HashMap<reqwest::header::HeaderName, reqwest::header::HeaderValue>,
     http: Option<reqwest::Client>,
+    /// Sessions opened so far: the next one's number.
+    opened: AtomicUsize,
 }
 
 impl Dialer {
@@ -190,14 +219,17 @@ impl Dialer {
             spec: spec.clone(),
             headers,
             http,
+            opened: AtomicUsize::new(0),
         })
     }
 
-    /// Start the child process, or open HTTP session number `session`, and initialize it.
-    async fn open(&self, relay: &Arc<Relay>, session: usize) -> anyhow::Result<Connection> {
+    /// Start the child process, or open an HTTP session, and initialize it: its number and
+    /// the session.
+    async fn open(&self, relay: &Arc<Relay>) -> anyhow::Result<(usize, Connection)> {
         let spec = &self.spec;
+        let session = self.opened.fetch_add(1, Ordering::Relaxed);
         let handler = RelayHandler(Arc::clone(relay), session);
-        match (&spec.target, &self.http) {
+        let running = match (&spec.target, &self.http) {
             (Target::Command { program, args }, _) => {
                 let mut command = tokio::process::Command::new(program);
                 command.args(args);
@@ -230,7 +262,8 @@ impl Dialer {
                     .map_err(|e| anyhow!("upstream `{}` at {url}: {e}", spec.name))
             }
             (Target::Url(_), None) => unreachable!("an HTTP upstream's dialer has a client"),
-        }
+        }?;
+        Ok((session, running))
     }
 }
 
