@@ -1,5 +1,6 @@
-//! The README stays true: its tool table matches the registry (toolset, read-only, keys) and its
-//! configuration references list exactly the flags `serve` and `gateway` take.
+//! The README stays true: its tool table matches the registry (toolset, read-only, keys), its
+//! configuration references list exactly the flags `serve` and `gateway` take, and its metrics
+//! table exactly the metrics the server emits.
 
 use billing_mcp::access::Audience;
 use billing_mcp::mcp::tools;
@@ -107,4 +108,63 @@ fn the_readme_configuration_reference_matches_serves_flags() {
         unknown.is_empty(),
         "README rows for flags serve does not take: {unknown:?}"
     );
+}
+
+/// The names of the metrics `src` records: the name each `metrics::counter!`, `histogram!` or
+/// `gauge!` call starts with.
+fn metrics_in(dir: &std::path::Path, out: &mut std::collections::BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            metrics_in(&path, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for call in [
+            "metrics::counter!(",
+            "metrics::histogram!(",
+            "metrics::gauge!(",
+        ] {
+            for (at, _) in text.match_indices(call) {
+                let rest = text[at + call.len()..].trim_start();
+                let name = rest.strip_prefix('"').and_then(|r| r.split('"').next());
+                out.insert(
+                    name.unwrap_or_else(|| panic!("{path:?}: a metric named by a variable"))
+                        .to_string(),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_readme_metrics_table_lists_every_metric_the_server_records() {
+    let mut recorded = std::collections::BTreeSet::new();
+    metrics_in(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+        &mut recorded,
+    );
+    assert!(
+        recorded.contains("billing_mcp_operations_total"),
+        "{recorded:?}"
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### Metrics")
+        .nth(1)
+        .and_then(|s| s.split("\n#").next())
+        .unwrap();
+    // The first cell of each row: one or more `names`.
+    let documented: std::collections::BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split(" |").next())
+        .flat_map(|cell| cell.split('`').step_by(2).map(str::to_string))
+        .filter(|n| n.starts_with("billing_"))
+        .collect();
+    assert_eq!(recorded, documented);
 }
