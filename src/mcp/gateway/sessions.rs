@@ -65,7 +65,7 @@ impl Upstream {
         };
         let mut opened = Vec::with_capacity(count);
         for _ in 0..count {
-            opened.push(dialer.open(&relay).await?);
+            opened.push(dialer.open_within(&relay).await?);
         }
         let tools = opened[0]
             .1
@@ -145,13 +145,10 @@ async fn watch(
             wait = Duration::from_secs(1);
         }
         let (id, reopened) = loop {
-            match tokio::time::timeout(MAX_BACKOFF, dialer.open(&relay)).await {
-                Ok(Ok(r)) => break r,
-                Ok(Err(e)) => {
+            match dialer.open_within(&relay).await {
+                Ok(r) => break r,
+                Err(e) => {
                     tracing::warn!(upstream = %name, error = %e, retry_in = ?wait, "the upstream could not be reached");
-                }
-                Err(_) => {
-                    tracing::warn!(upstream = %name, retry_in = ?wait, "the upstream did not answer initialize within {MAX_BACKOFF:?}");
                 }
             }
             tokio::time::sleep(wait).await;
@@ -221,6 +218,19 @@ impl Dialer {
             http,
             opened: AtomicUsize::new(0),
         })
+    }
+
+    /// [`Dialer::open`], given up after [`MAX_BACKOFF`] (a child that never answers
+    /// `initialize` is stopped).
+    async fn open_within(&self, relay: &Arc<Relay>) -> anyhow::Result<(usize, Connection)> {
+        tokio::time::timeout(MAX_BACKOFF, self.open(relay))
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "upstream `{}` did not answer initialize within {MAX_BACKOFF:?}",
+                    self.spec.name
+                )
+            })?
     }
 
     /// Start the child process, or open an HTTP session, and initialize it: its number and

@@ -1,5 +1,6 @@
 //! A child upstream that dies (kill -9) is started again: calls while it is down fail at once and
-//! charge nothing, later calls reach the new child, and only the answered calls are charged.
+//! charge nothing, later calls reach the new child, and only the answered calls are charged. A
+//! child that never answers `initialize` fails the gateway's start and is stopped.
 
 use std::time::Duration;
 
@@ -114,4 +115,36 @@ async fn a_child_upstream_killed_is_started_again_and_its_failed_calls_charge_no
         usage["used"], answered,
         "only answered calls are charged ({failed} failed): {usage}"
     );
+}
+
+#[tokio::test]
+async fn a_child_that_never_answers_initialize_fails_the_start_and_is_stopped() {
+    // `sleep` reads stdin never: it stands for an upstream that hangs before `initialize`.
+    let marker = "617.25";
+    let spec = UpstreamSpec {
+        name: "mute".into(),
+        target: Target::Command {
+            program: "sleep".into(),
+            args: vec![marker.into()],
+        },
+        headers: Vec::new(),
+        env: Vec::new(),
+    };
+    let specs = [spec];
+    let start = Gateway::connect(&specs, options(), &[]);
+    let refused = tokio::time::timeout(Duration::from_secs(60), start)
+        .await
+        .expect("the start gives up within its 30 s")
+        .err();
+    let message = refused.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("`mute` did not answer initialize within 30s"),
+        "{message}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let left: Vec<u32> = pids_with(marker)
+        .into_iter()
+        .filter(|p| *p != std::process::id())
+        .collect();
+    assert!(left.is_empty(), "the child is stopped: {left:?}");
 }
