@@ -16,8 +16,8 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::{CATALOG, connect, options, upstream};
-use crate::support::{Backend, Harness};
+use super::{acme_on, connect, options, upstream};
+use crate::support::Backend;
 
 /// A client that notes every tool-list change it is told of.
 #[derive(Clone, Default)]
@@ -35,11 +35,7 @@ fn names(tools: &[rmcp::model::Tool]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_tool_an_upstream_adds_reaches_connected_clients_unless_its_name_is_taken() {
-    let h = Harness::with_catalog(Backend::Sqlite, CATALOG).await;
-    h.client()
-        .await
-        .ok("create_customer", json!({"customer": "acme"}))
-        .await;
+    let (h, _) = acme_on(Backend::Sqlite, "team").await;
     let (url, _) = upstream::start().await;
     let spec = UpstreamSpec::parse(&format!("up={url}")).unwrap();
     let gateway = Arc::new(

@@ -31,6 +31,17 @@ fn options() -> Options {
     }
 }
 
+/// A ledger on `backend` with the gateway tests' catalog and customer `acme` on `plan`, and the
+/// owner's client.
+async fn acme_on(backend: crate::support::Backend, plan: &str) -> (Harness, Client) {
+    let h = Harness::with_catalog(backend, CATALOG).await;
+    let owner = h.client().await;
+    owner
+        .ok("create_customer", json!({"customer": "acme", "plan": plan}))
+        .await;
+    (h, owner)
+}
+
 async fn gateway(url: &str, options: Options) -> Arc<Gateway> {
     let spec = UpstreamSpec::parse(&format!("up={url}")).unwrap();
     Arc::new(Gateway::connect(&[spec], options, &[]).await.unwrap())
@@ -91,15 +102,8 @@ async fn a_thousand_credits_at_five_a_call_let_exactly_two_hundred_of_three_hund
  {
     for backend in backends() {
         let (url, counts) = upstream::start().await;
-        let h = Harness::with_catalog(backend, CATALOG).await;
+        let (h, owner) = acme_on(backend, "credits").await;
         let other = h.second_process().await;
-        let owner = h.client().await;
-        owner
-            .ok(
-                "create_customer",
-                json!({"customer": "acme", "plan": "credits"}),
-            )
-            .await;
         owner
             .ok(
                 "grant_credits",
@@ -155,14 +159,7 @@ async fn a_thousand_credits_at_five_a_call_let_exactly_two_hundred_of_three_hund
 async fn a_hundred_call_quota_forwards_exactly_a_hundred_of_three_hundred_concurrent_calls() {
     for backend in backends() {
         let (url, counts) = upstream::start().await;
-        let h = Harness::with_catalog(backend, CATALOG).await;
-        let owner = h.client().await;
-        owner
-            .ok(
-                "create_customer",
-                json!({"customer": "acme", "plan": "team"}),
-            )
-            .await;
+        let (h, owner) = acme_on(backend, "team").await;
         let g = gateway(&url, options()).await;
         let c = customer_client(&h, &g, "acme").await;
         let mut tasks = Vec::new();
@@ -211,14 +208,7 @@ async fn a_hundred_call_quota_forwards_exactly_a_hundred_of_three_hundred_concur
 async fn upstream_errors_timeouts_and_cancellations_charge_nothing() {
     for backend in backends() {
         let (url, counts) = upstream::start().await;
-        let h = Harness::with_catalog(backend, CATALOG).await;
-        let owner = h.client().await;
-        owner
-            .ok(
-                "create_customer",
-                json!({"customer": "acme", "plan": "credits"}),
-            )
-            .await;
+        let (h, owner) = acme_on(backend, "credits").await;
         owner
             .ok("grant_credits", json!({"customer": "acme", "credits": 10}))
             .await;
@@ -437,14 +427,7 @@ async fn call_keyed(c: &Client, tool: &str, args: Value, key: &str) -> Result<Va
 #[tokio::test]
 async fn an_idempotency_key_names_one_call_charged_once_and_never_buys_another() {
     let (url, counts) = upstream::start().await;
-    let h = Harness::with_catalog(crate::support::Backend::Sqlite, CATALOG).await;
-    let owner = h.client().await;
-    owner
-        .ok(
-            "create_customer",
-            json!({"customer": "acme", "plan": "credits"}),
-        )
-        .await;
+    let (h, owner) = acme_on(crate::support::Backend::Sqlite, "credits").await;
     owner
         .ok("grant_credits", json!({"customer": "acme", "credits": 100}))
         .await;

@@ -9,8 +9,8 @@ use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, RoleClient};
 use serde_json::json;
 
-use super::{CATALOG, connect, gateway, options, paid_by, upstream};
-use crate::support::{Backend, Harness};
+use super::{acme_on, connect, gateway, options, paid_by, upstream};
+use crate::support::Backend;
 
 /// A client that keeps every progress notification it gets.
 #[derive(Clone, Default)]
@@ -28,11 +28,7 @@ impl ClientHandler for Seen {
 
 #[tokio::test]
 async fn every_concurrent_call_gets_the_progress_its_upstream_sent_at_once() {
-    let h = Harness::with_catalog(Backend::Sqlite, CATALOG).await;
-    h.client()
-        .await
-        .ok("create_customer", json!({"customer": "acme"}))
-        .await;
+    let (h, _) = acme_on(Backend::Sqlite, "team").await;
     let (url, _) = upstream::start().await;
     let gateway = gateway(&url, options()).await;
     let shared = paid_by(&h, &gateway, "acme").await;

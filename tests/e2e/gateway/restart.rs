@@ -8,8 +8,8 @@ use billing_mcp::mcp::gateway::{Gateway, Target, UpstreamSpec};
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 
-use super::{CATALOG, customer_client, options};
-use crate::support::{BINARY, Backend, Harness};
+use super::{acme_on, customer_client, options};
+use crate::support::{BINARY, Backend};
 
 /// The process ids whose command line holds `marker`.
 fn pids_with(marker: &str) -> Vec<u32> {
@@ -29,14 +29,7 @@ fn pids_with(marker: &str) -> Vec<u32> {
 
 #[tokio::test]
 async fn a_child_upstream_killed_is_started_again_and_its_failed_calls_charge_nothing() {
-    let h = Harness::with_catalog(Backend::Sqlite, CATALOG).await;
-    let owner = h.client().await;
-    owner
-        .ok(
-            "create_customer",
-            json!({"customer": "acme", "plan": "team"}),
-        )
-        .await;
+    let (h, owner) = acme_on(Backend::Sqlite, "team").await;
     // The child is this project's own server on stdio, with a ledger of its own whose path
     // tells its process apart.
     let dir = tempfile::tempdir().unwrap();
