@@ -167,6 +167,7 @@ async fn watch(
 
 /// Read an upstream's lists again after a reconnection, and tell clients of those that changed.
 async fn relist(relay: &Relay, peer: &Peer<RoleClient>) {
+    let _turn = relay.reading.lock().await;
     match peer.list_all_tools().await {
         Ok(tools) => {
             if relay.set_tools(tools) {

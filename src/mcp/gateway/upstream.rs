@@ -127,6 +127,10 @@ pub struct Relay {
     tools: RwLock<Vec<Tool>>,
     /// Its prompts and resources.
     pub listings: Listings,
+    /// Held while the lists are read again: one reading at a time, so a reading that started
+    /// earlier (a reopened session's, or another session's `list_changed`) never replaces the
+    /// lists a later one read.
+    pub reading: tokio::sync::Mutex<()>,
     name: String,
     /// The gateway's clients, told when a list changes.
     clients: Arc<Clients>,
@@ -272,16 +276,19 @@ impl ClientHandler for RelayHandler {
     }
 
     async fn on_prompt_list_changed(&self, context: NotificationContext<RoleClient>) {
+        let _turn = self.0.reading.lock().await;
         self.0.listings.reload_prompts(&context.peer).await;
         self.0.clients.changed(Changed::Prompts).await;
     }
 
     async fn on_resource_list_changed(&self, context: NotificationContext<RoleClient>) {
+        let _turn = self.0.reading.lock().await;
         self.0.listings.reload_resources(&context.peer).await;
         self.0.clients.changed(Changed::Resources).await;
     }
 
     async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
+        let _turn = self.0.reading.lock().await;
         match context.peer.list_all_tools().await {
             // Each session with an HTTP upstream hears of the change: clients hear of it once.
             Ok(tools) => {
