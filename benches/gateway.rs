@@ -1,8 +1,15 @@
-//! The gateway's cost: calls/s and p50/p99 of a no-op upstream tool called directly and through
-//! `billing-mcp gateway` (a free call, and a priced call held, forwarded and settled in the
-//! ledger), 50 clients with a session each over streamable HTTP, on SQLite and PostgreSQL
-//! (a scratch database next to `BILLING_TEST_POSTGRES_URL`, when it is set). Rounds alternate the paths so drift of the machine hits all
-//! alike; each figure is the median of the rounds. `cargo bench --bench gateway`.
+//! The gateway's cost: calls/s, p50/p99 and CPU per call of a no-op upstream tool called directly
+//! and through `billing-mcp gateway` (a free call, and a priced call held, forwarded and settled
+//! in the ledger), 50 clients with a session each over streamable HTTP, on SQLite and PostgreSQL
+//! (a scratch database next to `BILLING_TEST_POSTGRES_URL`, when it is set).
+//!
+//! The upstream and the gateway run as processes of their own (this program started again with
+//! `BENCH_GATEWAY_ROLE`), as they are deployed, so each one's CPU time is read from `/proc`. Two
+//! layouts: every process on every core; and, with 2 cores or more and `taskset`, the gateway on
+//! a core of its own while the clients and the upstream share another — what the gateway costs
+//! a shared machine, and whether it keeps up with the upstream when it has a core. Rounds
+//! alternate the paths so drift of the machine hits all alike; each figure is the median of the
+//! rounds. `cargo bench --bench gateway`.
 
 // A benchmark: a broken setup should stop it loudly, and its figures are rates.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,8 +19,12 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "gateway/processes.rs"]
+mod processes;
 
 use billing_mcp::access::Role;
 use billing_mcp::catalog::Catalog;
@@ -24,6 +35,7 @@ use billing_mcp::mcp::{self, Identity};
 use billing_mcp::service::{App, keys};
 use billing_mcp::store;
 use billing_mcp::transport::{Shared, http};
+use processes::{Process, ROLE, cpu_of, pin_self, until_stdin_closes};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -35,7 +47,6 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 const CLIENTS: usize = 50;
 const CALLS_PER_CLIENT: usize = 100;
@@ -95,14 +106,15 @@ impl ServerHandler for Noop {
     }
 }
 
-async fn upstream() -> String {
+/// The upstream's process: serves until its standard input closes; its URL is its first line.
+async fn upstream() {
     let service = StreamableHttpService::new(
         || Ok(Noop),
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    println!("http://{}/mcp", listener.local_addr().unwrap());
     // As a production server would: answers go out at once, not after the client's delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
@@ -110,17 +122,19 @@ async fn upstream() -> String {
     tokio::spawn(async move {
         axum::serve(listener, axum::Router::new().nest_service("/mcp", service)).await
     });
-    url
+    until_stdin_closes().await;
 }
 
-/// A gateway in front of `upstream` on the ledger at `ledger`; its `/mcp` URL and a customer key
-/// per client.
-async fn gateway(ledger: &str, upstream: &str) -> (String, Vec<String>, CancellationToken) {
+/// The gateway's process, in front of the upstream at `BENCH_GATEWAY_UPSTREAM` on the ledger at
+/// `BENCH_GATEWAY_LEDGER`: serves until its standard input closes; its first line is its `/mcp`
+/// URL and a customer key per client, as JSON.
+async fn gateway() {
+    let ledger = std::env::var("BENCH_GATEWAY_LEDGER").unwrap();
+    let upstream = std::env::var("BENCH_GATEWAY_UPSTREAM").unwrap();
     let app = Arc::new(App::new(
-        store::open(ledger).await.unwrap(),
+        store::open(&ledger).await.unwrap(),
         Catalog::parse(CATALOG, "bench.toml").unwrap(),
     ));
-    // A customer and a key per client (a customer key may hold 10 sessions).
     let mut secrets = Vec::new();
     for n in 0..CLIENTS {
         let customer = billing_mcp::service::customers::CreateCustomer {
@@ -159,20 +173,29 @@ async fn gateway(ledger: &str, upstream: &str) -> (String, Vec<String>, Cancella
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let cancel = CancellationToken::new();
+    println!("{}", json!({"url": url, "keys": secrets}));
+    let cancel = tokio_util::sync::CancellationToken::new();
     let token = cancel.clone();
     tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
-    (url, secrets, cancel)
+    until_stdin_closes().await;
+    cancel.cancel();
 }
 
 struct Stats {
     rate: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time per call of the clients (this process), the gateway and the upstream.
+    cpu: [Duration; 3],
 }
 
 /// 50 clients, a session each (client `n` with key `n`, when keys are given), calling `tool`.
-async fn load(url: &str, keys: Option<&[String]>, tool: &'static str) -> Stats {
+async fn load(
+    url: &str,
+    keys: Option<&[String]>,
+    tool: &'static str,
+    procs: [&Process; 2],
+) -> Stats {
     let mut clients = Vec::new();
     for n in 0..CLIENTS {
         let mut config = StreamableHttpClientTransportConfig::with_uri(url);
@@ -185,6 +208,8 @@ async fn load(url: &str, keys: Option<&[String]>, tool: &'static str) -> Stats {
                 .unwrap(),
         ));
     }
+    let cpu = || [cpu_of("self"), procs[0].cpu(), procs[1].cpu()];
+    let cpu_before = cpu();
     let start = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
@@ -206,34 +231,51 @@ async fn load(url: &str, keys: Option<&[String]>, tool: &'static str) -> Stats {
         all.extend(t.await.unwrap());
     }
     let elapsed = start.elapsed();
+    let cpu_after = cpu();
     all.sort();
     let pick = |q: usize| all[(all.len() * q / 100).min(all.len() - 1)];
+    let calls = u32::try_from(all.len()).unwrap();
     Stats {
         rate: all.len() as f64 / elapsed.as_secs_f64(),
         p50: pick(50),
         p99: pick(99),
+        cpu: [0, 1, 2].map(|i| cpu_after[i].saturating_sub(cpu_before[i]) / calls),
     }
 }
 
-async fn table(ledger_name: &str, ledger: &str) {
-    let up = upstream().await;
-    let (gw, key, cancel) = gateway(ledger, &up).await;
-    println!(
-        "\n## {ledger_name}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} rounds"
+/// One table: the upstream and a gateway on `ledger`, each on `cpus` (`None`: any core).
+async fn table(title: &str, ledger: &str, cpus: Option<(usize, usize)>) {
+    let up = Process::start("upstream", cpus.map(|c| c.0), &[]);
+    let up_url = up.first_line.trim().to_string();
+    let gw = Process::start(
+        "gateway",
+        cpus.map(|c| c.1),
+        &[
+            ("BENCH_GATEWAY_LEDGER", ledger),
+            ("BENCH_GATEWAY_UPSTREAM", &up_url),
+        ],
     );
-    println!("| path | calls/s | p50 | p99 | vs direct | p50 added |");
-    println!("|---|---|---|---|---|---|");
+    let started: serde_json::Value = serde_json::from_str(&gw.first_line).unwrap();
+    let gw_url = started["url"].as_str().unwrap().to_string();
+    let key: Vec<String> = serde_json::from_value(started["keys"].clone()).unwrap();
+    println!(
+        "\n## {title}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} rounds"
+    );
+    println!(
+        "| path | calls/s | p50 | p99 | vs direct | p50 added | CPU per call: clients, gateway, upstream |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let paths: [(&str, &str, Option<&[String]>, &'static str); 3] = [
-        ("direct to the upstream", &up, None, "noop"),
+        ("direct to the upstream", &up_url, None, "noop"),
         (
             "through the gateway, free call",
-            &gw,
+            &gw_url,
             Some(&key[..]),
             "ping",
         ),
         (
             "through the gateway, priced call (held, forwarded, settled)",
-            &gw,
+            &gw_url,
             Some(&key[..]),
             "noop",
         ),
@@ -241,7 +283,7 @@ async fn table(ledger_name: &str, ledger: &str) {
     let mut runs: Vec<Vec<Stats>> = paths.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         for (i, (_, url, key, tool)) in paths.iter().enumerate() {
-            runs[i].push(load(url, *key, tool).await);
+            runs[i].push(load(url, *key, tool, [&gw, &up]).await);
         }
     }
     let medians: Vec<Stats> = runs
@@ -252,52 +294,94 @@ async fn table(ledger_name: &str, ledger: &str) {
         })
         .collect();
     let direct = (medians[0].rate, medians[0].p50);
+    let us = |d: Duration| d.as_micros();
     for ((name, ..), s) in paths.iter().zip(&medians) {
         let added = s.p50.saturating_sub(direct.1);
         println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% | {:.2} ms |",
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% | {:.2} ms | {} µs, {} µs, {} µs |",
             s.rate,
             s.p50.as_secs_f64() * 1e3,
             s.p99.as_secs_f64() * 1e3,
             100.0 * s.rate / direct.0,
-            added.as_secs_f64() * 1e3
+            added.as_secs_f64() * 1e3,
+            us(s.cpu[0]),
+            us(s.cpu[1]),
+            us(s.cpu[2]),
         );
     }
-    cancel.cancel();
+    std::io::stdout().flush().unwrap();
 }
 
-#[tokio::main]
-async fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// Both layouts on one ledger; `fresh` gives a new ledger URL for each.
+async fn ledger_tables(name: &str, fresh: &mut dyn FnMut(&str) -> String) {
+    table(
+        &format!("{name}, every process on every core"),
+        &fresh("shared"),
+        None,
+    )
+    .await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 2 && pin_self("0") {
+        table(
+            &format!("{name}, the gateway on core 1, the clients and the upstream on core 0"),
+            &fresh("pinned"),
+            Some((0, 1)),
+        )
+        .await;
+        pin_self(&format!("0-{}", cores - 1));
+    }
+}
+
+async fn driver() {
     println!(
         "# billing-mcp gateway ({} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let dir = tempfile::tempdir().unwrap();
-    table(
-        "SQLite",
-        &format!("sqlite://{}", dir.path().join("gateway.db").display()),
-    )
+    ledger_tables("SQLite", &mut |layout| {
+        format!(
+            "sqlite://{}",
+            dir.path().join(format!("{layout}.db")).display()
+        )
+    })
     .await;
-    if let Ok(base) = std::env::var("BILLING_TEST_POSTGRES_URL") {
-        let name = format!("bmt_gateway_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
-            .await
-            .unwrap();
+    let Ok(base) = std::env::var("BILLING_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    for layout in ["shared", "pinned"] {
+        let name = format!("bmt_gateway_{layout}_{run}");
         let create = format!("CREATE DATABASE {name}");
         sqlx::query(sqlx::AssertSqlSafe(create))
             .execute(&mut admin)
             .await
             .unwrap();
-        table(
-            "PostgreSQL",
-            &format!("{}/{name}", base.rsplit_once('/').unwrap().0),
-        )
-        .await;
+        names.push(name);
+    }
+    let prefix = base.rsplit_once('/').unwrap().0.to_string();
+    ledger_tables("PostgreSQL", &mut |layout| {
+        format!("{prefix}/bmt_gateway_{layout}_{run}")
+    })
+    .await;
+    for name in names {
         let drop = format!("DROP DATABASE {name} WITH (FORCE)");
         sqlx::query(sqlx::AssertSqlSafe(drop))
             .execute(&mut admin)
             .await
             .ok();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match std::env::var(ROLE).as_deref() {
+        Ok("upstream") => upstream().await,
+        Ok("gateway") => gateway().await,
+        _ => driver().await,
     }
 }
