@@ -51,7 +51,8 @@ pub struct GatewayArgs {
     /// Who pays for calls not made with a customer key (the operator on stdio).
     #[arg(long, env = "BILLING_MCP_CUSTOMER")]
     pub customer: Option<String>,
-    /// Seconds an upstream call may run before it is cancelled and its hold released.
+    /// Seconds an upstream call may run before it is cancelled and its hold released; also how
+    /// long one reading of an upstream's list may take.
     #[arg(long, default_value_t = 120)]
     pub upstream_timeout: u64,
 }

@@ -42,7 +42,8 @@ pub struct Options {
     pub describe_prices: bool,
     /// Who pays for calls of a caller that is not a customer key (the operator on stdio).
     pub customer: Option<String>,
-    /// How long a call may run upstream before it is cancelled (and released).
+    /// How long a call may run upstream before it is cancelled (and released), and how long one
+    /// reading of an upstream's list may take.
     pub timeout: Duration,
 }
 
@@ -68,7 +69,7 @@ impl Gateway {
         let clients = Arc::new(Clients::default());
         let mut upstreams = Vec::new();
         for spec in specs {
-            let upstream = Upstream::connect(spec, Arc::clone(&clients)).await?;
+            let upstream = Upstream::connect(spec, Arc::clone(&clients), options.timeout).await?;
             tracing::info!(upstream = %spec.name, tools = upstream.relay.tools().len(), "upstream connected");
             upstreams.push(upstream);
         }

@@ -56,8 +56,13 @@ impl Drop for Upstream {
 impl Upstream {
     /// Connect to an upstream (one child process, or [`HTTP_SESSIONS`] sessions with an HTTP
     /// one) and list its tools, prompts and resources.
-    pub async fn connect(spec: &UpstreamSpec, clients: Arc<Clients>) -> anyhow::Result<Upstream> {
-        let relay = Arc::new(Relay::new(&spec.name, clients));
+    /// Each list is given at most `timeout` to be read, at connect and again later.
+    pub async fn connect(
+        spec: &UpstreamSpec,
+        clients: Arc<Clients>,
+        timeout: Duration,
+    ) -> anyhow::Result<Upstream> {
+        let relay = Arc::new(Relay::new(&spec.name, clients, timeout));
         let dialer = Arc::new(Dialer::new(spec)?);
         let count = match spec.target {
             Target::Command { .. } => 1,
@@ -67,15 +72,20 @@ impl Upstream {
         for _ in 0..count {
             opened.push(dialer.open_within(&relay).await?);
         }
-        let tools = opened[0]
-            .1
-            .peer()
-            .list_all_tools()
+        let first = opened[0].1.peer();
+        let tools = tokio::time::timeout(timeout, first.list_all_tools())
             .await
+            .map_err(|_| {
+                anyhow!(
+                    "upstream `{}`: tools/list took longer than {timeout:?}",
+                    spec.name
+                )
+            })?
             .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
         relay.set_tools(tools);
-        relay.listings.reload_prompts(opened[0].1.peer()).await;
-        relay.listings.reload_resources(opened[0].1.peer()).await;
+        relay
+            .reread(first, &[Changed::Prompts, Changed::Resources])
+            .await;
         let mut peers = Vec::with_capacity(count);
         let mut watchers = Vec::with_capacity(count);
         for (n, (id, running)) in opened.into_iter().enumerate() {
@@ -160,27 +170,9 @@ async fn watch(
         metrics::counter!("billing_mcp_gateway_reconnects_total", "upstream" => name.clone())
             .increment(1);
         if first {
-            relist(&relay, running.peer()).await;
+            let every = [Changed::Tools, Changed::Prompts, Changed::Resources];
+            relay.reread(running.peer(), &every).await;
         }
-    }
-}
-
-/// Read an upstream's lists again after a reconnection, and tell clients of those that changed.
-async fn relist(relay: &Relay, peer: &Peer<RoleClient>) {
-    let _turn = relay.reading.lock().await;
-    match peer.list_all_tools().await {
-        Ok(tools) => {
-            if relay.set_tools(tools) {
-                relay.clients().changed(Changed::Tools).await;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "the reconnected upstream's tools could not be read"),
-    }
-    if relay.listings.reload_prompts(peer).await {
-        relay.clients().changed(Changed::Prompts).await;
-    }
-    if relay.listings.reload_resources(peer).await {
-        relay.clients().changed(Changed::Resources).await;
     }
 }
 

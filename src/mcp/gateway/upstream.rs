@@ -130,18 +130,57 @@ pub struct Relay {
     /// Held while the lists are read again: one reading at a time, so a reading that started
     /// earlier (a reopened session's, or another session's `list_changed`) never replaces the
     /// lists a later one read.
-    pub reading: tokio::sync::Mutex<()>,
+    reading: tokio::sync::Mutex<()>,
+    /// How long one reading of a list may wait for the upstream.
+    read_timeout: std::time::Duration,
     name: String,
     /// The gateway's clients, told when a list changes.
     clients: Arc<Clients>,
 }
 
 impl Relay {
-    pub fn new(name: &str, clients: Arc<Clients>) -> Relay {
+    pub fn new(name: &str, clients: Arc<Clients>, read_timeout: std::time::Duration) -> Relay {
         Relay {
             name: name.to_string(),
             clients,
+            read_timeout,
             ..Relay::default()
+        }
+    }
+
+    /// Read the lists `which` again: one reading at a time, each list given at most the read
+    /// timeout (an upstream that never answers leaves its list as it was, and never holds up the
+    /// readings after it); then tell the clients of the lists that changed, after the turn is
+    /// given back, so a slow client holds up no reading either.
+    pub async fn reread(&self, peer: &Peer<RoleClient>, which: &[Changed]) {
+        let mut changed = Vec::new();
+        {
+            let _turn = self.reading.lock().await;
+            for &what in which {
+                let read = async {
+                    match what {
+                        Changed::Tools => match peer.list_all_tools().await {
+                            Ok(tools) => self.set_tools(tools),
+                            Err(e) => {
+                                tracing::warn!(upstream = %self.name, error = %e, "the upstream's tools could not be read");
+                                false
+                            }
+                        },
+                        Changed::Prompts => self.listings.reload_prompts(peer).await,
+                        Changed::Resources => self.listings.reload_resources(peer).await,
+                    }
+                };
+                match tokio::time::timeout(self.read_timeout, read).await {
+                    Ok(true) => changed.push(what),
+                    Ok(false) => {}
+                    Err(_) => {
+                        tracing::warn!(upstream = %self.name, list = ?what, timeout = ?self.read_timeout, "the upstream did not list within the timeout; the list is kept as it was")
+                    }
+                }
+            }
+        }
+        for what in changed {
+            self.clients.changed(what).await;
         }
     }
 
@@ -203,11 +242,6 @@ impl Relay {
                 None,
             )),
         }
-    }
-
-    /// The gateway's clients, told when a list changes.
-    pub fn clients(&self) -> &Clients {
-        &self.clients
     }
 
     pub fn tools(&self) -> Vec<Tool> {
@@ -275,31 +309,18 @@ impl ClientHandler for RelayHandler {
         tracing::info!(upstream = %self.0.name, logger = params.logger.as_deref().unwrap_or(""), data = %params.data, "upstream log");
     }
 
+    // Each session with an HTTP upstream hears of a change: clients hear of it once, as only
+    // a list that differs from the one kept is announced.
     async fn on_prompt_list_changed(&self, context: NotificationContext<RoleClient>) {
-        let _turn = self.0.reading.lock().await;
-        self.0.listings.reload_prompts(&context.peer).await;
-        self.0.clients.changed(Changed::Prompts).await;
+        self.0.reread(&context.peer, &[Changed::Prompts]).await;
     }
 
     async fn on_resource_list_changed(&self, context: NotificationContext<RoleClient>) {
-        let _turn = self.0.reading.lock().await;
-        self.0.listings.reload_resources(&context.peer).await;
-        self.0.clients.changed(Changed::Resources).await;
+        self.0.reread(&context.peer, &[Changed::Resources]).await;
     }
 
     async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
-        let _turn = self.0.reading.lock().await;
-        match context.peer.list_all_tools().await {
-            // Each session with an HTTP upstream hears of the change: clients hear of it once.
-            Ok(tools) => {
-                if self.0.set_tools(tools) {
-                    self.0.clients.changed(Changed::Tools).await;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(upstream = %self.0.name, error = %e, "the upstream's changed tool list could not be read")
-            }
-        }
+        self.0.reread(&context.peer, &[Changed::Tools]).await;
     }
 
     #[allow(deprecated)]

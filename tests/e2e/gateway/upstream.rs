@@ -2,7 +2,8 @@
 //! process: `echo` (no-op), `add` (structured output, read-only), `slow` (sleeps `ms`, sends
 //! progress, notices cancellation), `fail` (an error result), `render` and `ping`. It counts
 //! what it ran, so a test knows exactly how many calls were forwarded. `grow` adds a tool of the
-//! given `name` and tells every connected session its tool list changed.
+//! given `name` and tells every connected session its tool list changed; with `stall_ms`, every
+//! tool list asked for within that many milliseconds is never answered.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,8 @@ pub struct Upstream {
     /// Tools `grow` added, and every session that initialized (to tell of them).
     grown: Arc<std::sync::Mutex<Vec<String>>>,
     sessions: Arc<std::sync::Mutex<Vec<rmcp::service::Peer<RoleServer>>>>,
+    /// Until when a tool list asked for is never answered.
+    stalled: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 fn object(v: Value) -> Arc<serde_json::Map<String, Value>> {
@@ -64,7 +67,9 @@ pub fn tools() -> Vec<Tool> {
         Tool::new(
             "grow",
             "Add a tool named `name`.",
-            object(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
+            object(
+                json!({"type": "object", "properties": {"name": {"type": "string"}, "stall_ms": {"type": "integer"}}}),
+            ),
         ),
     ]
 }
@@ -149,6 +154,10 @@ impl ServerHandler for Upstream {
         _r: Option<PaginatedRequestParams>,
         _c: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let stalled = *self.stalled.lock().unwrap();
+        if stalled.is_some_and(|until| std::time::Instant::now() < until) {
+            std::future::pending::<()>().await;
+        }
         let mut all = tools();
         let none = object(json!({"type": "object", "properties": {}}));
         for name in self.grown.lock().unwrap().iter() {
@@ -196,6 +205,10 @@ impl ServerHandler for Upstream {
             "grow" => {
                 let name = args.get("name").and_then(Value::as_str).unwrap_or("extra");
                 self.grown.lock().unwrap().push(name.to_string());
+                if let Some(ms) = args.get("stall_ms").and_then(Value::as_u64) {
+                    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+                    *self.stalled.lock().unwrap() = Some(until);
+                }
                 let sessions = self.sessions.lock().unwrap().clone();
                 for peer in sessions {
                     let _ = peer.notify_tool_list_changed().await;
@@ -228,6 +241,7 @@ pub async fn start() -> (String, Arc<Counts>) {
         counts: Arc::clone(&counts),
         grown: Arc::default(),
         sessions: Arc::default(),
+        stalled: Arc::default(),
     };
     let service = StreamableHttpService::new(
         move || Ok(upstream.clone()),
