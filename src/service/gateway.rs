@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::entitlements::{self, CheckInput, EntitlementView, SettleInput};
+use super::entitlements::{self, CheckInput, EntitlementView, Held, SettleInput};
 use super::{App, BillingError};
 use crate::catalog::Pricing;
 use crate::core::entitlement::Reason;
@@ -17,7 +17,7 @@ use crate::core::entitlement::Reason;
 #[derive(Debug, Clone)]
 pub struct Admitted {
     pub customer: String,
-    pub hold_id: Option<String>,
+    pub hold: Option<Held>,
 }
 
 /// How a forwarded call ended.
@@ -87,7 +87,7 @@ pub async fn admit(
         Pricing::Free => {
             return Ok(Admitted {
                 customer: customer.to_string(),
-                hold_id: None,
+                hold: None,
             });
         }
         Pricing::Refuse => {
@@ -99,13 +99,14 @@ pub async fn admit(
         }
         Pricing::Charge { feature, quantity } => (feature, quantity),
     };
+    let dimensions = BTreeMap::from([("server_id".to_string(), server.to_string())]);
     let input = CheckInput {
         customer: customer.to_string(),
         feature,
         quantity,
         consume: false,
         tool: Some(tool.to_string()),
-        dimensions: BTreeMap::from([("server_id".to_string(), server.to_string())]),
+        dimensions: dimensions.clone(),
         idempotency_key: key,
         hold_ttl_ms: Some(app.catalog.gateway.hold_ttl_ms),
     };
@@ -125,18 +126,29 @@ pub async fn admit(
     if !view.allowed {
         return Err(denial(view, served));
     }
+    // What the hold was placed with, so settling it needs no reading of it.
+    let hold = view.hold.map(|h| Held {
+        id: h.hold_id,
+        feature: h.feature,
+        dimensions: dimensions
+            .into_iter()
+            .chain([("tool".to_string(), tool.to_string())])
+            .collect(),
+        quantity: h.quantity,
+    });
     Ok(Admitted {
         customer: customer.to_string(),
-        hold_id: view.hold.map(|h| h.hold_id),
+        hold,
     })
 }
 
 /// End a call's hold: settled into usage when it answered (or failed, with `charge_failed`),
 /// released otherwise. A failure here is logged: the hold then expires and nothing is charged.
 pub async fn finish(app: &App, admitted: &Admitted, outcome: Outcome) {
-    let Some(hold_id) = &admitted.hold_id else {
+    let Some(held) = &admitted.hold else {
         return;
     };
+    let hold_id = &held.id;
     let charge = match outcome {
         Outcome::Answered => true,
         Outcome::Failed => app.catalog.gateway.charge_failed,
@@ -149,7 +161,9 @@ pub async fn finish(app: &App, admitted: &Admitted, outcome: Outcome) {
             quantity: None,
             dimensions: BTreeMap::from([("outcome".to_string(), outcome.as_str().to_string())]),
         };
-        entitlements::settle(app, input).await.map(|_| ())
+        entitlements::settle_held(app, held.clone(), input)
+            .await
+            .map(|_| ())
     } else {
         entitlements::release(app, &admitted.customer, hold_id)
             .await

@@ -139,6 +139,36 @@ async fn set_hold_state(conn: &mut Conn, id: &str, status: &str, ended_at: Optio
     .await?)
 }
 
+/// Burn the credits a hold reserved for `quantity` of its units (in proportion) from `grants`
+/// (the customer's live grants, kept current), in burn order, for the settling event.
+async fn burn_held(conn: &mut Conn, grants: &mut [crate::core::credit::Grant], hold: &HoldRecord, quantity: i64, event_id: &str, now: i64) -> Result<(), StoreError> {
+    let credits = match hold.quantity {
+        0 => hold.credits,
+        held => i64::try_from(i128::from(hold.credits) * i128::from(quantity) / i128::from(held)).unwrap_or(hold.credits),
+    };
+    if credits <= 0 {
+        return Ok(());
+    }
+    let available = credit::balance(grants, now);
+    let take = as_u64(credits).min(available);
+    if take < as_u64(credits) {
+        tracing::warn!(hold = %hold.id, credits, available, "a hold's credits expired before it was settled; the rest is not charged");
+    }
+    if let Ok(parts) = credit::burn(grants, take, now) {
+        for (grant_id, n) in parts {
+            take_credits(conn, &hold.customer_id, &grant_id, n, "debit", Some(event_id), now).await?;
+            if let Some(g) = grants.iter_mut().find(|g| g.id == grant_id) {
+                g.remaining = g.remaining.saturating_sub(n);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn grants_of(conn: &mut Conn, customer: &str) -> Result<Vec<crate::core::credit::Grant>, StoreError> {
+    Ok(live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect())
+}
+
 /// Record what a live hold reserved, without deciding again: its event at the actual quantity
 /// (at most the held one) and its credits in proportion, from the live grants in burn order.
 async fn settle_reserved(conn: &mut Conn, hold: &HoldRecord, request: SettleRequest, known: &Known) -> Result<Settled, StoreError> {
@@ -148,20 +178,9 @@ async fn settle_reserved(conn: &mut Conn, hold: &HoldRecord, request: SettleRequ
         Some(Recorded::Recorded { id } | Recorded::Duplicate { id }) => id,
         _ => return Err(StoreError::Batch("the customer is gone".into())),
     };
-    let credits = match hold.quantity {
-        0 => hold.credits,
-        held => i64::try_from(i128::from(hold.credits) * i128::from(event.quantity) / i128::from(held)).unwrap_or(hold.credits),
-    };
-    let grants: Vec<crate::core::credit::Grant> = live_grants(conn, &hold.customer_id).await?.iter().map(GrantRecord::to_core).collect();
-    let available = credit::balance(&grants, now);
-    let take = as_u64(credits).min(available);
-    if take < as_u64(credits) {
-        tracing::warn!(hold = %hold.id, credits, available, "a hold's credits expired before it was settled; the rest is not charged");
-    }
-    if let Ok(parts) = credit::burn(&grants, take, now) {
-        for (grant_id, n) in parts {
-            take_credits(conn, &hold.customer_id, &grant_id, n, "debit", Some(&event_id), now).await?;
-        }
+    if hold.credits > 0 {
+        let mut grants = grants_of(conn, &hold.customer_id).await?;
+        burn_held(conn, &mut grants, hold, event.quantity, &event_id, now).await?;
     }
     let hold = set_hold_state(conn, &hold.id, "settled", Some(now), Some((event.quantity, Some(&event_id)))).await?;
     Ok(Settled::Done { hold: Box::new(hold), verdict: None, duplicate: false })

@@ -73,13 +73,14 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     };
     let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
     let mut fx = Effects::default();
-    // Consumptions are decided together after the other operations, and the audit entries nobody
-    // waits for go in together last.
-    let (mut audits, mut group, mut others) = (Vec::new(), Vec::new(), Vec::new());
+    // Settlements and then consumptions are made together after the other operations, and the
+    // audit entries nobody waits for go in together last.
+    let (mut audits, mut group, mut settles, mut others) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for op in ops {
         match op {
             Op::Audit(e, None) => audits.push(e),
             Op::Consume(request, reply) if groupable(&request) => group.push((request, reply)),
+            Op::SettleHold(request, reply) => settles.push((request, reply)),
             op => others.push(op),
         }
     }
@@ -92,7 +93,14 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             }
         }
     }
-    match consume_group(&mut conn, group, &mut known, &mut fx).await {
+    let grouped = match settle_group(&mut conn, settles, &mut known, &mut fx).await {
+        Ok(done) => {
+            pending.extend(done);
+            consume_group(&mut conn, group, &mut known, &mut fx).await
+        }
+        Err(e) => Err(e),
+    };
+    match grouped {
         Ok(done) => pending.extend(done),
         Err(e) => {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -262,6 +270,7 @@ include!("spans.rs");
 include!("group.rs");
 include!("snapshot.rs");
 include!("holds.rs");
+include!("settle_group.rs");
 include!("credits.rs");
 include!("outbox.rs");
 include!("webhooks.rs");

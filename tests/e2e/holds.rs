@@ -270,3 +270,95 @@ async fn released_expired_and_retried_holds_charge_nothing_and_a_settle_is_never
         assert!(!msg.contains("acme"), "{msg}");
     }
 }
+
+#[tokio::test]
+async fn settlements_arriving_together_each_charge_once_what_their_hold_reserved() {
+    for backend in backends() {
+        let h = Harness::with_catalog(backend, LIMITS).await;
+        let c = h.client().await;
+        c.ok(
+            "create_customer",
+            json!({"customer": "acme", "plan": "credits"}),
+        )
+        .await;
+        c.ok(
+            "grant_credits",
+            json!({"customer": "acme", "credits": 1000}),
+        )
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            let r = c
+                .ok("check_entitlement", hold_args("acme", Some("render")))
+                .await;
+            held.push(r["hold"]["hold_id"].as_str().unwrap().to_string());
+        }
+        for id in &held[..10] {
+            c.ok("release_hold", json!({"customer": "acme", "hold_id": id}))
+                .await;
+        }
+        // All at once: every live hold settled twice (holds 90–99 at quantity 0), each released
+        // one once.
+        let mut tasks = Vec::new();
+        for (i, id) in held.iter().enumerate() {
+            for _ in 0..if i < 10 { 1 } else { 2 } {
+                let mut args = json!({"customer": "acme", "hold_id": id});
+                if i >= 90 {
+                    args["quantity"] = json!(0);
+                }
+                let c = c.clone();
+                tasks.push(tokio::spawn(async move {
+                    (i, c.call("settle_hold", args).await)
+                }));
+            }
+        }
+        let mut first = std::collections::BTreeMap::new();
+        for t in tasks {
+            let (i, answer) = t.await.unwrap();
+            let r = match answer {
+                Err(e) => {
+                    assert!(i < 10, "{backend:?}: hold {i}: {e}");
+                    assert_eq!(e["code"], "hold_released", "{backend:?}: {e}");
+                    continue;
+                }
+                Ok(r) => r,
+            };
+            assert_eq!(r["status"], "settled", "{backend:?}: {r}");
+            let settled = if i >= 90 { 0 } else { 1 };
+            assert_eq!(r["settled_quantity"], settled, "{backend:?}: {r}");
+            let event = r["event_id"].as_str().unwrap().to_string();
+            if r["duplicate"] == json!(false) {
+                assert!(
+                    first.insert(i, event).is_none(),
+                    "{backend:?}: hold {i} settled twice"
+                );
+            } else {
+                assert_eq!(first.get(&i).map_or(&event, |e| e), &event, "{backend:?}");
+            }
+        }
+        assert_eq!(
+            first.len(),
+            90,
+            "{backend:?}: one first settlement per live hold"
+        );
+        assert_eq!(
+            balance(&c, "acme").await,
+            1000 - 80 * 5,
+            "{backend:?}: 80 calls at 5 credits, 10 at none"
+        );
+        let usage = c.ok("get_usage", json!({"customer": "acme"})).await;
+        let sum = |field: &str| -> u64 {
+            usage["totals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t[field].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(
+            (sum("events"), sum("quantity")),
+            (90, 80),
+            "{backend:?}: {usage}"
+        );
+    }
+}

@@ -166,23 +166,49 @@ pub struct SettleInput {
     pub dimensions: std::collections::BTreeMap<String, String>,
 }
 
+/// What settling needs to know of a hold: a `settle_hold` call reads it, the gateway kept it
+/// from placing the hold.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub id: String,
+    pub feature: String,
+    /// The dimensions it was placed with (`tool` among them).
+    pub dimensions: std::collections::BTreeMap<String, String>,
+    /// The units it holds.
+    pub quantity: u64,
+}
+
 /// Settle a hold: record the units the call used (and burn their credits) and end the hold.
 pub async fn settle(app: &App, input: SettleInput) -> Result<HoldView, BillingError> {
-    let now = app.now();
     let Some(hold) = app.store.get_hold(&input.customer, &input.hold_id).await? else {
         return Err(not_found(&input.hold_id));
     };
-    let mut dimensions: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&hold.dimensions).unwrap_or_default();
+    let held = Held {
+        id: hold.id,
+        feature: hold.feature,
+        dimensions: serde_json::from_str(&hold.dimensions).unwrap_or_default(),
+        quantity: as_u64(hold.quantity),
+    };
+    settle_held(app, held, input).await
+}
+
+/// Settle a hold the caller knows (`input.hold_id` is `held.id`).
+pub async fn settle_held(
+    app: &App,
+    held: Held,
+    input: SettleInput,
+) -> Result<HoldView, BillingError> {
+    let now = app.now();
+    let mut dimensions = held.dimensions;
     dimensions.extend(input.dimensions);
-    let prepared = Prepared::new(app, &hold.feature, dimensions, None)?;
-    let quantity = input.quantity.unwrap_or(as_u64(hold.quantity));
+    let prepared = Prepared::new(app, &held.feature, dimensions, None)?;
+    let quantity = input.quantity.unwrap_or(held.quantity);
     if quantity > super::super::usage_event::MAX_QUANTITY {
         return Err(BillingError::invalid("quantity is above the maximum"));
     }
-    let key = Some(format!("hold:{}", hold.id));
+    let key = Some(format!("hold:{}", held.id));
     let request = SettleRequest {
-        hold_id: hold.id.clone(),
+        hold_id: held.id.clone(),
         consume: prepared.consume_request(app, &input.customer, quantity, key, now)?,
     };
     match app.store.settle_hold(request).await? {

@@ -9,7 +9,10 @@ mod view;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use holds::{DEFAULT_TTL_MS as DEFAULT_HOLD_TTL_MS, HoldView, SettleInput, release, settle};
+pub use holds::{
+    DEFAULT_TTL_MS as DEFAULT_HOLD_TTL_MS, Held, HoldView, SettleInput, release, settle,
+    settle_held,
+};
 pub(crate) use prepared::Prepared;
 pub use view::{CostView, EntitlementView, UpgradeView};
 
