@@ -11,8 +11,6 @@
 // its own as before (`consume`), under its own savepoint. A `unique` meter's consumptions always
 // run on their own (a distinct count cannot be kept current by adding).
 
-use crate::core::credit::Grant;
-
 /// A consumption's answer and what it changed, for the snapshot cache.
 struct Outcome {
     consumed: Consumed,

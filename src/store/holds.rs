@@ -141,7 +141,7 @@ async fn set_hold_state(conn: &mut Conn, id: &str, status: &str, ended_at: Optio
 
 /// Burn the credits a hold reserved for `quantity` of its units (in proportion) from `grants`
 /// (the customer's live grants, kept current), in burn order, for the settling event.
-async fn burn_held(conn: &mut Conn, grants: &mut [crate::core::credit::Grant], hold: &HoldRecord, quantity: i64, event_id: &str, now: i64) -> Result<(), StoreError> {
+async fn burn_held(conn: &mut Conn, grants: &mut [Grant], hold: &HoldRecord, quantity: i64, event_id: &str, now: i64) -> Result<(), StoreError> {
     let credits = match hold.quantity {
         0 => hold.credits,
         held => i64::try_from(i128::from(hold.credits) * i128::from(quantity) / i128::from(held)).unwrap_or(hold.credits),
@@ -165,7 +165,7 @@ async fn burn_held(conn: &mut Conn, grants: &mut [crate::core::credit::Grant], h
     Ok(())
 }
 
-async fn grants_of(conn: &mut Conn, customer: &str) -> Result<Vec<crate::core::credit::Grant>, StoreError> {
+async fn grants_of(conn: &mut Conn, customer: &str) -> Result<Vec<Grant>, StoreError> {
     Ok(live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect())
 }
 

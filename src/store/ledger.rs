@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::cache::{SnapshotCache, Spans, add_to};
 use super::writer::{self, Op, Pending, Reply, settle};
 use super::{AuditEntry, CUSTOMER_COLUMNS, ConsumeRequest, Consumed, CustomerRecord, GrantRecord, HoldLedger, Ledger, NewEvent, Recorded, StoreError, UsageTotals};
-use crate::core::credit;
+use crate::core::credit::{self, Grant};
 use crate::core::period::{DAY_MS, PIECE_MAX_MS, Span, bucket_of, piece_of};
 
 /// The schema, embedded; applied when a backend opens.
@@ -73,13 +73,14 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     };
     let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
     let mut fx = Effects::default();
-    // Settlements and then consumptions are made together after the other operations, and the
-    // audit entries nobody waits for go in together last.
-    let (mut audits, mut group, mut settles, mut others) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Holds, settlements and consumptions are made together (each kind in a group) after the
+    // other operations, and the audit entries nobody waits for go in together last.
+    let (mut audits, mut group, mut places, mut settles, mut others) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for op in ops {
         match op {
             Op::Audit(e, None) => audits.push(e),
             Op::Consume(request, reply) if groupable(&request) => group.push((request, reply)),
+            Op::PlaceHold(request, reply) if hold_groupable(&request) => places.push((request, reply)),
             Op::SettleHold(request, reply) => settles.push((request, reply)),
             op => others.push(op),
         }
@@ -93,13 +94,15 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
             }
         }
     }
-    let grouped = match settle_group(&mut conn, settles, &mut known, &mut fx).await {
-        Ok(done) => {
-            pending.extend(done);
-            consume_group(&mut conn, group, &mut known, &mut fx).await
-        }
-        Err(e) => Err(e),
-    };
+    let mut grouped = place_group(&mut conn, places, &mut known, &mut fx).await;
+    if let Ok(done) = grouped {
+        pending.extend(done);
+        grouped = settle_group(&mut conn, settles, &mut known, &mut fx).await;
+    }
+    if let Ok(done) = grouped {
+        pending.extend(done);
+        grouped = consume_group(&mut conn, group, &mut known, &mut fx).await;
+    }
     match grouped {
         Ok(done) => pending.extend(done),
         Err(e) => {
@@ -271,6 +274,7 @@ include!("group.rs");
 include!("snapshot.rs");
 include!("holds.rs");
 include!("settle_group.rs");
+include!("place_group.rs");
 include!("credits.rs");
 include!("outbox.rs");
 include!("webhooks.rs");

@@ -52,7 +52,7 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
         }
     }
     let mut ids = ids.into_iter();
-    let mut grants: HashMap<&str, Vec<crate::core::credit::Grant>> = HashMap::new();
+    let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
     let mut settled = Vec::with_capacity(requests.len());
     for ((request, _), pick) in requests.iter().zip(chosen) {
         let Some((hold, event)) = pick else {

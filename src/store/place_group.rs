@@ -1,0 +1,133 @@
+// The holds of one batch placed together, included into `sqlite.rs` and `postgres.rs` by
+// `ledger.rs`, as `group.rs` decides consumptions: each customer's snapshot is read once (its live
+// holds counted in it) and kept current in memory as each hold is decided in turn (its units
+// counted as used, its credits taken from the grants in burn order, as a stored hold counts), so
+// the tenth hold of a customer sees the nine before it exactly as the database would. Then the
+// placed holds go in with one insert. A hold with an idempotency key runs on its own (its key may
+// name a hold placed before); so does the whole group, rolled back, when the windows moved within
+// the batch (an hour turned) or a statement failed.
+
+/// Whether a hold may be placed in a group.
+fn hold_groupable(request: &HoldRequest) -> bool {
+    request.consume.event.as_ref().is_some_and(|e| e.idempotency_key.is_none() && e.distinct.is_none())
+}
+
+/// Decide the group and store its holds; `Err` when it must run one by one instead.
+async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>)], known: &Known) -> Result<Vec<Placed>, StoreError> {
+    let mut states: HashMap<(&str, Option<&str>), Held> = HashMap::new();
+    let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
+    let mut rows: Vec<HoldRecord> = Vec::new();
+    let mut placed = Vec::with_capacity(requests.len());
+    for (hold, _) in requests {
+        let request = &hold.consume;
+        let customer = request.customer.as_str();
+        let Some(record) = known.live(customer) else {
+            placed.push(Placed::UnknownCustomer);
+            continue;
+        };
+        let Some(event) = request.event.as_ref() else { return Err(StoreError::Corrupt("a hold needs its event".into())) };
+        let meter = request.meter.as_ref().map(|(m, _)| m.as_str());
+        let state = match states.entry((customer, meter)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
+                v.insert(snapshot_of(conn, record.clone(), counted, request.now).await?)
+            }
+        };
+        if let Some(spans) = state.1
+            && spans_at(record, request.now)? != spans
+        {
+            return Err(StoreError::Batch("the windows moved within the batch".into()));
+        }
+        if !grants.contains_key(customer) {
+            if state.0.grants.iter().any(|g| g.remaining > 0 && g.expires_at.is_some_and(|at| at <= request.now)) {
+                expire_credits(conn, customer, request.now).await?;
+            }
+            grants.insert(customer, state.0.grants.clone());
+        }
+        let live = grants.entry(customer).or_default();
+        state.0.grants.clone_from(live);
+        let mut verdict = (request.decide)(&state.0);
+        let parts = match credit::burn(live, verdict.credits, request.now) {
+            Ok(parts) if verdict.decision.allowed => parts,
+            burned => {
+                if verdict.decision.allowed && burned.is_err() {
+                    verdict.decision.allowed = false;
+                    verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
+                }
+                placed.push(Placed::Decided { verdict: Box::new(verdict), hold: None });
+                continue;
+            }
+        };
+        // Counted from now on as a stored hold is (`fold_holds`).
+        for (grant, take) in &parts {
+            if let Some(g) = live.iter_mut().find(|g| &g.id == grant) {
+                g.remaining = g.remaining.saturating_sub(*take);
+            }
+        }
+        let units = as_u64(event.quantity);
+        if let (Some(spans), true) = (&state.1, meter == Some(event.meter.as_str())) {
+            add_to(&mut state.0, spans, &event.tool, request.now, &crate::core::usage::Tally::event(request.now, units));
+            state.0.held.units = state.0.held.units.saturating_add(units);
+        }
+        state.0.held.credits = state.0.held.credits.saturating_add(verdict.credits);
+        state.0.held.until = Some(state.0.held.until.map_or(hold.expires_at, |u| u.min(hold.expires_at)));
+        let row = HoldRecord {
+            id: hold.id.clone(),
+            customer_id: request.customer.clone(),
+            feature: hold.feature.clone(),
+            meter: event.meter.clone(),
+            tool: event.tool.clone(),
+            dimensions: event.dimensions.clone(),
+            quantity: event.quantity,
+            credits: i64::try_from(verdict.credits).map_err(|_| StoreError::Corrupt("credits overflow".into()))?,
+            status: "held".into(),
+            idempotency_key: None,
+            created_at: request.now,
+            expires_at: hold.expires_at,
+            ended_at: None,
+            settled_quantity: None,
+            event_id: None,
+        };
+        rows.push(row.clone());
+        placed.push(Placed::Decided { verdict: Box::new(verdict), hold: Some(Box::new(row)) });
+    }
+    for chunk in rows.chunks(INSERT_CHUNK / 2) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO holds (id, customer_id, feature, meter, tool, dimensions, quantity, credits, status, created_at, expires_at) ");
+        qb.push_values(chunk, |mut b, h| {
+            b.push_bind(&h.id).push_bind(&h.customer_id).push_bind(&h.feature).push_bind(&h.meter).push_bind(&h.tool).push_bind(&h.dimensions);
+            b.push_bind(h.quantity).push_bind(h.credits).push_bind("held").push_bind(h.created_at).push_bind(h.expires_at);
+        });
+        qb.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(placed)
+}
+
+/// Run a batch's holds: together when possible, else each on its own. `Err` is a failure of the
+/// transaction itself (the batch fails).
+async fn place_group(conn: &mut Conn, requests: Vec<(HoldRequest, Reply<Placed>)>, known: &mut Known, fx: &mut Effects) -> Result<Vec<Pending>, String> {
+    let mut pending = Vec::with_capacity(requests.len());
+    if requests.len() > 1 {
+        sqlx::query("SAVEPOINT holds").execute(&mut *conn).await.map_err(|e| e.to_string())?;
+        match place_together(conn, &requests, known).await {
+            Ok(placed) => {
+                sqlx::query("RELEASE SAVEPOINT holds").execute(&mut *conn).await.map_err(|e| e.to_string())?;
+                for ((request, reply), p) in requests.into_iter().zip(placed) {
+                    fx.invalidated.push(request.consume.customer);
+                    pending.extend(settle(reply, Ok(p)));
+                }
+                return Ok(pending);
+            }
+            Err(why) => {
+                tracing::debug!(reason = %why, "holds placed one by one");
+                for sql in ["ROLLBACK TO SAVEPOINT holds", "RELEASE SAVEPOINT holds"] {
+                    sqlx::query(sql).execute(&mut *conn).await.map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    for (request, reply) in requests {
+        pending.extend(run_op(conn, Op::PlaceHold(request, reply), known, fx).await?);
+    }
+    Ok(pending)
+}
