@@ -1,9 +1,10 @@
 // The consumptions of one batch decided together, included into `sqlite.rs` and `postgres.rs` by
-// `ledger.rs`. Every customer is locked already; each customer's snapshot is read once and kept
-// current in memory as each consumption is decided in turn (its usage added, its credits taken),
-// so the tenth consumption of a customer sees the nine before it exactly as the database would.
-// Then the allowed events go in with one insert and the debits follow. A batch's work is then a
-// few statements per customer, not per call.
+// `ledger.rs`. Every customer is locked already; the live grants and holds of all of them are read
+// at once, then each customer's usage once, and each snapshot is kept current in memory as each
+// consumption is decided in turn (its usage added, its credits taken), so the tenth consumption of
+// a customer sees the nine before it exactly as the database would. Then the allowed events go in
+// with one insert and the debits follow. A batch's work is then one statement per customer and a
+// few for the batch, not several per call.
 //
 // The group runs under a savepoint. Anything it cannot decide this way — an idempotency key stored
 // before (the insert skips it), a consumption whose windows differ from the first one's (an hour
@@ -34,6 +35,9 @@ async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consum
     let mut events: Vec<NewEvent> = Vec::new();
     let mut debits: Vec<(&str, String, u64, Option<String>, i64)> = Vec::new();
     let mut outcomes = Vec::with_capacity(requests.len());
+    let customers: BTreeSet<&str> = requests.iter().map(|(r, _)| r.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
+    let first_now = requests.iter().map(|(r, _)| r.now).min().unwrap_or(0);
+    let live = live_of(conn, &customers, first_now).await?;
     for (request, _) in requests {
         let customer = request.customer.as_str();
         let Some(record) = known.live(customer) else {
@@ -50,7 +54,7 @@ async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consum
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-                v.insert(snapshot_of(conn, record.clone(), counted, request.now).await?)
+                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live.get(customer).cloned().unwrap_or_default()).await?)
             }
         };
         if let Some(spans) = state.1

@@ -13,8 +13,15 @@ macro_rules! hold_columns {
     };
 }
 
-#[derive(sqlx::FromRow)]
+macro_rules! live_hold_columns {
+    () => {
+        "customer_id, meter, tool, quantity, credits, expires_at"
+    };
+}
+
+#[derive(Clone, sqlx::FromRow)]
 struct LiveHold {
+    customer_id: String,
     meter: String,
     tool: String,
     quantity: i64,
@@ -23,7 +30,7 @@ struct LiveHold {
 }
 
 async fn live_holds(conn: &mut Conn, customer: &str, now: i64) -> Result<Vec<LiveHold>, StoreError> {
-    Ok(sqlx::query_as::<Db, LiveHold>("SELECT meter, tool, quantity, credits, expires_at FROM holds WHERE customer_id = $1 AND status = 'held' AND expires_at > $2")
+    Ok(sqlx::query_as::<Db, LiveHold>(concat!("SELECT ", live_hold_columns!(), " FROM holds WHERE customer_id = $1 AND status = 'held' AND expires_at > $2"))
         .bind(customer)
         .bind(now)
         .fetch_all(&mut *conn)

@@ -1,11 +1,12 @@
 // The holds of one batch placed together, included into `sqlite.rs` and `postgres.rs` by
-// `ledger.rs`, as `group.rs` decides consumptions: each customer's snapshot is read once (its live
-// holds counted in it) and kept current in memory as each hold is decided in turn (its units
-// counted as used, its credits taken from the grants in burn order, as a stored hold counts), so
-// the tenth hold of a customer sees the nine before it exactly as the database would. Then the
-// placed holds go in with one insert. A hold with an idempotency key runs on its own (its key may
-// name a hold placed before); so does the whole group, rolled back, when the windows moved within
-// the batch (an hour turned) or a statement failed.
+// `ledger.rs`, as `group.rs` decides consumptions: the live grants and holds of all the group's
+// customers are read at once, then each customer's usage once, and each snapshot is kept current
+// in memory as each hold is decided in turn (its units counted as used, its credits taken from the
+// grants in burn order, as a stored hold counts), so the tenth hold of a customer sees the nine
+// before it exactly as the database would. Then the placed holds go in with one insert. A hold
+// with an idempotency key runs on its own (its key may name a hold placed before); so does the
+// whole group, rolled back, when the windows moved within the batch (an hour turned) or a
+// statement failed.
 
 /// Whether a hold may be placed in a group.
 fn hold_groupable(request: &HoldRequest) -> bool {
@@ -18,6 +19,9 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
     let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
     let mut rows: Vec<HoldRecord> = Vec::new();
     let mut placed = Vec::with_capacity(requests.len());
+    let customers: BTreeSet<&str> = requests.iter().map(|(h, _)| h.consume.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
+    let first_now = requests.iter().map(|(h, _)| h.consume.now).min().unwrap_or(0);
+    let live = live_of(conn, &customers, first_now).await?;
     for (hold, _) in requests {
         let request = &hold.consume;
         let customer = request.customer.as_str();
@@ -31,7 +35,7 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-                v.insert(snapshot_of(conn, record.clone(), counted, request.now).await?)
+                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live.get(customer).cloned().unwrap_or_default()).await?)
             }
         };
         if let Some(spans) = state.1

@@ -186,8 +186,51 @@ fn spans_at(record: &CustomerRecord, now: i64) -> Result<Spans, StoreError> {
     })
 }
 
+/// A customer's live grants and holds, as its snapshot counts them.
+#[derive(Default, Clone)]
+struct Live {
+    grants: Vec<GrantRecord>,
+    holds: Vec<LiveHold>,
+}
+
+/// The live grants and holds of each of `customers`, one statement of each per [`INSERT_CHUNK`]
+/// customers: what a group's snapshots read at once instead of two statements per customer.
+async fn live_of(conn: &mut Conn, customers: &BTreeSet<&str>, now: i64) -> Result<HashMap<String, Live>, StoreError> {
+    let mut live: HashMap<String, Live> = HashMap::with_capacity(customers.len());
+    let ids: Vec<&str> = customers.iter().copied().collect();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(select_grants!("WHERE remaining > 0 AND customer_id IN ("));
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        for g in qb.build_query_as::<GrantRecord>().persistent(false).fetch_all(&mut *conn).await? {
+            live.entry(g.customer_id.clone()).or_default().grants.push(g);
+        }
+        let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", live_hold_columns!(), " FROM holds WHERE status = 'held' AND expires_at > "));
+        qb.push_bind(now).push(" AND customer_id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        for h in qb.build_query_as::<LiveHold>().persistent(false).fetch_all(&mut *conn).await? {
+            live.entry(h.customer_id.clone()).or_default().holds.push(h);
+        }
+    }
+    Ok(live)
+}
+
 /// The snapshot of a customer whose row is read.
 async fn snapshot_of(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64) -> Result<(Snapshot, Option<Spans>), StoreError> {
+    let live = Live { grants: live_grants(conn, &record.id).await?, holds: live_holds(conn, &record.id, now).await? };
+    snapshot_with(conn, record, counted, now, live).await
+}
+
+/// The snapshot of a customer whose row, live grants and live holds are read (holds that expired
+/// by `now` count no more).
+async fn snapshot_with(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64, live: Live) -> Result<(Snapshot, Option<Spans>), StoreError> {
     let customer = record.id.clone();
     let customer = customer.as_str();
     let mut in_window = BTreeMap::new();
@@ -207,9 +250,9 @@ async fn snapshot_of(conn: &mut Conn, record: CustomerRecord, counted: Option<Co
         period_total = tallies.next().unwrap_or_default();
         counted_spans = Some(s);
     }
-    let grants = live_grants(conn, customer).await?.iter().map(GrantRecord::to_core).collect();
+    let grants = live.grants.iter().map(GrantRecord::to_core).collect();
     let mut snapshot = Snapshot { loaded_at: now, customer: record, in_window, period_total, month_by_value, period_by_value, grants, value_counted: false, held: HoldsCounted::default() };
-    let holds = live_holds(conn, customer, now).await?;
+    let holds: Vec<LiveHold> = live.holds.into_iter().filter(|h| h.expires_at > now).collect();
     if !holds.is_empty() {
         fold_holds(&mut snapshot, counted_spans.as_ref(), counted.map(|c| c.meter), &holds, now);
     }
