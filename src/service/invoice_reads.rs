@@ -63,7 +63,7 @@ pub async fn prefetch(app: &App, records: &[&CustomerRecord]) -> Result<Prefetch
             by_meter.insert(b.meter, u64::try_from(b.credits).unwrap_or(0));
         }
     }
-    let (changes, _) = app.store.changes_since(held.changes_from).await?;
+    let changes = app.store.plan_changes_since(held.changes_from).await?;
     for c in changes {
         held.changes
             .entry(c.customer_id.clone())

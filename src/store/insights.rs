@@ -140,18 +140,20 @@ impl super::InsightsLedger for Backend {
         Ok(sqlx::query_as::<Db, CustomerRecord>(*ALL_CUSTOMERS).fetch_all(&self.read).await?)
     }
 
-    async fn changes_since(&self, from: i64) -> Result<(Vec<PlanChangeRecord>, Vec<super::StatusChangeRecord>), StoreError> {
-        let plans = sqlx::query_as::<Db, PlanChangeRecord>(select_plan_changes!("WHERE at >= $1 ORDER BY customer_id, at, id"))
+    async fn plan_changes_since(&self, from: i64) -> Result<Vec<PlanChangeRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, PlanChangeRecord>(select_plan_changes!("WHERE at >= $1 ORDER BY customer_id, at, id"))
             .bind(from)
             .fetch_all(&self.read)
-            .await?;
-        let statuses = sqlx::query_as::<Db, super::StatusChangeRecord>(
+            .await?)
+    }
+
+    async fn status_changes_since(&self, from: i64) -> Result<Vec<super::StatusChangeRecord>, StoreError> {
+        Ok(sqlx::query_as::<Db, super::StatusChangeRecord>(
             "SELECT customer_id, at, previous_status, status FROM status_changes WHERE at >= $1 ORDER BY customer_id, at, id",
         )
         .bind(from)
         .fetch_all(&self.read)
-        .await?;
-        Ok((plans, statuses))
+        .await?)
     }
 
     async fn usage_by_hour(&self, from: i64, to: i64) -> Result<Vec<super::HourUsage>, StoreError> {

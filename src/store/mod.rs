@@ -267,11 +267,10 @@ pub trait WebhookLedger: Send + Sync {
 pub trait InsightsLedger: Send + Sync {
     /// Every customer, by id.
     async fn all_customers(&self) -> Result<Vec<CustomerRecord>, StoreError>;
-    /// Plan and status changes of all customers at or after `from`, oldest first.
-    async fn changes_since(
-        &self,
-        from: i64,
-    ) -> Result<(Vec<PlanChangeRecord>, Vec<StatusChangeRecord>), StoreError>;
+    /// Plan changes of all customers at or after `from`, by customer, oldest first.
+    async fn plan_changes_since(&self, from: i64) -> Result<Vec<PlanChangeRecord>, StoreError>;
+    /// Status changes of all customers at or after `from`, by customer, oldest first.
+    async fn status_changes_since(&self, from: i64) -> Result<Vec<StatusChangeRecord>, StoreError>;
     /// Usage per meter, `tool` value and UTC day over all customers, whole hours in `[from, to)`;
     /// each row's `hour` is the day's first hour in the range (from the rollup the writer keeps:
     /// the cost follows the days, not the events).

@@ -83,7 +83,8 @@ pub async fn dashboard(app: &App, q: DashboardQuery) -> Result<DashboardView, Bi
         _ => return Err(BillingError::invalid("accounts_limit takes 1 to 1000")),
     };
     let customers = app.store.all_customers().await?;
-    let (plan_changes, status_changes) = app.store.changes_since(range.start).await?;
+    let plan_changes = app.store.plan_changes_since(range.start).await?;
+    let status_changes = app.store.status_changes_since(range.start).await?;
     let histories = revenue::histories(&plan_changes, &status_changes);
     // The upcoming invoice of every customer not churned that has a plan, as preview_invoice
     // gives it, from the ledger read for all of them at once.
