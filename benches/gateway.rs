@@ -148,6 +148,8 @@ async fn gateway() {
         billing_mcp::service::customers::create(&app, customer)
             .await
             .unwrap();
+        // A customer and a key per client, as each paying caller has: the calls of one client
+        // are held and settled for its own customer, and no key's rate limit is what is measured.
         let key = keys::NewKey {
             rate_per_minute: Some(1_000_000),
             burst: Some(100_000),
@@ -351,24 +353,22 @@ async fn driver() {
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
         .await
         .unwrap();
-    let mut names = Vec::new();
     let run = uuid::Uuid::now_v7().simple().to_string();
+    let name = |layout: &str| format!("bmt_gateway_{layout}_{run}");
     for layout in ["shared", "pinned"] {
-        let name = format!("bmt_gateway_{layout}_{run}");
-        let create = format!("CREATE DATABASE {name}");
+        let create = format!("CREATE DATABASE {}", name(layout));
         sqlx::query(sqlx::AssertSqlSafe(create))
             .execute(&mut admin)
             .await
             .unwrap();
-        names.push(name);
     }
     let prefix = base.rsplit_once('/').unwrap().0.to_string();
     ledger_tables("PostgreSQL", &mut |layout| {
-        format!("{prefix}/bmt_gateway_{layout}_{run}")
+        format!("{prefix}/{}", name(layout))
     })
     .await;
-    for name in names {
-        let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+    for layout in ["shared", "pinned"] {
+        let drop = format!("DROP DATABASE {} WITH (FORCE)", name(layout));
         sqlx::query(sqlx::AssertSqlSafe(drop))
             .execute(&mut admin)
             .await
