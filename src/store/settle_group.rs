@@ -1,8 +1,8 @@
 // The settlements of one batch made together, included into `sqlite.rs` and `postgres.rs` by
 // `ledger.rs`. A settlement of a live hold within what it reserved decides nothing (the hold
 // counted as used already), so a batch's such settlements are a few statements in all: their
-// holds read at once, their events inserted at once (with their hourly and monthly rows), then
-// each hold marked settled; credits are burned per hold that reserved any, from the customer's
+// holds read at once, their events inserted at once (with their hourly and monthly rows), the
+// holds marked settled at once; credits are burned per hold that reserved any, from the customer's
 // grants read once. Every other settlement (more than was held, an expired, settled or released
 // hold, a second settlement of one hold in the batch) runs on its own after them, as before.
 // Should the group fail it is rolled back and every settlement runs on its own.
@@ -68,7 +68,27 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
             };
             burn_held(conn, live, hold, event.quantity, &event_id, now).await?;
         }
-        settled.push(Some(set_hold_state(conn, &hold.id, "settled", Some(now), Some((event.quantity, Some(&event_id)))).await?));
+        settled.push(Some(HoldRecord {
+            status: "settled".into(),
+            ended_at: Some(now),
+            settled_quantity: Some(event.quantity),
+            event_id: Some(event_id),
+            ..hold.clone()
+        }));
+    }
+    // Every hold marked settled with one statement per chunk (the columns of a VALUES list are
+    // `column1`, `column2`, … on both databases).
+    let done: Vec<&HoldRecord> = settled.iter().flatten().collect();
+    for chunk in done.chunks(INSERT_CHUNK / 2) {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE holds SET status = 'settled', ended_at = s.column2, settled_quantity = s.column3, event_id = s.column4 FROM (");
+        qb.push_values(chunk, |mut b, h| {
+            b.push_bind(&h.id).push_bind(h.ended_at).push_bind(h.settled_quantity).push_bind(&h.event_id);
+        });
+        qb.push(") AS s WHERE holds.id = s.column1");
+        let updated = qb.build().persistent(false).execute(&mut *conn).await?.rows_affected();
+        if updated != chunk.len() as u64 {
+            return Err(StoreError::Corrupt("a settled hold changed under its customer's lock".into()));
+        }
     }
     Ok(settled)
 }
