@@ -27,17 +27,61 @@ fn groupable(request: &ConsumeRequest) -> bool {
     request.event.as_ref().is_none_or(|e| e.distinct.is_none())
 }
 
+/// A group's figures: the live grants and holds of all its customers (read at once), each
+/// customer's snapshot per meter (read on first use), and each customer's grants as the group's
+/// decisions so far have left them.
+struct Figures<'r> {
+    live: HashMap<String, Live>,
+    states: HashMap<(&'r str, Option<&'r str>), Held>,
+    grants: HashMap<&'r str, Vec<Grant>>,
+}
+
+impl<'r> Figures<'r> {
+    async fn read(conn: &mut Conn, requests: impl Iterator<Item = &'r ConsumeRequest>, known: &Known) -> Result<Figures<'r>, StoreError> {
+        let requests: Vec<&ConsumeRequest> = requests.collect();
+        let customers: BTreeSet<&str> = requests.iter().map(|r| r.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
+        let first_now = requests.iter().map(|r| r.now).min().unwrap_or(0);
+        Ok(Figures { live: live_of(conn, &customers, first_now).await?, states: HashMap::new(), grants: HashMap::new() })
+    }
+
+    /// `request`'s snapshot as the group's decisions so far have left it, and its customer's
+    /// grants (credits that expired are written off on first use); `Err` when the windows moved
+    /// within the batch.
+    async fn current(&mut self, conn: &mut Conn, record: &CustomerRecord, request: &'r ConsumeRequest) -> Result<(&mut Held, &mut Vec<Grant>), StoreError> {
+        let customer = request.customer.as_str();
+        let meter = request.meter.as_ref().map(|(m, _)| m.as_str());
+        let state = match self.states.entry((customer, meter)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
+                let live = self.live.get(customer).cloned().unwrap_or_default();
+                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live).await?)
+            }
+        };
+        if let Some(spans) = state.1
+            && spans_at(record, request.now)? != spans
+        {
+            return Err(StoreError::Batch("the windows moved within the batch".into()));
+        }
+        if !self.grants.contains_key(customer) {
+            if state.0.grants.iter().any(|g| g.remaining > 0 && g.expires_at.is_some_and(|at| at <= request.now)) {
+                expire_credits(conn, customer, request.now).await?;
+            }
+            self.grants.insert(customer, state.0.grants.clone());
+        }
+        let live = self.grants.entry(customer).or_default();
+        state.0.grants.clone_from(live);
+        Ok((state, live))
+    }
+}
+
 /// Decide the group; `Err` when any of it must run on its own instead (see the file's text).
 async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consumed>)], known: &Known) -> Result<Vec<Outcome>, StoreError> {
-    let mut states: HashMap<(&str, Option<&str>), Held> = HashMap::new();
-    let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
     let mut keys: HashMap<(&str, &str), String> = HashMap::new();
     let mut events: Vec<NewEvent> = Vec::new();
     let mut debits: Vec<(&str, String, u64, Option<String>, i64)> = Vec::new();
     let mut outcomes = Vec::with_capacity(requests.len());
-    let customers: BTreeSet<&str> = requests.iter().map(|(r, _)| r.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
-    let first_now = requests.iter().map(|(r, _)| r.now).min().unwrap_or(0);
-    let live = live_of(conn, &customers, first_now).await?;
+    let mut figures = Figures::read(conn, requests.iter().map(|(r, _)| r), known).await?;
     for (request, _) in requests {
         let customer = request.customer.as_str();
         let Some(record) = known.live(customer) else {
@@ -49,27 +93,7 @@ async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consum
             outcomes.push(Outcome { consumed: Consumed::Duplicate { event_id: event_id.clone() }, added: None, burned: false });
             continue;
         }
-        let meter = request.meter.as_ref().map(|(m, _)| m.as_str());
-        let state = match states.entry((customer, meter)) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live.get(customer).cloned().unwrap_or_default()).await?)
-            }
-        };
-        if let Some(spans) = state.1
-            && spans_at(record, request.now)? != spans
-        {
-            return Err(StoreError::Batch("the windows moved within the batch".into()));
-        }
-        if !grants.contains_key(customer) {
-            if state.0.grants.iter().any(|g| g.remaining > 0 && g.expires_at.is_some_and(|at| at <= request.now)) {
-                expire_credits(conn, customer, request.now).await?;
-            }
-            grants.insert(customer, state.0.grants.clone());
-        }
-        let live = grants.entry(customer).or_default();
-        state.0.grants.clone_from(live);
+        let (state, live) = figures.current(conn, record, request).await?;
         let mut verdict = (request.decide)(&state.0);
         let parts = match credit::burn(live, verdict.credits, request.now) {
             Ok(parts) if verdict.decision.allowed => parts,

@@ -184,12 +184,9 @@ impl super::InsightsLedger for Backend {
             return Ok(Vec::new());
         }
         let mut qb = QueryBuilder::<Db>::new("SELECT customer_id, CAST(SUM(events) AS BIGINT) AS events FROM usage_hourly WHERE hour >= ");
-        qb.push_bind(from).push(" AND hour < ").push_bind(to).push(" AND customer_id IN (");
-        let mut list = qb.separated(", ");
-        for c in customers {
-            list.push_bind(c);
-        }
-        qb.push(") GROUP BY customer_id");
+        qb.push_bind(from).push(" AND hour < ").push_bind(to).push(" AND customer_id IN ");
+        push_in(&mut qb, customers);
+        qb.push(" GROUP BY customer_id");
         Ok(qb.build_query_as::<super::CustomerEvents>().persistent(false).fetch_all(&self.read).await?)
     }
 

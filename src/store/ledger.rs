@@ -131,18 +131,25 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     }
 }
 
+/// `(…)`: the values bound one by one, for `IN`.
+fn push_in(qb: &mut QueryBuilder<Db>, values: &[impl AsRef<str>]) {
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v.as_ref().to_string());
+    }
+    qb.push(")");
+}
+
 /// Lock the batch's customers in id order (one statement per [`INSERT_CHUNK`] of them) and read
 /// their rows.
 async fn lock_customers(conn: &mut Conn, customers: BTreeSet<String>) -> Result<Known, StoreError> {
     let mut known = Known::default();
     let ids: Vec<String> = customers.into_iter().collect();
     for chunk in ids.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ("));
-        let mut list = qb.separated(", ");
-        for id in chunk {
-            list.push_bind(id.as_str());
-        }
-        qb.push(format!(") ORDER BY id {LOCK_CUSTOMER}"));
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN "));
+        push_in(&mut qb, chunk);
+        qb.push(format!(" ORDER BY id {LOCK_CUSTOMER}"));
         for record in qb.build_query_as::<CustomerRecord>().persistent(false).fetch_all(&mut *conn).await? {
             known.0.insert(record.id.clone(), record);
         }

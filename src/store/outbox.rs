@@ -50,12 +50,8 @@ async fn lease_outbox(conn: &mut Conn, sender: &str, ids: &[String], now: i64, l
 
 /// ` id IN (…)`.
 fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[String]) {
-    qb.push(" id IN (");
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(id.clone());
-    }
-    qb.push(")");
+    qb.push(" id IN ");
+    push_in(qb, ids);
 }
 
 /// Failed events back in the outbox, due at once (their attempts are kept).

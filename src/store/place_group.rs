@@ -15,13 +15,9 @@ fn hold_groupable(request: &HoldRequest) -> bool {
 
 /// Decide the group and store its holds; `Err` when it must run one by one instead.
 async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>)], known: &Known) -> Result<Vec<Placed>, StoreError> {
-    let mut states: HashMap<(&str, Option<&str>), Held> = HashMap::new();
-    let mut grants: HashMap<&str, Vec<Grant>> = HashMap::new();
     let mut rows: Vec<HoldRecord> = Vec::new();
     let mut placed = Vec::with_capacity(requests.len());
-    let customers: BTreeSet<&str> = requests.iter().map(|(h, _)| h.consume.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
-    let first_now = requests.iter().map(|(h, _)| h.consume.now).min().unwrap_or(0);
-    let live = live_of(conn, &customers, first_now).await?;
+    let mut figures = Figures::read(conn, requests.iter().map(|(h, _)| &h.consume), known).await?;
     for (hold, _) in requests {
         let request = &hold.consume;
         let customer = request.customer.as_str();
@@ -31,26 +27,7 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
         };
         let Some(event) = request.event.as_ref() else { return Err(StoreError::Corrupt("a hold needs its event".into())) };
         let meter = request.meter.as_ref().map(|(m, _)| m.as_str());
-        let state = match states.entry((customer, meter)) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
-                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live.get(customer).cloned().unwrap_or_default()).await?)
-            }
-        };
-        if let Some(spans) = state.1
-            && spans_at(record, request.now)? != spans
-        {
-            return Err(StoreError::Batch("the windows moved within the batch".into()));
-        }
-        if !grants.contains_key(customer) {
-            if state.0.grants.iter().any(|g| g.remaining > 0 && g.expires_at.is_some_and(|at| at <= request.now)) {
-                expire_credits(conn, customer, request.now).await?;
-            }
-            grants.insert(customer, state.0.grants.clone());
-        }
-        let live = grants.entry(customer).or_default();
-        state.0.grants.clone_from(live);
+        let (state, live) = figures.current(conn, record, request).await?;
         let mut verdict = (request.decide)(&state.0);
         let parts = match credit::burn(live, verdict.credits, request.now) {
             Ok(parts) if verdict.decision.allowed => parts,

@@ -13,12 +13,8 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
     let mut holds: HashMap<String, HoldRecord> = HashMap::with_capacity(requests.len());
     let ids: Vec<&str> = requests.iter().map(|(r, _)| r.hold_id.as_str()).collect();
     for chunk in ids.chunks(INSERT_CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", hold_columns!(), " FROM holds WHERE id IN ("));
-        let mut list = qb.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        qb.push(")");
+        let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", hold_columns!(), " FROM holds WHERE id IN "));
+        push_in(&mut qb, chunk);
         for hold in qb.build_query_as::<HoldRecord>().persistent(false).fetch_all(&mut *conn).await? {
             holds.insert(hold.id.clone(), hold);
         }

@@ -237,12 +237,8 @@ async fn keys_in(conn: &mut Conn, from: &'static str, events: &[&NewEvent]) -> R
     for (customer, keys) in by_customer {
         for chunk in keys.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(from);
-            qb.push_bind(customer).push(" AND idempotency_key IN (");
-            let mut list = qb.separated(", ");
-            for key in chunk {
-                list.push_bind(*key);
-            }
-            qb.push(")");
+            qb.push_bind(customer).push(" AND idempotency_key IN ");
+            push_in(&mut qb, chunk);
             // Planned afresh each time with its values: a cached generic plan made while the table
             // was small keeps scanning it whole once it has grown (PostgreSQL).
             for row in qb.build_query_as::<KeyRow>().persistent(false).fetch_all(&mut *conn).await? {

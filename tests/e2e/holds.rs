@@ -33,6 +33,20 @@ async fn held_call(c: Client, customer: &'static str, tool: Option<&'static str>
     true
 }
 
+/// Customer `acme` on the `credits` plan with 1,000 credits.
+async fn acme_with_a_thousand_credits(c: &Client) {
+    c.ok(
+        "create_customer",
+        json!({"customer": "acme", "plan": "credits"}),
+    )
+    .await;
+    c.ok(
+        "grant_credits",
+        json!({"customer": "acme", "credits": 1000}),
+    )
+    .await;
+}
+
 async fn balance(c: &Client, customer: &str) -> u64 {
     c.ok("get_credit_balance", json!({"customer": customer}))
         .await["balance"]
@@ -46,16 +60,7 @@ async fn a_thousand_credits_at_five_a_call_pay_exactly_two_hundred_held_calls_fr
         let h = Harness::with_catalog(backend, LIMITS).await;
         let other = h.second_process().await;
         let (c1, c2) = (h.client().await, other.client().await);
-        c1.ok(
-            "create_customer",
-            json!({"customer": "acme", "plan": "credits"}),
-        )
-        .await;
-        c1.ok(
-            "grant_credits",
-            json!({"customer": "acme", "credits": 1000}),
-        )
-        .await;
+        acme_with_a_thousand_credits(&c1).await;
         let mut tasks = Vec::new();
         for i in 0..300 {
             let c = if i % 2 == 0 { c1.clone() } else { c2.clone() };
@@ -276,16 +281,7 @@ async fn settlements_arriving_together_each_charge_once_what_their_hold_reserved
     for backend in backends() {
         let h = Harness::with_catalog(backend, LIMITS).await;
         let c = h.client().await;
-        c.ok(
-            "create_customer",
-            json!({"customer": "acme", "plan": "credits"}),
-        )
-        .await;
-        c.ok(
-            "grant_credits",
-            json!({"customer": "acme", "credits": 1000}),
-        )
-        .await;
+        acme_with_a_thousand_credits(&c).await;
         let mut held = Vec::new();
         for _ in 0..100 {
             let r = c
