@@ -51,7 +51,8 @@ impl Listings {
     }
 
     /// Read the resources and templates again (none when the upstream no longer serves
-    /// resources); whether they changed.
+    /// resources); whether they changed. Both are read before either is kept, so a reading
+    /// dropped halfway (its timeout) keeps neither, and the next one still sees the change.
     pub async fn reload_resources(&self, peer: &Peer<RoleClient>) -> bool {
         if peer
             .peer_info()
@@ -60,14 +61,18 @@ impl Listings {
             let resources = replace(&self.resources, Vec::new());
             return replace(&self.templates, Vec::new()) || resources;
         }
-        let resources = match peer.list_all_resources().await {
+        let (resources, templates) = (
+            peer.list_all_resources().await,
+            peer.list_all_resource_templates().await,
+        );
+        let resources = match resources {
             Ok(r) => replace(&self.resources, r),
             Err(e) => {
                 tracing::warn!(error = %e, "an upstream's resources could not be read");
                 false
             }
         };
-        let templates = match peer.list_all_resource_templates().await {
+        let templates = match templates {
             Ok(t) => replace(&self.templates, t),
             Err(e) => {
                 tracing::warn!(error = %e, "an upstream's resource templates could not be read");
