@@ -130,10 +130,8 @@ pub async fn admit(
     let hold = view.hold.map(|h| Held {
         id: h.hold_id,
         feature: h.feature,
-        dimensions: dimensions
-            .into_iter()
-            .chain([("tool".to_string(), tool.to_string())])
-            .collect(),
+        dimensions,
+        tool: Some(tool.to_string()),
         quantity: h.quantity,
     });
     Ok(Admitted {

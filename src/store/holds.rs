@@ -37,20 +37,23 @@ async fn live_holds(conn: &mut Conn, customer: &str, now: i64) -> Result<Vec<Liv
         .await?)
 }
 
-/// Count live holds in a snapshot: the meter's held units as usage now, every hold's credits as
-/// taken from the grants (in burn order; what no live grant covers any more is gone).
+/// Count live holds in a snapshot, besides those it counts already: the meter's held units as
+/// usage now, every hold's credits as taken from the grants (in burn order; what no live grant
+/// covers any more is gone).
 fn fold_holds(snapshot: &mut Snapshot, spans: Option<&Spans>, meter: Option<&str>, holds: &[LiveHold], now: i64) {
-    let mut held = HoldsCounted::default();
+    let mut held = snapshot.held;
+    let mut credits = 0_u64;
     for h in holds {
         let units = as_u64(h.quantity);
         if let (Some(spans), true) = (spans, meter == Some(h.meter.as_str())) {
             add_to(snapshot, spans, &h.tool, now, &crate::core::usage::Tally::event(now, units));
             held.units = held.units.saturating_add(units);
         }
-        held.credits = held.credits.saturating_add(as_u64(h.credits));
+        credits = credits.saturating_add(as_u64(h.credits));
         held.until = Some(held.until.map_or(h.expires_at, |u| u.min(h.expires_at)));
     }
-    let covered = held.credits.min(credit::balance(&snapshot.grants, now));
+    held.credits = held.credits.saturating_add(credits);
+    let covered = credits.min(credit::balance(&snapshot.grants, now));
     if let Ok(parts) = credit::burn(&snapshot.grants, covered, now) {
         for (id, take) in parts {
             if let Some(g) = snapshot.grants.iter_mut().find(|g| g.id == id) {

@@ -29,30 +29,21 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
         let meter = request.meter.as_ref().map(|(m, _)| m.as_str());
         let (state, live) = figures.current(conn, record, request).await?;
         let mut verdict = (request.decide)(&state.0);
-        let parts = match credit::burn(live, verdict.credits, request.now) {
-            Ok(parts) if verdict.decision.allowed => parts,
-            burned => {
-                if verdict.decision.allowed && burned.is_err() {
-                    verdict.decision.allowed = false;
-                    verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
-                }
-                placed.push(Placed::Decided { verdict: Box::new(verdict), hold: None });
-                continue;
+        let fits = credit::burn(live, verdict.credits, request.now).is_ok();
+        if !verdict.decision.allowed || !fits {
+            if verdict.decision.allowed {
+                verdict.decision.allowed = false;
+                verdict.decision.reason = crate::core::entitlement::Reason::InsufficientCredits;
             }
-        };
-        // Counted from now on as a stored hold is (`fold_holds`).
-        for (grant, take) in &parts {
-            if let Some(g) = live.iter_mut().find(|g| &g.id == grant) {
-                g.remaining = g.remaining.saturating_sub(*take);
-            }
+            placed.push(Placed::Decided { verdict: Box::new(verdict), hold: None });
+            continue;
         }
-        let units = as_u64(event.quantity);
-        if let (Some(spans), true) = (&state.1, meter == Some(event.meter.as_str())) {
-            add_to(&mut state.0, spans, &event.tool, request.now, &crate::core::usage::Tally::event(request.now, units));
-            state.0.held.units = state.0.held.units.saturating_add(units);
-        }
-        state.0.held.credits = state.0.held.credits.saturating_add(verdict.credits);
-        state.0.held.until = Some(state.0.held.until.map_or(hold.expires_at, |u| u.min(hold.expires_at)));
+        let credits = i64::try_from(verdict.credits).map_err(|_| StoreError::Corrupt("credits overflow".into()))?;
+        // Counted from now on exactly as a stored hold is.
+        let counted = LiveHold { customer_id: request.customer.clone(), meter: event.meter.clone(), tool: event.tool.clone(), quantity: event.quantity, credits, expires_at: hold.expires_at };
+        let (snapshot, spans) = (&mut state.0, state.1.as_ref());
+        fold_holds(snapshot, spans, meter, std::slice::from_ref(&counted), request.now);
+        live.clone_from(&snapshot.grants);
         let row = HoldRecord {
             id: hold.id.clone(),
             customer_id: request.customer.clone(),
@@ -61,7 +52,7 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
             tool: event.tool.clone(),
             dimensions: event.dimensions.clone(),
             quantity: event.quantity,
-            credits: i64::try_from(verdict.credits).map_err(|_| StoreError::Corrupt("credits overflow".into()))?,
+            credits,
             status: "held".into(),
             idempotency_key: None,
             created_at: request.now,

@@ -172,8 +172,10 @@ pub struct SettleInput {
 pub struct Held {
     pub id: String,
     pub feature: String,
-    /// The dimensions it was placed with (`tool` among them).
+    /// The dimensions it was placed with.
     pub dimensions: std::collections::BTreeMap<String, String>,
+    /// The tool it was placed for, when not among `dimensions`.
+    pub tool: Option<String>,
     /// The units it holds.
     pub quantity: u64,
 }
@@ -187,6 +189,7 @@ pub async fn settle(app: &App, input: SettleInput) -> Result<HoldView, BillingEr
         id: hold.id,
         feature: hold.feature,
         dimensions: serde_json::from_str(&hold.dimensions).unwrap_or_default(),
+        tool: None,
         quantity: as_u64(hold.quantity),
     };
     settle_held(app, held, input).await
@@ -201,7 +204,7 @@ pub async fn settle_held(
     let now = app.now();
     let mut dimensions = held.dimensions;
     dimensions.extend(input.dimensions);
-    let prepared = Prepared::new(app, &held.feature, dimensions, None)?;
+    let prepared = Prepared::new(app, &held.feature, dimensions, held.tool)?;
     let quantity = input.quantity.unwrap_or(held.quantity);
     if quantity > super::super::usage_event::MAX_QUANTITY {
         return Err(BillingError::invalid("quantity is above the maximum"));
