@@ -1,0 +1,159 @@
+"""Issue 18's concurrency must-holds, from outside: `billing-mcp gateway` (one process, then two on
+one ledger) in front of an upstream written with the official MCP Python SDK
+(fixtures/counting_upstream.py: `render` takes 50 ms and counts every call it runs), driven by the
+official Python client (PyPI `mcp` 2.3.0) over stdio, on SQLite and, when BILLING_TEST_POSTGRES_URL
+is set, on PostgreSQL (a fresh database each). The catalog is the gateway tests' own
+(tests/fixtures/gateway.toml: 5 credits a `render` on `credits`, 100 calls a month on `team`).
+
+- 1,000 credits at 5 a call, 64 concurrent callers making 300 calls: exactly 200 answered, 100
+  refused with insufficient_credits, the upstream ran exactly 200, the balance is 0 and get_usage
+  totals 200 calls;
+- a quota of 100 calls a month, all 300 calls in flight at once: exactly 100 reach the upstream
+  (its own count), 200 are refused with quota_exceeded and limit 100.
+
+    python3 tests/acceptance/gateway_race.py BINARY
+
+Prints ok/FAIL lines and "N passed, M failed"; exits 1 on any failure.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
+CATALOG = os.path.join(HERE, "..", "fixtures", "gateway.toml")
+UPSTREAM = os.path.join(HERE, "fixtures", "counting_upstream.py")
+CREDITS, COST, CALLS, CALLERS, QUOTA = 1000, 5, 300, 64, 100
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, ok, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)[:1500]}", flush=True)
+
+
+class Ledger:
+    """A fresh SQLite file in `tmp`, or a fresh PostgreSQL database (dropped afterwards)."""
+
+    def __init__(self, backend, tmp):
+        name = f"bgr_{int(time.time())}_{uuid.uuid4().hex[:10]}"
+        self.backend, self.base = backend, os.environ.get("BILLING_TEST_POSTGRES_URL", "")
+        if backend == "sqlite":
+            self.url = f"sqlite://{tmp}/{name}.db"
+        else:
+            self.name = name
+            subprocess.run(["psql", self.base, "-X", "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+            self.url = self.base.rsplit("/", 1)[0] + "/" + name
+        self.flags = ["--catalog", CATALOG, "--database-url", self.url]
+
+    def drop(self):
+        if self.backend == "postgres":
+            subprocess.run(["psql", self.base, "-X", "-q", "-c", f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"],
+                           capture_output=True)
+
+
+@asynccontextmanager
+async def connect(args, log):
+    params = StdioServerParameters(command=BINARY, args=args, env={"PATH": os.environ.get("PATH", "")})
+    async with stdio_client(params, errlog=log) as (read, write):
+        async with ClientSession(read, write) as s:
+            await s.initialize()
+            yield s
+
+
+async def owner(ledger, log, tool, args):
+    """A tool of the ledger's own server (`serve --stdio`, the operator), its structured answer."""
+    async with connect(["serve", "--stdio", *ledger.flags], log) as s:
+        r = await s.call_tool(tool, args)
+        if r.is_error:
+            raise RuntimeError(f"{tool} {args}: {r.content[0].text}")
+        return r.structured_content
+
+
+async def race(ledger, log, customer, gateways, callers, count_file):
+    """CALLS calls of `render` for `customer`, spread over `gateways` processes and `callers`
+    concurrent callers; returns (answered, refusals by code, refusals' limits)."""
+    upstream = f"render={sys.executable} {UPSTREAM} {count_file}"
+    args = ["gateway", "--stdio", *ledger.flags, "--customer", customer, "--upstream", upstream,
+            "--upstream-timeout", "30"]
+    answered, refused, limits, queue = [0], {}, set(), list(range(CALLS))
+
+    async def caller(s):
+        while queue:
+            page = queue.pop()
+            r = await s.call_tool("render", {"page": f"p{page}"})
+            if not r.is_error:
+                answered[0] += r.content[0].text == f"rendered p{page}"
+                continue
+            body = json.loads(r.content[0].text)
+            refused[body.get("code")] = refused.get(body.get("code"), 0) + 1
+            limits.add(body.get("limit"))
+
+    async with AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(connect(args, log)) for _ in range(gateways)]
+        await asyncio.gather(*(caller(sessions[i % gateways]) for i in range(callers)))
+    return answered[0], refused, limits
+
+
+def counted(count_file):
+    return os.path.getsize(count_file) if os.path.exists(count_file) else 0
+
+
+async def scenario(backend, gateways, tmp, log):
+    ledger = Ledger(backend, tmp)
+    where = f"{backend}, {gateways} gateway process{'es' if gateways > 1 else ''}"
+    try:
+        await owner(ledger, log, "create_customer", {"customer": "acme", "plan": "credits"})
+        await owner(ledger, log, "grant_credits", {"customer": "acme", "credits": CREDITS})
+        count_file = os.path.join(tmp, f"{uuid.uuid4().hex}.count")
+        ok, refused, _ = await race(ledger, log, "acme", gateways, CALLERS, count_file)
+        balance = await owner(ledger, log, "get_credit_balance", {"customer": "acme"})
+        usage = await owner(ledger, log, "get_usage", {"customer": "acme", "limit": 1})
+        want = CREDITS // COST
+        check(f"{where}: {CREDITS} credits at {COST} a call, {CALLERS} callers, {CALLS} calls: exactly {want} answered, "
+              f"{CALLS - want} refused with insufficient_credits", (ok, refused) == (want, {"insufficient_credits": CALLS - want}),
+              (ok, refused))
+        check(f"{where}: the upstream ran exactly {want} (its own count)", counted(count_file) == want, counted(count_file))
+        totals = [(t["meter"], t["tool"], t["quantity"], t["events"]) for t in usage.get("totals", [])]
+        check(f"{where}: the balance is 0; get_usage totals {want} render calls in {want} events",
+              balance.get("balance") == 0 and totals == [("tool_calls", "render", want, want)], (balance.get("balance"), totals))
+
+        await owner(ledger, log, "create_customer", {"customer": "teamco", "plan": "team"})
+        count_file = os.path.join(tmp, f"{uuid.uuid4().hex}.count")
+        ok, refused, limits = await race(ledger, log, "teamco", gateways, CALLS, count_file)
+        check(f"{where}: a quota of {QUOTA} a month, {CALLS} calls in flight at once: exactly {QUOTA} answered, "
+              f"{CALLS - QUOTA} refused with quota_exceeded (limit {QUOTA})",
+              (ok, refused, limits) == (QUOTA, {"quota_exceeded": CALLS - QUOTA}, {QUOTA}), (ok, refused, limits))
+        check(f"{where}: exactly {QUOTA} calls reached the upstream (its own count)", counted(count_file) == QUOTA,
+              counted(count_file))
+    finally:
+        ledger.drop()
+
+
+async def main():
+    tmp = tempfile.mkdtemp(prefix="billing-gateway-race-")
+    log = open(os.path.join(tmp, "servers.log"), "w")  # every server's stderr
+    backends = ["sqlite"] + (["postgres"] if os.environ.get("BILLING_TEST_POSTGRES_URL") else [])
+    print(f"== the gateway's races from outside; servers' log in {tmp} (kept on failure)", flush=True)
+    for backend in backends:
+        for gateways in (1, 2):
+            await scenario(backend, gateways, tmp, log)
+    log.close()
+    if not results["failed"]:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{results['passed']} passed, {results['failed']} failed", flush=True)
+    sys.exit(1 if results["failed"] else 0)
+
+
+asyncio.run(main())
