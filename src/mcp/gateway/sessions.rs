@@ -72,20 +72,7 @@ impl Upstream {
         for _ in 0..count {
             opened.push(dialer.open_within(&relay).await?);
         }
-        let first = opened[0].1.peer();
-        let tools = tokio::time::timeout(timeout, first.list_all_tools())
-            .await
-            .map_err(|_| {
-                anyhow!(
-                    "upstream `{}`: tools/list took longer than {timeout:?}",
-                    spec.name
-                )
-            })?
-            .map_err(|e| anyhow!("upstream `{}`: tools/list failed: {e}", spec.name))?;
-        relay.set_tools(tools);
-        relay
-            .reread(first, &[Changed::Prompts, Changed::Resources])
-            .await;
+        relay.first_reading(opened[0].1.peer()).await?;
         let mut peers = Vec::with_capacity(count);
         let mut watchers = Vec::with_capacity(count);
         for (n, (id, running)) in opened.into_iter().enumerate() {

@@ -153,35 +153,63 @@ impl Relay {
     /// readings after it); then tell the clients of the lists that changed, after the turn is
     /// given back, so a slow client holds up no reading either.
     pub async fn reread(&self, peer: &Peer<RoleClient>, which: &[Changed]) {
-        let mut changed = Vec::new();
-        {
+        let changed = {
             let _turn = self.reading.lock().await;
+            let mut changed = Vec::new();
             for &what in which {
-                let read = async {
-                    match what {
-                        Changed::Tools => match peer.list_all_tools().await {
-                            Ok(tools) => self.set_tools(tools),
-                            Err(e) => {
-                                tracing::warn!(upstream = %self.name, error = %e, "the upstream's tools could not be read");
-                                false
-                            }
-                        },
-                        Changed::Prompts => self.listings.reload_prompts(peer).await,
-                        Changed::Resources => self.listings.reload_resources(peer).await,
-                    }
-                };
-                match tokio::time::timeout(self.read_timeout, read).await {
+                match self.read_list(peer, what).await {
                     Ok(true) => changed.push(what),
                     Ok(false) => {}
-                    Err(_) => {
-                        tracing::warn!(upstream = %self.name, list = ?what, timeout = ?self.read_timeout, "the upstream did not list within the timeout; the list is kept as it was")
+                    Err(why) => {
+                        tracing::warn!(upstream = %self.name, list = ?what, "{why}; the list is kept as it was")
                     }
                 }
             }
-        }
+            changed
+        };
         for what in changed {
             self.clients.changed(what).await;
         }
+    }
+
+    /// The first reading, at connect and in the same turn as every later one (so a
+    /// `list_changed` that arrives while the other sessions open is never overwritten by an
+    /// older list): the tools, which must be read, then the prompts and resources.
+    pub async fn first_reading(&self, peer: &Peer<RoleClient>) -> anyhow::Result<()> {
+        {
+            let _turn = self.reading.lock().await;
+            self.read_list(peer, Changed::Tools)
+                .await
+                .map_err(|why| anyhow::anyhow!("upstream `{}`: {why}", self.name))?;
+        }
+        self.reread(peer, &[Changed::Prompts, Changed::Resources])
+            .await;
+        Ok(())
+    }
+
+    /// Read one list, within the read timeout (the caller holds the turn); whether it changed,
+    /// or why it was not read.
+    async fn read_list(&self, peer: &Peer<RoleClient>, what: Changed) -> Result<bool, String> {
+        let read = async {
+            match what {
+                Changed::Tools => match peer.list_all_tools().await {
+                    Ok(tools) => Ok(self.set_tools(tools)),
+                    Err(e) => Err(format!("tools/list failed: {e}")),
+                },
+                Changed::Prompts => Ok(self.listings.reload_prompts(peer).await),
+                Changed::Resources => Ok(self.listings.reload_resources(peer).await),
+            }
+        };
+        tokio::time::timeout(self.read_timeout, read)
+            .await
+            .unwrap_or_else(|_| {
+                let list = match what {
+                    Changed::Tools => "tools/list",
+                    Changed::Prompts => "prompts/list",
+                    Changed::Resources => "resources/list",
+                };
+                Err(format!("{list} took longer than {:?}", self.read_timeout))
+            })
     }
 
     /// Relay the call's progress to `client` under its own token; what the upstream sent before
