@@ -32,6 +32,8 @@ fn groupable(request: &ConsumeRequest) -> bool {
 /// decisions so far have left them.
 struct Figures<'r> {
     live: HashMap<String, Live>,
+    /// Each customer's counted meter's sums, read at once for its first request's spans.
+    ahead: HashMap<(String, String), ReadAhead>,
     states: HashMap<(&'r str, Option<&'r str>), Held>,
     grants: HashMap<&'r str, Vec<Grant>>,
 }
@@ -41,7 +43,22 @@ impl<'r> Figures<'r> {
         let requests: Vec<&ConsumeRequest> = requests.collect();
         let customers: BTreeSet<&str> = requests.iter().map(|r| r.customer.as_str()).filter(|c| known.live(c).is_some()).collect();
         let first_now = requests.iter().map(|r| r.now).min().unwrap_or(0);
-        Ok(Figures { live: live_of(conn, &customers, first_now).await?, states: HashMap::new(), grants: HashMap::new() })
+        let live = live_of(conn, &customers, first_now).await?;
+        // Read ahead only when the group has more than one customer: one customer's sums are one
+        // statement either way.
+        let mut wanted = Vec::new();
+        if customers.len() > 1 {
+            let mut seen = BTreeSet::new();
+            for r in &requests {
+                if let (Some(record), Some((meter, _))) = (known.live(&r.customer), r.meter.as_ref())
+                    && seen.insert((r.customer.as_str(), meter.as_str()))
+                {
+                    wanted.push((r.customer.as_str(), meter.as_str(), snapshot_spans(&spans_at(record, r.now)?)));
+                }
+            }
+        }
+        let ahead = if wanted.is_empty() { HashMap::new() } else { sums_of(conn, wanted).await? };
+        Ok(Figures { live, ahead, states: HashMap::new(), grants: HashMap::new() })
     }
 
     /// `request`'s snapshot as the group's decisions so far have left it, and its customer's
@@ -55,7 +72,8 @@ impl<'r> Figures<'r> {
             std::collections::hash_map::Entry::Vacant(v) => {
                 let counted = request.meter.as_ref().map(|(meter, aggregation)| Counted { meter, aggregation: *aggregation });
                 let live = self.live.get(customer).cloned().unwrap_or_default();
-                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live).await?)
+                let ahead = meter.and_then(|m| self.ahead.remove(&(customer.to_string(), m.to_string())));
+                v.insert(snapshot_with(conn, record.clone(), counted, request.now, live, ahead).await?)
             }
         };
         if let Some(spans) = state.1

@@ -280,6 +280,7 @@ include!("spans.rs");
 include!("credits.rs");
 include!("holds.rs");
 include!("group.rs");
+include!("span_sums.rs");
 include!("snapshot.rs");
 include!("settle_group.rs");
 include!("place_group.rs");

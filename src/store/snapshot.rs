@@ -2,9 +2,10 @@
 // the customer, one meter's usage in the hour, day and month windows containing now and in the
 // billing period, its billable usage (since the current plan's billing began) in the month and the
 // period per priced value, and the live credit grants. One query reads sum, count and max for all
-// six spans; a level meter (`max`, `last`) adds one read of its hourly rows for its latest value,
-// and a `unique` meter one count of distinct values. `consume` decides on the same state under the
-// customer's lock, and records what it allowed.
+// six spans (`span_sums.rs`, which also reads them for a group's customers at once); a level
+// meter (`max`, `last`) adds one read of its hourly rows for its latest value, and a `unique`
+// meter one count of distinct values. `consume` decides on the same state under the customer's
+// lock, and records what it allowed.
 
 
 use super::{Counted, EntitlementLedger, Snapshot};
@@ -15,28 +16,6 @@ use crate::core::period::{Interval, Window};
 /// the billing period, and the month window and period from when the current plan's billing
 /// began (what prices and included units read).
 const SNAPSHOT_SPANS: usize = 6;
-
-/// One query for sum, count and max of a meter in every snapshot span, per value, over the rows
-/// wholly inside each span, and how many rows cross each span's edge (read exactly instead).
-static SNAPSHOT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
-    let mut columns = Vec::new();
-    for i in 0..SNAPSHOT_SPANS {
-        let (lo, hi) = (3 + 2 * i, 4 + 2 * i);
-        let within = inside_sql(lo, hi);
-        columns.push(format!(
-            "CAST(SUM(CASE WHEN {within} THEN quantity ELSE 0 END) AS BIGINT) AS s{i}, \
-             CAST(SUM(CASE WHEN {within} THEN events ELSE 0 END) AS BIGINT) AS c{i}, \
-             CAST(MAX(CASE WHEN {within} THEN max_q ELSE 0 END) AS BIGINT) AS m{i}, \
-             CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS x{i}",
-            across_sql(lo, hi)
-        ));
-    }
-    let sql = format!(
-        "SELECT tool, {} FROM usage_hourly WHERE customer_id = $1 AND meter = $2 AND hour > $15 AND hour < $16 AND events > 0 GROUP BY tool",
-        columns.join(", ")
-    );
-    Box::leak(sql.into_boxed_str())
-});
 
 /// Distinct values of a `unique` meter in every snapshot span.
 static DISTINCT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
@@ -53,36 +32,6 @@ static DISTINCT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
     );
     Box::leak(sql.into_boxed_str())
 });
-
-#[derive(sqlx::FromRow)]
-struct SpanSums {
-    tool: String,
-    s0: i64, c0: i64, m0: i64, x0: i64,
-    s1: i64, c1: i64, m1: i64, x1: i64,
-    s2: i64, c2: i64, m2: i64, x2: i64,
-    s3: i64, c3: i64, m3: i64, x3: i64,
-    s4: i64, c4: i64, m4: i64, x4: i64,
-    s5: i64, c5: i64, m5: i64, x5: i64,
-}
-
-impl SpanSums {
-    fn tallies(&self) -> [Tally; SNAPSHOT_SPANS] {
-        let t = |s: i64, c: i64, m: i64| Tally { sum: as_u64(s), count: as_u64(c), max: as_u64(m), last: None, distinct: 0 };
-        [
-            t(self.s0, self.c0, self.m0),
-            t(self.s1, self.c1, self.m1),
-            t(self.s2, self.c2, self.m2),
-            t(self.s3, self.c3, self.m3),
-            t(self.s4, self.c4, self.m4),
-            t(self.s5, self.c5, self.m5),
-        ]
-    }
-
-    /// Rows across each span's edge.
-    fn across(&self) -> [i64; SNAPSHOT_SPANS] {
-        [self.x0, self.x1, self.x2, self.x3, self.x4, self.x5]
-    }
-}
 
 #[derive(sqlx::FromRow)]
 struct DistinctSums {
@@ -102,15 +51,21 @@ struct LastRow {
     last_q: i64,
 }
 
-/// A meter's tallies in each snapshot span, per value.
-async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>, spans: &[Span; SNAPSHOT_SPANS]) -> Result<Vec<BTreeMap<String, Tally>>, StoreError> {
+/// A meter's tallies in each snapshot span, per value; its sums as `ahead` read them when they
+/// were read for these spans.
+async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>, spans: &[Span; SNAPSHOT_SPANS], ahead: Option<ReadAhead>) -> Result<Vec<BTreeMap<String, Tally>>, StoreError> {
     let lo = spans.iter().map(|s| rows_after(*s)).min().unwrap_or(0);
     let hi = spans.iter().map(|s| s.end).max().unwrap_or(0);
-    let mut q = sqlx::query_as::<Db, SpanSums>(*SNAPSHOT_SQL).bind(customer).bind(counted.meter);
-    for s in spans {
-        q = q.bind(s.start).bind(s.end);
-    }
-    let rows = q.bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+    let rows = match ahead {
+        Some(read) if read.spans == *spans => read.rows,
+        _ => {
+            let mut q = sqlx::query_as::<Db, SpanSums>(*SNAPSHOT_SQL).bind(customer).bind(counted.meter);
+            for s in spans {
+                q = q.bind(s.start).bind(s.end);
+            }
+            q.bind(lo).bind(hi).fetch_all(&mut *conn).await?
+        }
+    };
     let mut out: Vec<BTreeMap<String, Tally>> = vec![BTreeMap::new(); SNAPSHOT_SPANS];
     let mut across = [false; SNAPSHOT_SPANS];
     for r in rows {
@@ -217,12 +172,17 @@ async fn live_of(conn: &mut Conn, customers: &BTreeSet<&str>, now: i64) -> Resul
 /// The snapshot of a customer whose row is read.
 async fn snapshot_of(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64) -> Result<(Snapshot, Option<Spans>), StoreError> {
     let live = Live { grants: live_grants(conn, &record.id).await?, holds: live_holds(conn, &record.id, now).await? };
-    snapshot_with(conn, record, counted, now, live).await
+    snapshot_with(conn, record, counted, now, live, None).await
+}
+
+/// The spans a snapshot counts, in [`SNAPSHOT_SQL`]'s order.
+fn snapshot_spans(s: &Spans) -> [Span; SNAPSHOT_SPANS] {
+    [s.hour, s.day, s.month, s.period, s.month_billable, s.period_billable]
 }
 
 /// The snapshot of a customer whose row, live grants and live holds are read (holds that expired
-/// by `now` count no more).
-async fn snapshot_with(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64, live: Live) -> Result<(Snapshot, Option<Spans>), StoreError> {
+/// by `now` count no more), and perhaps the counted meter's sums (see [`snapshot_tallies`]).
+async fn snapshot_with(conn: &mut Conn, record: CustomerRecord, counted: Option<Counted<'_>>, now: i64, live: Live, ahead: Option<ReadAhead>) -> Result<(Snapshot, Option<Spans>), StoreError> {
     let customer = record.id.clone();
     let customer = customer.as_str();
     let mut in_window = BTreeMap::new();
@@ -231,8 +191,7 @@ async fn snapshot_with(conn: &mut Conn, record: CustomerRecord, counted: Option<
     let mut counted_spans = None;
     if let Some(counted) = counted {
         let s = spans_at(&record, now)?;
-        let all = [s.hour, s.day, s.month, s.period, s.month_billable, s.period_billable];
-        let mut tallies = snapshot_tallies(conn, customer, counted, &all).await?;
+        let mut tallies = snapshot_tallies(conn, customer, counted, &snapshot_spans(&s), ahead).await?;
         period_by_value = tallies.pop().unwrap_or_default();
         month_by_value = tallies.pop().unwrap_or_default();
         let mut tallies = tallies.into_iter().map(|by_value| crate::core::usage::merged(by_value.values()));

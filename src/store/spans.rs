@@ -13,14 +13,14 @@ fn rows_after(span: Span) -> i64 {
     span.start.saturating_sub(HOUR_MS)
 }
 
-/// A row wholly inside span `$s`..`$e`, as SQL.
-fn inside_sql(s: usize, e: usize) -> String {
-    format!("first_at >= ${s} AND last_at < ${e}")
+/// A row wholly inside span `s`..`e` (SQL values: parameters or columns), as SQL.
+fn inside_sql(s: &str, e: &str) -> String {
+    format!("first_at >= {s} AND last_at < {e}")
 }
 
-/// A row with events both inside span `$s`..`$e` and outside it, as SQL.
-fn across_sql(s: usize, e: usize) -> String {
-    format!("first_at < ${e} AND last_at >= ${s} AND (first_at < ${s} OR last_at >= ${e})")
+/// A row with events both inside span `s`..`e` and outside it, as SQL.
+fn across_sql(s: &str, e: &str) -> String {
+    format!("first_at < {e} AND last_at >= {s} AND (first_at < {s} OR last_at >= {e})")
 }
 
 #[derive(sqlx::FromRow)]

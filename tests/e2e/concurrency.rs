@@ -207,3 +207,59 @@ async fn a_retried_consume_with_the_same_key_consumes_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn many_customers_consuming_at_once_each_stop_at_their_own_limit() {
+    // Six customers of 100 calls a month have used 60, 65, … 85 already; 50 calls each arrive at
+    // once, so the writer decides many customers in one group: each may make exactly what its own
+    // usage leaves, whichever other customers share the group.
+    for backend in backends() {
+        let h = Harness::with_catalog(backend, MONTHLY_100).await;
+        let client = h.client().await;
+        let used = |i: usize| 60 + 5 * i;
+        for i in 0..6 {
+            let customer = format!("c{i}");
+            client
+                .ok("create_customer", json!({"customer": customer}))
+                .await;
+            client
+                .ok(
+                    "record_usage",
+                    json!({"customer": customer, "meter": "tool_calls", "quantity": used(i)}),
+                )
+                .await;
+        }
+        let clients = [h.client().await, h.client().await, h.client().await];
+        let mut tasks = Vec::new();
+        for n in 0..300 {
+            let c = clients[n % clients.len()].clone();
+            let customer = format!("c{}", n % 6);
+            tasks.push(tokio::spawn(async move {
+                let r = c
+                    .ok(
+                        "check_entitlement",
+                        json!({"customer": customer, "feature": "tool_calls", "consume": true}),
+                    )
+                    .await;
+                (n % 6, r["allowed"] == true)
+            }));
+        }
+        let mut allowed = [0usize; 6];
+        for t in tasks {
+            let (i, ok) = t.await.unwrap();
+            allowed[i] += usize::from(ok);
+        }
+        let want: Vec<usize> = (0..6).map(|i| 100 - used(i)).collect();
+        assert_eq!(
+            allowed.to_vec(),
+            want,
+            "{backend:?}: calls allowed per customer"
+        );
+        for i in 0..6 {
+            let usage = client
+                .ok("get_usage", json!({"customer": format!("c{i}")}))
+                .await;
+            assert_eq!(usage["totals"][0]["quantity"], 100, "{backend:?}: c{i}");
+        }
+    }
+}
