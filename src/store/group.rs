@@ -174,18 +174,18 @@ async fn decide_group(conn: &mut Conn, requests: &[(ConsumeRequest, Reply<Consum
     Ok(outcomes)
 }
 
-/// Run a batch's consumptions: together when possible, else each on its own. `Err` is a failure
-/// of the transaction itself (the batch fails).
-async fn consume_group(conn: &mut Conn, requests: Vec<(ConsumeRequest, Reply<Consumed>)>, known: &mut Known, fx: &mut Effects) -> Result<Vec<Pending>, String> {
-    let mut pending = Vec::with_capacity(requests.len());
+/// Run a batch's groupable consumptions: decided together, or each on its own when the group
+/// cannot be, taking each from the front of `requests` as it is answered or left pending. `Err`
+/// is a failure of the transaction itself (the batch fails; what is left in `requests` never ran).
+async fn consume_group(conn: &mut Conn, requests: &mut VecDeque<(ConsumeRequest, Reply<Consumed>)>, known: &mut Known, fx: &mut Effects, pending: &mut Vec<Pending>) -> Result<(), String> {
     if requests.is_empty() {
-        return Ok(pending);
+        return Ok(());
     }
     sqlx::query("SAVEPOINT grp").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-    match decide_group(conn, &requests, known).await {
+    match decide_group(conn, requests.make_contiguous(), known).await {
         Ok(outcomes) => {
             sqlx::query("RELEASE SAVEPOINT grp").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-            for ((request, reply), o) in requests.into_iter().zip(outcomes) {
+            for ((request, reply), o) in requests.drain(..).zip(outcomes) {
                 fx.added.extend(o.added);
                 fx.invalidated.extend(o.burned.then_some(request.customer));
                 pending.extend(settle(reply, Ok(o.consumed)));
@@ -195,10 +195,10 @@ async fn consume_group(conn: &mut Conn, requests: Vec<(ConsumeRequest, Reply<Con
             tracing::debug!(reason = %why, "consumptions run one by one");
             sqlx::query("ROLLBACK TO SAVEPOINT grp").execute(&mut *conn).await.map_err(|e| e.to_string())?;
             sqlx::query("RELEASE SAVEPOINT grp").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-            for (request, reply) in requests {
+            while let Some((request, reply)) = requests.pop_front() {
                 pending.extend(run_op(conn, Op::Consume(request, reply), known, fx).await?);
             }
         }
     }
-    Ok(pending)
+    Ok(())
 }

@@ -9,7 +9,7 @@
 // each aggregate's statements and its part of the [`Ledger`] are in the files included at the
 // end. They all make one module, so a name several of them use is imported here, once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use sqlx::QueryBuilder;
@@ -74,49 +74,54 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     let mut pending: Vec<Pending> = Vec::with_capacity(ops.len());
     let mut fx = Effects::default();
     // Holds, settlements and consumptions are made together (each kind in a group) after the
-    // other operations, and the audit entries nobody waits for go in together last.
-    let (mut audits, mut group, mut places, mut settles, mut others) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // other operations, and the audit entries nobody waits for go in together last. Each group
+    // takes its operations from the front of its queue as it answers them (or leaves them
+    // pending), so what a failure leaves in the queues was never answered.
+    let (mut audits, mut group, mut places, mut settles, mut others) = (Vec::new(), VecDeque::new(), VecDeque::new(), VecDeque::new(), Vec::new());
     for op in ops {
         match op {
             Op::Audit(e, None) => audits.push(e),
-            Op::Consume(request, reply) if groupable(&request) => group.push((request, reply)),
-            Op::PlaceHold(request, reply) if hold_groupable(&request) => places.push((request, reply)),
-            Op::SettleHold(request, reply) => settles.push((request, reply)),
+            Op::Consume(request, reply) if groupable(&request) => group.push_back((request, reply)),
+            Op::PlaceHold(request, reply) if hold_groupable(&request) => places.push_back((request, reply)),
+            Op::SettleHold(request, reply) => settles.push_back((request, reply)),
             op => others.push(op),
         }
     }
-    for op in others {
+    let mut others = others.into_iter();
+    let mut failed = None;
+    for op in others.by_ref() {
         match run_op(&mut conn, op, &mut known, &mut fx).await {
             Ok(done) => pending.extend(done),
             Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return pending.into_iter().for_each(|p| p(Err(&e)));
+                failed = Some(e);
+                break;
             }
         }
     }
-    let mut grouped = place_group(&mut conn, places, &mut known, &mut fx).await;
-    if let Ok(done) = grouped {
-        pending.extend(done);
-        grouped = settle_group(&mut conn, settles, &mut known, &mut fx).await;
+    if failed.is_none() {
+        failed = place_group(&mut conn, &mut places, &mut known, &mut fx, &mut pending).await.err();
     }
-    if let Ok(done) = grouped {
-        pending.extend(done);
-        grouped = consume_group(&mut conn, group, &mut known, &mut fx).await;
+    if failed.is_none() {
+        failed = settle_group(&mut conn, &mut settles, &mut known, &mut fx, &mut pending).await.err();
     }
-    match grouped {
-        Ok(done) => pending.extend(done),
-        Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return pending.into_iter().for_each(|p| p(Err(&e)));
-        }
+    if failed.is_none() {
+        failed = consume_group(&mut conn, &mut group, &mut known, &mut fx, &mut pending).await.err();
     }
-    if let Err(e) = audit_batch(&mut conn, &audits).await {
+    if failed.is_none() {
+        failed = audit_batch(&mut conn, &audits).await.err().map(|e| e.to_string());
+    }
+    if failed.is_none() {
+        failed = upsert_rollup(&mut conn, &fx.added).await.err().map(|e| e.to_string());
+    }
+    if let Some(e) = failed {
+        // Everyone not answered yet is told why: what waits for the commit, and what never ran.
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
-    }
-    if let Err(e) = upsert_rollup(&mut conn, &fx.added).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return pending.into_iter().for_each(|p| p(Err(&e.to_string())));
+        let unrun = others
+            .chain(places.into_iter().map(|(r, reply)| Op::PlaceHold(r, reply)))
+            .chain(settles.into_iter().map(|(r, reply)| Op::SettleHold(r, reply)))
+            .chain(group.into_iter().map(|(r, reply)| Op::Consume(r, reply)));
+        fail_all(unrun.collect(), &e);
+        return pending.into_iter().for_each(|p| p(Err(&e)));
     }
     let committed = sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ()).map_err(|e| e.to_string());
     if committed.is_err() {

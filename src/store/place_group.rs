@@ -75,20 +75,20 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
     Ok(placed)
 }
 
-/// Run a batch's holds: together when possible, else each on its own. `Err` is a failure of the
-/// transaction itself (the batch fails).
-async fn place_group(conn: &mut Conn, requests: Vec<(HoldRequest, Reply<Placed>)>, known: &mut Known, fx: &mut Effects) -> Result<Vec<Pending>, String> {
-    let mut pending = Vec::with_capacity(requests.len());
+/// Run a batch's holds: together when possible, else each on its own, taking each from the front
+/// of `requests` as it is answered or left pending. `Err` is a failure of the transaction itself
+/// (the batch fails; what is left in `requests` never ran).
+async fn place_group(conn: &mut Conn, requests: &mut VecDeque<(HoldRequest, Reply<Placed>)>, known: &mut Known, fx: &mut Effects, pending: &mut Vec<Pending>) -> Result<(), String> {
     if requests.len() > 1 {
         sqlx::query("SAVEPOINT holds").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-        match place_together(conn, &requests, known).await {
+        match place_together(conn, requests.make_contiguous(), known).await {
             Ok(placed) => {
                 sqlx::query("RELEASE SAVEPOINT holds").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-                for ((request, reply), p) in requests.into_iter().zip(placed) {
+                for ((request, reply), p) in requests.drain(..).zip(placed) {
                     fx.invalidated.push(request.consume.customer);
                     pending.extend(settle(reply, Ok(p)));
                 }
-                return Ok(pending);
+                return Ok(());
             }
             Err(why) => {
                 tracing::debug!(reason = %why, "holds placed one by one");
@@ -98,8 +98,8 @@ async fn place_group(conn: &mut Conn, requests: Vec<(HoldRequest, Reply<Placed>)
             }
         }
     }
-    for (request, reply) in requests {
+    while let Some((request, reply)) = requests.pop_front() {
         pending.extend(run_op(conn, Op::PlaceHold(request, reply), known, fx).await?);
     }
-    Ok(pending)
+    Ok(())
 }

@@ -90,12 +90,12 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
 }
 
 /// Run a batch's settlements: together where they can be (see the file's text), the rest each on
-/// its own. `Err` is a failure of the transaction itself (the batch fails).
-async fn settle_group(conn: &mut Conn, requests: Vec<(SettleRequest, Reply<Settled>)>, known: &mut Known, fx: &mut Effects) -> Result<Vec<Pending>, String> {
-    let mut pending = Vec::with_capacity(requests.len());
+/// its own, taking each from the front of `requests` as it is answered or left pending. `Err` is
+/// a failure of the transaction itself (the batch fails; what is left in `requests` never ran).
+async fn settle_group(conn: &mut Conn, requests: &mut VecDeque<(SettleRequest, Reply<Settled>)>, known: &mut Known, fx: &mut Effects, pending: &mut Vec<Pending>) -> Result<(), String> {
     let outcomes = if requests.len() > 1 {
         sqlx::query("SAVEPOINT settles").execute(&mut *conn).await.map_err(|e| e.to_string())?;
-        let outcomes = settle_together(conn, &requests, known).await;
+        let outcomes = settle_together(conn, requests.make_contiguous(), known).await;
         let end: &[&'static str] = match &outcomes {
             Ok(_) => &["RELEASE SAVEPOINT settles"],
             Err(why) => {
@@ -110,7 +110,8 @@ async fn settle_group(conn: &mut Conn, requests: Vec<(SettleRequest, Reply<Settl
     } else {
         vec![None; requests.len()]
     };
-    for ((request, reply), outcome) in requests.into_iter().zip(outcomes) {
+    for outcome in outcomes {
+        let Some((request, reply)) = requests.pop_front() else { break };
         match outcome {
             Some(hold) => {
                 fx.added.extend(request.consume.event.as_ref().map(added));
@@ -120,5 +121,5 @@ async fn settle_group(conn: &mut Conn, requests: Vec<(SettleRequest, Reply<Settl
             None => pending.extend(run_op(conn, Op::SettleHold(request, reply), known, fx).await?),
         }
     }
-    Ok(pending)
+    Ok(())
 }

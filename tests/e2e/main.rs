@@ -11,6 +11,7 @@ mod cache;
 mod catalog;
 mod concurrency;
 mod customers;
+mod failed_batch;
 mod fuzz;
 mod gateway;
 mod holds;

@@ -4,7 +4,7 @@ use billing_mcp::store::{self, Created, NewCustomer, NewEvent, NewGrant, Page, R
 
 use crate::support::{Backend, NOW, backends, test_db};
 
-fn customer(id: &str) -> NewCustomer {
+pub(crate) fn customer(id: &str) -> NewCustomer {
     NewCustomer {
         id: id.into(),
         name: None,
@@ -19,7 +19,7 @@ fn customer(id: &str) -> NewCustomer {
     }
 }
 
-fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
+pub(crate) fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
     NewEvent {
         id: billing_mcp::ids::new_id("evt"),
         customer: customer.into(),
@@ -33,6 +33,18 @@ fn event(customer: &str, quantity: i64, key: Option<&str>) -> NewEvent {
         distinct: None,
         to_stripe: true,
     }
+}
+
+/// Acme's usage in the hours around `NOW`, every meter and value: (sum, events).
+pub(crate) async fn acme_around_now(store: &store::Store) -> (u64, u64) {
+    let totals = store
+        .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
+        .await
+        .unwrap();
+    totals
+        .values()
+        .flat_map(|m| m.values())
+        .fold((0, 0), |(s, c), t| (s + t.sum, c + t.count))
 }
 
 async fn on_each_backend<F, Fut>(test: F)
@@ -113,16 +125,8 @@ async fn a_repeated_idempotency_key_is_counted_once_even_within_one_batch() {
             },
             "{backend:?}: stored earlier and repeated in the batch"
         );
-        let totals = store
-            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
-            .await
-            .unwrap();
         assert_eq!(
-            totals
-                .values()
-                .flat_map(|m| m.values())
-                .map(|t| t.sum)
-                .sum::<u64>(),
+            acme_around_now(&store).await.0,
             5,
             "{backend:?}: 2 + 3, duplicates not counted"
         );
@@ -165,16 +169,8 @@ async fn a_large_batch_with_keys_stored_before_stores_only_the_new_events() {
             };
             assert_eq!(answer, &want, "{backend:?}: event {i}");
         }
-        let totals = store
-            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
-            .await
-            .unwrap();
-        let (sum, count) = totals
-            .values()
-            .flat_map(|m| m.values())
-            .fold((0, 0), |(s, c), t| (s + t.sum, c + t.count));
         assert_eq!(
-            (sum, count),
+            acme_around_now(&store).await,
             (2 + 198 * 2, 200),
             "{backend:?}: the two earlier events and the 198 new ones, once each"
         );
@@ -189,16 +185,7 @@ async fn a_large_batch_with_keys_stored_before_stores_only_the_new_events() {
                 .all(|a| matches!(a, Recorded::Duplicate { .. })),
             "{backend:?}: {answers:?}"
         );
-        let totals = store
-            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
-            .await
-            .unwrap();
-        let count: u64 = totals
-            .values()
-            .flat_map(|m| m.values())
-            .map(|t| t.count)
-            .sum();
-        assert_eq!(count, 200, "{backend:?}");
+        assert_eq!(acme_around_now(&store).await.1, 200, "{backend:?}");
     })
     .await;
 }
@@ -235,19 +222,7 @@ async fn acknowledged_usage_and_credits_survive_a_restart() {
                 .unwrap();
         }
         let reopened = store::open(&db.url).await.unwrap();
-        let totals = reopened
-            .usage_totals("acme", NOW - 3_600_000, NOW + 3_600_000)
-            .await
-            .unwrap();
-        assert_eq!(
-            totals
-                .values()
-                .flat_map(|m| m.values())
-                .map(|t| t.sum)
-                .sum::<u64>(),
-            250,
-            "{backend:?}"
-        );
+        assert_eq!(acme_around_now(&reopened).await.0, 250, "{backend:?}");
         let grants = reopened.credit_grants("acme").await.unwrap();
         assert_eq!(
             grants.iter().map(|g| g.remaining).sum::<i64>(),
