@@ -9,7 +9,10 @@ is set, on PostgreSQL (a fresh database each). The catalog is the gateway tests'
   refused with insufficient_credits, the upstream ran exactly 200, the balance is 0 and get_usage
   totals 200 calls;
 - a quota of 100 calls a month, all 300 calls in flight at once: exactly 100 reach the upstream
-  (its own count), 200 are refused with quota_exceeded and limit 100.
+  (its own count), 200 are refused with quota_exceeded and limit 100;
+- kill -9 of the gateway with 50 calls held and in flight (holds of 5 s, an upstream taking 5 s):
+  while held they reserve 250 credits; after the TTL nothing is charged (balance 1,000, no usage)
+  and the holds count for nothing (300 calls again: exactly 200 answered).
 
     python3 tests/acceptance/gateway_race.py BINARY
 
@@ -20,6 +23,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +39,7 @@ BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/bil
 CATALOG = os.path.join(HERE, "..", "fixtures", "gateway.toml")
 UPSTREAM = os.path.join(HERE, "fixtures", "counting_upstream.py")
 CREDITS, COST, CALLS, CALLERS, QUOTA = 1000, 5, 300, 64, 100
+TTL, IN_FLIGHT = 5, 50  # the crash's hold TTL (seconds) and calls in flight when the gateway is killed
 results = {"passed": 0, "failed": 0}
 
 
@@ -46,7 +51,7 @@ def check(name, ok, detail=""):
 class Ledger:
     """A fresh SQLite file in `tmp`, or a fresh PostgreSQL database (dropped afterwards)."""
 
-    def __init__(self, backend, tmp):
+    def __init__(self, backend, tmp, catalog=CATALOG):
         name = f"bgr_{int(time.time())}_{uuid.uuid4().hex[:10]}"
         self.backend, self.base = backend, os.environ.get("BILLING_TEST_POSTGRES_URL", "")
         if backend == "sqlite":
@@ -55,7 +60,7 @@ class Ledger:
             self.name = name
             subprocess.run(["psql", self.base, "-X", "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
             self.url = self.base.rsplit("/", 1)[0] + "/" + name
-        self.flags = ["--catalog", CATALOG, "--database-url", self.url]
+        self.flags = ["--catalog", catalog, "--database-url", self.url]
 
     def drop(self):
         if self.backend == "postgres":
@@ -81,12 +86,17 @@ async def owner(ledger, log, tool, args):
         return r.structured_content
 
 
-async def race(ledger, log, customer, gateways, callers, count_file):
+def gateway_args(ledger, customer, count_file, seconds=0.05, timeout=30):
+    """A gateway for `customer` in front of the counting upstream (`render` taking `seconds`)."""
+    upstream = f"render={sys.executable} {UPSTREAM} {count_file} {seconds}"
+    return ["gateway", "--stdio", *ledger.flags, "--customer", customer, "--upstream", upstream,
+            "--upstream-timeout", str(timeout)]
+
+
+async def race(ledger, log, customer, gateways, callers, count_file, timeout=30):
     """CALLS calls of `render` for `customer`, spread over `gateways` processes and `callers`
     concurrent callers; returns (answered, refusals by code, refusals' limits)."""
-    upstream = f"render={sys.executable} {UPSTREAM} {count_file}"
-    args = ["gateway", "--stdio", *ledger.flags, "--customer", customer, "--upstream", upstream,
-            "--upstream-timeout", "30"]
+    args = gateway_args(ledger, customer, count_file, timeout=timeout)
     answered, refused, limits, queue = [0], {}, set(), list(range(CALLS))
 
     async def caller(s):
@@ -141,6 +151,67 @@ async def scenario(backend, gateways, tmp, log):
         ledger.drop()
 
 
+def gateway_pids(customer):
+    """The `billing-mcp gateway` processes serving `customer`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if args[:2] == [BINARY.encode(), b"gateway"] and customer.encode() in args:
+            pids.append(int(entry))
+    return pids
+
+
+async def crash(backend, tmp, log):
+    """kill -9 of the gateway with 50 calls held and in flight: after the hold TTL nothing is
+    charged, and the holds count for nothing (exactly 200 of 300 calls again)."""
+    catalog = os.path.join(tmp, "short_holds.toml")
+    with open(CATALOG) as f:
+        text = f.read()
+    assert "hold_ttl_seconds = 60" in text, "the gateway tests' catalog no longer sets hold_ttl_seconds = 60"
+    with open(catalog, "w") as f:
+        f.write(text.replace("hold_ttl_seconds = 60", f"hold_ttl_seconds = {TTL}"))
+    ledger = Ledger(backend, tmp, catalog)
+    where = f"{backend}, kill -9"
+    try:
+        await owner(ledger, log, "create_customer", {"customer": "crashco", "plan": "credits"})
+        await owner(ledger, log, "grant_credits", {"customer": "crashco", "credits": CREDITS})
+        args = gateway_args(ledger, "crashco", os.path.join(tmp, "slow.count"), seconds=TTL, timeout=TTL - 1)
+        answers = []
+        try:
+            async with connect(args, log) as s:
+                calls = [asyncio.create_task(s.call_tool("render", {"page": f"p{i}"})) for i in range(IN_FLIGHT)]
+                await asyncio.sleep(1.5)
+                fits = [await owner(ledger, log, "check_entitlement", {"customer": "crashco", "feature": "tool_calls",
+                                                                        "tool": "render", "quantity": q}) for q in (150, 151)]
+                killed = gateway_pids("crashco")
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+                answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+        except Exception:  # the client's session ends with its server: expected here
+            pass
+        killed_at = time.monotonic()
+        check(f"{where}: {IN_FLIGHT} calls held at once reserve {IN_FLIGHT * COST} credits (150 calls still fit, 151 do not)",
+              [f.get("allowed") for f in fits] == [True, False], fits)
+        answered = [a for a in answers if not isinstance(a, BaseException) and not a.is_error]
+        check(f"{where}: the gateway process was killed with {IN_FLIGHT} calls in flight, none answered",
+              len(killed) == 1 and not answered, (killed, answers[:3]))
+        await asyncio.sleep(max(0.0, TTL + 1 - (time.monotonic() - killed_at)))
+        balance = await owner(ledger, log, "get_credit_balance", {"customer": "crashco"})
+        usage = await owner(ledger, log, "get_usage", {"customer": "crashco"})
+        check(f"{where}: after the hold TTL ({TTL} s) nothing is charged: balance {CREDITS}, no usage",
+              balance.get("balance") == CREDITS and usage.get("totals") == [], (balance.get("balance"), usage.get("totals")))
+        ok, refused, _ = await race(ledger, log, "crashco", 1, CALLERS, os.path.join(tmp, "after.count"), TTL - 1)
+        want = CREDITS // COST
+        check(f"{where}: the expired holds count for nothing: {CALLS} calls, exactly {want} answered",
+              (ok, refused) == (want, {"insufficient_credits": CALLS - want}), (ok, refused))
+    finally:
+        ledger.drop()
+
+
 async def main():
     tmp = tempfile.mkdtemp(prefix="billing-gateway-race-")
     log = open(os.path.join(tmp, "servers.log"), "w")  # every server's stderr
@@ -149,6 +220,7 @@ async def main():
     for backend in backends:
         for gateways in (1, 2):
             await scenario(backend, gateways, tmp, log)
+        await crash(backend, tmp, log)
     log.close()
     if not results["failed"]:
         shutil.rmtree(tmp, ignore_errors=True)
