@@ -1,9 +1,10 @@
-"""Issue 18's concurrency must-holds, from outside: `billing-mcp gateway` (one process, then two on
-one ledger) in front of an upstream written with the official MCP Python SDK
-(fixtures/counting_upstream.py: `render` takes 50 ms and counts every call it runs), driven by the
-official Python client (PyPI `mcp` 2.3.0) over stdio, on SQLite and, when BILLING_TEST_POSTGRES_URL
-is set, on PostgreSQL (a fresh database each). The catalog is the gateway tests' own
-(tests/fixtures/gateway.toml: 5 credits a `render` on `credits`, 100 calls a month on `team`).
+"""Issue 18's must-holds on races, crashes and customers' keys, from outside: `billing-mcp gateway`
+(one process, then two on one ledger; then killed; then over HTTP) in front of an upstream written
+with the official MCP Python SDK (fixtures/counting_upstream.py: `render` takes 50 ms and counts
+every call it runs), driven by the official Python client (PyPI `mcp` 2.3.0) over stdio and HTTP,
+on SQLite and, when BILLING_TEST_POSTGRES_URL is set, on PostgreSQL (a fresh database each). The
+catalog is the gateway tests' own (tests/fixtures/gateway.toml: 5 credits a `render` on
+`credits`, 100 calls a month on `team`).
 
 - 1,000 credits at 5 a call, 64 concurrent callers making 300 calls: exactly 200 answered, 100
   refused with insufficient_credits, the upstream ran exactly 200, the balance is 0 and get_usage
@@ -12,7 +13,10 @@ is set, on PostgreSQL (a fresh database each). The catalog is the gateway tests'
   (its own count), 200 are refused with quota_exceeded and limit 100;
 - kill -9 of the gateway with 50 calls held and in flight (holds of 5 s, an upstream taking 5 s):
   while held they reserve 250 credits; after the TTL nothing is charged (balance 1,000, no usage)
-  and the holds count for nothing (300 calls again: exactly 200 answered).
+  and the holds count for nothing (300 calls again: exactly 200 answered);
+- two customers' keys on one HTTP gateway with --billing-tools: acme's key pays for its own call
+  and is refused (forbidden) globex's usage, balance and a consume, with the same answer as for a
+  customer that does not exist; globex is untouched.
 
     python3 tests/acceptance/gateway_race.py BINARY
 
@@ -24,6 +28,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +38,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
@@ -86,17 +93,17 @@ async def owner(ledger, log, tool, args):
         return r.structured_content
 
 
-def gateway_args(ledger, customer, count_file, seconds=0.05, timeout=30):
-    """A gateway for `customer` in front of the counting upstream (`render` taking `seconds`)."""
+def gateway_args(ledger, count_file, serve, seconds=0.05, timeout=30):
+    """`billing-mcp gateway` serving as `serve` says (`--stdio --customer C`, or `--http ADDR …`), in
+    front of the counting upstream (`render` taking `seconds`)."""
     upstream = f"render={sys.executable} {UPSTREAM} {count_file} {seconds}"
-    return ["gateway", "--stdio", *ledger.flags, "--customer", customer, "--upstream", upstream,
-            "--upstream-timeout", str(timeout)]
+    return ["gateway", *serve, *ledger.flags, "--upstream", upstream, "--upstream-timeout", str(timeout)]
 
 
 async def race(ledger, log, customer, gateways, callers, count_file, timeout=30):
     """CALLS calls of `render` for `customer`, spread over `gateways` processes and `callers`
     concurrent callers; returns (answered, refusals by code, refusals' limits)."""
-    args = gateway_args(ledger, customer, count_file, timeout=timeout)
+    args = gateway_args(ledger, count_file, ["--stdio", "--customer", customer], timeout=timeout)
     answered, refused, limits, queue = [0], {}, set(), list(range(CALLS))
 
     async def caller(s):
@@ -179,7 +186,8 @@ async def crash(backend, tmp, log):
     try:
         await owner(ledger, log, "create_customer", {"customer": "crashco", "plan": "credits"})
         await owner(ledger, log, "grant_credits", {"customer": "crashco", "credits": CREDITS})
-        args = gateway_args(ledger, "crashco", os.path.join(tmp, "slow.count"), seconds=TTL, timeout=TTL - 1)
+        args = gateway_args(ledger, os.path.join(tmp, "slow.count"), ["--stdio", "--customer", "crashco"], seconds=TTL,
+                            timeout=TTL - 1)
         answers = []
         try:
             async with connect(args, log) as s:
@@ -212,6 +220,70 @@ async def crash(backend, tmp, log):
         ledger.drop()
 
 
+@asynccontextmanager
+async def over_http(url, key):
+    """A session with the gateway at `url` over streamable HTTP, paying with customer key `key`."""
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write, *_):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                yield s
+
+
+def refused(result):
+    """A tool error's JSON body ({} for a success)."""
+    return json.loads(result.content[0].text) if result.is_error else {}
+
+
+async def isolation(backend, tmp, log):
+    """Two customers' keys on one HTTP gateway (with --billing-tools): each pays for its own calls
+    only, and never reads or spends the other's."""
+    ledger, where = Ledger(backend, tmp), f"{backend}, HTTP gateway"
+    try:
+        keys = {}
+        for c in ("acme", "globex"):
+            await owner(ledger, log, "create_customer", {"customer": c, "plan": "credits"})
+            await owner(ledger, log, "grant_credits", {"customer": c, "credits": 100})
+            keys[c] = (await owner(ledger, log, "create_api_key", {"role": "customer", "customer": c}))["secret"]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        args = gateway_args(ledger, os.path.join(tmp, "http.count"), ["--http", f"127.0.0.1:{port}", "--billing-tools"])
+        gateway = subprocess.Popen([BINARY, *args], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   env={"PATH": os.environ.get("PATH", "")})
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            async with over_http(f"http://127.0.0.1:{port}/mcp", keys["acme"]) as acme:
+                rendered = await acme.call_tool("render", {"page": "mine"})
+                others = {tool: refused(await acme.call_tool(tool, args)) for tool, args in (
+                    ("get_usage", {"customer": "globex"}),
+                    ("get_credit_balance", {"customer": "globex"}),
+                    ("check_entitlement", {"customer": "globex", "feature": "tool_calls", "consume": True}),
+                )}
+                nobody = refused(await acme.call_tool("get_usage", {"customer": "nobody"}))
+                own = await acme.call_tool("get_credit_balance", {})
+        finally:
+            gateway.kill()
+            gateway.wait()
+        check(f"{where}: acme's key calls render and acme pays 5 credits",
+              not rendered.is_error and (own.structured_content or {}).get("balance") == 95, (rendered, own))
+        check(f"{where}: acme's key cannot read or spend globex's (get_usage, get_credit_balance, check_entitlement "
+              "with consume: forbidden)", all(b.get("code") == "forbidden" for b in others.values()), others)
+        check(f"{where}: asking after a customer that exists answers as for one that does not (no hint of its id)",
+              nobody == others["get_usage"], (nobody, others["get_usage"]))
+        balance = await owner(ledger, log, "get_credit_balance", {"customer": "globex"})
+        usage = await owner(ledger, log, "get_usage", {"customer": "globex"})
+        check(f"{where}: globex is untouched: balance 100, no usage",
+              balance.get("balance") == 100 and usage.get("totals") == [], (balance.get("balance"), usage.get("totals")))
+    finally:
+        ledger.drop()
+
+
 async def main():
     tmp = tempfile.mkdtemp(prefix="billing-gateway-race-")
     log = open(os.path.join(tmp, "servers.log"), "w")  # every server's stderr
@@ -221,6 +293,7 @@ async def main():
         for gateways in (1, 2):
             await scenario(backend, gateways, tmp, log)
         await crash(backend, tmp, log)
+        await isolation(backend, tmp, log)
     log.close()
     if not results["failed"]:
         shutil.rmtree(tmp, ignore_errors=True)
