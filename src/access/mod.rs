@@ -138,7 +138,7 @@ impl Principal {
         match (self.role, &self.customer, audience) {
             (Role::Customer, Some(own), Audience::OwnCustomer) => match named {
                 Some(c) if &c != own => Err(Forbidden {
-                    message: "this key belongs to another customer and can act only on its own; omit `customer` or pass the key's own customer id".into(),
+                    message: "a customer key acts only on its own customer; omit `customer` or pass the key's own customer id".into(),
                     role: None,
                 }),
                 _ => {

@@ -3,8 +3,10 @@
 
 mod changes;
 mod crash;
+mod passthrough;
 mod progress;
 mod restart;
+mod retries;
 mod upstream;
 
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use billing_mcp::access::Role;
 use billing_mcp::mcp::Identity;
 use billing_mcp::mcp::gateway::{Gateway, Locked, Options, UpstreamSpec};
 use billing_mcp::service::keys;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Client, Harness, backends};
 
@@ -278,193 +280,4 @@ async fn upstream_errors_timeouts_and_cancellations_charge_nothing() {
         c.ok("render", json!({"text": "x"})).await;
         assert_eq!(balance(&owner, "acme").await, 5);
     }
-}
-
-#[tokio::test]
-async fn tools_pass_through_unchanged_and_a_customer_pays_only_for_itself() {
-    let (url, _) = upstream::start().await;
-    let h = Harness::with_catalog(crate::support::Backend::Sqlite, CATALOG).await;
-    let owner = h.client().await;
-    for (c, plan) in [("acme", "credits"), ("other", "credits")] {
-        owner
-            .ok("create_customer", json!({"customer": c, "plan": plan}))
-            .await;
-        owner
-            .ok("grant_credits", json!({"customer": c, "credits": 100}))
-            .await;
-    }
-    let g = gateway(&url, options()).await;
-    let c = customer_client(&h, &g, "acme").await;
-    let listed = c.inner.list_all_tools().await.unwrap();
-    let as_json = |t: &rmcp::model::Tool| serde_json::to_value(t).unwrap();
-    for tool in upstream::tools() {
-        let served = listed
-            .iter()
-            .find(|t| t.name == tool.name)
-            .unwrap_or_else(|| panic!("{} not listed", tool.name));
-        assert_eq!(
-            as_json(served),
-            as_json(&tool),
-            "schemas, annotations and description pass through"
-        );
-    }
-    // The upstream's prompts and resources are served too, free.
-    let prompts = c.inner.list_all_prompts().await.unwrap();
-    assert!(prompts.iter().any(|p| p.name == "greet"), "{prompts:?}");
-    let greet = c
-        .inner
-        .get_prompt(
-            rmcp::model::GetPromptRequestParams::new("greet")
-                .with_arguments(json!({"name": "Ada"}).as_object().unwrap().clone()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        serde_json::to_value(&greet.messages[0]).unwrap()["content"]["text"],
-        "Hello, Ada!"
-    );
-    let resources = c.inner.list_all_resources().await.unwrap();
-    assert!(
-        resources.iter().any(|r| r.uri == "test://readme"),
-        "{resources:?}"
-    );
-    let read = c
-        .inner
-        .read_resource(rmcp::model::ReadResourceRequestParams::new("test://readme"))
-        .await
-        .unwrap();
-    assert!(serde_json::to_string(&read).unwrap().contains("read me"));
-    assert_eq!(
-        balance(&owner, "acme").await,
-        100,
-        "prompts and resources cost nothing"
-    );
-    // Arguments naming another customer change nothing: the key says who pays.
-    c.ok("render", json!({"text": "x", "customer": "other"}))
-        .await;
-    assert_eq!(
-        (
-            balance(&owner, "acme").await,
-            balance(&owner, "other").await
-        ),
-        (95, 100)
-    );
-    // A free tool costs nothing; a tool of a feature the plan lacks is refused with the upgrade.
-    c.ok("ping", json!({})).await;
-    assert_eq!(balance(&owner, "acme").await, 95);
-    let (code, _) = c.err("add", json!({"a": 1, "b": 2})).await;
-    assert_eq!(code, "feature_not_in_plan");
-    // Prices described, names prefixed, locked tools hidden.
-    let g = gateway(
-        &url,
-        Options {
-            prefix: true,
-            describe_prices: true,
-            locked: Locked::Hide,
-            ..options()
-        },
-    )
-    .await;
-    let c = customer_client(&h, &g, "acme").await;
-    let listed: Vec<Value> = c
-        .inner
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(as_json)
-        .collect();
-    let names: Vec<&str> = listed.iter().filter_map(|t| t["name"].as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "up_echo",
-            "up_slow",
-            "up_fail",
-            "up_render",
-            "up_ping",
-            "up_grow"
-        ]
-    );
-    let render = &listed[3];
-    assert_eq!(
-        render["description"],
-        "Render (5 credits).\n\nBilling: each call costs 5 credits."
-    );
-    let r = c.ok("up_render", json!({"text": "x"})).await;
-    assert_eq!(r, Value::Null, "no structured content: {r}");
-    assert_eq!(balance(&owner, "acme").await, 90);
-}
-
-/// Call `tool` with the gateway's `_meta` idempotency key.
-async fn call_keyed(c: &Client, tool: &str, args: Value, key: &str) -> Result<Value, Value> {
-    let mut meta = rmcp::model::RequestMetaObject::new();
-    meta.insert(
-        "billing-mcp/idempotency_key".into(),
-        Value::String(key.into()),
-    );
-    let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
-        .with_arguments(args.as_object().unwrap().clone());
-    let mut request = rmcp::model::CallToolRequest::new(params);
-    request.params.meta = Some(meta);
-    let answer = c
-        .inner
-        .send_request(rmcp::model::ClientRequest::CallToolRequest(request))
-        .await
-        .unwrap();
-    let rmcp::model::ServerResult::CallToolResult(r) = answer else {
-        panic!("{answer:?}")
-    };
-    if r.is_error == Some(true) {
-        // The gateway's errors are JSON; an upstream's error result is its own text.
-        let text = r.content[0].as_text().unwrap().text.clone();
-        Err(serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    } else {
-        Ok(r.structured_content.clone().unwrap_or(Value::Null))
-    }
-}
-
-#[tokio::test]
-async fn an_idempotency_key_names_one_call_charged_once_and_never_buys_another() {
-    let (url, counts) = upstream::start().await;
-    let (h, owner) = acme_on(crate::support::Backend::Sqlite, "credits").await;
-    owner
-        .ok("grant_credits", json!({"customer": "acme", "credits": 100}))
-        .await;
-    let g = gateway(&url, options()).await;
-    let c = customer_client(&h, &g, "acme").await;
-    call_keyed(&c, "render", json!({"text": "a"}), "k1")
-        .await
-        .unwrap();
-    assert_eq!(balance(&owner, "acme").await, 95);
-    // The same call again: answered once already, neither run nor charged again.
-    let again = call_keyed(&c, "render", json!({"text": "a"}), "k1")
-        .await
-        .unwrap_err();
-    assert_eq!(again["code"], "already_answered", "{again}");
-    assert_eq!(counts.completed.load(Ordering::SeqCst), 1);
-    // The key with another tool or other arguments is another call, charged as one.
-    call_keyed(&c, "render", json!({"text": "b"}), "k1")
-        .await
-        .unwrap();
-    call_keyed(&c, "echo", json!({"text": "b"}), "k1")
-        .await
-        .unwrap();
-    assert_eq!(balance(&owner, "acme").await, 89, "5 + 1 more");
-    // After a failed first call the retry runs, and is charged once.
-    let failed = call_keyed(&c, "fail", json!({}), "k2").await;
-    assert!(failed.is_err());
-    assert_eq!(
-        balance(&owner, "acme").await,
-        89,
-        "a failure is not charged"
-    );
-    let retried = call_keyed(&c, "fail", json!({}), "k2").await;
-    assert!(retried.is_err(), "runs again: {retried:?}");
-    assert_eq!(counts.completed.load(Ordering::SeqCst), 5);
-    // A malformed key is refused, not ignored.
-    let bad = call_keyed(&c, "render", json!({"text": "a"}), "has space")
-        .await
-        .unwrap_err();
-    assert_eq!(bad["code"], "invalid_params", "{bad}");
 }
