@@ -54,8 +54,7 @@ struct LastRow {
 /// A meter's tallies in each snapshot span, per value; its sums as `ahead` read them when they
 /// were read for these spans.
 async fn snapshot_tallies(conn: &mut Conn, customer: &str, counted: Counted<'_>, spans: &[Span; SNAPSHOT_SPANS], ahead: Option<ReadAhead>) -> Result<Vec<BTreeMap<String, Tally>>, StoreError> {
-    let lo = spans.iter().map(|s| rows_after(*s)).min().unwrap_or(0);
-    let hi = spans.iter().map(|s| s.end).max().unwrap_or(0);
+    let (lo, hi) = row_hours(spans);
     let rows = match ahead {
         Some(read) if read.spans == *spans => read.rows,
         _ => {

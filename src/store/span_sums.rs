@@ -22,6 +22,13 @@ fn sums_columns(bound: impl Fn(usize) -> String) -> String {
     columns.join(", ")
 }
 
+/// The hours after and before which the rows of the spans' sums lie (`$15` and `$16`).
+fn row_hours(spans: &[Span; SNAPSHOT_SPANS]) -> (i64, i64) {
+    let lo = spans.iter().map(|s| rows_after(*s)).min().unwrap_or(0);
+    let hi = spans.iter().map(|s| s.end).max().unwrap_or(0);
+    (lo, hi)
+}
+
 /// One customer's [`sums_columns`]: the customer `$1`, the meter `$2`, the spans `$3`…`$14`, and
 /// the hours `$15`..`$16` their rows lie in.
 static SNAPSHOT_SQL: LazyLock<&'static str> = LazyLock::new(|| {
@@ -42,7 +49,7 @@ static GROUP_SUMS_SQL: LazyLock<(String, String)> = LazyLock::new(|| {
     (head, tail.to_string())
 });
 
-#[derive(sqlx::FromRow, Clone)]
+#[derive(sqlx::FromRow)]
 struct SpanSums {
     tool: String,
     s0: i64, c0: i64, m0: i64, x0: i64,
@@ -98,8 +105,8 @@ async fn sums_of(conn: &mut Conn, wanted: Vec<(&str, &str, [Span; SNAPSHOT_SPANS
             for s in spans {
                 b.push_bind(s.start).push_bind(s.end);
             }
-            b.push_bind(spans.iter().map(|s| rows_after(*s)).min().unwrap_or(0));
-            b.push_bind(spans.iter().map(|s| s.end).max().unwrap_or(0));
+            let (lo, hi) = row_hours(spans);
+            b.push_bind(lo).push_bind(hi);
         });
         qb.push(tail.as_str());
         let rows = qb.build_query_as::<GroupSums>().persistent(false).fetch_all(&mut *conn).await?;
