@@ -15,6 +15,9 @@ trap 'git -C "$root" worktree remove --force "$src" 2>/dev/null || true; rm -rf 
 git -C "$root" worktree remove --force "$src" 2>/dev/null || true
 git -C "$root" worktree add --detach "$src" "$base" >/dev/null
 cp "$root/benches/throughput.rs" "$src/benches/throughput.rs"
+mkdir -p "$src/benches/common" "$src/benches/throughput"
+cp "$root/benches/common/"*.rs "$src/benches/common/"
+cp "$root/benches/throughput/"*.rs "$src/benches/throughput/"
 echo "building and running $(git -C "$root" rev-parse --short "$base") (before)…" >&2
 (cd "$src" && CARGO_TARGET_DIR="$root/target/baseline" cargo bench --bench throughput) | tee "$scratch/before.md" >&2
 echo "building and running the working tree (after)…" >&2

@@ -23,6 +23,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "gateway/processes.rs"]
 mod processes;
 
@@ -35,7 +37,8 @@ use billing_mcp::mcp::{self, Identity};
 use billing_mcp::service::{App, keys};
 use billing_mcp::store;
 use billing_mcp::transport::{Shared, http};
-use processes::{Process, ROLE, cpu_of, pin_self, until_stdin_closes};
+use cpu::cpu_of;
+use processes::{Process, ROLE, pin_self, until_stdin_closes};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,

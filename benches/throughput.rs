@@ -16,26 +16,20 @@
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use billing_mcp::access::{Audience, Role};
 use billing_mcp::catalog::Catalog;
-use billing_mcp::config::HttpArgs;
-use billing_mcp::mcp::prompts::Prompts;
-use billing_mcp::mcp::registry::{BillingTool, Hints, Toolset};
-use billing_mcp::mcp::{self, Identity, ToolFilter};
-use billing_mcp::service::entitlements::{CostView, EntitlementView};
-use billing_mcp::service::{App, BillingError, keys};
+use billing_mcp::service::App;
 use billing_mcp::store;
-use billing_mcp::transport::{Shared, http};
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tokio_util::sync::CancellationToken;
+
+#[path = "common/cpu.rs"]
+mod cpu;
+#[path = "throughput/http.rs"]
+mod http;
+#[path = "throughput/writes.rs"]
+mod writes;
+
+use http::bench_http;
+use writes::bench_writes;
 
 const CLIENTS: usize = 50;
 const CALLS_PER_CLIENT: usize = 200;
@@ -45,288 +39,12 @@ const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/billing.tom
 /// Customers the spread `consume` case calls for (`"customer": "*"` in a case's arguments).
 const SPREAD: usize = 1_000;
 
-/// The protocol floor: a tool that does nothing.
-struct Noop;
-#[derive(Deserialize, JsonSchema, Default)]
-struct NoArgs {}
-#[derive(Serialize, JsonSchema)]
-struct Nothing {
-    ok: bool,
-}
-impl BillingTool for Noop {
-    const NAME: &'static str = "noop";
-    const TITLE: &'static str = "No-op";
-    const DESCRIPTION: &'static str = "Does nothing (benchmark floor).";
-    const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints::READ;
-    const AUDIENCE: Audience = Audience::Anyone;
-    type Params = NoArgs;
-    type Output = Nothing;
-    async fn run(_: &App, _: NoArgs) -> Result<Nothing, BillingError> {
-        Ok(Nothing { ok: true })
-    }
-}
-
-/// A no-op whose answer has the size and shape of check_entitlement's: separates the cost of a
-/// bigger answer (serializing, sending and parsing it) from the cost of deciding.
-struct NoopSized;
-impl BillingTool for NoopSized {
-    const NAME: &'static str = "noop_sized";
-    const TITLE: &'static str = "No-op with an entitlement-sized answer";
-    const DESCRIPTION: &'static str = "Does nothing (benchmark floor for a bigger answer).";
-    const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints::READ;
-    const AUDIENCE: Audience = Audience::Anyone;
-    type Params = NoArgs;
-    type Output = EntitlementView;
-    async fn run(_: &App, _: NoArgs) -> Result<EntitlementView, BillingError> {
-        Ok(EntitlementView {
-            allowed: true,
-            reason: "ok".into(),
-            customer: "bench".into(),
-            feature: "tool_calls".into(),
-            meter: Some("tool_calls".into()),
-            window: Some("month".into()),
-            limit: Some(5000),
-            used: Some(0),
-            remaining: Some(5000),
-            resets_at: Some("2026-12-21T12:00:00.000Z".into()),
-            cost: CostView {
-                amount: Some(billing_mcp::service::Money {
-                    amount: 0,
-                    currency: "usd".into(),
-                    display: "0.00".into(),
-                }),
-                total_before: None,
-                total_after: None,
-                credits: None,
-            },
-            upgrade: None,
-            hold: None,
-            consumed: false,
-            duplicate: false,
-            event_id: None,
-            message: "Allowed; 5000 remaining in this month.".into(),
-        })
-    }
-}
-
 async fn app(url: &str) -> Arc<App> {
     let store = store::open(url).await.unwrap();
     Arc::new(App::new(
         store,
         Catalog::load(std::path::Path::new(CATALOG)).unwrap(),
     ))
-}
-
-struct Stats {
-    calls: usize,
-    secs: f64,
-    p50_us: u128,
-    p99_us: u128,
-}
-
-fn stats(mut lat: Vec<Duration>, elapsed: Duration) -> Stats {
-    lat.sort();
-    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_micros();
-    Stats {
-        calls: lat.len(),
-        secs: elapsed.as_secs_f64(),
-        p50_us: pick(0.50),
-        p99_us: pick(0.99),
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Era {
-    /// 2025-11-25: `initialize`, one session per client (rmcp's client).
-    Sessions,
-    /// 2026-07-28: stateless requests, no handshake, plain JSON answers (a plain HTTP client).
-    Stateless,
-}
-
-/// Every caller sends the same `service` key (another MCP server metering its users).
-async fn http_load(
-    base: &str,
-    key: &str,
-    era: Era,
-    tool: &'static str,
-    args: serde_json::Value,
-) -> Stats {
-    let mut sessions = Vec::new();
-    if era == Era::Sessions {
-        for _ in 0..CLIENTS {
-            let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
-                .auth_header(key);
-            sessions.push(Arc::new(
-                ().serve(StreamableHttpClientTransport::from_config(config))
-                    .await
-                    .unwrap(),
-            ));
-        }
-    }
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..CLIENTS {
-        let (session, http, args, url, key) = (
-            sessions.get(i).cloned(),
-            http.clone(),
-            args.clone(),
-            format!("{base}/mcp"),
-            key.to_string(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(CALLS_PER_CLIENT);
-            for n in 0..CALLS_PER_CLIENT {
-                let mut a = args.as_object().cloned().unwrap();
-                if a.get("customer") == Some(&json!("*")) {
-                    a.insert("customer".into(), json!(format!("bench{}", (i * CALLS_PER_CLIENT + n) % SPREAD)));
-                }
-                if a.contains_key("idempotency_key") {
-                    a.insert("idempotency_key".into(), json!(format!("{tool}-{i}-{n}-{}", uuid::Uuid::now_v7().simple())));
-                }
-                let t = Instant::now();
-                match &session {
-                    Some(c) => {
-                        let r = c.call_tool(CallToolRequestParams::new(tool).with_arguments(a)).await.unwrap();
-                        assert_ne!(r.is_error, Some(true), "{tool} failed: {r:?}");
-                    }
-                    None => {
-                        let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": tool, "arguments": a,
-                            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
-                        let resp = http
-                            .post(&url)
-                            .header("content-type", "application/json")
-                            .header("accept", "application/json, text/event-stream")
-                            .header("mcp-protocol-version", "2026-07-28")
-                            .header("mcp-method", "tools/call")
-                            .header("mcp-name", tool)
-                            .bearer_auth(&key)
-                            .body(body.to_string())
-                            .send()
-                            .await
-                            .unwrap();
-                        let answer: serde_json::Value = resp.json().await.unwrap();
-                        assert_eq!(answer["result"]["isError"], false, "{tool} failed: {answer}");
-                    }
-                }
-                lat.push(t.elapsed());
-            }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    stats(all, start.elapsed())
-}
-
-async fn bench_http(ledger: &str, url: &str) {
-    let app = app(url).await;
-    let mut registry = mcp::tools::all().filtered(&ToolFilter::default());
-    registry.add::<Noop>();
-    registry.add::<NoopSized>();
-    let shared = Shared {
-        app: app.clone(),
-        registry: Arc::new(registry),
-        prompts: Arc::new(Prompts::load().unwrap()),
-        identity: Arc::new(Identity::Owner),
-        gateway: None,
-    };
-    let key = keys::create(&app, keys::NewKey::new(Role::Service, None))
-        .await
-        .unwrap()
-        .secret
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    let token = cancel.clone();
-    tokio::spawn(async move { http::serve(listener, shared, &HttpArgs::default(), token).await });
-    create_customer(&app, "bench", "professional").await;
-    for n in 0..SPREAD {
-        create_customer(&app, &format!("bench{n}"), "professional").await;
-    }
-    let eras = [
-        (Era::Sessions, "sessions (2025-11-25, rmcp client)"),
-        (Era::Stateless, "stateless (2026-07-28, plain HTTP client)"),
-    ];
-    // BENCH_ERA=sessions or stateless runs one era.
-    let era_only = std::env::var("BENCH_ERA").unwrap_or_default();
-    for (era, label) in eras
-        .into_iter()
-        .filter(|(_, l)| l.starts_with(era_only.as_str()))
-    {
-        http_table(&base, &key, era, &format!("{ledger}, {label}")).await;
-    }
-    cancel.cancel();
-}
-
-async fn http_table(base: &str, key: &str, era: Era, label: &str) {
-    println!(
-        "\n## check_entitlement over HTTP, {label}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} alternating rounds"
-    );
-    println!("| tool | calls/s | p50 | p99 | vs floor |");
-    println!("|---|---|---|---|---|");
-    // Rounds alternate the tools so that drift of the machine hits all of them alike.
-    let cases: [(&str, &'static str, serde_json::Value); 5] = [
-        ("noop (floor)", "noop", json!({})),
-        (
-            "noop with an answer of check_entitlement's size",
-            "noop_sized",
-            json!({}),
-        ),
-        (
-            "check_entitlement",
-            "check_entitlement",
-            json!({"customer": "bench", "feature": "tool_calls"}),
-        ),
-        (
-            "check_entitlement consume=true, one customer",
-            "check_entitlement",
-            json!({"customer": "bench", "feature": "tool_calls", "consume": true, "idempotency_key": ""}),
-        ),
-        (
-            "check_entitlement consume=true, 1,000 customers",
-            "check_entitlement",
-            json!({"customer": "*", "feature": "tool_calls", "consume": true, "idempotency_key": ""}),
-        ),
-    ];
-    // BENCH_CASE=text keeps the floor and the cases whose name holds the text (for profiling).
-    let only = std::env::var("BENCH_CASE").unwrap_or_default();
-    let cases: Vec<_> = cases
-        .into_iter()
-        .enumerate()
-        .filter(|(i, c)| *i == 0 || c.0.contains(only.as_str()))
-        .map(|(_, c)| c)
-        .collect();
-    let mut runs: Vec<Vec<Stats>> = cases.iter().map(|_| Vec::new()).collect();
-    for _ in 0..ROUNDS {
-        for (i, (_, tool, args)) in cases.iter().enumerate() {
-            runs[i].push(http_load(base, key, era, tool, args.clone()).await);
-        }
-    }
-    let rate = |s: &Stats| s.calls as f64 / s.secs;
-    let rows: Vec<(&str, Stats)> = cases
-        .iter()
-        .map(|c| c.0)
-        .zip(runs.into_iter().map(|mut v| {
-            v.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
-            v.swap_remove(v.len() / 2)
-        }))
-        .collect();
-    let floor_rate = rate(&rows[0].1);
-    for (name, s) in &rows {
-        println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% |",
-            rate(s),
-            s.p50_us as f64 / 1000.0,
-            s.p99_us as f64 / 1000.0,
-            100.0 * rate(s) / floor_rate
-        );
-    }
 }
 
 async fn create_customer(app: &App, customer: &str, plan: &str) {
@@ -341,60 +59,6 @@ async fn create_customer(app: &App, customer: &str, plan: &str) {
     billing_mcp::service::customers::create(app, input)
         .await
         .unwrap();
-}
-
-fn events(customer: &str, n: usize, tag: &str) -> Vec<billing_mcp::service::usage::UsageInput> {
-    (0..n)
-        .map(|i| billing_mcp::service::usage::UsageInput {
-            customer: customer.into(),
-            meter: "tool_calls".into(),
-            quantity: 1,
-            idempotency_key: Some(format!("{tag}-{i}")),
-            dimensions: [("tool".to_string(), format!("t{}", i % 7))].into(),
-            ..Default::default()
-        })
-        .collect()
-}
-
-async fn bench_writes(label: &str, url: &str) {
-    let app = app(url).await;
-    create_customer(&app, "w", "metered").await;
-    let batches = 50;
-    // The inputs are the load generator's work: built before the clock starts.
-    let inputs: Vec<_> = (0..batches)
-        .map(|b| events("w", 1000, &format!("b{b}")))
-        .collect();
-    let start = Instant::now();
-    for batch in inputs {
-        let r = billing_mcp::service::usage::record_batch(&app, batch)
-            .await
-            .unwrap();
-        assert_eq!(r.recorded, 1000);
-    }
-    let batch_rate = (batches * 1000) as f64 / start.elapsed().as_secs_f64();
-    let singles = 4000;
-    let single_inputs = events("w", singles, "s");
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for chunk in single_inputs.chunks(singles / 64) {
-        let (app, chunk) = (app.clone(), chunk.to_vec());
-        tasks.push(tokio::spawn(async move {
-            for e in chunk {
-                billing_mcp::service::usage::record(&app, e).await.unwrap();
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let concurrent_rate = singles as f64 / start.elapsed().as_secs_f64();
-    let sequential_inputs = events("w", 500, "seq");
-    let start = Instant::now();
-    for e in sequential_inputs {
-        billing_mcp::service::usage::record(&app, e).await.unwrap();
-    }
-    let sequential_rate = 500.0 / start.elapsed().as_secs_f64();
-    println!("| {label} | {batch_rate:.0} | {concurrent_rate:.0} | {sequential_rate:.0} |");
 }
 
 #[tokio::main]

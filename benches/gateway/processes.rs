@@ -1,10 +1,11 @@
 //! The benchmark's processes: this program started again in a role (the upstream or the
-//! gateway), optionally on one core, stopped when its standard input closes; and the CPU time a
-//! process has spent, from `/proc`.
+//! gateway), optionally on one core, stopped when its standard input closes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use crate::cpu::cpu_of;
 
 /// What a started copy of this program is: `upstream` or `gateway`.
 pub const ROLE: &str = "BENCH_GATEWAY_ROLE";
@@ -57,23 +58,6 @@ impl Drop for Process {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
-}
-
-/// User and system CPU time of process `pid` (`self` for this one), from `/proc` (zero elsewhere).
-pub fn cpu_of(pid: &str) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return Duration::ZERO;
-    };
-    // The fields after the command name: utime and stime are the 12th and 13th, in ticks of
-    // 1/100 s (USER_HZ).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
 }
 
 /// Pin this process (every thread) to `cpus`, with `taskset`; whether it could.
