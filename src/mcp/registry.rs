@@ -342,9 +342,7 @@ fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> Billi
 /// text. The text is written from the typed answer directly (its fields in declaration order),
 /// which costs a fraction of writing it from the structured value's map.
 fn structured<T: Serialize>(out: &T) -> Result<CallToolResult, serde_json::Error> {
-    let text = serde_json::to_string(out)?;
-    let mut result = CallToolResult::structured(Value::Null);
-    result.content = vec![ContentBlock::text(text)];
+    let mut result = CallToolResult::success(vec![ContentBlock::text(serde_json::to_string(out)?)]);
     result.structured_content = Some(serde_json::to_value(out)?);
     Ok(result)
 }

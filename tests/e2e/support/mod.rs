@@ -291,6 +291,26 @@ pub fn error_body(r: &CallToolResult) -> Value {
         .unwrap_or_else(|e| panic!("an error's text is not JSON ({e}): {text}"))
 }
 
+/// A success's structured content, after checking that its text block, for clients that read only
+/// text, holds the same JSON.
+pub fn success_body(r: &CallToolResult) -> Value {
+    let structured = r.structured_content.clone().unwrap_or(Value::Null);
+    if !structured.is_null() {
+        let text = r
+            .content
+            .iter()
+            .find_map(|c| c.as_text())
+            .map(|t| t.text.as_str());
+        let parsed = text.and_then(|t| serde_json::from_str::<Value>(t).ok());
+        assert_eq!(
+            parsed.as_ref(),
+            Some(&structured),
+            "a success's text is not its structured content as JSON: {text:?}"
+        );
+    }
+    structured
+}
+
 impl Client {
     pub async fn raw(&self, tool: &str, args: Value) -> CallToolResult {
         let Value::Object(args) = args else {
@@ -307,7 +327,7 @@ impl Client {
         if r.is_error == Some(true) {
             Err(error_body(&r))
         } else {
-            Ok(r.structured_content.clone().unwrap_or(Value::Null))
+            Ok(success_body(&r))
         }
     }
 
