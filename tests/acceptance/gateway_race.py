@@ -14,6 +14,8 @@ catalog is the gateway tests' own (tests/fixtures/gateway.toml: 5 credits a `ren
 - kill -9 of the gateway with 50 calls held and in flight (holds of 5 s, an upstream taking 5 s):
   while held they reserve 250 credits; after the TTL nothing is charged (balance 1,000, no usage)
   and the holds count for nothing (300 calls again: exactly 200 answered);
+- a call past --upstream-timeout and a call its client cancels (the upstream taking 3 s): each is
+  cancelled upstream (never finishes there), charges nothing and leaves nothing held;
 - two customers' keys on one HTTP gateway with --billing-tools: acme's key pays for its own call
   and is refused (forbidden) globex's usage, balance and a consume, with the same answer as for a
   customer that does not exist; globex is untouched.
@@ -47,6 +49,7 @@ CATALOG = os.path.join(HERE, "..", "fixtures", "gateway.toml")
 UPSTREAM = os.path.join(HERE, "fixtures", "counting_upstream.py")
 CREDITS, COST, CALLS, CALLERS, QUOTA = 1000, 5, 300, 64, 100
 TTL, IN_FLIGHT = 5, 50  # the crash's hold TTL (seconds) and calls in flight when the gateway is killed
+SLOW = 3  # seconds the upstream takes in the timeout and cancellation cases
 results = {"passed": 0, "failed": 0}
 
 
@@ -220,6 +223,41 @@ async def crash(backend, tmp, log):
         ledger.drop()
 
 
+async def failures(backend, tmp, log):
+    """A call the gateway times out, and a call its client cancels: each is cancelled upstream
+    (the upstream never finishes it), charges nothing and holds nothing afterwards."""
+    ledger, where = Ledger(backend, tmp), f"{backend}, failed calls"
+    try:
+        await owner(ledger, log, "create_customer", {"customer": "failco", "plan": "credits"})
+        await owner(ledger, log, "grant_credits", {"customer": "failco", "credits": CREDITS})
+        outcomes = {}
+        for case, timeout in (("timed out", 1), ("cancelled", 30)):
+            count_file = os.path.join(tmp, f"{uuid.uuid4().hex}.count")
+            args = gateway_args(ledger, count_file, ["--stdio", "--customer", "failco"], seconds=SLOW, timeout=timeout)
+            async with connect(args, log) as s:
+                call = asyncio.create_task(s.call_tool("render", {"page": case}))
+                if case == "cancelled":
+                    await asyncio.sleep(1)
+                    call.cancel()
+                answer = (await asyncio.gather(call, return_exceptions=True))[0]
+                # Past the time the upstream would have taken: a call it ran to the end is counted.
+                await asyncio.sleep(SLOW + 0.5)
+            fits = await owner(ledger, log, "check_entitlement", {"customer": "failco", "feature": "tool_calls",
+                                                                   "tool": "render", "quantity": CREDITS // COST})
+            outcomes[case] = (type(answer).__name__, counted(count_file), fits.get("allowed"))
+        balance = await owner(ledger, log, "get_credit_balance", {"customer": "failco"})
+        usage = await owner(ledger, log, "get_usage", {"customer": "failco"})
+        check(f"{where}: a call past --upstream-timeout is answered with an error and never finishes upstream; "
+              f"all {CREDITS // COST} calls still fit afterwards (nothing held)",
+              outcomes["timed out"] == ("MCPError", 0, True), outcomes)
+        check(f"{where}: a call its client cancels never finishes upstream; all {CREDITS // COST} calls still fit "
+              "afterwards (nothing held)", outcomes["cancelled"] == ("CancelledError", 0, True), outcomes)
+        check(f"{where}: neither is charged: balance {CREDITS}, no usage",
+              balance.get("balance") == CREDITS and usage.get("totals") == [], (balance.get("balance"), usage.get("totals")))
+    finally:
+        ledger.drop()
+
+
 @asynccontextmanager
 async def over_http(url, key):
     """A session with the gateway at `url` over streamable HTTP, paying with customer key `key`."""
@@ -293,6 +331,7 @@ async def main():
         for gateways in (1, 2):
             await scenario(backend, gateways, tmp, log)
         await crash(backend, tmp, log)
+        await failures(backend, tmp, log)
         await isolation(backend, tmp, log)
     log.close()
     if not results["failed"]:
