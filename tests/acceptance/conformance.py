@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,15 +27,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ports import free_port
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 REVISIONS = ["2025-11-25", "2026-07-28"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def healthy(port):

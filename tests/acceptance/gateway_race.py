@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+from ports import free_port, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
@@ -96,6 +97,11 @@ async def owner(ledger, log, tool, args):
         return r.structured_content
 
 
+def refusal(result):
+    """A tool error's JSON body ({} for a success)."""
+    return json.loads(result.content[0].text) if result.is_error else {}
+
+
 def gateway_args(ledger, count_file, serve, seconds=0.05, timeout=30):
     """`billing-mcp gateway` serving as `serve` says (`--stdio --customer C`, or `--http ADDR …`), in
     front of the counting upstream (`render` taking `seconds`)."""
@@ -116,7 +122,7 @@ async def race(ledger, log, customer, gateways, callers, count_file, timeout=30)
             if not r.is_error:
                 answered[0] += r.content[0].text == f"rendered p{page}"
                 continue
-            body = json.loads(r.content[0].text)
+            body = refusal(r)
             refused[body.get("code")] = refused.get(body.get("code"), 0) + 1
             limits.add(body.get("limit"))
 
@@ -268,11 +274,6 @@ async def over_http(url, key):
                 yield s
 
 
-def refused(result):
-    """A tool error's JSON body ({} for a success)."""
-    return json.loads(result.content[0].text) if result.is_error else {}
-
-
 async def isolation(backend, tmp, log):
     """Two customers' keys on one HTTP gateway (with --billing-tools): each pays for its own calls
     only, and never reads or spends the other's."""
@@ -283,27 +284,20 @@ async def isolation(backend, tmp, log):
             await owner(ledger, log, "create_customer", {"customer": c, "plan": "credits"})
             await owner(ledger, log, "grant_credits", {"customer": c, "credits": 100})
             keys[c] = (await owner(ledger, log, "create_api_key", {"role": "customer", "customer": c}))["secret"]
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         args = gateway_args(ledger, os.path.join(tmp, "http.count"), ["--http", f"127.0.0.1:{port}", "--billing-tools"])
         gateway = subprocess.Popen([BINARY, *args], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                    env={"PATH": os.environ.get("PATH", "")})
         try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_port(port, gateway, "billing-mcp gateway --http")
             async with over_http(f"http://127.0.0.1:{port}/mcp", keys["acme"]) as acme:
                 rendered = await acme.call_tool("render", {"page": "mine"})
-                others = {tool: refused(await acme.call_tool(tool, args)) for tool, args in (
+                others = {tool: refusal(await acme.call_tool(tool, args)) for tool, args in (
                     ("get_usage", {"customer": "globex"}),
                     ("get_credit_balance", {"customer": "globex"}),
                     ("check_entitlement", {"customer": "globex", "feature": "tool_calls", "consume": True}),
                 )}
-                nobody = refused(await acme.call_tool("get_usage", {"customer": "nobody"}))
+                nobody = refusal(await acme.call_tool("get_usage", {"customer": "nobody"}))
                 own = await acme.call_tool("get_credit_balance", {})
         finally:
             gateway.kill()

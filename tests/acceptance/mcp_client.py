@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import uuid
 from mcp import Client, StdioServerParameters, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+from ports import free_port, wait_port
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "limits.toml")
@@ -133,12 +134,6 @@ async def scenario(label, connect, restart=None):
                   usage["totals"][0]["quantity"] == 401 and len(bal["recent_entries"]) == 20 and bal["balance"] == 0, usage.get("totals"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class HttpServer:
     def __init__(self, db_url, catalog, mode):
         self.db_url, self.catalog, self.mode, self.proc = db_url, catalog, mode, None
@@ -153,12 +148,7 @@ class HttpServer:
         port = free_port()
         self.proc = subprocess.Popen([BINARY, "serve", "--http", f"127.0.0.1:{port}", "--catalog", self.catalog, "--database-url", self.db_url],
                                      stderr=sys.stderr)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(port, self.proc, "billing-mcp serve --http")
         self.url = f"http://127.0.0.1:{port}/mcp"
         http = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
         self.client = Client(streamable_http_client(self.url, http_client=http), mode=self.mode)
