@@ -99,6 +99,8 @@ impl BillingTool for NoopSized {
 
 struct Stats {
     calls: usize,
+    /// The ledger's transactions over the round: how many, their operations, their seconds.
+    commits: Ledger,
     secs: f64,
     p50_us: u128,
     p99_us: u128,
@@ -106,11 +108,55 @@ struct Stats {
     cpu: Duration,
 }
 
-fn stats(mut lat: Vec<Duration>, elapsed: Duration, cpu: Duration) -> Stats {
+/// The ledger writer's histograms as the process's Prometheus recorder has them so far.
+#[derive(Clone, Copy, Default)]
+struct Ledger {
+    commits: f64,
+    operations: f64,
+    seconds: f64,
+}
+
+impl Ledger {
+    fn now() -> Ledger {
+        let text = billing_mcp::transport::metrics::handle().render();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Ledger {
+            commits: value("billing_ledger_batch_operations_count"),
+            operations: value("billing_ledger_batch_operations_sum"),
+            seconds: value("billing_ledger_commit_duration_seconds_sum"),
+        }
+    }
+
+    fn since(self, before: Ledger) -> Ledger {
+        Ledger {
+            commits: self.commits - before.commits,
+            operations: self.operations - before.operations,
+            seconds: self.seconds - before.seconds,
+        }
+    }
+
+    /// Operations per transaction and milliseconds per transaction, or dashes without any.
+    fn columns(self) -> (String, String) {
+        if self.commits < 1.0 {
+            return ("–".into(), "–".into());
+        }
+        (
+            format!("{:.1}", self.operations / self.commits),
+            format!("{:.2} ms", 1000.0 * self.seconds / self.commits),
+        )
+    }
+}
+
+fn stats(mut lat: Vec<Duration>, elapsed: Duration, cpu: Duration, commits: Ledger) -> Stats {
     lat.sort();
     let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_micros();
     Stats {
         calls: lat.len(),
+        commits,
         secs: elapsed.as_secs_f64(),
         p50_us: pick(0.50),
         p99_us: pick(0.99),
@@ -147,7 +193,7 @@ async fn http_load(
         }
     }
     let http = reqwest::Client::new();
-    let (start, cpu_before) = (Instant::now(), cpu_of("self"));
+    let (start, cpu_before, ledger_before) = (Instant::now(), cpu_of("self"), Ledger::now());
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
         let (session, http, args, url, key) = (
@@ -205,6 +251,7 @@ async fn http_load(
         all,
         start.elapsed(),
         cpu_of("self").saturating_sub(cpu_before),
+        Ledger::now().since(ledger_before),
     )
 }
 
@@ -253,8 +300,10 @@ async fn http_table(base: &str, key: &str, era: Era, label: &str) {
     println!(
         "\n## check_entitlement over HTTP, {label}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} alternating rounds"
     );
-    println!("| tool | calls/s | p50 | p99 | vs floor | CPU per call | CPU vs floor |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| tool | calls/s | p50 | p99 | vs floor | CPU per call | CPU vs floor | operations per commit | time per commit |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     // Rounds alternate the tools so that drift of the machine hits all of them alike.
     let cases: [(&str, &'static str, serde_json::Value); 5] = [
         ("noop (floor)", "noop", json!({})),
@@ -315,8 +364,9 @@ async fn http_table(base: &str, key: &str, era: Era, label: &str) {
     let floor_cpu = cpu_per_call(&cpu[0]);
     for ((name, s), cpu) in rows.iter().zip(&cpu) {
         let per_call = cpu_per_call(cpu);
+        let (operations, commit) = s.commits.columns();
         println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% | {per_call:.0} µs | {:.2}× |",
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.0}% | {per_call:.0} µs | {:.2}× | {operations} | {commit} |",
             rate(s),
             s.p50_us as f64 / 1000.0,
             s.p99_us as f64 / 1000.0,

@@ -127,7 +127,7 @@ async fn insert_audit(conn: &mut Conn, e: &AuditEntry) -> Result<(), StoreError>
 
 /// Entries nobody waits for, in one statement per [`INSERT_CHUNK`].
 async fn insert_audits(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    for chunk in entries.chunks(INSERT_CHUNK) {
+    for chunk in pieces(entries, INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO audit_log (id, at, key_id, role, tool, customer_id, arguments, result) ");
         qb.push_values(chunk, |mut b, e| {
             b.push_bind(&e.id)
@@ -139,7 +139,7 @@ async fn insert_audits(conn: &mut Conn, entries: &[AuditEntry]) -> Result<(), St
                 .push_bind(&e.arguments)
                 .push_bind(&e.result);
         });
-        qb.build().persistent(false).execute(&mut *conn).await?;
+        qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?;
     }
     Ok(())
 }

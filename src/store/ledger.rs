@@ -1,6 +1,6 @@
 // The ledger's SQL and writer, written once and included into `sqlite.rs` and `postgres.rs`,
 // which each define `Db`, `Conn`, `BACKEND`, `BEGIN`, `LOCK_CUSTOMER`, `LOCK_WEBHOOK`, `SKIP_LOCKED`,
-// `PLAIN_INSERT_FROM` and `pools`.
+// `PLAIN_INSERT_FROM`, `LISTS_CACHED`, `write_pool` and `read_pool`.
 // Every statement here, and the migrations, are valid on both databases ($N placeholders, ON
 // CONFLICT, RETURNING, CAST(SUM(..) AS BIGINT)); DDL one backend alone needs is in its own folder
 // (`migrations_postgres`; a shared migration that rebuilds `usage_events` must drop its customer
@@ -35,11 +35,26 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// Open the writer's connection (which applies the migrations) on the writer's own thread,
+    /// then the read pool.
     pub async fn open(url: &str) -> Result<Backend, StoreError> {
-        let (read, write) = pools(url).await?;
         let (tx, rx) = mpsc::channel(4 * writer::MAX_BATCH);
         let cache = Arc::new(SnapshotCache::default());
-        tokio::spawn(run_writer(write, rx, Arc::clone(&cache)));
+        let (ready, opened) = tokio::sync::oneshot::channel();
+        let (writer_url, writer_cache) = (url.to_string(), Arc::clone(&cache));
+        writer::spawn_thread(async move {
+            match write_pool(&writer_url).await {
+                Ok(pool) => {
+                    let _ = ready.send(Ok(()));
+                    run_writer(pool, rx, writer_cache).await;
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            }
+        })?;
+        opened.await.map_err(|_| StoreError::WriterGone)??;
+        let read = read_pool(url).await?;
         Ok(Backend { read, writer: tx, cache })
     }
 }
@@ -136,14 +151,38 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
     }
 }
 
-/// `(…)`: the values bound one by one, for `IN`.
+/// `(…)`: the values bound one by one, for `IN`. Where lists are cached ([`LISTS_CACHED`]) the
+/// last value is repeated up to a power of two, so that the statement takes one of a few shapes.
 fn push_in(qb: &mut QueryBuilder<Db>, values: &[impl AsRef<str>]) {
     qb.push("(");
     let mut list = qb.separated(", ");
     for v in values {
         list.push_bind(v.as_ref().to_string());
     }
+    if let Some(last) = values.last().filter(|_| LISTS_CACHED) {
+        for _ in values.len()..values.len().next_power_of_two() {
+            list.push_bind(last.as_ref().to_string());
+        }
+    }
     qb.push(")");
+}
+
+/// A list cut into one statement's worth each: where lists are cached ([`LISTS_CACHED`]), pieces
+/// of a power of two items, the largest first and none above `most`, so that a statement over
+/// them takes one of a few shapes; elsewhere chunks of `most`.
+fn pieces<T>(items: &[T], most: usize) -> Vec<&[T]> {
+    if !LISTS_CACHED {
+        return items.chunks(most).collect();
+    }
+    let most = 1 << most.max(1).ilog2();
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let (piece, tail) = rest.split_at(most.min(1 << rest.len().ilog2()));
+        out.push(piece);
+        rest = tail;
+    }
+    out
 }
 
 /// Lock the batch's customers in id order (one statement per [`INSERT_CHUNK`] of them) and read
@@ -155,7 +194,7 @@ async fn lock_customers(conn: &mut Conn, customers: BTreeSet<String>) -> Result<
         let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN "));
         push_in(&mut qb, chunk);
         qb.push(format!(" ORDER BY id {LOCK_CUSTOMER}"));
-        for record in qb.build_query_as::<CustomerRecord>().persistent(false).fetch_all(&mut *conn).await? {
+        for record in qb.build_query_as::<CustomerRecord>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await? {
             known.0.insert(record.id.clone(), record);
         }
     }

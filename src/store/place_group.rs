@@ -64,13 +64,13 @@ async fn place_together(conn: &mut Conn, requests: &[(HoldRequest, Reply<Placed>
         rows.push(row.clone());
         placed.push(Placed::Decided { verdict: Box::new(verdict), hold: Some(Box::new(row)) });
     }
-    for chunk in rows.chunks(INSERT_CHUNK / 2) {
+    for chunk in pieces(&rows, INSERT_CHUNK / 2) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO holds (id, customer_id, feature, meter, tool, dimensions, quantity, credits, status, created_at, expires_at) ");
         qb.push_values(chunk, |mut b, h| {
             b.push_bind(&h.id).push_bind(&h.customer_id).push_bind(&h.feature).push_bind(&h.meter).push_bind(&h.tool).push_bind(&h.dimensions);
             b.push_bind(h.quantity).push_bind(h.credits).push_bind("held").push_bind(h.created_at).push_bind(h.expires_at);
         });
-        qb.build().persistent(false).execute(&mut *conn).await?;
+        qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?;
     }
     Ok(placed)
 }

@@ -25,6 +25,9 @@ const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 /// keys are almost always new; a key stored before fails the plain insert, and the rows go
 /// again with `ON CONFLICT DO NOTHING`.
 const PLAIN_INSERT_FROM: Option<usize> = Some(64);
+/// Statements over lists are planned afresh with their values: a cached generic plan made while
+/// a table was small keeps scanning it whole once it has grown.
+const LISTS_CACHED: bool = false;
 
 /// The schema PostgreSQL alone needs, after the shared migrations (`ledger.rs`), recorded in a
 /// table of its own.
@@ -34,7 +37,8 @@ fn own_migrator() -> sqlx::migrate::Migrator {
     m
 }
 
-async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::StoreError> {
+/// The writer's single connection; the migrations run on it.
+async fn write_pool(url: &str) -> Result<sqlx::Pool<Db>, super::StoreError> {
     let write = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(10))
@@ -42,12 +46,15 @@ async fn pools(url: &str) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), super::Sto
         .await?;
     MIGRATOR.run(&write).await?;
     own_migrator().run(&write).await?;
-    let read = PgPoolOptions::new()
+    Ok(write)
+}
+
+async fn read_pool(url: &str) -> Result<sqlx::Pool<Db>, super::StoreError> {
+    Ok(PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
-        .await?;
-    Ok((read, write))
+        .await?)
 }
 
 include!("ledger.rs");

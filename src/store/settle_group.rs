@@ -15,7 +15,7 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
     for chunk in ids.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", hold_columns!(), " FROM holds WHERE id IN "));
         push_in(&mut qb, chunk);
-        for hold in qb.build_query_as::<HoldRecord>().persistent(false).fetch_all(&mut *conn).await? {
+        for hold in qb.build_query_as::<HoldRecord>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await? {
             holds.insert(hold.id.clone(), hold);
         }
     }
@@ -75,13 +75,13 @@ async fn settle_together(conn: &mut Conn, requests: &[(SettleRequest, Reply<Sett
     // Every hold marked settled with one statement per chunk (the columns of a VALUES list are
     // `column1`, `column2`, … on both databases).
     let done: Vec<&HoldRecord> = settled.iter().flatten().collect();
-    for chunk in done.chunks(INSERT_CHUNK / 2) {
+    for chunk in pieces(&done, INSERT_CHUNK / 2) {
         let mut qb = QueryBuilder::<Db>::new("UPDATE holds SET status = 'settled', ended_at = s.column2, settled_quantity = s.column3, event_id = s.column4 FROM (");
         qb.push_values(chunk, |mut b, h| {
             b.push_bind(&h.id).push_bind(h.ended_at).push_bind(h.settled_quantity).push_bind(&h.event_id);
         });
         qb.push(") AS s WHERE holds.id = s.column1");
-        let updated = qb.build().persistent(false).execute(&mut *conn).await?.rows_affected();
+        let updated = qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?.rows_affected();
         if updated != chunk.len() as u64 {
             return Err(StoreError::Corrupt("a settled hold changed under its customer's lock".into()));
         }

@@ -155,13 +155,13 @@ async fn live_of(conn: &mut Conn, customers: &BTreeSet<&str>, now: i64) -> Resul
     for chunk in ids.chunks(INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(select_grants!("WHERE remaining > 0 AND customer_id IN "));
         push_in(&mut qb, chunk);
-        for g in qb.build_query_as::<GrantRecord>().persistent(false).fetch_all(&mut *conn).await? {
+        for g in qb.build_query_as::<GrantRecord>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await? {
             live.entry(g.customer_id.clone()).or_default().grants.push(g);
         }
         let mut qb = QueryBuilder::<Db>::new(concat!("SELECT ", live_hold_columns!(), " FROM holds WHERE status = 'held' AND expires_at > "));
         qb.push_bind(now).push(" AND customer_id IN ");
         push_in(&mut qb, chunk);
-        for h in qb.build_query_as::<LiveHold>().persistent(false).fetch_all(&mut *conn).await? {
+        for h in qb.build_query_as::<LiveHold>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await? {
             live.entry(h.customer_id.clone()).or_default().holds.push(h);
         }
     }

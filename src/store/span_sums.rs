@@ -97,7 +97,7 @@ struct ReadAhead {
 /// group's snapshots read instead of one statement per customer.
 async fn sums_of(conn: &mut Conn, wanted: Vec<(&str, &str, [Span; SNAPSHOT_SPANS])>) -> Result<HashMap<(String, String), ReadAhead>, StoreError> {
     let mut out: HashMap<(String, String), ReadAhead> = HashMap::with_capacity(wanted.len());
-    for chunk in wanted.chunks(INSERT_CHUNK / 16) {
+    for chunk in pieces(&wanted, INSERT_CHUNK / 16) {
         let (head, tail) = &*GROUP_SUMS_SQL;
         let mut qb = QueryBuilder::<Db>::new(head.as_str());
         qb.push_values(chunk, |mut b, (customer, meter, spans)| {
@@ -109,7 +109,7 @@ async fn sums_of(conn: &mut Conn, wanted: Vec<(&str, &str, [Span; SNAPSHOT_SPANS
             b.push_bind(lo).push_bind(hi);
         });
         qb.push(tail.as_str());
-        let rows = qb.build_query_as::<GroupSums>().persistent(false).fetch_all(&mut *conn).await?;
+        let rows = qb.build_query_as::<GroupSums>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await?;
         for (customer, meter, spans) in chunk {
             out.insert((customer.to_string(), meter.to_string()), ReadAhead { spans: *spans, rows: Vec::new() });
         }

@@ -45,7 +45,7 @@ async fn insert_events(conn: &mut Conn, events: &[NewEvent], known: &Known) -> R
         BTreeMap::new()
     };
     let mut stored = 0_u64;
-    for chunk in fresh.chunks(INSERT_CHUNK) {
+    for chunk in pieces(&fresh, INSERT_CHUNK) {
         stored += insert_chunk(conn, chunk).await?;
     }
     // Skipped rows had a key stored before (by an earlier call or another process): find its id.
@@ -172,7 +172,7 @@ static MONTHLY: LazyLock<(String, String)> = LazyLock::new(|| totals_sql("usage_
 async fn upsert_totals(conn: &mut Conn, sql: &(String, String), totals: HashMap<(&str, &str, i64, &str), (i64, Tally)>) -> Result<(), StoreError> {
     let mut rows: Vec<_> = totals.into_iter().collect();
     rows.sort_unstable_by_key(|(k, _)| *k);
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    for chunk in pieces(&rows, INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new(sql.0.as_str());
         qb.push_values(chunk, |mut b, ((customer, meter, hour, tool), (first, t))| {
             let (last_at, last_q) = t.last.unwrap_or((*hour, 0));
@@ -196,7 +196,7 @@ async fn upsert_totals(conn: &mut Conn, sql: &(String, String), totals: HashMap<
 async fn upsert_distinct(conn: &mut Conn, distinct: HashMap<(&str, &str, i64, &str), (i64, i64)>) -> Result<(), StoreError> {
     let mut rows: Vec<_> = distinct.into_iter().collect();
     rows.sort_unstable_by_key(|(k, _)| *k);
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    for chunk in pieces(&rows, INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_distinct (customer_id, meter, hour, value, first_at, last_at) ");
         qb.push_values(chunk, |mut b, ((customer, meter, hour, value), (first, last))| {
             b.push_bind(*customer).push_bind(*meter).push_bind(*hour).push_bind(*value).push_bind(*first).push_bind(*last);
@@ -239,9 +239,8 @@ async fn keys_in(conn: &mut Conn, from: &'static str, events: &[&NewEvent]) -> R
             let mut qb = QueryBuilder::<Db>::new(from);
             qb.push_bind(customer).push(" AND idempotency_key IN ");
             push_in(&mut qb, chunk);
-            // Planned afresh each time with its values: a cached generic plan made while the table
-            // was small keeps scanning it whole once it has grown (PostgreSQL).
-            for row in qb.build_query_as::<KeyRow>().persistent(false).fetch_all(&mut *conn).await? {
+            // On PostgreSQL planned afresh each time with its values ([`LISTS_CACHED`]).
+            for row in qb.build_query_as::<KeyRow>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await? {
                 found.insert((customer.to_string(), row.idempotency_key), row.id);
             }
         }
@@ -272,7 +271,7 @@ async fn upsert_rollup(conn: &mut Conn, added: &[super::cache::Added]) -> Result
         }
     }
     let rows: Vec<_> = sums.into_iter().collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    for chunk in pieces(&rows, INSERT_CHUNK) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO usage_rollup (width, start, meter, tool, shard, quantity, events) ");
         qb.push_values(chunk, |mut b, ((width, start, meter, tool, shard), (quantity, events))| {
             b.push_bind(*width).push_bind(*start).push_bind(*meter).push_bind(*tool).push_bind(*shard).push_bind(*quantity).push_bind(*events);
