@@ -198,9 +198,9 @@ pub async fn submit<T>(
 
 /// Run the writer on a thread of its own, with a single-threaded runtime. The writer waits for
 /// the database once per statement of a batch; on the server's shared runtime each of those
-/// wake-ups queued behind the requests the workers were serving, and a batch took several times
-/// its own work in time. Here it runs as soon as the database answers, so every caller, all
-/// waiting for the same commit, waits less.
+/// wake-ups queued behind the requests the workers were serving. Here it runs as soon as the
+/// database answers, and every caller in the batch, all waiting for the same commit, waits less
+/// (a commit under load takes a quarter to two fifths less time, README "Benchmarks").
 pub fn spawn_thread(task: impl Future<Output = ()> + Send + 'static) -> Result<(), StoreError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
