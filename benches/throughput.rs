@@ -4,8 +4,8 @@
 //!    beside a no-op tool in the same run: the protocol floor. `consume: true` for one customer
 //!    (every call on the same row: the worst case for locking) and spread over 1,000 customers.
 //!    On SQLite, and on PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set.
-//! 2. `record_usage_batch` of 1,000 events: events per second into SQLite and PostgreSQL
-//!    (PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set).
+//! 2. `record_usage_batch` of 1,000 events, from one caller and from four at once: events per
+//!    second into SQLite and PostgreSQL (PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set).
 //! 3. Concurrent single `record_usage` calls: grouped commits versus one commit per event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Timing statistics are measurements, not money: floats are fine here and nowhere else.
@@ -85,9 +85,9 @@ async fn main() {
     }
     println!("\n## usage writes (events/s)");
     println!(
-        "| ledger | record_usage_batch (1,000 per call) | record_usage, 64 concurrent callers | record_usage, one caller |"
+        "| ledger | record_usage_batch (1,000 per call), one caller | record_usage_batch, 4 concurrent callers | record_usage, 64 concurrent callers | record_usage, one caller |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     bench_writes("SQLite (WAL, synchronous=FULL)", &sqlite("writes.db")).await;
     if let Some(pg) = postgres().await {
         bench_writes("PostgreSQL (synchronous_commit=on)", &pg.url).await;

@@ -172,8 +172,29 @@ enum Era {
     Stateless,
 }
 
+/// Wait until every write queued before now has committed (a round's audit entries, answered by
+/// nobody, would otherwise commit during the next round and show in its columns): the writer
+/// takes operations in order, so a write for a customer nobody created answers after them.
+async fn drain(app: &App) {
+    let probe = billing_mcp::store::NewEvent {
+        id: billing_mcp::ids::new_id("evt"),
+        customer: "drain".into(),
+        meter: "tool_calls".into(),
+        quantity: 1,
+        occurred_at: 0,
+        tool: String::new(),
+        dimensions: "{}".into(),
+        idempotency_key: None,
+        recorded_at: 0,
+        distinct: None,
+        to_stripe: false,
+    };
+    app.store.record_usage(vec![probe]).await.unwrap();
+}
+
 /// Every caller sends the same `service` key (another MCP server metering its users).
 async fn http_load(
+    app: &App,
     base: &str,
     key: &str,
     era: Era,
@@ -193,6 +214,7 @@ async fn http_load(
         }
     }
     let http = reqwest::Client::new();
+    drain(app).await;
     let (start, cpu_before, ledger_before) = (Instant::now(), cpu_of("self"), Ledger::now());
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
@@ -291,12 +313,12 @@ pub async fn bench_http(ledger: &str, url: &str) {
         .into_iter()
         .filter(|(_, l)| l.starts_with(era_only.as_str()))
     {
-        http_table(&base, &key, era, &format!("{ledger}, {label}")).await;
+        http_table(&app, &base, &key, era, &format!("{ledger}, {label}")).await;
     }
     cancel.cancel();
 }
 
-async fn http_table(base: &str, key: &str, era: Era, label: &str) {
+async fn http_table(app: &App, base: &str, key: &str, era: Era, label: &str) {
     println!(
         "\n## check_entitlement over HTTP, {label}: {CLIENTS} clients × {CALLS_PER_CLIENT} calls, median of {ROUNDS} alternating rounds"
     );
@@ -339,7 +361,7 @@ async fn http_table(base: &str, key: &str, era: Era, label: &str) {
     let mut runs: Vec<Vec<Stats>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         for (i, (_, tool, args)) in cases.iter().enumerate() {
-            runs[i].push(http_load(base, key, era, tool, args.clone()).await);
+            runs[i].push(http_load(app, base, key, era, tool, args.clone()).await);
         }
     }
     let rate = |s: &Stats| s.calls as f64 / s.secs;

@@ -187,7 +187,7 @@ impl super::InsightsLedger for Backend {
         qb.push_bind(from).push(" AND hour < ").push_bind(to).push(" AND customer_id IN ");
         push_in(&mut qb, customers);
         qb.push(" GROUP BY customer_id");
-        Ok(qb.build_query_as::<super::CustomerEvents>().persistent(false).fetch_all(&self.read).await?)
+        Ok(qb.build_query_as::<super::CustomerEvents>().persistent(LISTS_CACHED).fetch_all(&self.read).await?)
     }
 
     async fn receipts(&self, from: i64, to: i64) -> Result<(Vec<super::Receipt>, Vec<super::Receipt>), StoreError> {

@@ -152,7 +152,8 @@ async fn run_batch(pool: &sqlx::Pool<Db>, ops: Vec<Op>, cache: &SnapshotCache) {
 }
 
 /// `(…)`: the values bound one by one, for `IN`. Where lists are cached ([`LISTS_CACHED`]) the
-/// last value is repeated up to a power of two, so that the statement takes one of a few shapes.
+/// last value is repeated up to a power of two, so that the statement takes one of a few shapes;
+/// every statement with such a list is kept prepared there (`.persistent(LISTS_CACHED)`).
 fn push_in(qb: &mut QueryBuilder<Db>, values: &[impl AsRef<str>]) {
     qb.push("(");
     let mut list = qb.separated(", ");

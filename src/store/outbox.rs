@@ -45,7 +45,7 @@ async fn lease_outbox(conn: &mut Conn, sender: &str, ids: &[String], now: i64, l
     qb.push_bind(lease_until).push(" WHERE stripe_state = 'pending' AND stripe_next_at <= ").push_bind(now).push(" AND");
     push_ids(&mut qb, ids);
     qb.push(" RETURNING id");
-    Ok(qb.build_query_as::<IdRow>().persistent(false).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
+    Ok(qb.build_query_as::<IdRow>().persistent(LISTS_CACHED).fetch_all(&mut *conn).await?.into_iter().map(|r| r.id).collect())
 }
 
 /// ` id IN (…)`.
@@ -107,7 +107,7 @@ async fn settle_outbox(conn: &mut Conn, outcomes: &[OutboxOutcome]) -> Result<()
             continue;
         }
         push_ids(&mut qb, ids);
-        qb.build().persistent(false).execute(&mut *conn).await?;
+        qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?;
     }
     Ok(())
 }

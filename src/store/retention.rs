@@ -116,7 +116,7 @@ async fn clear_payloads(conn: &mut Conn, c: Cutoff) -> Result<u64, StoreError> {
     }
     let mut qb = QueryBuilder::<Db>::new("UPDATE webhook_events SET payload = '' WHERE payload <> '' AND");
     push_ids(&mut qb, &ids);
-    Ok(qb.build().persistent(false).execute(&mut *conn).await?.rows_affected())
+    Ok(qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?.rows_affected())
 }
 
 async fn remove_audit(conn: &mut Conn, c: Cutoff) -> Result<u64, StoreError> {
@@ -126,7 +126,7 @@ async fn remove_audit(conn: &mut Conn, c: Cutoff) -> Result<u64, StoreError> {
     }
     let mut qb = QueryBuilder::<Db>::new("DELETE FROM audit_log WHERE");
     push_ids(&mut qb, &ids);
-    Ok(qb.build().persistent(false).execute(&mut *conn).await?.rows_affected())
+    Ok(qb.build().persistent(LISTS_CACHED).execute(&mut *conn).await?.rows_affected())
 }
 
 async fn record_run(conn: &mut Conn, run: &RetentionRun) -> Result<(), StoreError> {

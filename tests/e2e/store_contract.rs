@@ -1,6 +1,8 @@
 //! The ledger contract, on SQLite always and on PostgreSQL when configured.
 
-use billing_mcp::store::{self, Created, NewCustomer, NewEvent, NewGrant, Page, Recorded};
+use billing_mcp::store::{
+    self, Created, EventQuery, NewCustomer, NewEvent, NewGrant, Page, Recorded,
+};
 
 use crate::support::{Backend, NOW, backends, test_db};
 
@@ -186,6 +188,84 @@ async fn a_large_batch_with_keys_stored_before_stores_only_the_new_events() {
             "{backend:?}: {answers:?}"
         );
         assert_eq!(acme_around_now(&store).await.1, 200, "{backend:?}");
+    })
+    .await;
+}
+
+/// Every field of a large batch's events reads back as given (PostgreSQL inserts such a batch
+/// without `ON CONFLICT` first): text a bulk format would have to escape (tab, newline,
+/// backslash, quotes, `\N`, non-ASCII), an empty tool, no key beside keys, both outbox states,
+/// large numbers.
+#[tokio::test]
+async fn a_large_batch_reads_back_exactly_as_given() {
+    on_each_backend(|backend| async move {
+        let db = test_db(backend).await;
+        let store = store::open(&db.url).await.unwrap();
+        store.create_customer(customer("acme")).await.unwrap();
+        let odd = [
+            "tab\there",
+            "line\nbreak\r",
+            "back\\slash \\N",
+            "\"quoted\", 'single'",
+            "naïve ☃ 東京",
+            "",
+        ];
+        let batch: Vec<NewEvent> = (0..100_i64)
+            .map(|i| {
+                let text = odd[(i % 6) as usize];
+                NewEvent {
+                    quantity: 1_000_000_000_000 - i,
+                    occurred_at: NOW + i,
+                    tool: text.to_string(),
+                    dimensions: serde_json::json!({ "tool": text, "n": i }).to_string(),
+                    idempotency_key: (i % 3 != 0).then(|| format!("{text}-{i}")),
+                    to_stripe: i % 2 == 0,
+                    ..event("acme", 0, None)
+                }
+            })
+            .collect();
+        store.record_usage(batch.clone()).await.unwrap();
+        let read = store
+            .list_events(EventQuery {
+                customer: "acme".into(),
+                meter: None,
+                from: NOW,
+                to: NOW + 100,
+                limit: 1000,
+                starting_after: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 100, "{backend:?}");
+        for e in &batch {
+            let r = read
+                .iter()
+                .find(|r| r.id == e.id)
+                .unwrap_or_else(|| panic!("{backend:?}: {} missing", e.id));
+            let got = (
+                &r.customer_id,
+                &r.meter,
+                r.quantity,
+                r.occurred_at,
+                &r.tool,
+                &r.dimensions,
+                &r.idempotency_key,
+                r.recorded_at,
+                r.stripe_state.as_str(),
+            );
+            let want = (
+                &e.customer,
+                &e.meter,
+                e.quantity,
+                e.occurred_at,
+                &e.tool,
+                &e.dimensions,
+                &e.idempotency_key,
+                e.recorded_at,
+                if e.to_stripe { "pending" } else { "ledger" },
+            );
+            assert_eq!(got, want, "{backend:?}");
+        }
     })
     .await;
 }
