@@ -3,7 +3,9 @@
 //! 1. `check_entitlement` over streamable HTTP, 50 concurrent clients (one MCP session each),
 //!    beside a no-op tool in the same run: the protocol floor. `consume: true` for one customer
 //!    (every call on the same row: the worst case for locking) and spread over 1,000 customers.
-//!    On SQLite, and on PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set.
+//!    Two no-ops split what a check costs beyond the floor: one answers with a
+//!    `check_entitlement`-sized answer, the other also takes its arguments; a row asks for the
+//!    compact answer. On SQLite, and on PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set.
 //! 2. `record_usage_batch` of 1,000 events, from one caller and from four at once: events per
 //!    second into SQLite and PostgreSQL (PostgreSQL when `BILLING_TEST_POSTGRES_URL` is set).
 //! 3. Concurrent single `record_usage` calls: grouped commits versus one commit per event.
@@ -25,6 +27,8 @@ use billing_mcp::store;
 mod cpu;
 #[path = "throughput/http.rs"]
 mod http;
+#[path = "throughput/noops.rs"]
+mod noops;
 #[path = "throughput/writes.rs"]
 mod writes;
 

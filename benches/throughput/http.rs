@@ -4,24 +4,21 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use billing_mcp::access::{Audience, Role};
+use billing_mcp::access::Role;
 use billing_mcp::config::HttpArgs;
 use billing_mcp::mcp::prompts::Prompts;
-use billing_mcp::mcp::registry::{BillingTool, Hints, Toolset};
 use billing_mcp::mcp::{self, Identity, ToolFilter};
-use billing_mcp::service::entitlements::{CostView, EntitlementView};
-use billing_mcp::service::{App, BillingError, keys};
+use billing_mcp::service::{App, keys};
 use billing_mcp::transport::{Shared, http};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::cpu::cpu_of;
+use crate::noops::{Noop, NoopSized};
 use crate::{CALLS_PER_CLIENT, CLIENTS, ROUNDS, SPREAD, app, create_customer};
 
 /// The median of the rounds' CPU per call, in µs.
@@ -29,72 +26,6 @@ fn cpu_per_call(rounds: &[f64]) -> f64 {
     let mut v = rounds.to_vec();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-/// The protocol floor: a tool that does nothing.
-struct Noop;
-#[derive(Deserialize, JsonSchema, Default)]
-struct NoArgs {}
-#[derive(Serialize, JsonSchema)]
-struct Nothing {
-    ok: bool,
-}
-impl BillingTool for Noop {
-    const NAME: &'static str = "noop";
-    const TITLE: &'static str = "No-op";
-    const DESCRIPTION: &'static str = "Does nothing (benchmark floor).";
-    const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints::READ;
-    const AUDIENCE: Audience = Audience::Anyone;
-    type Params = NoArgs;
-    type Output = Nothing;
-    async fn run(_: &App, _: NoArgs) -> Result<Nothing, BillingError> {
-        Ok(Nothing { ok: true })
-    }
-}
-
-/// A no-op whose answer has the size and shape of check_entitlement's: separates the cost of a
-/// bigger answer (serializing, sending and parsing it) from the cost of deciding.
-struct NoopSized;
-impl BillingTool for NoopSized {
-    const NAME: &'static str = "noop_sized";
-    const TITLE: &'static str = "No-op with an entitlement-sized answer";
-    const DESCRIPTION: &'static str = "Does nothing (benchmark floor for a bigger answer).";
-    const TOOLSET: Toolset = Toolset::Usage;
-    const HINTS: Hints = Hints::READ;
-    const AUDIENCE: Audience = Audience::Anyone;
-    type Params = NoArgs;
-    type Output = EntitlementView;
-    async fn run(_: &App, _: NoArgs) -> Result<EntitlementView, BillingError> {
-        Ok(EntitlementView {
-            allowed: true,
-            reason: "ok".into(),
-            customer: "bench".into(),
-            feature: "tool_calls".into(),
-            meter: Some("tool_calls".into()),
-            window: Some("month".into()),
-            limit: Some(5000),
-            used: Some(0),
-            remaining: Some(5000),
-            resets_at: Some("2026-12-21T12:00:00.000Z".into()),
-            cost: CostView {
-                amount: Some(billing_mcp::service::Money {
-                    amount: 0,
-                    currency: "usd".into(),
-                    display: "0.00".into(),
-                }),
-                total_before: None,
-                total_after: None,
-                credits: None,
-            },
-            upgrade: None,
-            hold: None,
-            consumed: false,
-            duplicate: false,
-            event_id: None,
-            message: "Allowed; 5000 remaining in this month.".into(),
-        })
-    }
 }
 
 struct Stats {
@@ -327,7 +258,7 @@ async fn http_table(app: &App, base: &str, key: &str, era: Era, label: &str) {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     // Rounds alternate the tools so that drift of the machine hits all of them alike.
-    let cases: [(&str, &'static str, serde_json::Value); 5] = [
+    let cases: [(&str, &'static str, serde_json::Value); 7] = [
         ("noop (floor)", "noop", json!({})),
         (
             "noop with an answer of check_entitlement's size",
@@ -335,9 +266,19 @@ async fn http_table(app: &App, base: &str, key: &str, era: Era, label: &str) {
             json!({}),
         ),
         (
+            "noop with check_entitlement's arguments and answer size",
+            "noop_sized",
+            json!({"customer": "bench", "feature": "tool_calls"}),
+        ),
+        (
             "check_entitlement",
             "check_entitlement",
             json!({"customer": "bench", "feature": "tool_calls"}),
+        ),
+        (
+            "check_entitlement compact=true",
+            "check_entitlement",
+            json!({"customer": "bench", "feature": "tool_calls", "compact": true}),
         ),
         (
             "check_entitlement consume=true, one customer",

@@ -141,6 +141,12 @@ pub trait BillingTool: Send + Sync + 'static {
         !Self::HINTS.read_only
     }
 
+    /// Whether the answer also carries its JSON as a text block, for clients that read only text:
+    /// every answer does, unless the caller asked for a compact one.
+    fn with_text(_args: &JsonObject) -> bool {
+        true
+    }
+
     /// The tool's `_meta` in `tools/list` (an MCP App's UI resource), if any.
     fn meta() -> Option<rmcp::model::MetaObject> {
         None
@@ -271,6 +277,7 @@ impl Registry {
 }
 
 async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
+    let text = T::with_text(&args);
     let mut args = Value::Object(args);
     whole_numbers(&mut args);
     let params: T::Params = match serde_path_to_error::deserialize(args) {
@@ -278,7 +285,7 @@ async fn invoke<T: BillingTool>(app: &App, args: JsonObject) -> CallToolResult {
         Err(e) => return error_result(&invalid_arguments(&e)),
     };
     match T::run(app, params).await {
-        Ok(out) => match structured(&out) {
+        Ok(out) => match structured(&out, text) {
             Ok(result) => result,
             Err(e) => error_result(&BillingError::new(
                 "internal_error",
@@ -338,11 +345,16 @@ fn invalid_arguments(e: &serde_path_to_error::Error<serde_json::Error>) -> Billi
     ))
 }
 
-/// A tool's answer: its structured content, and the same JSON as text for clients that read only
-/// text. The text is written from the typed answer directly (its fields in declaration order),
-/// which costs a fraction of writing it from the structured value's map.
-fn structured<T: Serialize>(out: &T) -> Result<CallToolResult, serde_json::Error> {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(serde_json::to_string(out)?)]);
+/// A tool's answer: its structured content, and (with `text`) the same JSON as text for clients
+/// that read only text. The text is written from the typed answer directly (its fields in
+/// declaration order), which costs a fraction of writing it from the structured value's map.
+fn structured<T: Serialize>(out: &T, text: bool) -> Result<CallToolResult, serde_json::Error> {
+    let content = if text {
+        vec![ContentBlock::text(serde_json::to_string(out)?)]
+    } else {
+        Vec::new()
+    };
+    let mut result = CallToolResult::success(content);
     result.structured_content = Some(serde_json::to_value(out)?);
     Ok(result)
 }

@@ -111,6 +111,11 @@ try {
   check("a plan change's dry run validates with its prorations", dry.dry_run === true && kinds?.filter((k) => k === "proration").length === 2, kinds);
   const check1 = await call("check_entitlement", { customer: "mover", feature: "tool_calls", quantity: 1 });
   check("an entitlement's cost validates and is 5 cents above the allowance", check1.cost?.amount?.amount === 5 && check1.cost?.total_after?.amount === 1255, check1.cost);
+  const compactRaw = await client.callTool({ name: "check_entitlement", arguments: { customer: "mover", feature: "tool_calls", compact: true } });
+  const compact = compactRaw.structuredContent ?? {};
+  check("a compact check validates: structured content alone, the same decision and figures",
+    compactRaw.content?.length === 0 && compact.allowed === check1.allowed && compact.remaining === check1.remaining && compact.resets_at === check1.resets_at && compact.message === "" && compact.used === undefined,
+    compactRaw);
 
   await call("create_customer", { customer: "cred", plan: "credits" });
   await call("grant_credits", { customer: "cred", credits: 10 });

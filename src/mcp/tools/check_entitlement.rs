@@ -39,6 +39,11 @@ pub struct Params {
     /// most 86400).
     #[schemars(range(min = 1, max = 86_400))]
     pub hold_ttl_seconds: Option<u64>,
+    /// Answer with what a gate acts on only, as structured content without a text copy: the
+    /// decision, `limit`, `remaining`, `resets_at`, credits burned, what was consumed or held, and
+    /// the `message` and `upgrade` only when refused. For servers calling on every tool call.
+    #[serde(default)]
+    pub compact: bool,
 }
 
 pub struct Tool;
@@ -64,7 +69,8 @@ impl BillingTool for Tool {
                 "hold_ttl_seconds goes with hold: true",
             ));
         }
-        entitlements::check(
+        let compact = p.compact;
+        let view = entitlements::check(
             app,
             CheckInput {
                 customer: p.customer.0,
@@ -82,12 +88,18 @@ impl BillingTool for Tool {
                 }),
             },
         )
-        .await
+        .await?;
+        Ok(if compact { view.compact() } else { view })
     }
 
     /// Only a consuming check, or a hold, records anything.
     fn mutates(args: &JsonObject) -> bool {
         let yes = Some(&serde_json::Value::Bool(true));
         args.get("consume") == yes || args.get("hold") == yes
+    }
+
+    /// A compact answer is structured content alone.
+    fn with_text(args: &JsonObject) -> bool {
+        args.get("compact") != Some(&serde_json::Value::Bool(true))
     }
 }

@@ -71,6 +71,31 @@ pub struct EntitlementView {
     pub message: String,
 }
 
+impl EntitlementView {
+    /// The answer a gate acts on (`compact: true`): the decision, the binding window's `limit`,
+    /// `remaining` and `resets_at`, the credits burned, what was consumed or held, and the
+    /// `message` only when refused (empty when allowed).
+    pub fn compact(self) -> EntitlementView {
+        EntitlementView {
+            meter: None,
+            window: None,
+            used: None,
+            cost: CostView {
+                amount: None,
+                total_before: None,
+                total_after: None,
+                credits: self.cost.credits,
+            },
+            message: if self.allowed {
+                String::new()
+            } else {
+                self.message
+            },
+            ..self
+        }
+    }
+}
+
 pub(super) fn view(
     app: &App,
     input: &CheckInput,

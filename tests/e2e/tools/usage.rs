@@ -221,3 +221,77 @@ tool_prices = { "render" = { unit_amount = 50 } }
     );
     assert_eq!(checked["remaining"], recorded["remaining"]);
 }
+
+/// `compact: true` answers with structured content alone (no text copy) and what a gate acts on:
+/// the same decision and figures as the full answer, the message only when refused.
+#[tokio::test]
+async fn a_compact_check_carries_the_decision_alone_and_the_same_figures() {
+    for backend in crate::support::backends() {
+        let h = Harness::new(backend).await;
+        let c = h.client().await;
+        c.ok(
+            "create_customer",
+            json!({"customer": "acme", "plan": "free"}),
+        )
+        .await;
+        let ask = |consume: bool, compact: bool| json!({"customer": "acme", "feature": "tool_calls", "consume": consume, "compact": compact});
+        let raw = c.raw("check_entitlement", ask(true, true)).await;
+        assert!(raw.content.is_empty(), "{backend:?}: {raw:?}");
+        let compact = raw.structured_content.unwrap();
+        let full = c.ok("check_entitlement", ask(false, false)).await;
+        for field in [
+            "allowed",
+            "reason",
+            "customer",
+            "feature",
+            "limit",
+            "remaining",
+            "resets_at",
+        ] {
+            assert_eq!(compact[field], full[field], "{backend:?}: {field}");
+        }
+        assert_eq!(
+            (compact["consumed"].clone(), full["remaining"].clone()),
+            (json!(true), json!(4)),
+            "{backend:?}"
+        );
+        assert!(compact["event_id"].is_string(), "{backend:?}: {compact}");
+        assert_eq!(compact["message"], "", "{backend:?}");
+        for dropped in ["used", "meter", "window"] {
+            assert!(
+                compact.get(dropped).is_none(),
+                "{backend:?}: {dropped} in {compact}"
+            );
+        }
+        assert!(
+            full["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{backend:?}"
+        );
+        for _ in 0..4 {
+            c.ok("check_entitlement", ask(true, false)).await;
+        }
+        let refused = c.raw("check_entitlement", ask(true, true)).await;
+        let refused = refused.structured_content.unwrap();
+        assert_eq!(
+            (
+                refused["allowed"].clone(),
+                refused["reason"].clone(),
+                refused["remaining"].clone(),
+                refused["consumed"].clone()
+            ),
+            (
+                json!(false),
+                json!("quota_exceeded"),
+                json!(0),
+                json!(false)
+            ),
+            "{backend:?}"
+        );
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("limit of 5")),
+            "{backend:?}: {refused}"
+        );
+    }
+}

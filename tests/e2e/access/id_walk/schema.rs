@@ -77,6 +77,7 @@ fn plain_value(name: &str) -> Option<Value> {
         "consume" => json!(true),
         "hold" => json!(false),
         "hold_ttl_seconds" => json!(60),
+        "compact" => json!(false),
         "tool" => json!("search"),
         "dimensions" => json!({"server_id": "srv-1"}),
         "plan" => json!("professional"),
