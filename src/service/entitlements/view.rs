@@ -67,7 +67,7 @@ pub struct EntitlementView {
     /// With `hold`: the hold placed (or placed before with this idempotency_key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldView>,
-    /// One sentence for a person.
+    /// One sentence for a person (empty in a compact answer that allows).
     pub message: String,
 }
 
