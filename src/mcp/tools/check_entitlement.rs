@@ -40,8 +40,9 @@ pub struct Params {
     #[schemars(range(min = 1, max = 86_400))]
     pub hold_ttl_seconds: Option<u64>,
     /// Answer with what a gate acts on only, as structured content without a text copy: the
-    /// decision, `limit`, `remaining`, `resets_at`, credits burned, what was consumed or held, and
-    /// the `message` and `upgrade` only when refused. For servers calling on every tool call.
+    /// decision, `limit`, `remaining`, `resets_at`, credits burned, what was consumed or held,
+    /// `upgrade` as in the full answer, and the `message` only when refused. For servers calling
+    /// on every tool call.
     #[serde(default)]
     pub compact: bool,
 }
