@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::cpu::cpu_of;
-use crate::noops::{Noop, NoopSized};
+use crate::noops::{Noop, NoopSized, NoopWaiting};
 use crate::{CALLS_PER_CLIENT, CLIENTS, ROUNDS, SPREAD, app, create_customer};
 
 /// The median of the rounds' CPU per call, in µs.
@@ -213,6 +213,7 @@ pub async fn bench_http(ledger: &str, url: &str) {
     let mut registry = mcp::tools::all().filtered(&ToolFilter::default());
     registry.add::<Noop>();
     registry.add::<NoopSized>();
+    registry.add::<NoopWaiting>();
     let shared = Shared {
         app: app.clone(),
         registry: Arc::new(registry),
@@ -258,7 +259,7 @@ async fn http_table(app: &App, base: &str, key: &str, era: Era, label: &str) {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     // Rounds alternate the tools so that drift of the machine hits all of them alike.
-    let cases: [(&str, &'static str, serde_json::Value); 7] = [
+    let cases: [(&str, &'static str, serde_json::Value); 8] = [
         ("noop (floor)", "noop", json!({})),
         (
             "noop with an answer of check_entitlement's size",
@@ -279,6 +280,11 @@ async fn http_table(app: &App, base: &str, key: &str, era: Era, label: &str) {
             "check_entitlement compact=true",
             "check_entitlement",
             json!({"customer": "bench", "feature": "tool_calls", "compact": true}),
+        ),
+        (
+            "noop waiting 1 ms for a batch on another thread (a commit's wait, no ledger)",
+            "noop_waiting",
+            json!({}),
         ),
         (
             "check_entitlement consume=true, one customer",

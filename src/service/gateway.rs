@@ -109,6 +109,7 @@ pub async fn admit(
         dimensions: dimensions.clone(),
         idempotency_key: key,
         hold_ttl_ms: Some(app.catalog.gateway.hold_ttl_ms),
+        compact: false,
     };
     let view = entitlements::check(app, input).await?;
     if let Some(first) = view.hold.as_ref().filter(|h| h.duplicate) {

@@ -22,12 +22,6 @@ struct KindSum {
     credits: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct UndeliveredCount {
-    stripe_state: String,
-    events: i64,
-}
-
 /// A usage piece as [`JSON_ROWS`] gives it: customer, meter, value, first and latest event, sum,
 /// events, largest and latest quantity.
 type PieceRow = (String, String, String, i64, i64, i64, i64, i64, i64);
@@ -235,25 +229,17 @@ impl super::InsightsLedger for Backend {
     }
 
     async fn delivery_health(&self) -> Result<super::DeliveryHealth, StoreError> {
-        // Only undelivered events are read (a partial index holds them).
-        let states = sqlx::query_as::<Db, UndeliveredCount>(
-            "SELECT stripe_state, COUNT(*) AS events FROM usage_events \
-             WHERE stripe_state <> 'sent' AND stripe_state <> 'ledger' GROUP BY stripe_state",
+        // Each count reads a partial index: the outbox's (pending events) and the failed events'.
+        let (meter_events_pending, meter_events_failed) = sqlx::query_as::<Db, (i64, i64)>(
+            "SELECT (SELECT COUNT(*) FROM usage_events WHERE stripe_state = 'pending'), \
+             (SELECT COUNT(*) FROM usage_events WHERE stripe_state = 'failed')",
         )
-        .fetch_all(&self.read)
+        .fetch_one(&self.read)
         .await?;
         let webhooks_failed = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM webhook_events WHERE status = 'failed'")
             .fetch_one(&self.read)
             .await?;
-        let mut health = super::DeliveryHealth { webhooks_failed, ..Default::default() };
-        for s in states {
-            if s.stripe_state == "pending" {
-                health.meter_events_pending += s.events;
-            } else {
-                health.meter_events_failed += s.events;
-            }
-        }
-        Ok(health)
+        Ok(super::DeliveryHealth { webhooks_failed, meter_events_pending, meter_events_failed })
     }
 
     async fn usage_by_day(&self, customer: &str, from: i64, to: i64) -> Result<Vec<super::DayUsage>, StoreError> {

@@ -70,8 +70,7 @@ impl BillingTool for Tool {
                 "hold_ttl_seconds goes with hold: true",
             ));
         }
-        let compact = p.compact;
-        let view = entitlements::check(
+        entitlements::check(
             app,
             CheckInput {
                 customer: p.customer.0,
@@ -87,10 +86,10 @@ impl BillingTool for Tool {
                             i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
                         })
                 }),
+                compact: p.compact,
             },
         )
-        .await?;
-        Ok(if compact { view.compact() } else { view })
+        .await
     }
 
     /// Only a consuming check, or a hold, records anything.

@@ -36,6 +36,8 @@ pub struct CheckInput {
     pub idempotency_key: Option<String>,
     /// Hold the units (and credits) for this long instead of consuming them.
     pub hold_ttl_ms: Option<i64>,
+    /// Answer with what a gate acts on alone ([`EntitlementView::compact`]).
+    pub compact: bool,
 }
 
 /// The part of a snapshot one decision needs: window figures by the meter's aggregation, and the

@@ -120,8 +120,17 @@ pub(super) fn view(
         .as_deref()
         .and_then(|c| crate::core::Currency::parse(c).ok())
         .unwrap_or(app.catalog.currency);
-    let message = message(&d, input, remaining, duplicate);
-    EntitlementView {
+    // A compact answer that allows says nothing more: its message is not written.
+    let message = if input.compact && d.allowed {
+        String::new()
+    } else {
+        let message = message(&d, input, remaining, duplicate);
+        match &hold {
+            Some(h) => format!("{message} {}", h.message),
+            None => message,
+        }
+    };
+    let view = EntitlementView {
         allowed: d.allowed,
         reason: d.reason.as_str().into(),
         customer: input.customer.clone(),
@@ -145,12 +154,10 @@ pub(super) fn view(
         consumed,
         duplicate,
         event_id,
-        message: match &hold {
-            Some(h) => format!("{message} {}", h.message),
-            None => message,
-        },
+        message,
         hold,
-    }
+    };
+    if input.compact { view.compact() } else { view }
 }
 
 fn message(d: &Decision, input: &CheckInput, remaining: Option<u64>, duplicate: bool) -> String {

@@ -113,6 +113,12 @@ async fn old_delivered_billed_events_go_while_every_figure_of_their_period_stays
         outbox().send_due(&h.app).await.unwrap();
         h.set_now(NOW + 25 * DAY);
         record(&c, "acme", 11, "a-5", json!({})).await;
+        // Before it is sent the dashboard counts it pending, beside the one Stripe refused.
+        assert_eq!(
+            c.ok("get_dashboard", json!({})).await["delivery"],
+            json!({"meter_events_pending": 1, "meter_events_failed": 1, "webhooks_failed": 0}),
+            "{backend:?}"
+        );
         outbox().send_due(&h.app).await.unwrap();
 
         // 40 days on, the first period is closed; a 30-day window keeps what is after day 10.
