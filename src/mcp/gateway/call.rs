@@ -131,8 +131,9 @@ impl Gateway {
         params.meta = None;
         let mut options = PeerRequestOptions::no_options();
         options.meta = Some(meta);
-        let (session, peer) = up.session();
+        let (session, peer) = up.enter(call_id, context.peer.clone());
         if peer.is_transport_closed() {
+            up.relay.in_flight.leave(call_id);
             // Never sent: released even with `charge_failed`.
             return (
                 Err(upstream_lost(
@@ -142,7 +143,6 @@ impl Gateway {
                 Outcome::Cancelled,
             );
         }
-        up.relay.enter(call_id, context.peer.clone());
         let sent = peer
             .send_cancellable_request(
                 ClientRequest::CallToolRequest(CallToolRequest::new(params)),
@@ -152,7 +152,7 @@ impl Gateway {
         let mut handle = match sent {
             Ok(h) => h,
             Err(e) => {
-                up.relay.leave(call_id);
+                up.relay.in_flight.leave(call_id);
                 return (
                     Err(upstream_lost(&up.name, &e.to_string())),
                     Outcome::Failed,
@@ -186,7 +186,7 @@ impl Gateway {
             }
         }
         up.relay.forget_progress(&upstream_token);
-        up.relay.leave(call_id);
+        up.relay.in_flight.leave(call_id);
         let answer = match answer {
             None => {
                 let _ = handle

@@ -8,6 +8,7 @@
 
 mod call;
 mod clients;
+mod in_flight;
 mod listings;
 mod progress;
 mod sessions;

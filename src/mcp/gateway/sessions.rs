@@ -4,8 +4,9 @@
 //! or the sessions it opens end within 30 s. Opening (starting the child and `initialize`) gives
 //! up after 30 s. On each reopening the upstream's tools, prompts and resources are read again
 //! and clients are told of a list that changed. Every session opened gets a number of its own
-//! (what its progress tokens are told apart by). A call goes to the next open session; sent while
-//! none is, it fails at once (and releases its hold) rather than wait.
+//! (what its progress tokens are told apart by). A call goes to the next open session with no
+//! call in flight (else the next open one: see `in_flight`); sent while none is open, it fails at
+//! once (and releases its hold) rather than wait.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,7 @@ use anyhow::{Context, anyhow};
 use rmcp::service::{Peer, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{RoleClient, RoleServer, ServiceExt};
 
 use super::clients::{Changed, Clients};
 use super::upstream::{Relay, RelayHandler, Target, UpstreamSpec, passed_on};
@@ -95,26 +96,40 @@ impl Upstream {
         })
     }
 
-    /// The session for the next request and its number (what its notifications are told apart
-    /// by: each session numbers its progress tokens from 0): the next open one, or a closed one
-    /// when none is open.
-    pub fn session(&self) -> (usize, Peer<RoleClient>) {
+    /// Every session's number (what its notifications are told apart by: each session numbers
+    /// its progress tokens from 0) and peer, from the next one in turn.
+    fn in_turn(&self) -> Vec<(usize, Peer<RoleClient>)> {
         let first = self.next.fetch_add(1, Ordering::Relaxed);
-        let at = |i: usize| {
-            self.peers[i % self.peers.len()]
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        };
         (first..first + self.peers.len())
-            .map(at)
-            .find(|(_, peer)| !peer.is_transport_closed())
-            .unwrap_or_else(|| at(first))
+            .map(|i| {
+                self.peers[i % self.peers.len()]
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone()
+            })
+            .collect()
     }
 
-    /// A peer for the next request.
+    /// The session for a call from `client`, entered as in flight there (`relay.in_flight`):
+    /// the next open one with no call in flight, else the next open one, else a closed one.
+    pub fn enter(&self, call: u64, client: Peer<RoleServer>) -> (usize, Peer<RoleClient>) {
+        let sessions = self.in_turn();
+        let first = sessions[0].clone();
+        self.relay
+            .in_flight
+            .enter(call, client, sessions)
+            .unwrap_or(first)
+    }
+
+    /// A peer for the next request: the next open session's, or a closed one when none is open.
     pub fn peer(&self) -> Peer<RoleClient> {
-        self.session().1
+        let sessions = self.in_turn();
+        let first = sessions[0].1.clone();
+        sessions
+            .into_iter()
+            .map(|(_, peer)| peer)
+            .find(|peer| !peer.is_transport_closed())
+            .unwrap_or(first)
     }
 }
 

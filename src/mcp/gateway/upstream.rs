@@ -1,7 +1,8 @@
 //! One upstream MCP server the gateway serves: where it is (a child process on stdio or a
 //! streamable HTTP endpoint with headers for its own auth), its tools as last listed, and the
 //! relay of what it sends back during a call: progress to the client whose call it is,
-//! elicitation and sampling requests to a client with a call in flight that supports them, log
+//! elicitation and sampling requests to the client whose call is the one in flight on the
+//! session they came on, when it supports them (see `in_flight`), log
 //! messages to the server's log (which admins that set a level receive), and a changed list read
 //! again and announced to the gateway's clients.
 
@@ -9,7 +10,6 @@
 // still send them, and they are relayed.
 #![allow(deprecated)]
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rmcp::model::{
@@ -21,6 +21,7 @@ use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient, RoleServer};
 
 use super::clients::{Changed, Clients};
+use super::in_flight::InFlight;
 use super::listings::Listings;
 use super::progress::{Call, Routes};
 
@@ -121,8 +122,8 @@ impl UpstreamSpec {
 pub struct Relay {
     /// Where the upstream's progress goes (by the token the gateway sent with each call).
     progress: Mutex<Routes<Peer<RoleServer>>>,
-    /// Clients with a call in flight on this upstream, by call.
-    in_flight: Mutex<HashMap<u64, Peer<RoleServer>>>,
+    /// The calls in flight on this upstream, by session.
+    pub in_flight: InFlight,
     /// The upstream's tools by upstream name, in its order.
     tools: RwLock<Vec<Tool>>,
     /// Its prompts and resources.
@@ -241,37 +242,6 @@ impl Relay {
             .end(upstream);
     }
 
-    pub fn enter(&self, call: u64, peer: Peer<RoleServer>) {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(call, peer);
-    }
-
-    pub fn leave(&self, call: u64) {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&call);
-    }
-
-    /// The client an upstream's request during a call is for: the one client with a call in
-    /// flight here. With several, the request cannot be told apart, and is refused rather than
-    /// shown to another caller.
-    fn the_client(&self) -> Result<Peer<RoleServer>, ErrorData> {
-        let in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match (in_flight.len(), in_flight.values().next()) {
-            (1, Some(peer)) => Ok(peer.clone()),
-            _ => Err(ErrorData::invalid_request(
-                "the gateway relays this request only while exactly one call is in flight on this upstream",
-                None,
-            )),
-        }
-    }
-
     pub fn tools(&self) -> Vec<Tool> {
         self.tools
             .read()
@@ -357,7 +327,7 @@ impl ClientHandler for RelayHandler {
         params: CreateMessageRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        let peer = self.0.the_client()?;
+        let peer = self.0.in_flight.client_on(self.1)?;
         if peer
             .peer_info()
             .is_none_or(|i| i.capabilities.sampling.is_none())
@@ -377,7 +347,7 @@ impl ClientHandler for RelayHandler {
         request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        let peer = self.0.the_client()?;
+        let peer = self.0.in_flight.client_on(self.1)?;
         if peer
             .peer_info()
             .is_none_or(|i| i.capabilities.elicitation.is_none())

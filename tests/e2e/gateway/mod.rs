@@ -5,6 +5,7 @@ mod changes;
 mod crash;
 mod passthrough;
 mod progress;
+mod relay;
 mod restart;
 mod retries;
 mod upstream;

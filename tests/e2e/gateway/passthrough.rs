@@ -111,6 +111,7 @@ async fn tools_pass_through_unchanged_and_a_customer_pays_only_for_itself() {
             "up_fail",
             "up_render",
             "up_ping",
+            "up_ask",
             "up_grow"
         ]
     );

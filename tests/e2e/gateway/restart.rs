@@ -112,13 +112,14 @@ async fn a_child_upstream_killed_is_started_again_and_its_failed_calls_charge_no
 
 #[tokio::test]
 async fn a_child_that_never_answers_initialize_fails_the_start_and_is_stopped() {
-    // `sleep` reads stdin never: it stands for an upstream that hangs before `initialize`.
-    let marker = "617.25";
+    // `sleep` reads stdin never: it stands for an upstream that hangs before `initialize`. Its
+    // argument carries this process's id, so another run of the tests on the machine is not seen.
+    let marker = format!("617.{}", std::process::id());
     let spec = UpstreamSpec {
         name: "mute".into(),
         target: Target::Command {
             program: "sleep".into(),
-            args: vec![marker.into()],
+            args: vec![marker.clone()],
         },
         headers: Vec::new(),
         env: Vec::new(),
@@ -135,7 +136,7 @@ async fn a_child_that_never_answers_initialize_fails_the_start_and_is_stopped() 
         "{message}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let left: Vec<u32> = pids_with(marker)
+    let left: Vec<u32> = pids_with(&marker)
         .into_iter()
         .filter(|p| *p != std::process::id())
         .collect();

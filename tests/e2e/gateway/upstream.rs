@@ -3,15 +3,16 @@
 //! progress, notices cancellation), `fail` (an error result), `render` and `ping`. It counts
 //! what it ran, so a test knows exactly how many calls were forwarded. `grow` adds a tool of the
 //! given `name` and tells every connected session its tool list changed; with `stall_ms`, every
-//! tool list asked for within that many milliseconds is never answered.
+//! tool list asked for within that many milliseconds is never answered. `ask` asks its caller for
+//! a name (form elicitation) and answers with it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequestParams,
+    ElicitationSchema, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -64,6 +65,7 @@ pub fn tools() -> Vec<Tool> {
         Tool::new("fail", "Always an error result.", none.clone()),
         Tool::new("render", "Render (5 credits).", text),
         Tool::new("ping", "Free.", none.clone()),
+        Tool::new("ask", "Ask the caller for a name.", none.clone()),
         Tool::new(
             "grow",
             "Add a tool named `name`.",
@@ -214,6 +216,26 @@ impl ServerHandler for Upstream {
                     let _ = peer.notify_tool_list_changed().await;
                 }
                 done(CallToolResult::success(vec![ContentBlock::text("grown")]))
+            }
+            "ask" => {
+                let asked = context
+                    .peer
+                    .create_elicitation(ElicitRequestParams::FormElicitationParams {
+                        meta: None,
+                        message: "Who is calling?".into(),
+                        requested_schema: ElicitationSchema::builder()
+                            .required_string("name")
+                            .build_unchecked(),
+                    })
+                    .await;
+                done(match asked {
+                    Ok(r) => CallToolResult::success(vec![ContentBlock::text(
+                        r.content
+                            .and_then(|c| c.get("name").and_then(Value::as_str).map(String::from))
+                            .unwrap_or_else(|| "no name".into()),
+                    )]),
+                    Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+                })
             }
             "fail" => done(CallToolResult::error(vec![ContentBlock::text(
                 "upstream failure",
