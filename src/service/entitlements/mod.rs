@@ -36,7 +36,7 @@ pub struct CheckInput {
     pub idempotency_key: Option<String>,
     /// Hold the units (and credits) for this long instead of consuming them.
     pub hold_ttl_ms: Option<i64>,
-    /// Answer with what a gate acts on alone ([`EntitlementView::compact`]).
+    /// Answer with what a gate acts on alone, and a message only when refused (`compact: true`).
     pub compact: bool,
 }
 

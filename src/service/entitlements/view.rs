@@ -73,9 +73,9 @@ pub struct EntitlementView {
 
 impl EntitlementView {
     /// The answer a gate acts on (`compact: true`): the decision, the binding window's `limit`,
-    /// `remaining` and `resets_at`, the credits burned, what was consumed or held, and the
-    /// `message` only when refused (empty when allowed).
-    pub fn compact(self) -> EntitlementView {
+    /// `remaining` and `resets_at`, the credits burned, what was consumed or held. (Its message,
+    /// empty when allowed, is written so by [`view`].)
+    fn compact(self) -> EntitlementView {
         EntitlementView {
             meter: None,
             window: None,
@@ -85,11 +85,6 @@ impl EntitlementView {
                 total_before: None,
                 total_after: None,
                 credits: self.cost.credits,
-            },
-            message: if self.allowed {
-                String::new()
-            } else {
-                self.message
             },
             ..self
         }
