@@ -9,7 +9,7 @@
 //! a core of its own while the clients and the upstream share another — what the gateway costs
 //! a shared machine, and whether it keeps up with the upstream when it has a core. Rounds
 //! alternate the paths so drift of the machine hits all alike; each figure is the median of the
-//! rounds. `cargo bench --bench gateway`.
+//! rounds. `cargo bench --bench gateway` (`BENCH_CASE=priced` for the direct and priced paths alone).
 
 // A benchmark: a broken setup should stop it loudly, and its figures are rates.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -285,6 +285,14 @@ async fn table(title: &str, ledger: &str, cpus: Option<(usize, usize)>) {
             "noop",
         ),
     ];
+    // BENCH_CASE=text keeps the direct path and the paths whose name holds the text (profiling).
+    let only = std::env::var("BENCH_CASE").unwrap_or_default();
+    let paths: Vec<_> = paths
+        .into_iter()
+        .enumerate()
+        .filter(|(i, p)| *i == 0 || p.0.contains(&only))
+        .map(|(_, p)| p)
+        .collect();
     let mut runs: Vec<Vec<Stats>> = paths.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         for (i, (_, url, key, tool)) in paths.iter().enumerate() {

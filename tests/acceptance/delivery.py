@@ -45,6 +45,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ports import free_port
+from report import check, finish, results
 from stripe_double import SECRET, StripeDouble
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else "target/debug/billing-mcp")
@@ -59,14 +60,6 @@ PLAN = "metered"  # examples/billing.toml: tool_calls priced, no limit (checked 
 BASE_ENV = {k: v for k, v in os.environ.items()
             if not k.startswith(("STRIPE_", "METER_EVENTS_")) and k not in ("DATABASE_URL", "BILLING_CATALOG", "BILLING_MCP_API_KEY")}
 TMP = tempfile.mkdtemp(prefix="delivery-")
-
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)[:1500]}", flush=True)
-
 
 async def call(client, tool, args):
     """(is_error, body): the structured result, or an error's {code, message, ...} read from its text block."""
@@ -535,8 +528,7 @@ async def main():
     for b in backends:
         await run(f"kill -9 · {b}", kill_scenario, b)
     print(f"   total {time.monotonic() - start:.0f} s", flush=True)
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish()
 
 
 if __name__ == "__main__":

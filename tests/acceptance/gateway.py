@@ -21,7 +21,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import signal
 import sys
 import tempfile
@@ -30,6 +29,9 @@ from contextlib import asynccontextmanager
 
 from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import get_default_environment, stdio_client
+
+import report
+from report import check
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 NODE = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("NODE22", "")
@@ -96,21 +98,14 @@ GAPS = {
 # it) and a marker, which the upstream under the gateway sees too.
 ENV = {**get_default_environment(), "GATEWAY_CHECK": "passed through"}
 TIME = re.compile(r"\b\d{1,2}:\d{2}:\d{2}\s?[AP]M\b")  # new Date().toLocaleTimeString() in resources
-results = {"passed": 0, "failed": 0, "gaps": 0}
 relayed = {"direct": [], "gateway": []}  # sampling and elicitation requests received, by side
 side = ["direct"]
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)[:1500]}", flush=True)
 
 
 def gap(key, holds, detail=""):
     """A known gap: reported while it holds, a failure once it does not (remove it from GAPS)."""
     if holds:
-        results["gaps"] += 1
-        print(f"gap  {key}: {GAPS[key]}", flush=True)
+        report.gap(key, GAPS[key])
     else:
         check(f"known gap `{key}` no longer holds: remove it from GAPS", False, detail)
 
@@ -349,11 +344,7 @@ async def main():
     usage = await ledger(work, "get_usage", {"customer": "freebie", "limit": 100})
     check(f"get_usage: {FREE_LIMIT} events, the refused call not among them", len(usage.get("events", [])) == FREE_LIMIT, usage)
 
-    log.close()
-    if not results["failed"]:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{results['passed']} passed, {results['failed']} failed ({results['gaps']} known gaps)", flush=True)
-    sys.exit(1 if results["failed"] else 0)
+    report.finish(tmp, log)
 
 
 asyncio.run(main())

@@ -28,7 +28,6 @@ Prints ok/FAIL lines and "N passed, M failed"; exits 1 on any failure.
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ports import free_port, wait_port
+from report import check, finish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
@@ -51,14 +51,6 @@ UPSTREAM = os.path.join(HERE, "fixtures", "counting_upstream.py")
 CREDITS, COST, CALLS, CALLERS, QUOTA = 1000, 5, 300, 64, 100
 TTL, IN_FLIGHT = 5, 50  # the crash's hold TTL (seconds) and calls in flight when the gateway is killed
 SLOW = 3  # seconds the upstream takes in the timeout and cancellation cases
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)[:1500]}", flush=True)
-
-
 class Ledger:
     """A fresh SQLite file in `tmp`, or a fresh PostgreSQL database (dropped afterwards)."""
 
@@ -327,11 +319,7 @@ async def main():
         await crash(backend, tmp, log)
         await failures(backend, tmp, log)
         await isolation(backend, tmp, log)
-    log.close()
-    if not results["failed"]:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{results['passed']} passed, {results['failed']} failed", flush=True)
-    sys.exit(1 if results["failed"] else 0)
+    finish(tmp, log)
 
 
 asyncio.run(main())

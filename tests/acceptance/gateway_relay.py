@@ -13,7 +13,6 @@ Prints ok/FAIL lines and "N passed, M failed"; exits 1 on any failure.
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ports import free_port, wait_port
+from report import check, finish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
@@ -33,14 +33,6 @@ EVERYTHING = sys.argv[3] if len(sys.argv) > 3 else os.environ.get("EVERYTHING_JS
 CATALOG = os.path.join(HERE, "..", "fixtures", "gateway.toml")
 NAMES = ["Ada", "Bob", "Cyd", "Dee"]
 ENV = {"PATH": os.environ.get("PATH", "")}
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)[:1500]}", flush=True)
-
-
 async def owner(flags, log, tool, args):
     """A tool of the ledger's own server (`serve --stdio`, the operator), its structured answer."""
     params = StdioServerParameters(command=BINARY, args=["serve", "--stdio", *flags], env=ENV)
@@ -111,11 +103,7 @@ async def main():
             if p:
                 p.kill()
                 p.wait()
-    log.close()
-    if not results["failed"]:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{results['passed']} passed, {results['failed']} failed", flush=True)
-    sys.exit(1 if results["failed"] else 0)
+    finish(tmp, log)
 
 
 asyncio.run(main())

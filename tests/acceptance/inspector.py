@@ -31,23 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conformance import ROOT, start_server, stop  # noqa: E402
+from report import check, finish, hidden as secrets  # noqa: E402
 
 ERAS = {"legacy": "2025-11-25", "modern": "2026-07-28"}
-passed = failed = 0
-secrets = []
 leaks = []
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    text = str(detail)
-    for s in secrets:
-        text = text.replace(s, "<secret>")
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + text[:600]}", flush=True)
 
 
 class Run:
@@ -272,8 +259,7 @@ def main():
     check("no key's secret in the HTTP server's log or in any result",
           not leaks and not any(s in server_log for s in secrets), leaks or "server.log")
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

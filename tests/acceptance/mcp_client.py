@@ -24,17 +24,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ports import free_port, wait_port
+from report import check, finish
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "limits.toml")
-
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
-
 
 async def call(client, tool, args):
     """(is_error, body): the structured result, or an error's {code, message, ...} read from the JSON of its
@@ -382,8 +375,7 @@ async def main():
     if pg:
         await scenario("http legacy · postgres", HttpServer(pg, catalog, "legacy"), restart=HttpServer(pg, catalog, "legacy"))
         await ledger_scenario("ledger · http · postgres", HttpServer(postgres_db(), EXAMPLE, "auto"))
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish()
 
 
 asyncio.run(main())

@@ -43,6 +43,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from report import check, finish, hidden
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 OUT = ROOT / "target" / "mcpb"
@@ -63,21 +65,6 @@ PLATFORMS = {"linux": "linux", "darwin": "darwin", "win32": "win32"}
 PROTOCOL = "2025-06-18"
 TIMEOUT = 20
 
-passed = failed = 0
-hidden = []  # the made-up Stripe key: never printed
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    text = str(detail)
-    for s in hidden:
-        text = text.replace(s, "<secret>")
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + text[:600]}", flush=True)
-    return ok
 
 
 class Stdio:
@@ -468,5 +455,4 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # noqa: BLE001 - a crash of the check is a failure, named
         check("the bundle check ran to its end", False, repr(e))
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    finish(need_checks=True)

@@ -23,17 +23,10 @@ import urllib.parse
 import urllib.request
 
 from ports import free_port, wait_port
+from report import check, finish
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CALLS = 7
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
-
-
 def http(url, body=None, key=None, headers=None):
     """(status, text) of a GET, or of a JSON POST when `body` is given."""
     headers = dict(headers or {})
@@ -145,8 +138,7 @@ scrape_configs:
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{results['passed']} passed, {results['failed']} failed", flush=True)
-    sys.exit(1 if results["failed"] else 0)
+    finish()
 
 
 if __name__ == "__main__":
