@@ -16,15 +16,15 @@ use rmcp::{ErrorData, RoleClient, RoleServer};
 pub struct InFlight(Mutex<HashMap<u64, (usize, Peer<RoleServer>)>>);
 
 impl InFlight {
-    /// Enter `call` from `client` on one of `sessions` (numbers and peers, in the order to try):
-    /// the first open one with no call in flight, else the first open one, else the first. The
-    /// session chosen, or `None` when there is none.
+    /// Enter `call` from `client` on one of `sessions` (numbers and peers, in the order to try;
+    /// never empty: an upstream opens one session or more): the first open one with no call in
+    /// flight, else the first open one, else the first. The session chosen.
     pub fn enter(
         &self,
         call: u64,
         client: Peer<RoleServer>,
-        sessions: Vec<(usize, Peer<RoleClient>)>,
-    ) -> Option<(usize, Peer<RoleClient>)> {
+        mut sessions: Vec<(usize, Peer<RoleClient>)>,
+    ) -> (usize, Peer<RoleClient>) {
         let mut calls = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let idle = |n: &usize| !calls.values().any(|(s, _)| s == n);
         let open = |p: &Peer<RoleClient>| !p.is_transport_closed();
@@ -33,9 +33,9 @@ impl InFlight {
             .position(|(n, p)| open(p) && idle(n))
             .or_else(|| sessions.iter().position(|(_, p)| open(p)))
             .unwrap_or(0);
-        let chosen = sessions.into_iter().nth(at)?;
+        let chosen = sessions.swap_remove(at);
         calls.insert(call, (chosen.0, client));
-        Some(chosen)
+        chosen
     }
 
     pub fn leave(&self, call: u64) {

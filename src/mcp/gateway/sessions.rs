@@ -113,12 +113,7 @@ impl Upstream {
     /// The session for a call from `client`, entered as in flight there (`relay.in_flight`):
     /// the next open one with no call in flight, else the next open one, else a closed one.
     pub fn enter(&self, call: u64, client: Peer<RoleServer>) -> (usize, Peer<RoleClient>) {
-        let sessions = self.in_turn();
-        let first = sessions[0].clone();
-        self.relay
-            .in_flight
-            .enter(call, client, sessions)
-            .unwrap_or(first)
+        self.relay.in_flight.enter(call, client, self.in_turn())
     }
 
     /// A peer for the next request: the next open session's, or a closed one when none is open.
