@@ -7,7 +7,8 @@
 //! [gateway]
 //! feature = "tool_calls"      # what a call consumes unless its tool says otherwise
 //! unlisted = "charge"         # charge | free | refuse
-//! charge_failed = false       # an upstream error or timeout is released (true: charged)
+//! charge_failed = false       # an upstream error or timeout is released (true: charged; a
+//!                             # request the upstream refused unrun never is)
 //! hold_ttl_seconds = 300      # a hold a crashed gateway left expires after this
 //! [gateway.tools.search]      # by the name clients see (with its prefix) or the upstream's
 //! feature = "searches"

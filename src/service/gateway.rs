@@ -1,7 +1,8 @@
 //! The billing of one call through `billing-mcp gateway`: priced by the catalog's `[gateway]`
 //! table, held before it is forwarded (so concurrent calls never pass a limit or overdraw),
 //! settled when the upstream answered, released when it failed, timed out or was cancelled
-//! (a failure is charged instead when the catalog says `charge_failed`). A denial is an error
+//! (a failure is charged instead when the catalog says `charge_failed`; a request the upstream
+//! refused without running the tool never is). A denial is an error
 //! the model can act on: the reason as its code, the limit, when it resets and the upgrade link.
 
 use std::collections::BTreeMap;
@@ -25,8 +26,13 @@ pub struct Admitted {
 pub enum Outcome {
     /// The upstream answered with a result (not an error result).
     Answered,
-    /// An error result, a protocol error, a lost upstream or a timeout.
+    /// An error result, an error the upstream met running the call, a lost upstream or a
+    /// timeout.
     Failed,
+    /// The upstream refused the request before running the tool: a JSON-RPC parse, request,
+    /// method or params error (say an unknown tool, or one that runs only as a task). Released
+    /// even with `charge_failed`.
+    Refused,
     /// The client cancelled the call.
     Cancelled,
 }
@@ -36,6 +42,7 @@ impl Outcome {
         match self {
             Outcome::Answered => "ok",
             Outcome::Failed => "error",
+            Outcome::Refused => "refused",
             Outcome::Cancelled => "cancelled",
         }
     }
@@ -151,7 +158,7 @@ pub async fn finish(app: &App, admitted: &Admitted, outcome: Outcome) {
     let charge = match outcome {
         Outcome::Answered => true,
         Outcome::Failed => app.catalog.gateway.charge_failed,
-        Outcome::Cancelled => false,
+        Outcome::Refused | Outcome::Cancelled => false,
     };
     let ended = if charge {
         let input = SettleInput {

@@ -6,7 +6,8 @@ gateway declares upstream (sampling, form elicitation); every tool answers throu
 it does directly (the same calls in the same order, apart from a resource's time of day), paid by
 customer acme on a per-call price (one tool priced apart); the upstream's failures come back
 unchanged and uncharged; get_usage holds one event per successful call (tool = the upstream
-tool, server_id = everything) and preview_invoice the price worked by hand; on a plan of 5 calls
+tool, server_id = everything) and preview_invoice the price worked by hand; with charge_failed the
+upstream's error results are charged and the requests it refused (protocol errors) are not; on a plan of 5 calls
 a month the 6th is refused (quota_exceeded, limit 5) and not recorded. Known gaps (GAPS) print
 as `gap` while they hold and fail once they do not, so the list stays true.
 
@@ -91,6 +92,9 @@ NOT_CALLED_OK = {
 }
 GAPS = {
     "execution": "tools/list drops each tool's `execution` (taskSupport): rmcp 3.9's Tool has no such field",
+    "refusal_as_result": "server-everything (the TypeScript SDK's McpServer) answers a task-only tool called "
+    "without a task with an error result (`MCP error -32601: … requires task augmentation`), not a protocol error: "
+    "the gateway cannot tell it from a failure that ran, so charge_failed charges it",
     "temperature": "a relayed sampling request's temperature 0.7 arrives as 0.699999988079071: rmcp 3.9 holds it "
     "as f32 (CreateMessageRequestParams)",
 }
@@ -287,6 +291,29 @@ async def main():
     check(f"preview_invoice: total {expected} cents", invoice.get("total", {}).get("amount") == expected, invoice)
     check(f"preview_invoice: get-tiny-image on a line of its own, {tiny} x {TINY_IMAGE_PRICE}c",
           ("get-tiny-image", tiny, tiny * TINY_IMAGE_PRICE) in lines, lines)
+
+    print("== charge_failed = true: a failure the upstream ran is charged, a request it refused is not", flush=True)
+    with open(os.path.join(tmp, "charge_failed.toml"), "w") as f:
+        f.write(CATALOG + "charge_failed = true\n")  # [gateway] is the catalog's last table
+    strict = {**work, "flags": ["--catalog", os.path.join(tmp, "charge_failed.toml"), *work["flags"][2:]]}
+    created = await ledger(work, "create_customer", {"customer": "strict", "plan": "metered"})
+    check("customer strict created on plan metered", created.get("plan") == "metered", created)
+    direct_failing = answers["direct"][len(CALLS):]
+    ran = [tool for (tool, _), want in zip(FAILING, direct_failing) if want.get("isError")]
+    unrun = [tool for (tool, _), want in zip(FAILING, direct_failing) if "protocol_error" in want]
+    print(f"     directly: error results from {ran}, protocol errors from {unrun}", flush=True)
+    async with connect(BINARY, gateway_args(strict, "strict"), log) as s:
+        through = [await call(s, tool, arguments) for tool, arguments in FAILING + [("echo", {"message": "ok"})]]
+    check("charge_failed: each failure reaches the caller as the upstream sent it",
+          through[:-1] == direct_failing, (through, direct_failing))
+    usage = await ledger(work, "get_usage", {"customer": "strict", "limit": 100})
+    charged = sorted(e["dimensions"].get("tool") for e in usage.get("events", []))
+    check(f"charge_failed: charged are the error results {ran} and the answered echo, not the protocol "
+          f"errors {unrun}", charged == sorted(ran + ["echo"]), usage)
+    wrapped = [tool for (tool, _), want in zip(FAILING, direct_failing) if want.get("isError")
+               and want["content"][0].get("text", "").startswith("MCP error -32601:")]
+    gap("refusal_as_result", "simulate-research-query" in wrapped and "simulate-research-query" in charged,
+        direct_failing)
 
     print("== a retried call; the gateway's environment as the upstream sees it", flush=True)
     secret = "sk_" + "test_" + "gatewaycheck00"  # made up; Stripe is a closed local port

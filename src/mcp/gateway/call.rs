@@ -1,8 +1,9 @@
 //! One call through the gateway: rate limited and paid for like any call, held, forwarded with
 //! its arguments, `_meta` and progress token, and ended by what came back. The upstream's result
-//! is returned as it is; its error result, a protocol error, a lost connection or the timeout
-//! release the hold (charged instead with `charge_failed`), as does the client's cancellation,
-//! which is passed on to the upstream. A retried call is charged once when the client repeats
+//! is returned as it is; its error result, an error running the call, a lost connection or the
+//! timeout release the hold (charged instead with `charge_failed`), as do a request the upstream
+//! refused without running the tool (never charged) and the client's cancellation, which is
+//! passed on to the upstream. A retried call is charged once when the client repeats
 //! its `_meta` key `billing-mcp/idempotency_key`.
 
 use std::sync::Arc;
@@ -58,6 +59,7 @@ impl Gateway {
                 let code = match outcome {
                     Outcome::Answered => "ok",
                     Outcome::Failed => "upstream_error",
+                    Outcome::Refused => "upstream_refused",
                     Outcome::Cancelled => "cancelled",
                 };
                 (response, code.to_string(), Some(admitted.customer))
@@ -226,7 +228,14 @@ impl Gateway {
                 )),
                 Outcome::Failed,
             ),
-            Err(rmcp::ServiceError::McpError(e)) => (Err(e), Outcome::Failed),
+            Err(rmcp::ServiceError::McpError(e)) => {
+                let outcome = if refused(&e) {
+                    Outcome::Refused
+                } else {
+                    Outcome::Failed
+                };
+                (Err(e), outcome)
+            }
             Err(e @ rmcp::ServiceError::Timeout { .. }) => {
                 let _ = handle.cancel(Some("timed out at the gateway".into())).await;
                 (
@@ -249,6 +258,20 @@ fn call_key(key: &str, tool: &str, arguments: &JsonObject) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(Value::Object(arguments.clone()).to_string().as_bytes());
     format!("gateway call {key} {tool} {}", hex::encode(&digest[..12]))
+}
+
+/// Whether the upstream refused the request itself, before any tool ran: JSON-RPC's parse,
+/// request, method and params errors (an internal error, or a code of the server's own, may
+/// come from a call that ran).
+fn refused(e: &ErrorData) -> bool {
+    use rmcp::model::ErrorCode;
+    [
+        ErrorCode::PARSE_ERROR,
+        ErrorCode::INVALID_REQUEST,
+        ErrorCode::METHOD_NOT_FOUND,
+        ErrorCode::INVALID_PARAMS,
+    ]
+    .contains(&e.code)
 }
 
 fn upstream_lost(name: &str, why: &str) -> ErrorData {

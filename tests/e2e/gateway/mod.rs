@@ -2,6 +2,7 @@
 //! settled, through MCP clients on every backend and from two gateway processes at once.
 
 mod changes;
+mod charge_failed;
 mod crash;
 mod passthrough;
 mod progress;
@@ -37,7 +38,16 @@ fn options() -> Options {
 /// A ledger on `backend` with the gateway tests' catalog and customer `acme` on `plan`, and the
 /// owner's client.
 async fn acme_on(backend: crate::support::Backend, plan: &str) -> (Harness, Client) {
-    let h = Harness::with_catalog(backend, CATALOG).await;
+    acme_with(backend, CATALOG, plan).await
+}
+
+/// [`acme_on`] with another catalog.
+async fn acme_with(
+    backend: crate::support::Backend,
+    catalog: &str,
+    plan: &str,
+) -> (Harness, Client) {
+    let h = Harness::with_catalog(backend, catalog).await;
     let owner = h.client().await;
     owner
         .ok("create_customer", json!({"customer": "acme", "plan": plan}))
@@ -53,6 +63,16 @@ async fn gateway(url: &str, options: Options) -> Arc<Gateway> {
 /// A client whose calls are paid by `customer`'s key, through `gateway` on `h`.
 async fn customer_client(h: &Harness, gateway: &Arc<Gateway>, customer: &str) -> Client {
     h.client_of(paid_by(h, gateway, customer).await).await
+}
+
+/// A client paid by `customer`'s key, through a gateway to `url` that gives up on a call after
+/// 300 ms.
+async fn impatient_client(h: &Harness, url: &str, customer: &str) -> Client {
+    let options = Options {
+        timeout: Duration::from_millis(300),
+        ..options()
+    };
+    customer_client(h, &gateway(url, options).await, customer).await
 }
 
 /// What serves a client whose calls are paid by `customer`'s key, through `gateway` on `h`.
@@ -215,15 +235,7 @@ async fn upstream_errors_timeouts_and_cancellations_charge_nothing() {
         owner
             .ok("grant_credits", json!({"customer": "acme", "credits": 10}))
             .await;
-        let g = gateway(
-            &url,
-            Options {
-                timeout: Duration::from_millis(300),
-                ..options()
-            },
-        )
-        .await;
-        let c = customer_client(&h, &g, "acme").await;
+        let c = impatient_client(&h, &url, "acme").await;
         // An error result passes through as it is, and is not charged.
         let r = c.raw("fail", json!({})).await;
         assert_eq!(r.is_error, Some(true));

@@ -109,13 +109,15 @@ async fn tools_pass_through_unchanged_and_a_customer_pays_only_for_itself() {
             "up_echo",
             "up_slow",
             "up_fail",
+            "up_refuse",
+            "up_crash",
             "up_render",
             "up_ping",
             "up_ask",
             "up_grow"
         ]
     );
-    let render = &listed[3];
+    let render = &listed[names.iter().position(|n| *n == "up_render").unwrap()];
     assert_eq!(
         render["description"],
         "Render (5 credits).\n\nBilling: each call costs 5 credits."

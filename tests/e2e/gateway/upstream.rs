@@ -1,6 +1,8 @@
 //! The upstream MCP server the gateway tests call, served over streamable HTTP in the test
 //! process: `echo` (no-op), `add` (structured output, read-only), `slow` (sleeps `ms`, sends
-//! progress, notices cancellation), `fail` (an error result), `render` and `ping`. It counts
+//! progress, notices cancellation), `fail` (an error result), `refuse` (a JSON-RPC invalid-params
+//! error: the request refused before anything ran), `crash` (a JSON-RPC internal error while
+//! running), `render` and `ping`. It counts
 //! what it ran, so a test knows exactly how many calls were forwarded. `grow` adds a tool of the
 //! given `name` and tells every connected session its tool list changed; with `stall_ms`, every
 //! tool list asked for within that many milliseconds is never answered. `ask` asks its caller for
@@ -63,6 +65,8 @@ pub fn tools() -> Vec<Tool> {
         add,
         Tool::new("slow", "Sleep ms milliseconds, with progress.", ms),
         Tool::new("fail", "Always an error result.", none.clone()),
+        Tool::new("refuse", "Always refused as invalid params.", none.clone()),
+        Tool::new("crash", "Always an internal error.", none.clone()),
         Tool::new("render", "Render (5 credits).", text),
         Tool::new("ping", "Free.", none.clone()),
         Tool::new("ask", "Ask the caller for a name.", none.clone()),
@@ -240,6 +244,8 @@ impl ServerHandler for Upstream {
             "fail" => done(CallToolResult::error(vec![ContentBlock::text(
                 "upstream failure",
             )])),
+            "refuse" => Err(ErrorData::invalid_params("refuse takes no call", None)),
+            "crash" => Err(ErrorData::internal_error("crashed while running", None)),
             "render" => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 done(CallToolResult::success(vec![ContentBlock::text(
