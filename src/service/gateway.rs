@@ -30,7 +30,8 @@ pub enum Outcome {
     /// timeout.
     Failed,
     /// The upstream refused the request before running the tool: a JSON-RPC parse, request,
-    /// method or params error (say an unknown tool, or one that runs only as a task). Released
+    /// method or params error (say an unknown tool, or one that runs only as a task), or MCP's
+    /// header mismatch, missing client capability or unsupported protocol version. Released
     /// even with `charge_failed`.
     Refused,
     /// The client cancelled the call.

@@ -261,8 +261,9 @@ fn call_key(key: &str, tool: &str, arguments: &JsonObject) -> String {
 }
 
 /// Whether the upstream refused the request itself, before any tool ran: JSON-RPC's parse,
-/// request, method and params errors (an internal error, or a code of the server's own, may
-/// come from a call that ran).
+/// request, method and params errors, and MCP's refusals of a request it cannot serve (a header
+/// that does not match, a client capability missing, a protocol version it does not speak). An
+/// internal error, or a code of the server's own, may come from a call that ran.
 fn refused(e: &ErrorData) -> bool {
     use rmcp::model::ErrorCode;
     [
@@ -270,6 +271,9 @@ fn refused(e: &ErrorData) -> bool {
         ErrorCode::INVALID_REQUEST,
         ErrorCode::METHOD_NOT_FOUND,
         ErrorCode::INVALID_PARAMS,
+        ErrorCode::HEADER_MISMATCH,
+        ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
     ]
     .contains(&e.code)
 }
