@@ -179,11 +179,38 @@ def first_sentence(text, limit=200):
     return sentence[: sentence.rfind(" ", 0, limit - 1)] + "…"
 
 
-def run(argv, log_name, **kw):
-    proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=300, **kw)
-    (LOGS / log_name).write_text(proc.stdout + proc.stderr)
-    return proc
+def run(argv, log_name, timeout=300, attempts=2, **kw):
+    """Run a command of mcpb's; one that passes `timeout` is stopped and run again, up to
+    `attempts` times (in CI `mcpb pack`, 8 s most times, has twice run past 300 s; never here
+    by hand). What a stopped attempt was doing is printed and kept in its log."""
+    for attempt in range(1, attempts + 1):
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 stdin=subprocess.DEVNULL, **kw)
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            state = stalled(child.pid)
+            child.kill()
+            out, err = child.communicate()
+            (LOGS / f"{log_name}.attempt{attempt}").write_text(f"{state}\n{out}{err}")
+            print(f"     {' '.join(Path(a).name for a in argv[1:3])}: attempt {attempt} passed {timeout} s ({state}); "
+                  f"last output: {(out + err).strip().splitlines()[-1:]}", flush=True)
+            if attempt == attempts:
+                raise
+            continue
+        (LOGS / log_name).write_text(out + err)
+        return subprocess.CompletedProcess(argv, child.returncode, out, err)
+
+
+def stalled(pid):
+    """A running process's state, CPU time and kernel wait channel, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+        return f"state {fields[0]}, {(int(fields[11]) + int(fields[12])) / ticks:.1f} s CPU, waiting in {wchan or '-'}"
+    except (OSError, ValueError, IndexError) as e:
+        return f"state unknown: {e}"
 
 
 def fresh_dir(parent, name):
