@@ -30,7 +30,7 @@ pub enum Outcome {
     /// timeout.
     Failed,
     /// The upstream refused the request before running the tool: a JSON-RPC parse, request,
-    /// method or params error (say an unknown tool, or one that runs only as a task), or MCP's
+    /// method or params error (say arguments it rejects, or a tool it no longer has), or MCP's
     /// header mismatch, missing client capability or unsupported protocol version. Released
     /// even with `charge_failed`.
     Refused,
@@ -44,6 +44,16 @@ impl Outcome {
             Outcome::Answered => "ok",
             Outcome::Failed => "error",
             Outcome::Refused => "refused",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// The code of the call's audit entry and of its operation metric.
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Answered => "ok",
+            Outcome::Failed => "upstream_error",
+            Outcome::Refused => "upstream_refused",
             Outcome::Cancelled => "cancelled",
         }
     }

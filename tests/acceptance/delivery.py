@@ -61,6 +61,7 @@ BASE_ENV = {k: v for k, v in os.environ.items()
             if not k.startswith(("STRIPE_", "METER_EVENTS_")) and k not in ("DATABASE_URL", "BILLING_CATALOG", "BILLING_MCP_API_KEY")}
 TMP = tempfile.mkdtemp(prefix="delivery-")
 
+
 async def call(client, tool, args):
     """(is_error, body): the structured result, or an error's {code, message, ...} read from its text block."""
     r = await client.call_tool(tool, args)

@@ -7,7 +7,8 @@ it does directly (the same calls in the same order, apart from a resource's time
 customer acme on a per-call price (one tool priced apart); the upstream's failures come back
 unchanged and uncharged; get_usage holds one event per successful call (tool = the upstream
 tool, server_id = everything) and preview_invoice the price worked by hand; with charge_failed the
-upstream's error results are charged and the requests it refused (protocol errors) are not; on a plan of 5 calls
+upstream's error results are charged and protocol errors would not be (server-everything sends its
+refusals as error results: the known gap refusal_as_result); on a plan of 5 calls
 a month the 6th is refused (quota_exceeded, limit 5) and not recorded. Known gaps (GAPS) print
 as `gap` while they hold and fail once they do not, so the list stays true.
 

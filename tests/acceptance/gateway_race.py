@@ -16,6 +16,9 @@ catalog is the gateway tests' own (tests/fixtures/gateway.toml: 5 credits a `ren
   and the holds count for nothing (300 calls again: exactly 200 answered);
 - a call past --upstream-timeout and a call its client cancels (the upstream taking 3 s): each is
   cancelled upstream (never finishes there), charges nothing and leaves nothing held;
+- with `charge_failed = true`: the upstream's refusal of a call as invalid params (a protocol error
+  the Python SDK's server sends) reaches the caller unchanged and is never charged; its error
+  result is charged (outcome error), as is its answer;
 - two customers' keys on one HTTP gateway with --billing-tools: acme's key pays for its own call
   and is refused (forbidden) globex's usage, balance and a consume, with the same answer as for a
   customer that does not exist; globex is untouched.
@@ -36,7 +39,7 @@ import time
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -51,6 +54,8 @@ UPSTREAM = os.path.join(HERE, "fixtures", "counting_upstream.py")
 CREDITS, COST, CALLS, CALLERS, QUOTA = 1000, 5, 300, 64, 100
 TTL, IN_FLIGHT = 5, 50  # the crash's hold TTL (seconds) and calls in flight when the gateway is killed
 SLOW = 3  # seconds the upstream takes in the timeout and cancellation cases
+
+
 class Ledger:
     """A fresh SQLite file in `tmp`, or a fresh PostgreSQL database (dropped afterwards)."""
 
@@ -256,6 +261,38 @@ async def failures(backend, tmp, log):
         ledger.drop()
 
 
+async def charge_failed(backend, tmp, log):
+    """With charge_failed = true: a call the upstream ran and failed (an error result) is charged;
+    a request it refused as a protocol error (invalid params) never is."""
+    catalog = os.path.join(tmp, "charge_failed.toml")
+    with open(CATALOG) as f:
+        text = f.read()
+    assert "[gateway]\n" in text, "the gateway tests' catalog no longer has a [gateway] table"
+    with open(catalog, "w") as f:
+        f.write(text.replace("[gateway]\n", "[gateway]\ncharge_failed = true\n"))
+    ledger, where = Ledger(backend, tmp, catalog), f"{backend}, charge_failed"
+    try:
+        await owner(ledger, log, "create_customer", {"customer": "strictco", "plan": "team"})
+        count_file = os.path.join(tmp, f"{uuid.uuid4().hex}.count")
+        async with connect(gateway_args(ledger, count_file, ["--stdio", "--customer", "strictco"]), log) as s:
+            try:
+                refused = await s.call_tool("refuse", {})
+            except MCPError as e:
+                refused = (e.error.code, e.error.message)
+            failed = await s.call_tool("fail", {})
+            rendered = await s.call_tool("render", {"page": "ok"})
+        usage = await owner(ledger, log, "get_usage", {"customer": "strictco", "limit": 100})
+        charged = sorted((e["dimensions"].get("tool"), e["dimensions"].get("outcome")) for e in usage.get("events", []))
+        check(f"{where}: the upstream's refusal reaches the caller as it sent it (-32602, its message)",
+              refused == (types.INVALID_PARAMS, "refuse takes no call"), refused)
+        check(f"{where}: its failure is an error result, its answer a result",
+              failed.is_error and not rendered.is_error, (failed, rendered))
+        check(f"{where}: charged are the failure (outcome error) and the answer (ok), never the refusal",
+              charged == [("fail", "error"), ("render", "ok")], charged)
+    finally:
+        ledger.drop()
+
+
 @asynccontextmanager
 async def over_http(url, key):
     """A session with the gateway at `url` over streamable HTTP, paying with customer key `key`."""
@@ -318,6 +355,7 @@ async def main():
             await scenario(backend, gateways, tmp, log)
         await crash(backend, tmp, log)
         await failures(backend, tmp, log)
+        await charge_failed(backend, tmp, log)
         await isolation(backend, tmp, log)
     finish(tmp, log)
 

@@ -33,6 +33,8 @@ EVERYTHING = sys.argv[3] if len(sys.argv) > 3 else os.environ.get("EVERYTHING_JS
 CATALOG = os.path.join(HERE, "..", "fixtures", "gateway.toml")
 NAMES = ["Ada", "Bob", "Cyd", "Dee"]
 ENV = {"PATH": os.environ.get("PATH", "")}
+
+
 async def owner(flags, log, tool, args):
     """A tool of the ledger's own server (`serve --stdio`, the operator), its structured answer."""
     params = StdioServerParameters(command=BINARY, args=["serve", "--stdio", *flags], env=ENV)

@@ -29,6 +29,7 @@ from report import check, finish
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "limits.toml")
 
+
 async def call(client, tool, args):
     """(is_error, body): the structured result, or an error's {code, message, ...} read from the JSON of its
     text block (an error carries no structured content, which would have to match the output schema)."""

@@ -66,7 +66,6 @@ PROTOCOL = "2025-06-18"
 TIMEOUT = 20
 
 
-
 class Stdio:
     """An MCP client over a child's stdin/stdout, one JSON-RPC message a line."""
 

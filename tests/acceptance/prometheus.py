@@ -27,6 +27,8 @@ from report import check, finish
 
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/billing-mcp")
 CALLS = 7
+
+
 def http(url, body=None, key=None, headers=None):
     """(status, text) of a GET, or of a JSON POST when `body` is given."""
     headers = dict(headers or {})

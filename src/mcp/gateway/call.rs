@@ -56,13 +56,11 @@ impl Gateway {
                 let (response, outcome) =
                     self.forward(up, &tool.name, request.clone(), context).await;
                 gateway::finish(app, &admitted, outcome).await;
-                let code = match outcome {
-                    Outcome::Answered => "ok",
-                    Outcome::Failed => "upstream_error",
-                    Outcome::Refused => "upstream_refused",
-                    Outcome::Cancelled => "cancelled",
-                };
-                (response, code.to_string(), Some(admitted.customer))
+                (
+                    response,
+                    outcome.code().to_string(),
+                    Some(admitted.customer),
+                )
             }
         };
         metrics::histogram!("billing_mcp_operation_duration_seconds", "operation" => "gateway")
